@@ -1,0 +1,65 @@
+"""The ``irpilot`` command.  Each subcommand lives in its own module with a
+``register(subparsers)`` function; this module only wires them together."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from ..errors import IrpilotError
+
+__all__ = ["main", "build_parser"]
+
+#: Subcommand modules, in the order they are listed in ``irpilot --help``.
+COMMANDS = (
+    "demo",
+    "degrade",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="irpilot",
+        description="Agentic image restoration: perceive what is wrong with a photo, "
+        "choose restoration tools, run them, check, and stop.",
+    )
+    parser.add_argument("--version", action="version", version=f"irpilot {__version__}")
+    parser.add_argument("--weights-dir", help="folder of third-party weights (env IRPILOT_WEIGHTS_DIR)")
+    parser.add_argument("--device", help="torch device for networks, e.g. cpu or cuda (env IRPILOT_DEVICE)")
+    parser.add_argument("--max-pixels", type=int, help="refuse images with more pixels than this")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from ..config import configure
+
+    configure(weights_dir=args.weights_dir, device=args.device, max_pixels=args.max_pixels)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except IrpilotError as exc:
+        print(f"irpilot: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("irpilot: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

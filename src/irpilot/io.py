@@ -1,0 +1,307 @@
+"""Image files in and out: the one place where pixels change representation.
+
+Inside irpilot an image is a ``numpy.ndarray`` of dtype float32, shape (3, H, W), RGB,
+values in [0, 1] (batches add a leading axis).  This module converts from and to files,
+PIL, and OpenCV-style uint8 arrays.  Writes are atomic: a temporary file in the target
+directory is renamed over the destination, so a crash never leaves half an image.
+
+>>> img = read_image("photo.jpg")          # doctest: +SKIP
+>>> write_image("out/photo.png", img)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io as _io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import settings
+from .errors import ImageReadError, ImageWriteError
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "read_image",
+    "write_image",
+    "encode_image",
+    "atomic_write_bytes",
+    "list_images",
+    "to_uint8",
+    "from_uint8",
+    "to_hwc",
+    "to_chw",
+    "as_image",
+    "image_hash",
+]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+_EXIF_ORIENTATION = 0x0112
+
+
+def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an (H, W[, C]) array."""
+    if orientation == 2:
+        return arr[:, ::-1]
+    if orientation == 3:
+        return arr[::-1, ::-1]
+    if orientation == 4:
+        return arr[::-1]
+    if orientation == 5:
+        return np.swapaxes(arr, 0, 1)
+    if orientation == 6:
+        return np.rot90(arr, k=-1)
+    if orientation == 7:
+        return np.rot90(np.swapaxes(arr, 0, 1), k=2)
+    if orientation == 8:
+        return np.rot90(arr, k=1)
+    return arr
+
+
+def _to_float_rgb(arr: np.ndarray) -> np.ndarray:
+    """(H, W[, C]) integer or float array -> float32 (3, H, W) in [0, 1].  Alpha is dropped
+    by compositing on white only when it is not fully opaque (what a viewer shows)."""
+    if arr.dtype == np.uint8:
+        scale = 255.0
+    elif arr.dtype == np.uint16:
+        scale = 65535.0
+    elif arr.dtype in (np.int32, np.uint32):
+        scale = 65535.0 if arr.max(initial=0) > 255 else 255.0
+    elif arr.dtype == bool:
+        scale = 1.0
+    else:
+        scale = 1.0
+    f = arr.astype(np.float32) / np.float32(scale)
+    if f.ndim == 2:
+        f = np.repeat(f[:, :, None], 3, axis=2)
+    elif f.shape[2] == 1:
+        f = np.repeat(f, 3, axis=2)
+    elif f.shape[2] == 2:  # grey + alpha
+        grey, alpha = f[:, :, :1], f[:, :, 1:]
+        f = np.repeat(grey * alpha + (1.0 - alpha), 3, axis=2)
+    elif f.shape[2] == 4:
+        rgb, alpha = f[:, :, :3], f[:, :, 3:]
+        f = rgb * alpha + (1.0 - alpha) if float(alpha.min()) < 1.0 else rgb
+    elif f.shape[2] > 4:
+        f = f[:, :, :3]
+    return np.ascontiguousarray(np.clip(f, 0.0, 1.0).transpose(2, 0, 1), dtype=np.float32)
+
+
+def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file as float32 RGB (3, H, W) in [0, 1].
+
+    Handles PNG, JPEG, BMP, TIFF and WebP; 8- and 16-bit; grey, grey+alpha, RGB, RGBA,
+    palette and CMYK; EXIF orientation.  Raises :class:`ImageReadError` with a clear
+    message for missing, empty, truncated, non-image or over-large files (``max_pixels``,
+    default ``settings.max_pixels``).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    limit = settings.max_pixels if max_pixels is None else max_pixels
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a directory, not an image file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    if not data:
+        raise ImageReadError(f"{path}: file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(_io.BytesIO(data)) as im:
+                width, height = im.size
+                if width * height > limit:
+                    raise ImageReadError(
+                        f"{path}: {width}x{height} = {width * height:,} pixels exceeds the limit of "
+                        f"{limit:,} (raise it with IRPILOT_MAX_PIXELS or --max-pixels)"
+                    )
+                try:
+                    orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
+                except Exception:
+                    orientation = 1
+                mode = im.mode
+                fmt = im.format
+                im.load()  # decodes everything: raises on truncation
+                arr = _pil_to_array(im)
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{path}: not a recognised image file") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{path}: image is too large ({exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image, the file may be truncated or corrupt ({exc})") from exc
+    if width == 0 or height == 0:
+        raise ImageReadError(f"{path}: image has zero size")
+    # Pillow reads 48/64-bit RGB(A) PNG and TIFF as 8-bit; OpenCV keeps all 16 bits.
+    if fmt in ("PNG", "TIFF") and mode in ("RGB", "RGBA", "I;16", "I;16B", "I;16L", "I"):
+        deep = _read_16bit_with_opencv(data)
+        if deep is not None:
+            arr = deep
+    return _to_float_rgb(_orient(arr, orientation))
+
+
+def _pil_to_array(im: Any) -> np.ndarray:
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode in ("I;16", "I;16B", "I;16L"):
+        return np.asarray(im).astype(np.uint16)
+    elif mode == "I":
+        arr = np.asarray(im)
+        return np.clip(arr, 0, 65535).astype(np.uint16 if arr.max(initial=0) > 255 else np.uint8)
+    elif mode == "F":
+        arr = np.asarray(im, dtype=np.float32)
+        hi = float(arr.max(initial=1.0))
+        return arr / (hi if hi > 1.0 else 1.0)
+    return np.asarray(im)
+
+
+def _read_16bit_with_opencv(data: bytes) -> np.ndarray | None:
+    import cv2
+
+    buf = np.frombuffer(data, dtype=np.uint8)
+    arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if arr is None or arr.dtype != np.uint16:
+        return None
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = arr[:, :, ::-1]
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[:, :, [2, 1, 0, 3]]
+    return np.ascontiguousarray(arr)
+
+
+def as_image(img: Any) -> np.ndarray:
+    """Validate/convert to the canonical float32 (3, H, W) [0, 1] form (accepts grey (H, W),
+    (1, H, W), torch tensors, and uint8 HWC arrays from OpenCV/PIL)."""
+    if hasattr(img, "detach"):
+        img = img.detach().cpu().numpy()
+    arr = np.asarray(img)
+    if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
+        return _to_float_rgb(arr)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise ValueError(f"expected an image of shape (C, H, W), got shape {arr.shape}")
+    if arr.shape[0] == 1:
+        arr = np.repeat(arr, 3, axis=0)
+    if arr.shape[0] != 3:
+        raise ValueError(f"expected 1 or 3 channels first (C, H, W), got shape {arr.shape}")
+    if arr.shape[1] == 0 or arr.shape[2] == 0:
+        raise ValueError(f"image has zero size: {arr.shape}")
+    return np.ascontiguousarray(np.clip(arr, 0.0, 1.0), dtype=np.float32)
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """float32 (3, H, W) [0, 1] -> uint8 (H, W, 3) RGB, rounded half-up to the 8-bit grid."""
+    arr = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+    return np.ascontiguousarray((arr * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0))
+
+
+def from_uint8(arr: np.ndarray) -> np.ndarray:
+    """uint8 (H, W[, C]) -> float32 (3, H, W) [0, 1]."""
+    return _to_float_rgb(np.asarray(arr))
+
+
+def to_hwc(img: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(img).transpose(1, 2, 0))
+
+
+def to_chw(arr: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(arr).transpose(2, 0, 1))
+
+
+def image_hash(img: np.ndarray) -> str:
+    """Content hash of an image's pixels (shape and dtype included), for caches and traces."""
+    arr = np.ascontiguousarray(img)
+    h = hashlib.sha256()
+    h.update(f"{arr.dtype.str}{arr.shape}".encode())
+    h.update(arr.tobytes())
+    return h.hexdigest()[:32]
+
+
+def encode_image(img: np.ndarray, fmt: str = ".png", *, bit_depth: int = 8, quality: int = 95) -> bytes:
+    """Encode an image to file bytes (format by extension)."""
+    import cv2
+
+    fmt = fmt.lower() if fmt.startswith(".") else "." + fmt.lower()
+    arr = np.clip(as_image(img), 0.0, 1.0)
+    if bit_depth == 16:
+        if fmt not in (".png", ".tif", ".tiff"):
+            raise ImageWriteError(f"16-bit output needs PNG or TIFF, not {fmt}")
+        hwc = (arr.transpose(1, 2, 0) * 65535.0 + 0.5).astype(np.uint16)
+    elif bit_depth == 8:
+        hwc = to_uint8(arr)
+    else:
+        raise ImageWriteError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    params: list[int] = []
+    if fmt in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    elif fmt == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, int(quality)]
+    ok, buf = cv2.imencode(fmt, np.ascontiguousarray(hwc[:, :, ::-1]), params)
+    if not ok:
+        raise ImageWriteError(f"OpenCV could not encode an image as {fmt}")
+    return buf.tobytes()
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write bytes to ``path`` atomically (temporary file + rename in the same directory)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    img: np.ndarray,
+    *,
+    bit_depth: int = 8,
+    quality: int = 95,
+    overwrite: bool = True,
+) -> Path:
+    """Write a float32 (3, H, W) image atomically; the format follows the extension."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise ImageWriteError(f"{path}: unsupported extension; use one of {', '.join(IMAGE_EXTENSIONS)}")
+    if not overwrite and path.exists():
+        raise ImageWriteError(f"{path}: exists and overwrite=False")
+    return atomic_write_bytes(path, encode_image(img, path.suffix, bit_depth=bit_depth, quality=quality))
+
+
+def list_images(root: str | os.PathLike[str], *, recursive: bool = False) -> list[Path]:
+    """Image files in a folder (sorted by name), or ``[root]`` when it is a file."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise ImageReadError(f"{root}: no such file or folder")
+    it = root.rglob("*") if recursive else root.iterdir()
+    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))

@@ -1,0 +1,255 @@
+"""The Tool interface and its card.
+
+A tool restores one kind of degradation (a *task*).  It takes float32 RGB (3, H, W) in
+[0, 1] and returns the same (scaled by ``card.scale`` for super-resolution).  Weights
+load lazily in :meth:`Tool.setup`, so listing tools never touches a checkpoint.
+
+Subclasses declare their card as a class attribute and implement :meth:`Tool._run`;
+:meth:`Tool.__call__` validates input, runs ``setup()`` once, tiles large images when the
+tool supports it, and checks the output contract (shape, dtype, range).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..config import settings
+from ..errors import ToolError, ToolUnavailableError
+from ..io import as_image
+from ..registry import Registry
+
+__all__ = ["TASKS", "WeightsFile", "ToolCard", "Tool", "TOOLS", "sha256_file", "tool_names_for_task"]
+
+#: Task names, used everywhere (policies emit them, perception labels map to them).
+TASKS: tuple[str, ...] = (
+    "super_resolution",
+    "denoise",
+    "motion_deblur",
+    "defocus_deblur",
+    "dehaze",
+    "derain",
+    "low_light",
+    "dejpeg",
+    "desnow",
+)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsFile:
+    """A third-party weights file: where it lives under the weights directory, its
+    checksum, and where users with internet can get it."""
+
+    relpath: str
+    sha256: str
+    url: str = ""
+    source: str = ""  # human-readable origin (repository, paper)
+
+    def path(self, root: Path | None = None) -> Path:
+        return Path(root or settings.weights_dir) / self.relpath
+
+    def resolve(self, root: Path | None = None, *, verify: bool = True) -> Path:
+        """Path of the verified file, or :class:`ToolUnavailableError` saying what is missing."""
+        p = self.path(root)
+        if not p.is_file():
+            raise ToolUnavailableError(
+                f"weights file {self.relpath!r} not found under {p.parent.parent if p.parent else p}; "
+                f"get it from {self.url or self.source or 'its upstream project'} "
+                f"and place it there (or set IRPILOT_WEIGHTS_DIR)"
+            )
+        if verify and self.sha256:
+            got = _verified_sha(p)
+            if got != self.sha256:
+                raise ToolUnavailableError(
+                    f"weights file {p} has sha256 {got[:12]}..., expected {self.sha256[:12]}...: "
+                    "the file is corrupt or a different release"
+                )
+        return p
+
+    def download(self, root: Path | None = None) -> Path:
+        """Download from ``url`` (needs internet), verify sha256, write atomically."""
+        import urllib.request
+
+        from ..io import atomic_write_bytes
+
+        if not self.url:
+            raise ToolUnavailableError(f"{self.relpath}: no download URL known; source: {self.source}")
+        with urllib.request.urlopen(self.url, timeout=60) as r:  # noqa: S310 (https URLs from cards)
+            data = r.read()
+        got = hashlib.sha256(data).hexdigest()
+        if self.sha256 and got != self.sha256:
+            raise ToolUnavailableError(f"download of {self.url} has sha256 {got}, expected {self.sha256}")
+        return atomic_write_bytes(self.path(root), data)
+
+
+_SHA_CACHE: dict[tuple[str, float, int], str] = {}
+
+
+def _verified_sha(p: Path) -> str:
+    st = p.stat()
+    key = (str(p), st.st_mtime, st.st_size)
+    if key not in _SHA_CACHE:
+        _SHA_CACHE[key] = sha256_file(p)
+    return _SHA_CACHE[key]
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolCard:
+    """What a tool is: everything a user, a policy or the pool needs to know about it."""
+
+    id: str
+    task: str
+    description: str
+    scale: int = 1
+    code_license: str = "Apache-2.0"  # irpilot's own implementation
+    weights_license: str = "none"  # "none" = no weights
+    weights: tuple[WeightsFile, ...] = ()
+    python_packages: tuple[str, ...] = ()  # importable modules the tool needs
+    min_size: int = 1  # smallest side in pixels the tool accepts (smaller inputs are padded)
+    multiple_of: int = 1  # input sides are padded to a multiple of this
+    tiling: bool = True  # whether the tool may run tile by tile with overlap
+    tile_size: int = 512
+    tile_overlap: int = 32
+    cpu_seconds_512: float | None = None  # measured seconds per 512x512 image on 2 CPU cores
+    devices: tuple[str, ...] = ("cpu",)
+    kind: str = "classical"  # "network" | "classical"
+    reference: str = ""  # paper
+    version: str = "1"  # bump when outputs change (part of the pool's cache key)
+    arguments: dict[str, Any] = dataclasses.field(default_factory=dict)  # JSON Schema properties
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"tool {self.id!r}: unknown task {self.task!r}; tasks: {TASKS}")
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["weights"] = [dataclasses.asdict(w) for w in self.weights]
+        return d
+
+
+class Tool:
+    """Base class of every restoration tool.  Subclasses set ``card`` and implement ``_run``.
+
+    >>> from irpilot.tools import get_tool           # doctest: +SKIP
+    >>> out = get_tool("dncnn_color_blind")(img)     # doctest: +SKIP
+    """
+
+    card: ClassVar[ToolCard]
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # -- availability / loading -----------------------------------------------------
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """``None`` when the tool can run here, otherwise a message saying what is missing."""
+        import importlib.util
+
+        for module in cls.card.python_packages:
+            if importlib.util.find_spec(module) is None:
+                return f"needs the Python package providing {module!r} (pip install it)"
+        for w in cls.card.weights:
+            try:
+                w.resolve(verify=False)
+            except ToolUnavailableError as exc:
+                return str(exc)
+        return None
+
+    @classmethod
+    def available(cls) -> bool:
+        return cls.unavailable_reason() is None
+
+    def setup(self) -> None:
+        """Load weights.  Called once, lazily, before the first run."""
+
+    def ensure_setup(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                reason = self.unavailable_reason()
+                if reason:
+                    raise ToolUnavailableError(f"tool {self.card.id!r} is unavailable: {reason}")
+                self.setup()
+                self._ready = True
+
+    @property
+    def device(self) -> str:
+        return str(self.options.get("device", settings.device))
+
+    # -- running --------------------------------------------------------------------
+    def _run(self, img: np.ndarray, **args: Any) -> np.ndarray:
+        """Restore one image (3, H, W) float32 [0, 1] whose sides meet the card's size rules."""
+        raise NotImplementedError
+
+    def __call__(self, img: np.ndarray, **args: Any) -> np.ndarray:
+        img = as_image(img)
+        self.ensure_setup()
+        card = self.card
+        _, h, w = img.shape
+        tile = int(args.pop("tile", card.tile_size if card.tiling else 0) or 0)
+        try:
+            if card.tiling and tile and (h > tile or w > tile):
+                from .tiling import run_tiled
+
+                out = run_tiled(lambda x: self._run_padded(x, **args), img, tile, card.tile_overlap, card.scale)
+            else:
+                out = self._run_padded(img, **args)
+        except (ToolUnavailableError, ToolError):
+            raise
+        except Exception as exc:
+            raise ToolError(f"tool {card.id!r} failed: {type(exc).__name__}: {exc}") from exc
+        out = np.asarray(out, dtype=np.float32)
+        expected = (3, h * card.scale, w * card.scale)
+        if out.shape != expected:
+            raise ToolError(f"tool {card.id!r} returned shape {out.shape}, expected {expected}")
+        if not np.all(np.isfinite(out)):
+            raise ToolError(f"tool {card.id!r} returned non-finite values")
+        return np.ascontiguousarray(np.clip(out, 0.0, 1.0))
+
+    def _run_padded(self, img: np.ndarray, **args: Any) -> np.ndarray:
+        """Pad (reflect, or edge for tiny inputs) to the card's size rules, run, crop back."""
+        card = self.card
+        _, h, w = img.shape
+        m = max(1, card.multiple_of)
+        ph = max(card.min_size, -(-h // m) * m) - h
+        pw = max(card.min_size, -(-w // m) * m) - w
+        if ph or pw:
+            mode = "reflect" if (ph < h and pw < w) else "edge"
+            img = np.pad(img, ((0, 0), (0, ph), (0, pw)), mode=mode)
+        out = self._run(img, **args)
+        s = card.scale
+        return out[:, : h * s, : w * s]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.card.id} ({self.card.task})>"
+
+
+TOOLS: Registry[type[Tool]] = Registry(
+    "tool",
+    builtin_modules=("irpilot.tools.builtin",),
+    entry_point_group="irpilot.tools",
+)
+
+
+def tool_names_for_task(task: str, *, only_available: bool = True) -> list[str]:
+    return [
+        name
+        for name, cls in TOOLS.items()
+        if cls.card.task == task and (not only_available or cls.available())
+    ]

@@ -1,0 +1,1 @@
+"""Tools registered by users from their own checkpoints (see irpilot.tools.base)."""
