@@ -1,0 +1,468 @@
+"""The model-call pool: one front end (cache, coalescing, queues, retries, statistics) over
+interchangeable backends (threads, processes, Ray actors).
+
+>>> from irpilot.pool import Pool
+>>> with Pool() as pool:                                   # doctest: +SKIP
+...     res = pool.run("bilateral", img, {"sigma": 0.1})
+...     futs = [pool.call("bilateral", img) for _ in range(8)]   # one execution, 7 cache hits
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import dataclasses
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+
+from ..io import as_image, image_hash
+from .cache import ResultCache
+from .execute import has_native_batch, import_modules
+from .result import Call, CallResult, call_key, canonical_args
+from .workers import ProcessWorker, ThreadWorker, WorkerDied, WorkerTimeout
+
+__all__ = ["Pool", "BACKENDS", "default_pool"]
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("local", "process", "ray")
+RETRYABLE = ("timeout", "crash", "error")
+
+
+@dataclasses.dataclass
+class _Job:
+    key: str
+    tool_id: str
+    image: np.ndarray
+    args: dict[str, Any]
+    args_json: str
+    futures: list[Future[CallResult]]
+    enqueued: float
+    queue_seconds: float = 0.0
+    attempts: int = 0
+
+
+@dataclasses.dataclass
+class _ToolStats:
+    calls: int = 0
+    cache_hits: int = 0
+    disk_hits: int = 0
+    coalesced: int = 0
+    executions: int = 0
+    batches: int = 0
+    errors: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    crashes: int = 0
+    queue_seconds: float = 0.0
+    exec_seconds: float = 0.0
+
+
+def _fmt_seconds(s: float) -> str:
+    return f"{s:g} s" if s != int(s) else f"{int(s)} s"
+
+
+class Pool:
+    """Run tool calls through a shared, cached pool of warm models.
+
+    Args:
+        backend: ``"local"`` (threads in this process, default), ``"process"`` (child processes,
+            each with its own warm models) or ``"ray"`` (one named Ray actor per tool, shared by
+            every job of a Ray cluster).
+        workers: number of concurrent batches (threads / processes / in-flight Ray requests);
+            default: CPU count for local/process, 4 for Ray.
+        address: Ray cluster address (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``);
+            ``None`` starts a local Ray unless this process is already connected.
+        cache: keep results in a content-addressed cache (memory LRU, optional disk).
+        cache_mb: memory budget of the cache in MiB.
+        cache_dir: directory of a persistent disk cache (``None``: memory only).
+        timeout: seconds one execution may take before it is abandoned (``None``: no limit).
+        retries: extra attempts after a timeout, a crash or a tool error (not for unknown or
+            unavailable tools).
+        max_batch: largest micro-batch sent to a worker (calls of one tool with equal args).
+        limits: per-tool limit of concurrent batches, e.g. ``{"swinir_x4": 1}``; the default
+            limit is ``workers``.
+        imports: modules that register extra tools, imported here and in every worker.
+        threads_per_worker: math-library threads per process/actor (default: cores / workers).
+        namespace: Ray namespace of the tool actors.
+        ray_options: extra Ray settings: ``num_cpus`` (for a local Ray), ``actor_num_cpus``,
+            ``gpu_fraction`` (per network actor when the cluster has GPUs), ``detached``,
+            ``actor_concurrency``, ``init`` (extra ``ray.init`` keyword arguments).
+    """
+
+    def __init__(
+        self,
+        backend: str = "local",
+        workers: int | None = None,
+        *,
+        address: str | None = None,
+        cache: bool = True,
+        cache_mb: float = 512,
+        cache_dir: str | os.PathLike[str] | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        max_batch: int = 8,
+        limits: Mapping[str, int] | None = None,
+        imports: Sequence[str] = (),
+        threads_per_worker: int | None = None,
+        namespace: str = "irpilot",
+        ray_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown pool backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        cores = os.cpu_count() or 1
+        if workers is None:
+            workers = 4 if backend == "ray" else cores
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive seconds or None, got {timeout}")
+        self.backend = backend
+        self.workers = int(workers)
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.max_batch = max(1, int(max_batch))
+        self.limits = dict(limits or {})
+        self.imports = tuple(imports)
+        self.threads_per_worker = threads_per_worker or max(1, cores // self.workers)
+        self.cache = ResultCache(int(cache_mb * 2**20), cache_dir) if cache else None
+        import_modules(self.imports)
+
+        self._cv = threading.Condition()
+        self._pending: dict[str, collections.deque[_Job]] = {}
+        self._inflight_batches: collections.Counter[str] = collections.Counter()
+        self._inflight: dict[str, _Job] = {}
+        self._stats: dict[str, _ToolStats] = collections.defaultdict(_ToolStats)
+        self._tool_info: dict[str, tuple[str, bool]] = {}
+        self._closed = False
+        self._started = time.monotonic()
+
+        self._ray = None
+        if backend == "ray":
+            from .ray_backend import RayBackend
+
+            self._ray = RayBackend(
+                address=address,
+                namespace=namespace,
+                imports=self.imports,
+                threads=threads_per_worker,
+                options=dict(ray_options or {}),
+            )
+        self._handles = [self._make_worker(i) for i in range(self.workers)]
+        self._managers = [
+            threading.Thread(target=self._manage, args=(h,), name=f"irpilot-pool-manager-{i}", daemon=True)
+            for i, h in enumerate(self._handles)
+        ]
+        for t in self._managers:
+            t.start()
+
+    # -- construction helpers -------------------------------------------------------
+    def _make_worker(self, i: int) -> Any:
+        if self.backend == "local":
+            return ThreadWorker(name=f"irpilot-pool-{i}")
+        if self.backend == "process":
+            return ProcessWorker(self.imports, self.threads_per_worker)
+        assert self._ray is not None
+        return self._ray.worker()
+
+    def _info(self, tool_id: str) -> tuple[str, bool]:
+        """(card version, has native batch) of a tool; raises RegistryError for unknown tools."""
+        info = self._tool_info.get(tool_id)
+        if info is None:
+            from ..tools import TOOLS
+
+            cls = TOOLS.get(tool_id)
+            info = (str(cls.card.version), has_native_batch(cls))
+            self._tool_info[tool_id] = info
+        return info
+
+    # -- public API -----------------------------------------------------------------
+    def key(self, tool_id: str, image: np.ndarray, args: Mapping[str, Any] | None = None) -> str:
+        """The cache key of a call (input pixels, tool id, canonical args, tool card version)."""
+        version, _ = self._info(tool_id)
+        return call_key(image_hash(as_image(image)), tool_id, canonical_args(args), version)
+
+    def call(self, tool_id: str, image: Any, args: Mapping[str, Any] | None = None) -> Future[CallResult]:
+        """Submit one call; the future always resolves to a :class:`CallResult` (never raises)."""
+        t0 = time.monotonic()
+        fut: Future[CallResult] = Future()
+        fut.set_running_or_notify_cancel()
+        with self._cv:
+            self._stats[tool_id].calls += 1
+            closed = self._closed
+        if closed:
+            return self._fail_now(fut, tool_id, "pool closed")
+        try:
+            version, _ = self._info(tool_id)
+            img = as_image(image)
+            args_json = canonical_args(args)
+            key = call_key(image_hash(img), tool_id, args_json, version)
+        except Exception as exc:  # noqa: BLE001 - bad calls come back as error results
+            return self._fail_now(fut, tool_id, f"{type(exc).__name__}: {exc}")
+        if self.cache is not None:
+            hit, where = self.cache.get(key)
+            if hit is not None:
+                with self._cv:
+                    st = self._stats[tool_id]
+                    st.cache_hits += 1
+                    st.disk_hits += where == "disk"
+                fut.set_result(CallResult(tool_id, True, hit, None, True, 0.0, time.monotonic() - t0, key))
+                return fut
+        with self._cv:
+            job = self._inflight.get(key)
+            if job is not None:  # an identical call is running or queued: wait for it
+                job.futures.append(fut)
+                self._stats[tool_id].coalesced += 1
+                return fut
+            if self.cache is not None:  # it may have finished since we looked
+                hit = self.cache.memory.get(key)
+                if hit is not None:
+                    self._stats[tool_id].cache_hits += 1
+                    fut.set_result(CallResult(tool_id, True, hit.copy(), None, True, 0.0, 0.0, key))
+                    return fut
+            job = _Job(key, tool_id, img, dict(args or {}), args_json, [fut], t0)
+            self._inflight[key] = job
+            self._pending.setdefault(tool_id, collections.deque()).append(job)
+            self._cv.notify_all()
+        return fut
+
+    async def acall(self, tool_id: str, image: Any, args: Mapping[str, Any] | None = None) -> CallResult:
+        """``await pool.acall(...)`` from asyncio code (the work runs in the pool, not the loop)."""
+        return await asyncio.wrap_future(self.call(tool_id, image, args))
+
+    def run(self, tool_id: str, image: Any, args: Mapping[str, Any] | None = None) -> CallResult:
+        """Synchronous convenience: submit and wait."""
+        return self.call(tool_id, image, args).result()
+
+    def map(self, calls: Iterable[Any]) -> list[CallResult]:
+        """Submit many calls (``Call`` objects, ``(tool_id, image[, args])`` tuples or mappings)
+        at once and return their results in order.  Calls of one tool are micro-batched."""
+        futures = []
+        for c in calls:
+            call = Call.coerce(c)
+            futures.append(self.call(call.tool_id, call.image, call.args))
+        return [f.result() for f in futures]
+
+    def _fail_now(self, fut: Future[CallResult], tool_id: str, error: str) -> Future[CallResult]:
+        with self._cv:
+            self._stats[tool_id].errors += 1
+        fut.set_result(CallResult(tool_id, False, None, error))
+        return fut
+
+    # -- dispatching ----------------------------------------------------------------
+    def _limit(self, tool_id: str) -> int:
+        return max(1, int(self.limits.get(tool_id, self.workers)))
+
+    def _next_batch(self) -> tuple[str, list[_Job]] | None:
+        with self._cv:
+            while True:
+                if self._closed:
+                    return None
+                best = None
+                for tool_id, dq in self._pending.items():
+                    if dq and self._inflight_batches[tool_id] < self._limit(tool_id):
+                        if best is None or dq[0].enqueued < self._pending[best][0].enqueued:
+                            best = tool_id
+                if best is not None:
+                    return best, self._take(best)
+                self._cv.wait()
+
+    def _take(self, tool_id: str) -> list[_Job]:
+        dq = self._pending[tool_id]
+        _, native = self._tool_info[tool_id]
+        if native:
+            size = self.max_batch
+        elif self.backend == "local":
+            size = 1  # nothing to amortise: spread the calls over the threads
+        else:
+            size = min(self.max_batch, max(1, math.ceil(len(dq) / self.workers)))
+        first = dq.popleft()
+        batch = [first]
+        keep = collections.deque()
+        while dq and len(batch) < size:
+            job = dq.popleft()
+            (batch if job.args_json == first.args_json else keep).append(job)
+        keep.extend(dq)
+        self._pending[tool_id] = keep
+        self._inflight_batches[tool_id] += 1
+        return batch
+
+    def _manage(self, handle: Any) -> None:
+        while True:
+            item = self._next_batch()
+            if item is None:
+                return
+            tool_id, jobs = item
+            try:
+                self._run_batch(handle, tool_id, jobs)
+            except Exception as exc:  # noqa: BLE001 - never lose a batch
+                log.exception("pool dispatcher error")
+                for job in jobs:
+                    if job.key in self._inflight:
+                        self._finish(job, (0, False, None, f"pool error: {exc}", "crash", 0.0))
+            finally:
+                with self._cv:
+                    self._inflight_batches[tool_id] -= 1
+                    self._cv.notify_all()
+
+    def _run_batch(self, handle: Any, tool_id: str, jobs: list[_Job]) -> None:
+        now = time.monotonic()
+        for job in jobs:
+            job.queue_seconds += now - job.enqueued
+            job.attempts += 1
+        with self._cv:
+            st = self._stats[tool_id]
+            st.executions += len(jobs)
+            st.batches += 1
+        remaining = dict(enumerate(jobs))
+        per_item = handle.streams and not self._tool_info[tool_id][1]
+        try:
+            handle.send(tool_id, [j.image for j in jobs], jobs[0].args)
+            while remaining:
+                for outcome in handle.recv(self.timeout):
+                    job = remaining.pop(outcome[0], None)
+                    if job is not None:
+                        self._finish(job, outcome)
+        except (WorkerTimeout, WorkerDied) as exc:
+            if isinstance(exc, WorkerTimeout):
+                error, kind = f"timeout after {_fmt_seconds(self.timeout or 0)}", "timeout"
+            else:
+                error, kind = str(exc) or "worker crashed", "crash"
+            handle.restart()
+            order = sorted(remaining)
+            blamed = order[:1] if per_item else order
+            for i in blamed:
+                self._finish(remaining[i], (i, False, None, error, kind, 0.0))
+            with self._cv:  # calls that never started go back to the front of the queue
+                dq = self._pending.setdefault(tool_id, collections.deque())
+                for i in reversed(order[len(blamed):]):
+                    remaining[i].attempts -= 1
+                    remaining[i].enqueued = time.monotonic()
+                    dq.appendleft(remaining[i])
+                self._cv.notify_all()
+
+    def _finish(self, job: _Job, outcome: tuple[Any, ...]) -> None:
+        _, ok, image, error, kind, seconds = outcome
+        with self._cv:
+            st = self._stats[job.tool_id]
+            st.exec_seconds += seconds
+            st.timeouts += kind == "timeout"
+            st.crashes += kind == "crash"
+            if not ok and kind in RETRYABLE and job.attempts <= self.retries and not self._closed:
+                st.retries += 1
+                job.enqueued = time.monotonic()
+                self._pending.setdefault(job.tool_id, collections.deque()).append(job)
+                self._cv.notify_all()
+                return
+        if ok and self.cache is not None:
+            self.cache.put(job.key, image)
+        with self._cv:
+            self._inflight.pop(job.key, None)
+            st.queue_seconds += job.queue_seconds
+            st.errors += not ok
+            futures = list(job.futures)
+        for n, fut in enumerate(futures):
+            img = image if n == 0 or image is None else image.copy()
+            fut.set_result(
+                CallResult(job.tool_id, bool(ok), img, error, n > 0, seconds, job.queue_seconds, job.key, job.attempts)
+            )
+
+    # -- statistics -----------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Counters and times per tool and in total, plus cache occupancy."""
+        with self._cv:
+            tools = {t: dataclasses.asdict(s) for t, s in sorted(self._stats.items())}
+            queued = sum(len(d) for d in self._pending.values())
+        total = {k: sum(s[k] for s in tools.values()) for k in dataclasses.asdict(_ToolStats())}
+        for d in [total, *tools.values()]:
+            n = max(d["executions"], 1)
+            d["mean_exec_seconds"] = d["exec_seconds"] / n
+            d["mean_queue_seconds"] = d["queue_seconds"] / n
+            d["hit_rate"] = (d["cache_hits"] + d["coalesced"]) / max(d["calls"], 1)
+        out: dict[str, Any] = {
+            "backend": self.backend,
+            "workers": self.workers,
+            "uptime_seconds": time.monotonic() - self._started,
+            "queued": queued,
+            "tools": tools,
+            "total": total,
+            "cache": self.cache.info() if self.cache is not None else None,
+        }
+        if self._ray is not None:
+            out["ray"] = self._ray.info()
+        return out
+
+    def stats_table(self) -> str:
+        """The statistics as an aligned text table (one row per tool, then the total)."""
+        s = self.stats()
+        cols = ("calls", "cache_hits", "coalesced", "executions", "errors", "retries", "timeouts", "crashes")
+        head = f"{'tool':<24}" + "".join(f"{c:>11}" for c in cols) + f"{'exec s':>10}{'queue s':>10}"
+        rows = [f"pool: backend={s['backend']} workers={s['workers']}", head, "-" * len(head)]
+        for name, d in [*s["tools"].items(), ("TOTAL", s["total"])]:
+            rows.append(
+                f"{name:<24}"
+                + "".join(f"{d[c]:>11}" for c in cols)
+                + f"{d['exec_seconds']:>10.2f}{d['queue_seconds']:>10.2f}"
+            )
+        if s["cache"]:
+            c = s["cache"]
+            rows.append(
+                f"cache: {c['memory_entries']} entries, {c['memory_mb']} / {c['memory_budget_mb']} MiB in memory, "
+                f"{c['evictions']} evicted, disk: {c['disk_dir'] or 'off'}"
+            )
+        return "\n".join(rows)
+
+    # -- lifecycle ------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the workers; queued calls resolve with the error ``"pool closed"``."""
+        with self._cv:
+            if self._closed:
+                return
+            self._closed = True
+            pending = [job for dq in self._pending.values() for job in dq]
+            self._pending.clear()
+            self._cv.notify_all()
+        for job in pending:
+            self._finish(job, (0, False, None, "pool closed", "closed", 0.0))
+        for h in self._handles:
+            h.close()
+        for t in self._managers:
+            t.join(timeout=5.0)
+        if self._ray is not None:
+            self._ray.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Pool backend={self.backend} workers={self.workers} cache={'on' if self.cache else 'off'}>"
+
+
+_DEFAULT: Pool | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_pool() -> Pool:
+    """The process-wide pool (``local`` backend, memory cache), created on first use."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None or _DEFAULT.closed:
+            _DEFAULT = Pool()
+            atexit.register(_DEFAULT.close)
+        return _DEFAULT

@@ -1,0 +1,189 @@
+"""Worker handles used by the pool's dispatcher: a thread (``local``) or a process (``process``).
+
+Every handle has the same small interface: ``send(tool_id, images, args)`` starts a batch,
+``recv(timeout)`` returns the next outcomes (raising :class:`WorkerTimeout` when nothing arrives
+within ``timeout`` seconds and :class:`WorkerDied` when the worker is gone), ``restart()``
+replaces a hung or dead worker, ``close()`` stops it.  ``streams`` says whether outcomes arrive
+one call at a time (so the dispatcher knows which call of a batch was running when it failed).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .execute import Outcome, execute_batch, import_modules, limit_threads
+
+__all__ = ["WorkerTimeout", "WorkerDied", "ThreadWorker", "ProcessWorker"]
+
+
+class WorkerTimeout(Exception):
+    """No outcome arrived in time; the worker is presumed hung."""
+
+
+class WorkerDied(Exception):
+    """The worker exited (crash, kill, out of memory) or the pool is closing."""
+
+
+class ThreadWorker:
+    """Runs batches in a daemon thread of this process; models are shared by all threads.
+
+    A thread cannot be killed: after a timeout it is abandoned (it exits once its call returns)
+    and a fresh thread takes its place."""
+
+    streams = True
+
+    def __init__(self, name: str = "irpilot-pool") -> None:
+        self.name = name
+        self._closed = False
+        self._start()
+
+    def _start(self) -> None:
+        self._in: queue.Queue[Any] = queue.Queue()
+        self._out: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, args=(self._in, self._out), name=self.name, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _loop(inq: queue.Queue[Any], outq: queue.Queue[Any]) -> None:
+        while True:
+            item = inq.get()
+            if item is None:
+                return
+            tool_id, images, args = item
+            try:
+                for outcome in execute_batch(tool_id, images, args):
+                    outq.put(outcome)
+            except BaseException as exc:  # noqa: BLE001 - surfaces as a dead worker
+                outq.put(("died", f"{type(exc).__name__}: {exc}"))
+
+    def send(self, tool_id: str, images: Sequence[np.ndarray], args: dict[str, Any]) -> None:
+        if self._closed:
+            raise WorkerDied("pool closed")
+        self._in.put((tool_id, list(images), args))
+
+    def recv(self, timeout: float | None) -> list[Outcome]:
+        waited = 0.0
+        while True:
+            step = 0.1 if timeout is None else min(0.1, max(timeout - waited, 0.0))
+            try:
+                item = self._out.get(timeout=step)
+            except queue.Empty:
+                waited += step
+                if self._closed:
+                    raise WorkerDied("pool closed") from None
+                if timeout is not None and waited >= timeout:
+                    raise WorkerTimeout() from None
+                continue
+            if item[0] == "died":
+                raise WorkerDied(f"worker crashed: {item[1]}")
+            return [item]
+
+    def restart(self) -> None:
+        self._in.put(None)  # the abandoned thread exits after its current call
+        if not self._closed:
+            self._start()
+
+    def close(self) -> None:
+        self._closed = True
+        self._in.put(None)
+
+
+def _process_main(conn: Any, imports: Sequence[str], threads: int | None) -> None:
+    limit_threads(threads)
+    import_modules(imports)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        tool_id, images, args = msg
+        for outcome in execute_batch(tool_id, images, args):
+            limit_threads(threads)
+            conn.send(outcome)
+
+
+class ProcessWorker:
+    """Runs batches in a child process (``spawn``) that keeps its tools loaded.  A hung worker
+    is killed after a timeout; a dead one is replaced."""
+
+    streams = True
+
+    def __init__(self, imports: Sequence[str] = (), threads: int | None = 1, start_method: str = "spawn") -> None:
+        self.imports = tuple(imports)
+        self.threads = threads
+        self._ctx = multiprocessing.get_context(start_method)
+        self._closed = False
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe(duplex=True)
+        self._conn = parent
+        self._proc = self._ctx.Process(
+            target=_process_main, args=(child, self.imports, self.threads), name="irpilot-pool-worker", daemon=True
+        )
+        self._proc.start()
+        child.close()  # so that the child's death shows up as EOF here
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def send(self, tool_id: str, images: Sequence[np.ndarray], args: dict[str, Any]) -> None:
+        if self._closed:
+            raise WorkerDied("pool closed")
+        try:
+            self._conn.send((tool_id, list(images), args))
+        except (OSError, EOFError, BrokenPipeError) as exc:
+            raise WorkerDied(self._death_message()) from exc
+
+    def _death_message(self) -> str:
+        if self._closed:
+            return "pool closed"
+        self._proc.join(timeout=1.0)
+        code = self._proc.exitcode
+        return f"worker crashed (exit code {code})" if code is not None else "worker crashed"
+
+    def recv(self, timeout: float | None) -> list[Outcome]:
+        try:
+            ready = self._conn.poll(timeout)
+        except (OSError, EOFError) as exc:
+            raise WorkerDied(self._death_message()) from exc
+        if not ready:
+            raise WorkerTimeout()
+        try:
+            return [self._conn.recv()]
+        except (EOFError, OSError) as exc:
+            raise WorkerDied(self._death_message()) from exc
+
+    def restart(self) -> None:
+        self._kill()
+        if not self._closed:
+            self.restarts += 1
+            self._start()
+
+    def _kill(self) -> None:
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._proc.join(timeout=5.0)
+        try:
+            self._conn.close()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self._conn.send(None)
+        except (OSError, EOFError, BrokenPipeError):
+            pass
+        self._proc.join(timeout=0.5)
+        self._kill()
