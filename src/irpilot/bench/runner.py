@@ -1,0 +1,179 @@
+"""Run policies over degraded sets and collect per-image results (resumable)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import settings
+from ..errors import ConfigError
+
+__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "resolve_set", "run_bench", "summarise"]
+
+log = logging.getLogger(__name__)
+
+#: benchmark group name -> degradation preset of :mod:`irpilot.degrade`
+GROUP_PRESETS = {
+    "A": "agenticir_a",
+    "B": "agenticir_b",
+    "C": "agenticir_c",
+    "ood_d2": "ood_d2",
+    "ood_d3plus": "ood_d3plus",
+    "single": "single",
+}
+#: short names of the test sets under the data directory
+KNOWN_SETS = {"kodak24": "Kodak24", "cbsd68": "CBSD68", "mcmaster": "McMaster"}
+
+FULL_REFERENCE = ("psnr", "ssim", "ms_ssim", "gmsd")
+NO_REFERENCE = ("niqe",)
+
+
+@dataclasses.dataclass
+class BenchConfig:
+    sets: list[str] = dataclasses.field(default_factory=lambda: ["kodak24", "cbsd68", "mcmaster"])
+    groups: list[str] = dataclasses.field(default_factory=lambda: ["A", "B", "C"])
+    policies: list[str] = dataclasses.field(default_factory=lambda: ["fixed", "random", "explore", "oracle"])
+    seed: int = 0
+    out: str = "runs/bench"
+    limit: int | None = None  #: clean photos per set
+    crop: int | None = 256  #: centre crop of each clean photo before degrading (None: whole photo)
+    full_reference: tuple[str, ...] = FULL_REFERENCE
+    no_reference: tuple[str, ...] = NO_REFERENCE
+    max_calls: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def resolve_set(name: str) -> tuple[str, Path]:
+    """A set name (kodak24, cbsd68, mcmaster) or a folder of clean photos -> (label, folder)."""
+    p = Path(name).expanduser()
+    if p.is_dir():
+        return p.name, p
+    key = name.lower()
+    if key in KNOWN_SETS:
+        if settings.data_dir is None:
+            raise ConfigError(f"set {name!r} needs the data folder (set IRPILOT_DATA_DIR)")
+        folder = settings.data_dir / KNOWN_SETS[key]
+        if not folder.is_dir():
+            raise ConfigError(f"set {name!r}: {folder} does not exist")
+        return key, folder
+    raise ConfigError(f"unknown set {name!r}: use {', '.join(KNOWN_SETS)} or a folder of clean photos")
+
+
+def _load_manifest(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _entry_key(policy: str, entry: dict[str, Any]) -> str:
+    return f"{policy}|{entry['degraded']}"
+
+
+def _score(out: np.ndarray, ref: np.ndarray, cfg: BenchConfig) -> dict[str, float]:
+    from ..quality import align_to_reference, score
+
+    aligned = align_to_reference(out, ref)
+    values = dict(score(aligned, ref, list(cfg.full_reference)))
+    values.update(score(aligned, None, list(cfg.no_reference)))
+    return values
+
+
+def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list[dict[str, Any]]:
+    """Build (or reuse) the degraded sets, run every policy on every image, append results to
+    ``OUT/results.jsonl`` (resumable: finished (policy, image) pairs are skipped), and write the
+    summary files.  Returns the summary rows."""
+    from tqdm import tqdm
+
+    from ..agent import Agent, AgentConfig
+    from ..degrade import build_set
+    from ..io import atomic_write_bytes, read_image
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "config.json", json.dumps(cfg.as_dict(), indent=1).encode())
+    results_path = out / "results.jsonl"
+    done: set[str] = set()
+    if results_path.exists():
+        for line in results_path.read_text().splitlines():
+            if line.strip():
+                done.add(json.loads(line)["key"])
+    if pool is None:
+        from ..pool import default_pool
+
+        pool = default_pool()
+    work: list[tuple[str, str, dict[str, Any]]] = []
+    for set_name in cfg.sets:
+        label, folder = resolve_set(set_name)
+        for group in cfg.groups:
+            if group not in GROUP_PRESETS:
+                raise ConfigError(f"unknown group {group!r}; known: {', '.join(GROUP_PRESETS)}")
+            set_dir = out / "sets" / label / group
+            manifest = build_set(folder, set_dir, GROUP_PRESETS[group], cfg.seed, limit=cfg.limit, crop=cfg.crop, progress=progress)
+            for entry in _load_manifest(Path(manifest)):
+                work.append((label, group, entry))
+    config = AgentConfig(max_calls=cfg.max_calls, seed=cfg.seed)
+    agent = Agent(pool=pool, config=config)
+    todo = [(p, s, g, e) for p in cfg.policies for (s, g, e) in work if _entry_key(p, e) not in done]
+    bar = tqdm(todo, desc="bench", unit="run", disable=not (progress and sys.stderr.isatty()))
+    with results_path.open("a") as f:
+        for policy, set_label, group, entry in bar:
+            key = _entry_key(policy, entry)
+            degraded = read_image(entry["degraded"])
+            clean = read_image(entry["clean_crop"] if entry.get("clean_crop") else entry["clean"])
+            row: dict[str, Any] = {
+                "key": key, "policy": policy, "set": set_label, "group": group,
+                "image": Path(entry["degraded"]).name, "degradations": entry["degradations"],
+            }
+            options = {"tasks": entry["degradations"]} if policy == "oracle" else {}
+            t0 = time.perf_counter()
+            try:
+                traj = agent.run(degraded, policy, reference=clean if policy == "oracle" else None,
+                                 source=entry["degraded"], **options)
+            except Exception as exc:  # a failing image is recorded, the run goes on
+                row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+                log.warning("%s failed on %s: %s", policy, entry["degraded"], exc)
+            else:
+                row.update(ok=True, chain=[c["name"] for c in traj.chain], calls=traj.tool_calls,
+                           executions=traj.tool_executions, seconds=time.perf_counter() - t0,
+                           perception_seconds=traj.perception_seconds)
+                row.update(_score(traj.output, clean, cfg))
+                row["input"] = _score(degraded, clean, cfg)
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+    from .report import write_outputs
+
+    return write_outputs(out, summarise(results_path), cfg)
+
+
+def summarise(results_path: Path) -> list[dict[str, Any]]:
+    """Mean of every metric per (policy, group), plus per-(policy, group) input scores."""
+    rows = [json.loads(l) for l in Path(results_path).read_text().splitlines() if l.strip()]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["policy"], r["group"]), []).append(r)
+    summary = []
+    for (policy, group), rs in sorted(groups.items()):
+        ok = [r for r in rs if r.get("ok")]
+        item: dict[str, Any] = {"policy": policy, "group": group, "n": len(ok), "failed": len(rs) - len(ok),
+                                "sets": sorted({r["set"] for r in rs})}
+        if ok:
+            metric_names = [k for k in ok[0]["input"]]
+            for m in metric_names:
+                vals = [r[m] for r in ok if isinstance(r.get(m), (int, float))]
+                item[m] = float(np.mean(vals)) if vals else None
+                ins = [r["input"][m] for r in ok if isinstance(r["input"].get(m), (int, float))]
+                item[f"input_{m}"] = float(np.mean(ins)) if ins else None
+            n_deg = np.mean([len(r["degradations"]) for r in ok])
+            item["calls_per_image"] = float(np.mean([r["calls"] for r in ok]))
+            item["executions_per_image"] = float(np.mean([r["executions"] for r in ok]))
+            item["calls_per_degradation"] = float(item["calls_per_image"] / n_deg)
+            item["seconds_per_image"] = float(np.mean([r["seconds"] for r in ok]))
+        summary.append(item)
+    return summary

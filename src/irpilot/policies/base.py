@@ -1,0 +1,75 @@
+"""Policies decide what the agent does next.
+
+Two kinds share one registry (``POLICIES``):
+
+* step policies (:class:`StepPolicy`) look at an :class:`~irpilot.agent.Observation` and return the
+  next :class:`Action` (a tool call, or ``stop``); the agent runs the loop.  ``fixed``, ``random``
+  and ``learned`` are step policies: each needed tool is called once.
+* search policies (:class:`SearchPolicy`) drive the agent's context themselves because they try
+  several candidates per step and roll back (``explore``) or search against the clean reference
+  (``oracle``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..registry import Registry
+
+if TYPE_CHECKING:
+    from ..agent import AgentContext, Observation
+
+__all__ = ["Action", "STOP", "Policy", "StepPolicy", "SearchPolicy", "POLICIES"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """One tool call in the canonical shape ``{"name": tool_id, "arguments": {...}}``, or stop."""
+
+    name: str
+    arguments: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def is_stop(self) -> bool:
+        return self.name == "stop"
+
+    def as_call(self) -> dict[str, Any]:
+        return {"name": self.name, "arguments": dict(self.arguments)}
+
+
+STOP = Action("stop")
+
+
+class Policy:
+    """Base of all policies.  ``name`` is the registry name used by ``--policy``."""
+
+    name: ClassVar[str] = ""
+    #: whether the policy needs the clean reference image (benchmark-only policies)
+    needs_reference: ClassVar[bool] = False
+    #: tool-call budget per image when the agent's config sets none
+    default_max_calls: ClassVar[int] = 12
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+
+class StepPolicy(Policy):
+    def reset(self, obs: "Observation") -> None:
+        """Called once per image before the first decision."""
+
+    def act(self, obs: "Observation") -> Action:
+        raise NotImplementedError
+
+
+class SearchPolicy(Policy):
+    def search(self, ctx: "AgentContext") -> None:
+        """Drive ``ctx`` (call tools, accept or roll back steps) until done."""
+        raise NotImplementedError
+
+
+POLICIES: Registry[type[Policy]] = Registry(
+    "policy",
+    builtin_modules=("irpilot.policies.builtin",),
+    entry_point_group="irpilot.policies",
+)

@@ -1,0 +1,5 @@
+"""Imports the modules that define irpilot's built-in policies (each registers on import)."""
+
+from __future__ import annotations
+
+from . import explore, oracle, simple  # noqa: F401

@@ -1,0 +1,111 @@
+"""What every policy shares: which degradations an image has, in which order to undo them,
+and the default tool of each task."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: degradation name -> the task that removes it (mirrors ``irpilot.degrade.DEGRADATION_TO_TASK``).
+DEGRADATION_TO_TASK: dict[str, str] = {
+    "low_resolution": "super_resolution",
+    "noise": "denoise",
+    "motion_blur": "motion_deblur",
+    "defocus_blur": "defocus_deblur",
+    "haze": "dehaze",
+    "rain": "derain",
+    "dark": "low_light",
+    "jpeg": "dejpeg",
+    "snow": "desnow",
+}
+TASK_TO_DEGRADATION = {t: d for d, t in DEGRADATION_TO_TASK.items()}
+
+#: MAIR's prior: degradations happen scene -> imaging -> compression, so they are undone in the
+#: reverse order.  This is the order degradations *happen*; restoration walks it backwards.
+DEGRADATION_ORDER: tuple[str, ...] = (
+    "haze",
+    "rain",
+    "snow",
+    "dark",
+    "motion_blur",
+    "defocus_blur",
+    "noise",
+    "jpeg",
+    "low_resolution",
+)
+
+#: Preferred tools per task, best first (chosen from the toolbox benchmark in BENCHMARKS.md);
+#: the first *available* one is the task's default.
+PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
+    "super_resolution": ("dncnn3_sr_x4", "fsrcnn_x4", "espcn_x4", "lapsrn_x4", "bicubic_x4"),
+    "denoise": ("ffdnet_color", "dncnn_color_blind", "oidn_denoise", "nlm", "bm3d"),
+    "motion_deblur": ("motion_deblur_pnp", "motion_deblur_wiener"),
+    "defocus_deblur": ("defocus_deblur_pnp", "defocus_deblur_wiener"),
+    "dehaze": ("dark_channel_prior", "aod_net"),
+    "derain": ("prenet_rain100h", "prenet_rain100l", "derain_directional"),
+    "low_light": ("low_light_v_inverse", "lime", "sci_medium", "zero_dce", "gamma_auto", "clahe"),
+    "dejpeg": ("dncnn3_dejpeg", "jpeg_deblock"),
+    "desnow": ("desnow_median",),
+}
+
+
+def available_tools(task: str, toolbox: dict[str, list[str]] | None = None) -> list[str]:
+    """Available tools of ``task``: preferred ones first (in preference order), then the rest.
+    ``toolbox`` (a policy's ``tools`` option, task -> tool ids) restricts the choice."""
+    from ..tools import tool_names_for_task
+
+    if toolbox is not None:
+        return list(toolbox.get(task, []))
+    avail = tool_names_for_task(task)
+    preferred = [t for t in PREFERRED_TOOLS.get(task, ()) if t in avail]
+    return preferred + [t for t in avail if t not in preferred]
+
+
+def default_tool(task: str, toolbox: dict[str, list[str]] | None = None) -> str | None:
+    tools = available_tools(task, toolbox)
+    return tools[0] if tools else None
+
+
+def restoration_order(degradations: Iterable[str]) -> list[str]:
+    """Degradations sorted in MAIR's restoration order (reverse of how they happen)."""
+    rank = {d: i for i, d in enumerate(DEGRADATION_ORDER)}
+    return sorted(set(degradations), key=lambda d: -rank.get(d, -1))
+
+
+def detected_degradations(obs_perception: Any, threshold: float = 0.5, image_shape: Sequence[int] | None = None) -> list[str]:
+    """Degradations the perception model says are present."""
+    if obs_perception is None:
+        return []
+    return [d for d, p in obs_perception.probs.items() if p >= threshold and d in DEGRADATION_TO_TASK]
+
+
+def tasks_option(options: dict[str, Any]) -> list[str] | None:
+    """``tasks=`` (task or degradation names, list or comma string) given by a user or the benchmark."""
+    raw = options.get("tasks") or options.get("degradations")
+    if not raw:
+        return None
+    names = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else list(raw)
+    out = []
+    for n in names:
+        if n in DEGRADATION_TO_TASK:
+            out.append(n)
+        elif n in TASK_TO_DEGRADATION:
+            out.append(TASK_TO_DEGRADATION[n])
+        else:
+            raise ValueError(
+                f"unknown task or degradation {n!r}; known: {', '.join(sorted(DEGRADATION_TO_TASK))} "
+                f"or {', '.join(sorted(TASK_TO_DEGRADATION))}"
+            )
+    return out
+
+
+def default_policy_name() -> str:
+    """``learned`` when its shipped weights load, else ``fixed``."""
+    from .base import POLICIES
+
+    if "learned" in POLICIES:
+        cls = POLICIES.get("learned")
+        ready = getattr(cls, "weights_available", None)
+        if ready is None or ready():
+            return "learned"
+    return "fixed"

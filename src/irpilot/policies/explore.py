@@ -1,0 +1,149 @@
+"""``explore``: the AgenticIR procedure without an LLM, the training-free baseline.
+
+1. Perception gates the agenda: every degradation rated present goes on it.
+2. Scheduling: the agenda is ordered by pairwise experience gathered by exhaustive exploration
+   on training photos (``assets/explore_experience.json``, built by
+   ``scripts/build_explore_experience.py``): for each pair of degradations, how often undoing one
+   before the other gave the better result.  Pairs without experience follow MAIR's order.
+3. Execution: for the current task every tool is tried, in random order, until the degradation
+   is gone ("very low" probability); otherwise the best candidate is kept (lowest remaining
+   degradation, then no-reference quality).  A task fails when even the best candidate still
+   shows the degradation.
+4. Rollback: depth-first over (task, tool) nodes; on failure the agent backtracks and re-plans
+   with the failed task moved later; when everything is exhausted it keeps the best descendant
+   found.  This exhaustive traversal is what a learned policy removes.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from .base import POLICIES, Action, SearchPolicy
+from .common import DEGRADATION_ORDER, DEGRADATION_TO_TASK, available_tools, detected_degradations, tasks_option
+
+__all__ = ["ExplorePolicy", "load_experience", "schedule"]
+
+
+def load_experience() -> dict[str, float]:
+    """Pairwise order experience ``{"a>b": share of wins when a is undone before b}``."""
+    try:
+        text = resources.files("irpilot").joinpath("assets/explore_experience.json").read_text()
+    except (FileNotFoundError, OSError):
+        return {}
+    return dict(json.loads(text).get("first_wins", {}))
+
+
+def schedule(agenda: list[str], experience: dict[str, float]) -> list[str]:
+    """Order degradations to undo: by pairwise wins from experience (Copeland count), ties and
+    unknown pairs broken by MAIR's order (last to happen is undone first)."""
+    rank = {d: i for i, d in enumerate(DEGRADATION_ORDER)}
+
+    def wins(a: str) -> float:
+        total = 0.0
+        for b in agenda:
+            if a == b:
+                continue
+            share = experience.get(f"{a}>{b}")
+            if share is None:
+                share = 1.0 if rank.get(a, 0) > rank.get(b, 0) else 0.0
+            total += share
+        return total
+
+    return sorted(agenda, key=lambda d: (-wins(d), -rank.get(d, 0)))
+
+
+@POLICIES.register("explore")
+class ExplorePolicy(SearchPolicy):
+    name = "explore"
+    default_max_calls = 60
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.present = float(options.get("threshold", 0.5))  # on the agenda from this probability
+        self.done = float(options.get("done_threshold", 0.2))  # "very low": stop trying tools
+        self.fail = float(options.get("fail_threshold", 0.5))  # best still above: the task failed
+        self.nr_weight = float(options.get("nr_weight", 0.0))
+        self.experience = load_experience()
+
+    # -- scoring -------------------------------------------------------------------------
+    def _remaining(self, ctx: Any, image: np.ndarray) -> dict[str, float]:
+        p = ctx.perceive(image)
+        return dict(p.probs) if p is not None else {}
+
+    def _score(self, ctx: Any, image: np.ndarray, target: str | None) -> float:
+        probs = self._remaining(ctx, image)
+        s = -sum(probs.values())
+        if target is not None:
+            s -= probs.get(target, 0.0)
+        if self.nr_weight and ctx.agent.config.check_metrics:
+            m = ctx.metrics(image)
+            s -= self.nr_weight * float(m.get("niqe", 0.0))
+        return s
+
+    # -- one task: try tools until the degradation is gone ----------------------------------
+    def _run_task(self, ctx: Any, degradation: str, image: np.ndarray) -> tuple[Any, bool]:
+        tools = available_tools(DEGRADATION_TO_TASK[degradation], self.options.get("tools"))
+        order = list(ctx.rng.permutation(len(tools)))
+        best, best_score = None, -np.inf
+        for i in order:
+            if ctx.calls_left <= 0:
+                break
+            step = ctx.call(Action(tools[i]), image)
+            if not step.ok:
+                step.note = "tool failed"
+                continue
+            out = ctx.image(step.output_hash)
+            p = self._remaining(ctx, out).get(degradation, 0.0)
+            step.perception = {degradation: p}
+            score = self._score(ctx, out, degradation)
+            if score > best_score:
+                best, best_score = step, score
+            if p < self.done:
+                break
+        if best is None:
+            return None, False
+        p_best = self._remaining(ctx, ctx.image(best.output_hash)).get(degradation, 0.0)
+        return best, p_best < self.fail
+
+    # -- depth-first search with rollback -------------------------------------------------
+    def search(self, ctx: Any) -> None:
+        given = tasks_option(self.options)
+        if given is not None:
+            agenda = given
+        else:
+            if ctx.perceive(ctx.input_image) is None:
+                raise RuntimeError("policy 'explore' needs a perception model; pass tasks instead")
+            agenda = detected_degradations(ctx.perceive(ctx.input_image), self.present)
+        self._best_chain: list[Any] = []
+        self._best_score = self._score(ctx, ctx.input_image, None)
+        ok = self._dfs(ctx, [], schedule(agenda, self.experience))
+        if not ok:
+            ctx.set_current(self._best_chain)
+
+    def _dfs(self, ctx: Any, chain: list[Any], remaining: list[str]) -> bool:
+        image = ctx.image(chain[-1].output_hash) if chain else ctx.input_image
+        score = self._score(ctx, image, None)
+        if score > self._best_score or (chain and not self._best_chain and score >= self._best_score):
+            self._best_chain, self._best_score = list(chain), score
+        if not remaining:
+            ctx.set_current(chain)
+            return True
+        # the planned next task first; after a failure, re-plan with the failed one later
+        for k in range(len(remaining)):
+            if ctx.calls_left <= 0:
+                return False
+            task = remaining[k]
+            step, success = self._run_task(ctx, task, image)
+            if step is None or not success:
+                if step is not None:
+                    step.note = (step.note + f" {task}: failed, re-planning").strip()
+                continue
+            rest = remaining[:k] + remaining[k + 1 :]
+            rest = schedule(rest, self.experience)
+            if self._dfs(ctx, chain + [step], rest):
+                return True
+        return False

@@ -1,0 +1,167 @@
+"""The agent loop and the baseline policies, on a toy world where the right answer is known.
+
+Two toy degradations: ``dark`` (x * 0.5) then ``haze`` (y * 0.5 + 0.4).  Exact inverses exist,
+so undoing haze first, then dark, recovers the clean image; the wrong order does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from irpilot.agent import Agent, AgentConfig, Trajectory, replay_trajectory
+from irpilot.pool import Pool
+from irpilot.tools.base import TOOLS, Tool, ToolCard
+
+
+def _card(name: str, task: str) -> ToolCard:
+    return ToolCard(id=name, task=task, description=f"agent test tool {name}", tiling=False)
+
+
+class Dehaze(Tool):
+    card: ClassVar[ToolCard] = _card("agent_test_dehaze", "dehaze")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return (img - 0.4) / 0.5
+
+
+class DehazeWeak(Tool):
+    card: ClassVar[ToolCard] = _card("agent_test_dehaze_weak", "dehaze")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return (img - 0.2) / 0.75
+
+
+class Brighten(Tool):
+    card: ClassVar[ToolCard] = _card("agent_test_brighten", "low_light")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return img * 2.0
+
+
+class Broken(Tool):
+    card: ClassVar[ToolCard] = _card("agent_test_broken", "low_light")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        raise RuntimeError("this tool always fails")
+
+
+for _cls in (Dehaze, DehazeWeak, Brighten, Broken):
+    TOOLS.add(_cls.card.id, _cls, replace=True)
+
+TOOLBOX = {"dehaze": ["agent_test_dehaze_weak", "agent_test_dehaze"], "low_light": ["agent_test_brighten"]}
+
+
+@dataclasses.dataclass
+class ToyPerception:
+    probs: dict[str, float]
+    severity: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"probs": self.probs, "severity": self.severity}
+
+
+def toy_perceiver(img: np.ndarray) -> ToyPerception:
+    """Haze lifts the minimum; darkness lowers the maximum."""
+    lo, hi = float(img.min()), float(img.max())
+    probs = {"haze": float(np.clip((lo - 0.05) / 0.2, 0, 1)), "dark": float(np.clip((0.8 - hi) / 0.2, 0, 1))}
+    return ToyPerception(probs, dict(probs))
+
+
+@pytest.fixture(scope="module")
+def world():
+    y, x = np.mgrid[0:32, 0:40].astype(np.float32)
+    clean = np.stack([x / 39, y / 31, (x + y) / 70]).astype(np.float32)
+    degraded = (clean * 0.5) * 0.5 + 0.4
+    pool = Pool(backend="local", workers=1)
+    yield clean, degraded, pool
+    pool.close()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / max(np.mean((a - b) ** 2), 1e-12)))
+
+
+def test_fixed_undoes_in_mair_order(world):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=toy_perceiver)
+    traj = agent.run(degraded, "fixed", tools=TOOLBOX)
+    # MAIR: haze (scene) happened first, so it is undone last: dark first, then haze
+    assert [c["name"] for c in traj.chain] == ["agent_test_brighten", "agent_test_dehaze_weak"]
+    assert traj.tool_calls == 2
+    assert traj.steps[-1].action["name"] == "stop"
+
+
+def test_oracle_beats_every_other_policy(world):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=toy_perceiver)
+    scores = {}
+    for policy in ("fixed", "random", "explore"):
+        scores[policy] = psnr(agent.run(degraded, policy, tools=TOOLBOX).output, clean)
+    oracle = agent.run(degraded, "oracle", reference=clean, tools=TOOLBOX)
+    assert oracle.chain == [{"name": "agent_test_dehaze", "arguments": {}}, {"name": "agent_test_brighten", "arguments": {}}]
+    assert psnr(oracle.output, clean) > 40
+    assert all(psnr(oracle.output, clean) >= s for s in scores.values())
+
+
+def test_explore_tries_tools_and_rolls_back(world):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=toy_perceiver)
+    traj = agent.run(degraded, "explore", tools=TOOLBOX)
+    # the weak dehazer leaves haze behind, so explore must try the strong one too
+    names = [s.action["name"] for s in traj.steps]
+    assert "agent_test_dehaze" in names and "agent_test_dehaze_weak" in names
+    assert traj.tool_calls > len(traj.chain)
+    assert toy_perceiver(traj.output).probs["haze"] < 0.5
+    assert any(not s.accepted for s in traj.steps)
+
+
+def test_failing_tool_is_reported_and_agent_goes_on(world):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=toy_perceiver)
+    toolbox = {"dehaze": ["agent_test_dehaze"], "low_light": ["agent_test_broken"]}
+    traj = agent.run(degraded, "fixed", tools=toolbox)
+    failed = [s for s in traj.steps if not s.ok]
+    assert len(failed) == 1 and "always fails" in failed[0].error
+    assert [c["name"] for c in traj.chain] == ["agent_test_dehaze"]
+
+
+def test_call_limit(world):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=toy_perceiver, config=AgentConfig(max_calls=1))
+    traj = agent.run(degraded, "explore", tools=TOOLBOX)
+    assert traj.tool_calls <= 1
+
+
+def test_trace_round_trip_and_replay(world, tmp_path):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=toy_perceiver)
+    traj = agent.run(degraded, "oracle", reference=clean, tools=TOOLBOX)
+    path = traj.save(tmp_path / "t.trace.json")
+    data = json.loads(path.read_text())
+    calls = [m for m in data["messages"] if m.get("tool_calls")]
+    assert calls and set(calls[0]["tool_calls"][0]["function"]) == {"name", "arguments"}
+    loaded = Trajectory.load(path)
+    assert loaded.chain == traj.chain and loaded.output_hash == traj.output_hash
+    again = replay_trajectory(loaded, degraded, pool=pool)
+    assert np.array_equal(again, traj.output)
+
+
+def test_policy_needs_perception_or_tasks(world):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=None)
+    with pytest.raises(RuntimeError, match="perception"):
+        agent.run(degraded, "fixed", tools=TOOLBOX)
+    traj = agent.run(degraded, "fixed", tools=TOOLBOX, tasks="haze,dark")
+    assert len(traj.chain) == 2
+
+
+def test_unknown_policy_suggests(world):
+    from irpilot.errors import RegistryError
+
+    with pytest.raises(RegistryError, match="fixed"):
+        Agent(pool=world[2], perceiver=None).run(world[1], "fixd")
