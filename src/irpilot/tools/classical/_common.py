@@ -1,0 +1,185 @@
+"""Shared helpers of the classical tools: colour conversions, noise-level estimation,
+MATLAB-style bicubic resizing, FFT convolution and regularised deconvolution.
+
+All images are float32 (3, H, W) RGB in [0, 1] unless a docstring says otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "luminance",
+    "rgb_to_ycbcr",
+    "ycbcr_to_rgb",
+    "to_hwc",
+    "to_chw",
+    "estimate_noise_sigma",
+    "imresize",
+    "psf2otf",
+    "blur_fft",
+    "deconv_tikhonov",
+    "deconv_hqs_tv",
+    "register",
+]
+
+
+def to_hwc(img: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.transpose(img, (1, 2, 0)))
+
+
+def to_chw(arr: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.transpose(arr, (2, 0, 1)), dtype=np.float32)
+
+
+def luminance(img: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma (H, W) of an RGB (3, H, W) image."""
+    return (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).astype(np.float32)
+
+
+_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)
+_YCC_INV = np.linalg.inv(_YCC).astype(np.float32)
+
+
+def rgb_to_ycbcr(img: np.ndarray) -> np.ndarray:
+    """Full-range YCbCr (JPEG convention), chroma centred on 0.5."""
+    out = np.tensordot(_YCC, img, axes=(1, 0))
+    out[1:] += 0.5
+    return out.astype(np.float32)
+
+
+def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
+    x = ycc.astype(np.float32).copy()
+    x[1:] -= 0.5
+    return np.tensordot(_YCC_INV, x, axes=(1, 0)).astype(np.float32)
+
+
+def estimate_noise_sigma(img: np.ndarray) -> float:
+    """Gaussian noise standard deviation (0-1 scale) from the finest wavelet subband
+    (median absolute deviation, Donoho & Johnstone 1994), averaged over channels."""
+    from skimage.restoration import estimate_sigma
+
+    return float(np.mean(estimate_sigma(to_hwc(img), channel_axis=-1, average_sigmas=False)))
+
+
+# ---------------------------------------------------------------------------------------
+# MATLAB-style bicubic resize (imresize with antialiasing), separable weight matrices
+def _cubic(x: np.ndarray) -> np.ndarray:
+    ax = np.abs(x)
+    ax2, ax3 = ax**2, ax**3
+    return (1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * ((ax > 1) & (ax <= 2))
+
+
+def _resize_weights(in_len: int, out_len: int, scale: float, antialias: bool = True) -> np.ndarray:
+    """(out_len, in_len) matrix of MATLAB's bicubic imresize along one axis."""
+    kernel_width = 4.0
+    shrink = scale < 1 and antialias
+    if shrink:
+        kernel_width /= scale
+    x = np.arange(1, out_len + 1, dtype=np.float64)
+    u = x / scale + 0.5 * (1 - 1 / scale)
+    left = np.floor(u - kernel_width / 2)
+    p = int(np.ceil(kernel_width)) + 2
+    idx = left[:, None] + np.arange(p)[None, :]
+    d = u[:, None] - idx
+    w = scale * _cubic(d * scale) if shrink else _cubic(d)
+    w /= w.sum(axis=1, keepdims=True)
+    idx = np.clip(idx - 1, 0, in_len - 1).astype(int)  # replicate borders (MATLAB 'symmetric' ~ edge)
+    m = np.zeros((out_len, in_len), dtype=np.float64)
+    for j in range(p):
+        np.add.at(m, (np.arange(out_len), idx[:, j]), w[:, j])
+    return m.astype(np.float32)
+
+
+def imresize(img: np.ndarray, scale: float, out_hw: tuple[int, int] | None = None) -> np.ndarray:
+    """Bicubic resize of a (C, H, W) array by ``scale`` like MATLAB ``imresize`` (antialiased
+    when shrinking).  No clipping."""
+    _, h, w = img.shape
+    oh, ow = out_hw or (int(np.ceil(h * scale)), int(np.ceil(w * scale)))
+    mh = _resize_weights(h, oh, scale)
+    mw = _resize_weights(w, ow, scale)
+    out = np.einsum("oh,chw->cow", mh, img.astype(np.float32))
+    return np.einsum("pw,cow->cop", mw, out).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# FFT convolution and deconvolution (periodic model on a reflect-padded canvas)
+def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Optical transfer function of a correlation kernel whose centre is its middle pixel,
+    such that ``ifft(fft(x) * otf) == correlate(x, kernel)`` (circularly)."""
+    kh, kw = kernel.shape
+    pad = np.zeros(shape, dtype=np.float64)
+    # correlation = convolution with the flipped kernel
+    pad[:kh, :kw] = kernel[::-1, ::-1]
+    pad = np.roll(pad, (-(kh // 2), -(kw // 2)), axis=(0, 1))
+    return np.fft.fft2(pad)
+
+
+def _pad_amount(kernel: np.ndarray) -> int:
+    return int(max(kernel.shape)) + 8
+
+
+def blur_fft(img2d: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Correlate a 2-D array with ``kernel`` (edge-replicated borders)."""
+    import cv2
+
+    kh, kw = kernel.shape
+    return cv2.filter2D(img2d.astype(np.float32), -1, kernel.astype(np.float32), borderType=cv2.BORDER_REPLICATE)
+
+
+def _grad_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    dx = np.zeros(shape)
+    dx[0, 0], dx[0, -1] = -1, 1
+    dy = np.zeros(shape)
+    dy[0, 0], dy[-1, 0] = -1, 1
+    return np.fft.fft2(dx), np.fft.fft2(dy)
+
+
+def deconv_tikhonov(channels: np.ndarray, kernel: np.ndarray, lam: float) -> np.ndarray:
+    """Wiener-like deconvolution with a gradient (Tikhonov) prior:
+    ``x = argmin |k*x - y|^2 + lam |grad x|^2`` solved in Fourier on a reflect-padded canvas.
+    ``channels`` is (C, H, W) or (H, W)."""
+    arr = channels[None] if channels.ndim == 2 else channels
+    p = _pad_amount(kernel)
+    c, h, w = arr.shape
+    padded = np.pad(arr, ((0, 0), (p, p), (p, p)), mode="reflect")
+    shape = padded.shape[1:]
+    otf = psf2otf(kernel, shape)
+    gx, gy = _grad_otfs(shape)
+    den = np.abs(otf) ** 2 + lam * (np.abs(gx) ** 2 + np.abs(gy) ** 2)
+    num = np.conj(otf)[None] * np.fft.fft2(padded)
+    out = np.real(np.fft.ifft2(num / den[None]))[:, p : p + h, p : p + w].astype(np.float32)
+    return out[0] if channels.ndim == 2 else out
+
+
+def deconv_hqs_tv(
+    img: np.ndarray, kernel: np.ndarray, lam: float, iters: int = 6, tv_weight: float = 0.02
+) -> np.ndarray:
+    """Half-quadratic splitting deconvolution with a total-variation denoiser prior
+    (plug-and-play): alternate a Fourier data step and a Chambolle TV denoising step with
+    a decreasing penalty.  ``img`` is (3, H, W)."""
+    from skimage.restoration import denoise_tv_chambolle
+
+    p = _pad_amount(kernel)
+    c, h, w = img.shape
+    y = np.pad(img, ((0, 0), (p, p), (p, p)), mode="reflect").astype(np.float64)
+    shape = y.shape[1:]
+    otf = psf2otf(kernel, shape)
+    fy = np.fft.fft2(y)
+    ktk = np.abs(otf) ** 2
+    kty = np.conj(otf)[None] * fy
+    z = y.copy()
+    mus = np.geomspace(lam * 50, lam * 2, iters)
+    x = y
+    for i, mu in enumerate(mus):
+        x = np.real(np.fft.ifft2((kty + mu * np.fft.fft2(z)) / (ktk[None] + mu)))
+        w_i = tv_weight * float(np.sqrt(mus[i] / mus[0])) if i < iters - 1 else tv_weight * 0.3
+        z = to_chw(denoise_tv_chambolle(to_hwc(np.clip(x, -0.2, 1.2)), weight=w_i, channel_axis=-1))
+    return np.asarray(x[:, p : p + h, p : p + w], dtype=np.float32)
+
+
+def register(cls: type) -> type:
+    """Register a tool class in ``TOOLS`` under its ``card.id``."""
+    from ..base import TOOLS
+
+    return TOOLS.register(cls.card.id)(cls)

@@ -1,0 +1,158 @@
+"""Low-light enhancement: curve inversion on the HSV value channel, automatic gamma,
+LIME (illumination map estimation) and CLAHE.
+
+Tools that change only HSV value scale R, G and B by the same per-pixel factor, so hue
+and saturation are kept exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..base import Tool, ToolCard
+from ._common import register, to_chw, to_hwc
+
+__all__ = ["GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve"]
+
+
+def apply_value_curve(img: np.ndarray, new_v: np.ndarray) -> np.ndarray:
+    """Replace HSV value max(R, G, B) by ``new_v`` keeping hue and saturation."""
+    v = img.max(axis=0)
+    gain = new_v / np.maximum(v, 1e-4)
+    out = img * gain[None]
+    # pixels that were pure black get the new value as grey
+    black = v < 1e-4
+    if np.any(black):
+        out[:, black] = new_v[black][None]
+    return out
+
+
+def _gamma_for_mean(v: np.ndarray, target: float) -> float:
+    """Exponent g with mean(v ** g) ~= target (bisection on a subsample)."""
+    sample = v.ravel()[:: max(1, v.size // 65536)]
+    sample = np.clip(sample, 1e-4, 1.0)
+    lo, hi = 0.05, 3.0
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if np.mean(sample**mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+@register
+class GammaAuto(Tool):
+    card = ToolCard(
+        id="gamma_auto",
+        task="low_light",
+        description=(
+            "Gamma correction of the HSV value channel with the exponent chosen so the mean value "
+            "becomes ``target`` (0.5); hue and saturation are kept.  Global, so it does not tile."
+        ),
+        tiling=False,
+        cpu_seconds_512=0.02,
+        reference="Classic gamma correction; automatic exponent by mean matching",
+        arguments={"target": {"type": "number", "minimum": 0.2, "maximum": 0.7, "default": 0.5}},
+    )
+
+    def _run(self, img: np.ndarray, target: float = 0.5, **args: Any) -> np.ndarray:
+        v = img.max(axis=0)
+        if float(v.mean()) >= target:
+            return img.copy()
+        g = _gamma_for_mean(v, float(target))
+        return apply_value_curve(img, np.clip(v, 0.0, 1.0) ** g)
+
+
+@register
+class HsvValueInverse(Tool):
+    card = ToolCard(
+        id="hsv_value_inverse",
+        task="low_light",
+        description=(
+            "Inverts the usual ways photos are darkened on the HSV value channel: recognises from "
+            "the value histogram whether the value was shifted down, gamma-compressed or min-max "
+            "squeezed into [0, vmax], and applies the inverse curve (V ** 0.6 for a power law; the "
+            "mean of the shift and power inverses when the histogram is ambiguous).  Global, so "
+            "it does not tile."
+        ),
+        tiling=False,
+        cpu_seconds_512=0.03,
+        reference="Inverse of the darkening recipes of AgenticIR-style degradation synthesis",
+        arguments={"gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6,
+                             "description": "exponent applied to V when a power-law darkening is detected"}},
+    )
+
+    def _run(self, img: np.ndarray, gamma: float = 0.6, **args: Any) -> np.ndarray:
+        import cv2
+
+        v = img.max(axis=0).astype(np.float32)
+        vs = cv2.medianBlur(v, 3)
+        vmax = float(np.quantile(vs, 0.999))
+        shifted = np.where(v > 0.5 / 255, v + (1.0 - vmax), v)
+        mean_v = float(v.mean())
+        if mean_v > 0.6:  # not dark: leave it
+            return img.copy()
+        gamma = np.clip(v, 0.0, 1.0) ** float(gamma)
+        if vmax < 0.62:  # squeezed into [0, vmax]: stretch back
+            new_v = v / max(vmax, 1e-3)
+        elif vmax < 0.93:  # shifted down (clipped at 0) or gamma-compressed without highlights
+            new_v = shifted if float(np.mean(v <= 0.5 / 255)) > 0.005 else 0.5 * (shifted + gamma)
+        else:  # compressed by a power > 1: undo with the typical inverse exponent
+            new_v = gamma
+        return apply_value_curve(img, np.clip(new_v, 0.0, 1.0))
+
+
+@register
+class Lime(Tool):
+    card = ToolCard(
+        id="lime",
+        task="low_light",
+        description=(
+            "LIME: illumination map = max(R, G, B), refined with an edge-aware global smoother "
+            "(fast global smoother / weighted least squares), gamma-compressed, and divided out."
+        ),
+        tiling=False,
+        cpu_seconds_512=0.1,
+        reference="Guo, Li & Ling, LIME: Low-light image enhancement via illumination map estimation, TIP 2017",
+        arguments={
+            "gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6},
+            "smoothness": {"type": "number", "minimum": 1.0, "maximum": 10000.0, "default": 400.0},
+        },
+    )
+
+    def _run(self, img: np.ndarray, gamma: float = 0.6, smoothness: float = 400.0, **args: Any) -> np.ndarray:
+        import cv2
+
+        t0 = img.max(axis=0).astype(np.float32)
+        guide = np.clip(t0 * 255, 0, 255).astype(np.uint8)
+        try:
+            t = cv2.ximgproc.fastGlobalSmootherFilter(guide, t0, float(smoothness), 20.0)
+        except AttributeError:
+            t = cv2.bilateralFilter(t0, 9, 0.1, 8)
+        t = np.clip(t, 0.03, 1.0) ** float(gamma)
+        return img / t[None]
+
+
+@register
+class ClaheLowLight(Tool):
+    card = ToolCard(
+        id="clahe",
+        task="low_light",
+        description="Contrast-limited adaptive histogram equalisation of L in Lab (brightens and adds local contrast).",
+        tiling=False,
+        cpu_seconds_512=0.01,
+        reference="Zuiderveld, Contrast limited adaptive histogram equalization, Graphics Gems IV 1994",
+        arguments={"clip_limit": {"type": "number", "minimum": 0.5, "maximum": 8.0, "default": 3.0}},
+    )
+
+    def _run(self, img: np.ndarray, clip_limit: float = 3.0, **args: Any) -> np.ndarray:
+        import cv2
+
+        lab = cv2.cvtColor(to_hwc(img), cv2.COLOR_RGB2Lab)
+        l8 = np.clip(lab[:, :, 0] * 2.55, 0, 255).astype(np.uint8)
+        clahe = cv2.createCLAHE(clipLimit=float(clip_limit), tileGridSize=(8, 8))
+        lab[:, :, 0] = clahe.apply(l8).astype(np.float32) / 2.55
+        return to_chw(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB))
