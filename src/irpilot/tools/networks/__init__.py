@@ -1,1 +1,7 @@
-"""Built-in tools (see irpilot.tools)."""
+"""Built-in pretrained-network tools (see irpilot.tools).
+
+Importing this package registers the tools; no weights load and torch is not imported until
+a tool runs (``Tool.setup``).
+"""
+
+from . import dncnn  # noqa: F401

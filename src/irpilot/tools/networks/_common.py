@@ -1,0 +1,168 @@
+"""Shared plumbing of the pretrained-network tools.
+
+* :func:`github_weights` builds the :class:`WeightsFile` of a file pinned at a commit.
+* :func:`load_torch_state` / :func:`load_matconvnet` read checkpoints without executing code
+  (``torch.load(weights_only=True)``; MATLAB v7.3 files through h5py).
+* :func:`rgb_to_ycbcr` / :func:`ycbcr_to_rgb` split luma from chroma for greyscale networks.
+* :class:`NetworkTool` is the base of every torch tool: it builds the model lazily in
+  ``setup()``, puts it on the tool's device and runs numpy (C, H, W) arrays through it.
+
+Nothing here imports torch at module import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...errors import ToolUnavailableError
+from ..base import TOOLS, Tool, WeightsFile
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = [
+    "register",
+    "github_weights",
+    "load_torch_state",
+    "load_matconvnet",
+    "rgb_to_ycbcr",
+    "ycbcr_to_rgb",
+    "NetworkTool",
+]
+
+
+def register(cls: type[Tool]) -> type[Tool]:
+    """Class decorator: register a tool in ``TOOLS`` under its ``card.id``."""
+    TOOLS.register(cls.card.id)(cls)
+    return cls
+
+
+def github_weights(relpath: str, sha256: str, repo: str, commit: str, path: str, paper: str) -> WeightsFile:
+    """A weights file that also lives at ``path`` in GitHub ``repo`` at ``commit``."""
+    return WeightsFile(
+        relpath=relpath,
+        sha256=sha256,
+        url=f"https://raw.githubusercontent.com/{repo}/{commit}/{path}",
+        source=f"https://github.com/{repo} ({path} at {commit[:10]}); {paper}",
+    )
+
+
+def load_torch_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state_dict loaded with ``weights_only=True`` (no pickled code runs); a
+    ``module.`` prefix left by ``nn.DataParallel`` is removed."""
+    import torch
+
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt file or an unexpected pickle
+        raise ToolUnavailableError(f"cannot read weights {path}: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(state, dict):
+        raise ToolUnavailableError(f"weights {path} hold a {type(state).__name__}, expected a state_dict")
+    return {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()}
+
+
+def _matlab_array(dataset: Any) -> np.ndarray:
+    """An HDF5 dataset of a v7.3 MAT file as the array MATLAB sees (h5py reverses the axes)."""
+    return np.asarray(dataset[()]).T
+
+
+def load_matconvnet(path: str | Path) -> list[dict[str, Any]]:
+    """The layers of a MatConvNet ``simplenn`` network saved as MATLAB v7.3.
+
+    Each layer is a dict with ``type`` (``conv``, ``relu``, ``SubP``, ``concat`` ...) and,
+    for convolutions, ``weight`` as float32 (out, in, kh, kw), ``bias`` (out,), ``pad``,
+    ``stride`` and ``dilate``; other scalar fields (``scale``, ``leak``) are copied as floats.
+    MatConvNet filters are (kh, kw, in, out) in MATLAB; trailing singleton axes are dropped
+    by MATLAB when saving, so they are restored here.
+    """
+    import h5py
+
+    try:
+        f = h5py.File(str(path), "r")
+    except OSError as exc:
+        raise ToolUnavailableError(f"cannot read MATLAB v7.3 file {path}: {exc}") from exc
+    layers: list[dict[str, Any]] = []
+    with f:
+        for ref in np.asarray(f["net"]["layers"][()]).ravel():
+            group = f[ref]
+            kind = "".join(chr(int(c)) for c in np.asarray(group["type"][()]).ravel())
+            layer: dict[str, Any] = {"type": kind}
+            for key in group:
+                if key in ("type", "name", "weights"):
+                    continue
+                data = group[key]
+                if isinstance(data, h5py.Dataset) and data.dtype != object and data.size == 1:
+                    layer[key] = float(np.asarray(data[()]).ravel()[0])
+            if kind == "conv":
+                wref, bref = np.asarray(group["weights"][()]).ravel()[:2]
+                w = _matlab_array(f[wref]).astype(np.float32)
+                w = w.reshape(w.shape + (1,) * (4 - w.ndim))
+                layer["weight"] = np.ascontiguousarray(w.transpose(3, 2, 0, 1))
+                layer["bias"] = _matlab_array(f[bref]).astype(np.float32).ravel()
+            layers.append(layer)
+    return layers
+
+
+# ITU-R BT.601.  ``studio=True`` is MATLAB's rgb2ycbcr (Y in [16, 235]/255), the colour
+# space DnCNN-3 was trained in; ``studio=False`` is the full-range JPEG/OpenCV variant.
+_FULL = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+_STUDIO = np.array(
+    [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]
+) / 255.0
+_OFFSET_FULL = np.array([0.0, 0.5, 0.5])
+_OFFSET_STUDIO = np.array([16.0, 128.0, 128.0]) / 255.0
+
+
+def rgb_to_ycbcr(img: np.ndarray, *, studio: bool = False) -> np.ndarray:
+    """(3, H, W) RGB in [0, 1] -> (3, H, W) YCbCr in [0, 1] (Y first)."""
+    m, off = (_STUDIO, _OFFSET_STUDIO) if studio else (_FULL, _OFFSET_FULL)
+    out = np.tensordot(m.astype(np.float32), img.astype(np.float32), axes=1)
+    return (out + off.astype(np.float32)[:, None, None]).astype(np.float32)
+
+
+def ycbcr_to_rgb(ycc: np.ndarray, *, studio: bool = False) -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycbcr`."""
+    m, off = (_STUDIO, _OFFSET_STUDIO) if studio else (_FULL, _OFFSET_FULL)
+    inv = np.linalg.inv(m).astype(np.float32)
+    return np.tensordot(inv, ycc.astype(np.float32) - off.astype(np.float32)[:, None, None], axes=1).astype(
+        np.float32
+    )
+
+
+class NetworkTool(Tool):
+    """Base of the torch tools: ``build()`` returns the loaded ``nn.Module`` (called once, in
+    ``setup()``); ``forward()`` runs a numpy (C, H, W) or (N, C, H, W) array through it."""
+
+    model: Any = None
+
+    def build(self) -> torch.nn.Module:
+        """Construct the network and load its weights (paths from ``self.weights_path(i)``)."""
+        raise NotImplementedError
+
+    def weights_path(self, index: int = 0) -> Path:
+        return self.card.weights[index].resolve()
+
+    def setup(self) -> None:
+        import torch
+
+        model = self.build()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        self.model = model.eval().to(torch.device(self.device))
+
+    def forward(self, arr: np.ndarray, *extra: Any) -> np.ndarray:
+        """Run the model on ``arr`` ((C,H,W) or (N,C,H,W) float32); returns the first output
+        (tuples are unpacked) as numpy with the same batch layout."""
+        import torch
+
+        single = arr.ndim == 3
+        x = torch.from_numpy(np.ascontiguousarray(arr[None] if single else arr, dtype=np.float32))
+        with torch.inference_mode():
+            y = self.model(x.to(self.device), *extra)
+            if isinstance(y, (tuple, list)):
+                y = y[0]
+            out = y.float().cpu().numpy()
+        return out[0] if single else out

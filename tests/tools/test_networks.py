@@ -1,0 +1,162 @@
+"""Pretrained-network tools: every one loads its real weights, runs on a small crop, keeps the
+output contract, and measurably restores its degradation.
+
+Needs the third-party weights directory (``settings.weights_dir``); skipped cleanly without it.
+Crops come from scikit-image's bundled photos (never from the benchmark test sets).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from irpilot.config import settings
+from irpilot.io import from_uint8, to_uint8
+from irpilot.tools import TOOLS, get_tool
+
+pytestmark = pytest.mark.weights
+
+NETWORK_TOOLS = (
+    "dncnn_color_blind",
+    "dncnn_gray_blind",
+    "dncnn_kair_s25",
+    "ffdnet_color",
+    "dncnn3_dejpeg",
+    "dncnn3_sr_x4",
+)
+
+
+def _need(tool_id: str):
+    if not settings.weights_dir.is_dir():
+        pytest.skip(f"weights directory {settings.weights_dir} absent")
+    cls = TOOLS.get(tool_id)
+    reason = cls.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    return get_tool(tool_id, device="cpu")
+
+
+def _photo(name: str, y: int, x: int, size: int) -> np.ndarray:
+    import skimage.data
+
+    arr = getattr(skimage.data, name)()
+    return from_uint8(np.ascontiguousarray(arr[y : y + size, x : x + size]))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2)))
+
+
+def luma(img: np.ndarray) -> np.ndarray:
+    return 0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]
+
+
+@pytest.fixture(scope="module")
+def crop() -> np.ndarray:
+    return _photo("astronaut", 40, 180, 96)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _few_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def _gaussian(img: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(img + rng.normal(0.0, sigma / 255.0, img.shape), 0, 1).astype(np.float32)
+
+
+def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", to_uint8(img)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return from_uint8(np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1]))
+
+
+def _downscale4(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    hwc = to_uint8(img)
+    h, w = hwc.shape[:2]
+    return from_uint8(cv2.resize(hwc, (w // 4, h // 4), interpolation=cv2.INTER_AREA))
+
+
+# -- contract: every tool loads and runs ------------------------------------------------
+@pytest.mark.parametrize("tool_id", NETWORK_TOOLS)
+def test_network_runs_and_keeps_contract(tool_id: str) -> None:
+    tool = _need(tool_id)
+    img = _photo("coffee", 100, 200, 40)[:, :, :37]  # odd width exercises padding
+    out = tool(img)
+    s = tool.card.scale
+    assert out.shape == (3, 40 * s, 37 * s)
+    assert out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    card = tool.card
+    assert card.kind == "network" and card.weights and card.weights_license
+    assert all(w.sha256 and w.url.startswith("https://") for w in card.weights)
+
+
+# -- quality: each tool restores its degradation -----------------------------------------
+def test_cdncnn_gains_4db_on_sigma25(crop: np.ndarray) -> None:
+    tool = _need("dncnn_color_blind")
+    noisy = _gaussian(crop, 25)
+    assert psnr(tool(noisy), crop) >= psnr(noisy, crop) + 4.0
+
+
+@pytest.mark.parametrize("tool_id", ["dncnn_gray_blind", "dncnn_kair_s25"])
+def test_grey_dncnn_denoises_colour_noise(tool_id: str, crop: np.ndarray) -> None:
+    tool = _need(tool_id)
+    noisy = _gaussian(crop, 25, seed=1)
+    assert psnr(tool(noisy), crop) >= psnr(noisy, crop) + 4.0
+    # luma-only leaves chroma noise: per-channel must be the better default
+    assert psnr(tool(noisy), crop) > psnr(tool(noisy, mode="luma"), crop)
+
+
+def test_ffdnet_blind_and_given_sigma(crop: np.ndarray) -> None:
+    tool = _need("ffdnet_color")
+    noisy = _gaussian(crop, 30, seed=2)
+    base = psnr(noisy, crop)
+    assert psnr(tool(noisy, sigma=30), crop) >= base + 4.0
+    assert psnr(tool(noisy), crop) >= base + 4.0  # sigma estimated
+    # a far too small level barely denoises
+    assert psnr(tool(noisy, sigma=2), crop) < psnr(tool(noisy, sigma=30), crop) - 2.0
+
+
+def test_dncnn3_improves_jpeg_q20(crop: np.ndarray) -> None:
+    tool = _need("dncnn3_dejpeg")
+    lq = _jpeg(crop, 20)
+    assert psnr(tool(lq), crop) >= psnr(lq, crop) + 0.3
+
+
+def test_dncnn3_sr_beats_bicubic(crop: np.ndarray) -> None:
+    from irpilot.tools.networks.dncnn import bicubic_upscale
+
+    tool = _need("dncnn3_sr_x4")
+    lr = _downscale4(crop)
+    bic = np.clip(bicubic_upscale(lr, 4), 0, 1)
+    assert psnr(luma(tool(lr)), luma(crop)) > psnr(luma(bic), luma(crop)) + 0.2
+
+
+# -- noise-level estimator ---------------------------------------------------------------
+@pytest.mark.parametrize("sigma", [15, 25, 35, 50])
+def test_noise_estimator_within_20_percent(sigma: float) -> None:
+    from irpilot.tools.networks.noise_level import estimate_noise_sigma
+
+    for k, (name, y, x) in enumerate([("astronaut", 40, 180), ("chelsea", 50, 150), ("coffee", 150, 250)]):
+        img = _photo(name, y, x, 128)
+        est = estimate_noise_sigma(_gaussian(img, sigma, seed=10 + k))
+        assert abs(est - sigma) <= 0.2 * sigma, (name, sigma, est)
+
+
+def test_noise_estimator_low_on_clean_smooth_image() -> None:
+    from irpilot.tools.networks.noise_level import estimate_noise_sigma
+
+    yy, xx = np.mgrid[0:96, 0:96] / 96.0
+    img = np.stack([yy, xx, 0.5 * (yy + xx)]).astype(np.float32)
+    assert estimate_noise_sigma(img) < 2.0
