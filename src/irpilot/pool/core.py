@@ -93,6 +93,8 @@ class Pool:
             limit is ``workers``.
         imports: modules that register extra tools, imported here and in every worker.
         threads_per_worker: math-library threads per process/actor (default: cores / workers).
+        setup_timeout: seconds a worker may take to start and load a tool's model; loading does
+            not count against ``timeout``.
         namespace: Ray namespace of the tool actors.
         ray_options: extra Ray settings: ``num_cpus`` (for a local Ray), ``actor_num_cpus``,
             ``gpu_fraction`` (per network actor when the cluster has GPUs), ``detached``,
@@ -114,6 +116,7 @@ class Pool:
         limits: Mapping[str, int] | None = None,
         imports: Sequence[str] = (),
         threads_per_worker: int | None = None,
+        setup_timeout: float | None = 600.0,
         namespace: str = "irpilot",
         ray_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -129,6 +132,7 @@ class Pool:
         self.backend = backend
         self.workers = int(workers)
         self.timeout = timeout
+        self.setup_timeout = setup_timeout
         self.retries = max(0, int(retries))
         self.max_batch = max(1, int(max_batch))
         self.limits = dict(limits or {})
@@ -172,7 +176,7 @@ class Pool:
         if self.backend == "process":
             return ProcessWorker(self.imports, self.threads_per_worker)
         assert self._ray is not None
-        return self._ray.worker()
+        return self._ray.worker(self.setup_timeout)
 
     def _info(self, tool_id: str) -> tuple[str, bool]:
         """(card version, has native batch) of a tool; raises RegistryError for unknown tools."""
@@ -325,21 +329,27 @@ class Pool:
             st.batches += 1
         remaining = dict(enumerate(jobs))
         per_item = handle.streams and not self._tool_info[tool_id][1]
+        loaded = not handle.streams  # streaming workers announce when the model is loaded
         try:
             handle.send(tool_id, [j.image for j in jobs], jobs[0].args)
             while remaining:
-                for outcome in handle.recv(self.timeout):
+                for outcome in handle.recv(self.timeout if loaded else self.setup_timeout):
+                    if outcome[0] < 0:
+                        loaded = True
+                        continue
                     job = remaining.pop(outcome[0], None)
                     if job is not None:
                         self._finish(job, outcome)
         except (WorkerTimeout, WorkerDied) as exc:
-            if isinstance(exc, WorkerTimeout):
+            if isinstance(exc, WorkerTimeout) and not loaded:
+                error, kind = f"timeout after {_fmt_seconds(self.setup_timeout or 0)} loading the tool", "timeout"
+            elif isinstance(exc, WorkerTimeout):
                 error, kind = f"timeout after {_fmt_seconds(self.timeout or 0)}", "timeout"
             else:
                 error, kind = str(exc) or "worker crashed", "crash"
             handle.restart()
             order = sorted(remaining)
-            blamed = order[:1] if per_item else order
+            blamed = order[:1] if per_item and loaded else order
             for i in blamed:
                 self._finish(remaining[i], (i, False, None, error, kind, 0.0))
             with self._cv:  # calls that never started go back to the front of the queue

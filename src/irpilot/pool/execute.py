@@ -21,12 +21,15 @@ import numpy as np
 
 from ..errors import RegistryError, ToolUnavailableError
 
-__all__ = ["Outcome", "execute_batch", "import_modules", "has_native_batch", "limit_threads"]
+__all__ = ["SETUP_DONE", "Outcome", "execute_batch", "import_modules", "has_native_batch", "limit_threads"]
 
 #: (index in batch, ok, image or None, error or None, error kind, seconds).
 #: Kinds: "" (ok), "error" (the tool raised), "unavailable" / "unknown" (permanent),
 #: "timeout" and "crash" (set by the worker managers).
 Outcome = tuple[int, bool, "np.ndarray | None", "str | None", str, float]
+
+#: Sent once the tool is loaded, so that loading a model does not count against a call's timeout.
+SETUP_DONE: Outcome = (-1, True, None, None, "setup", 0.0)
 
 _IMPORTED: set[str] = set()
 
@@ -92,7 +95,8 @@ def _check_output(tool: Any, img: np.ndarray, out: Any) -> np.ndarray:
 def execute_batch(
     tool_id: str, images: Sequence[np.ndarray], args: dict[str, Any] | None = None
 ) -> Iterator[Outcome]:
-    """Run one batch; yield one :data:`Outcome` per image as soon as it is known."""
+    """Run one batch: yield :data:`SETUP_DONE` once the tool is loaded, then one
+    :data:`Outcome` per image as soon as it is known."""
     from ..tools import get_tool
 
     args = dict(args or {})
@@ -104,6 +108,7 @@ def execute_batch(
         for i in range(len(images)):
             yield (i, False, None, msg, kind, 0.0)
         return
+    yield SETUP_DONE
     if len(images) > 1 and has_native_batch(type(tool)):
         t0 = time.perf_counter()
         try:
