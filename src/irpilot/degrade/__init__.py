@@ -1,0 +1,60 @@
+"""Make degraded images: the eight degradations of the agentic-restoration benchmark
+protocol (plus snow), sampled apart from applied, seeded, and replayable from records.
+
+>>> from irpilot.degrade import degrade, replay, PRESETS, DEGRADATIONS   # doctest: +SKIP
+>>> lq, records = degrade(clean, ["rain", "haze"], seed=0)               # doctest: +SKIP
+>>> records[0].params["level"]                                          # doctest: +SKIP
+'severe'
+
+Modules: ``base`` (interface, registry, records), ``resize`` (MATLAB bicubic),
+``classical`` (low resolution, noise, motion/defocus blur, dark, JPEG), ``weather``
+(haze, rain, snow), ``pipeline`` (chains, presets), ``dataset`` (sets on disk).
+"""
+
+from __future__ import annotations
+
+from .base import (
+    DEGRADATION_TO_TASK,
+    DEGRADATIONS,
+    LEVELS,
+    Degradation,
+    DegradationRecord,
+    get_degradation,
+)
+from .dataset import build_set, contact_sheet, read_manifest, replay_entry
+from .pipeline import (
+    GROUP_A,
+    GROUP_B,
+    GROUP_C,
+    PRESETS,
+    PROTOCOL_DEGRADATIONS,
+    Preset,
+    degrade,
+    derive_seed,
+    replay,
+)
+from .resize import imresize, imresize_u8
+
+__all__ = [
+    "DEGRADATIONS",
+    "DEGRADATION_TO_TASK",
+    "LEVELS",
+    "Degradation",
+    "DegradationRecord",
+    "get_degradation",
+    "degrade",
+    "replay",
+    "derive_seed",
+    "Preset",
+    "PRESETS",
+    "GROUP_A",
+    "GROUP_B",
+    "GROUP_C",
+    "PROTOCOL_DEGRADATIONS",
+    "build_set",
+    "replay_entry",
+    "read_manifest",
+    "contact_sheet",
+    "imresize",
+    "imresize_u8",
+]
