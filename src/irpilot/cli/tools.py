@@ -1,0 +1,168 @@
+"""``irpilot tools``: list the toolbox, run one tool, add or remove user checkpoints.
+
+    irpilot tools                         # table of every tool's card
+    irpilot tools --json --task denoise   # JSON list (id, task, available, card fields)
+    irpilot tools run TOOL IN OUT [--arg k=v ...]
+    irpilot tools add NAME --task TASK --checkpoint FILE [--scale N]
+    irpilot tools remove NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "tool_rows", "parse_args_kv"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tools", help="list restoration tools, run one, or add your own checkpoint")
+    p.add_argument("--json", action="store_true", help="print a JSON list of the tools' cards")
+    p.add_argument("--task", help="only tools for this task (e.g. denoise)")
+    p.add_argument("--available", action="store_true", help="only tools that can run here")
+    p.set_defaults(func=run_list)
+    tsub = p.add_subparsers(dest="tools_command", metavar="ACTION")
+
+    r = tsub.add_parser("run", help="run one tool on one image")
+    r.add_argument("tool", help="tool id (see `irpilot tools`)")
+    r.add_argument("input", help="input image")
+    r.add_argument("output", help="output image (never the input file)")
+    r.add_argument("--arg", action="append", default=[], metavar="K=V", help="tool argument (repeatable)")
+    r.add_argument("--tile", type=int, help="tile size in pixels (0 = no tiling)")
+    r.set_defaults(func=run_tool)
+
+    a = tsub.add_parser("add", help="register a checkpoint spandrel can read as a tool")
+    a.add_argument("name", help="snake_case tool id")
+    a.add_argument("--task", required=True, help="the task it restores")
+    a.add_argument("--checkpoint", required=True, help=".pth / .safetensors / .ckpt file")
+    a.add_argument("--scale", type=int, help="expected scale (checked against the model)")
+    a.add_argument("--description", default="", help="one line shown in the listing")
+    a.set_defaults(func=run_add)
+
+    d = tsub.add_parser("remove", help="remove a user tool")
+    d.add_argument("name")
+    d.set_defaults(func=run_remove)
+
+
+def tool_rows(task: str | None = None, only_available: bool = False) -> list[dict[str, Any]]:
+    """One dict per registered tool: the card's fields plus ``available`` and ``unavailable_reason``."""
+    from ..errors import ConfigError
+    from ..tools import TASKS, TOOLS
+
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+    rows = []
+    for name, cls in TOOLS.items():
+        card = cls.card
+        if task is not None and card.task != task:
+            continue
+        reason = cls.unavailable_reason()
+        if only_available and reason:
+            continue
+        row = {"id": name, "task": card.task, "available": reason is None, "unavailable_reason": reason}
+        row.update({k: v for k, v in card.as_dict().items() if k not in row})
+        rows.append(row)
+    return rows
+
+
+def _licence(row: dict[str, Any]) -> str:
+    if row["weights_license"] not in ("none", "", None):
+        return f"{row['code_license']} / w: {row['weights_license']}"
+    return str(row["code_license"])
+
+
+def run_list(args: argparse.Namespace) -> int:
+    rows = tool_rows(args.task, args.available)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    head = ("id", "task", "kind", "scale", "available", "sec/512", "licence")
+    table = [head]
+    for r in rows:
+        sec = "" if r["cpu_seconds_512"] is None else f"{r['cpu_seconds_512']:.2g}"
+        table.append(
+            (r["id"], r["task"], r["kind"], f"x{r['scale']}", "yes" if r["available"] else "no", sec, _licence(r))
+        )
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for i, row in enumerate(table):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    missing = [r for r in rows if not r["available"]]
+    if missing:
+        print(f"\n{len(missing)} unavailable:")
+        for r in missing:
+            print(f"  {r['id']}: {r['unavailable_reason']}")
+    return 0
+
+
+def parse_args_kv(items: list[str]) -> dict[str, Any]:
+    """``["sigma=25", "mode=fast"]`` -> ``{"sigma": 25, "mode": "fast"}`` (values parsed as JSON when possible)."""
+    from ..errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--arg expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def run_tool(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..io import read_image, write_image
+    from ..tools import get_tool
+
+    src, dst = Path(args.input), Path(args.output)
+    if _same_file(src, dst):
+        raise ConfigError(f"output {dst} is the input file; choose another output path")
+    kwargs = parse_args_kv(args.arg)
+    if args.tile is not None:
+        kwargs["tile"] = args.tile
+    tool = get_tool(args.tool)
+    img = read_image(src)
+    t0 = time.perf_counter()
+    out = tool(img, **kwargs)
+    dt = time.perf_counter() - t0
+    path = write_image(dst, out)
+    print(f"{args.tool}: {img.shape[2]}x{img.shape[1]} -> {out.shape[2]}x{out.shape[1]} in {dt:.2f} s: {path}")
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from ..tools.user import add_user_tool, user_tools_path
+
+    spec = add_user_tool(args.name, args.task, args.checkpoint, scale=args.scale, description=args.description)
+    print(
+        f"added {spec.name}: {spec.architecture} ({spec.task}, x{spec.scale}, {spec.input_channels} channel(s)) "
+        f"-> {user_tools_path()}"
+    )
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..tools.user import remove_user_tool, user_tools_path
+
+    if not remove_user_tool(args.name):
+        raise ConfigError(f"{args.name!r} is not a user tool in {user_tools_path()}")
+    print(f"removed {args.name}")
+    return 0
