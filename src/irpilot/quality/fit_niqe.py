@@ -1,0 +1,146 @@
+"""Fit irpilot's NIQE pristine model on training photos and write ``assets/niqe_irpilot.npz``.
+
+    python -m irpilot.quality.fit_niqe [--out PATH] [--data-dir DIR]
+
+Follows the original recipe (Mittal et al. 2013, ``estimatemodelparam``): 96x96 blocks
+without overlap; per photo keep the blocks whose sharpness (mean local standard deviation of
+the luma) exceeds 0.75 of that photo's sharpest block; the 36 two-scale features of all kept
+blocks give the mean and covariance of the pristine multivariate Gaussian.
+
+Pristine photos: training sets only - T91, CSet14, LIVE1 and classic5 under the data
+directory (``settings.data_dir``) and scikit-image's bundled photographs.  The benchmark
+test sets (Kodak24, CBSD68, McMaster) are never used.  20 of the 29 LIVE1 reference images
+*are* Kodak photographs (LIVE built its database from them), so they are excluded by name
+(:data:`LIVE1_KODAK_DUPLICATES`); when the test sets are present, every candidate photo is
+additionally compared with them (thumbnail correlation) and dropped on a match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..config import settings
+from ..io import from_uint8, list_images, read_image
+from .base import y_channel
+from .niqe import BLOCK, NiqeModel, gaussian_window, niqe_features
+
+__all__ = ["fit_niqe", "pristine_photos", "LIVE1_KODAK_DUPLICATES", "TRAINING_SETS", "main"]
+
+TRAINING_SETS = ("T91", "CSet14", "LIVE1", "classic5")
+TEST_SETS = ("Kodak24", "CBSD68", "McMaster")
+SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "grass", "gravel", "brick")
+#: LIVE1 reference images that are Kodak24 photographs (same content, same or rotated frame).
+LIVE1_KODAK_DUPLICATES = frozenset(
+    "bikes buildings caps house lighthouse2 lighthouse3 ocean paintedhouse parrots plane rapids "
+    "sailing1 sailing2 sailing3 sailing4 statue stream woman womanhat".split()
+)
+SHARPNESS_THRESHOLD = 0.75
+
+
+def _thumb(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    g = img.mean(axis=0)
+    if g.shape[0] > g.shape[1]:
+        g = g.T
+    t = cv2.resize(g, (96, 64), interpolation=cv2.INTER_AREA).astype(np.float64)
+    t -= t.mean()
+    return t / (np.linalg.norm(t) + 1e-12)
+
+
+def _test_thumbs(data_dir: Path) -> list[np.ndarray]:
+    thumbs = []
+    for name in TEST_SETS:
+        folder = data_dir / name
+        if folder.is_dir():
+            for p in list_images(folder):
+                t = _thumb(read_image(p))
+                thumbs.extend([t, t[::-1, ::-1]])
+    return thumbs
+
+
+def pristine_photos(data_dir: Path | None = None, *, verbose: bool = False) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield (label, image) for every pristine training photo available."""
+    import skimage.data
+
+    root = Path(data_dir) if data_dir else settings.data_dir
+    tests = _test_thumbs(root) if root else []
+
+    def is_test(img: np.ndarray) -> bool:
+        t = _thumb(img)
+        return any(float((t * k).sum()) > 0.95 for k in tests)
+
+    if root is not None:
+        for name in TRAINING_SETS:
+            folder = root / name
+            if not folder.is_dir():
+                if verbose:
+                    print(f"skip {name}: not found under {root}", file=sys.stderr)
+                continue
+            for p in list_images(folder):
+                if name == "LIVE1" and p.stem in LIVE1_KODAK_DUPLICATES:
+                    continue
+                img = read_image(p)
+                if is_test(img):
+                    if verbose:
+                        print(f"skip {name}/{p.name}: duplicates a test-set photo", file=sys.stderr)
+                    continue
+                yield f"{name}/{p.name}", img
+    for name in SKIMAGE_PHOTOS:
+        yield f"skimage/{name}", from_uint8(getattr(skimage.data, name)())
+
+
+def fit_niqe(
+    photos: Iterator[tuple[str, np.ndarray]], *, threshold: float = SHARPNESS_THRESHOLD, verbose: bool = False
+) -> NiqeModel:
+    """Fit the pristine model on ``photos`` ((label, canonical image) pairs)."""
+    window = gaussian_window()
+    kept, labels = [], []
+    for label, img in photos:
+        if min(img.shape[-2:]) < BLOCK:
+            continue  # NIQE's model is defined on whole 96x96 blocks
+        y255 = np.round(y_channel(img) * 255.0)
+        feats, sharp = niqe_features(y255, BLOCK, window)
+        sel = feats[(sharp > threshold * sharp.max()) & ~np.isnan(feats).any(axis=1)]
+        kept.append(sel)
+        labels.append(label)
+        if verbose:
+            print(f"{label}: {len(sel)}/{len(feats)} blocks", file=sys.stderr)
+    if not kept:
+        raise ValueError("no pristine photo of at least 96x96 pixels was found")
+    allf = np.concatenate(kept)
+    if len(allf) < 37:
+        raise ValueError(f"only {len(allf)} pristine blocks: too few for a 36x36 covariance")
+    return NiqeModel(
+        allf.mean(axis=0),
+        np.cov(allf, rowvar=False),
+        window,
+        n_blocks=len(allf),
+        n_photos=len(labels),
+        sources=",".join(sorted({lab.split("/")[0] for lab in labels})),
+        sharpness_threshold=threshold,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    default_out = Path(__file__).resolve().parents[1] / "assets" / "niqe_irpilot.npz"
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=default_out, help=f"output npz (default {default_out.name} in assets)")
+    ap.add_argument("--data-dir", type=Path, default=None, help="folder holding T91/CSet14/LIVE1/classic5")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    model = fit_niqe(pristine_photos(args.data_dir, verbose=args.verbose), verbose=args.verbose)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(args.out)
+    print(f"wrote {args.out}: {int(model.meta['n_blocks'])} blocks from {int(model.meta['n_photos'])} photos "
+          f"({model.meta['sources']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

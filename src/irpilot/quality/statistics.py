@@ -1,0 +1,166 @@
+"""Cheap no-reference signal statistics: noise level, sharpness, JPEG blocking, haze, light.
+
+These are not learned quality models but fast, interpretable measurements (milliseconds
+on a photo) that perception, search and reward logging can use.  Each says which way is
+better where that is meaningful; ``brightness`` and ``colorfulness`` are neutral
+(``higher_is_better = None``): too much is as bad as too little.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .base import METRICS, Metric, luma
+
+__all__ = [
+    "NoiseSigma",
+    "Sharpness",
+    "Blockiness",
+    "HazeDCP",
+    "Brightness",
+    "Contrast",
+    "Colorfulness",
+    "noise_sigma",
+    "blockiness",
+    "dark_channel",
+]
+
+_IMMERKAER = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+
+
+def noise_sigma(img: np.ndarray) -> float:
+    """Gaussian noise standard deviation on the 0-255 scale (Immerkaer 1996), mean over RGB.
+
+    The 3x3 mask is the difference of two Laplacians, which cancels smooth image structure;
+    the sigma follows from the mean absolute response.  To keep edges from inflating the
+    estimate, only pixels whose Sobel gradient magnitude lies below the 90th percentile
+    are used (the usual edge-masked variant).  Images smaller than 3x3 give 0.
+    """
+    h, w = img.shape[-2:]
+    if h < 3 or w < 3:
+        return 0.0
+    sigmas = []
+    grey = luma(img)
+    gmag = np.hypot(ndimage.sobel(grey, axis=0), ndimage.sobel(grey, axis=1))[1:-1, 1:-1]
+    keep = gmag <= np.quantile(gmag, 0.9)
+    for ch in img.astype(np.float64) * 255.0:
+        resp = np.abs(ndimage.correlate(ch, _IMMERKAER, mode="reflect"))[1:-1, 1:-1]
+        sigmas.append(np.sqrt(np.pi / 2.0) * np.mean(resp[keep]) / 6.0)
+    return float(np.mean(sigmas))
+
+
+def blockiness(img: np.ndarray, block: int = 8) -> float:
+    """JPEG blocking: mean absolute luma step across 8x8 block boundaries divided by the
+    mean step elsewhere (about 1 without blocking, larger with it).  Images with no
+    complete block boundary in either direction give 1."""
+    y = luma(img) * 255.0
+    ratios = []
+    for axis in (0, 1):
+        d = np.abs(np.diff(y, axis=axis))
+        n = d.shape[axis]
+        if n < block:
+            continue
+        pos = np.arange(n)
+        on = (pos % block) == block - 1  # step between pixel 8k+7 and 8k+8
+        if not on.any() or on.all():
+            continue
+        inside = np.take(d, np.nonzero(on)[0], axis=axis).mean()
+        outside = np.take(d, np.nonzero(~on)[0], axis=axis).mean()
+        ratios.append((inside + 0.5) / (outside + 0.5))
+    return float(np.mean(ratios)) if ratios else 1.0
+
+
+def dark_channel(img: np.ndarray, patch: int = 15) -> np.ndarray:
+    """He et al.'s dark channel: minimum over RGB, then a ``patch`` x ``patch`` minimum filter
+    (shrunk to the image for small images)."""
+    size = max(1, min(patch, *img.shape[-2:]))
+    return ndimage.minimum_filter(img.min(axis=0), size=size, mode="nearest")
+
+
+class _Statistic(Metric):
+    abstract = True
+    kind = "statistic"
+    needs_reference = False
+
+
+@METRICS.register()
+class NoiseSigma(_Statistic):
+    name = "noise_sigma"
+    higher_is_better = False
+    range = (0.0, 60.0)
+    unit = "0-255 sigma"
+    description = "estimated Gaussian noise sigma on the 0-255 scale (Immerkaer, edge-masked)"
+
+    def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
+        return noise_sigma(img)
+
+
+@METRICS.register()
+class Sharpness(_Statistic):
+    name = "sharpness"
+    higher_is_better = True
+    range = (0.0, 0.05)
+    description = "variance of the Laplacian of luma in [0, 1] (blur lowers it; noise and over-sharpening raise it)"
+
+    def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
+        if min(img.shape[-2:]) < 3:
+            return 0.0
+        return float(np.var(ndimage.laplace(luma(img), mode="reflect")[1:-1, 1:-1]))
+
+
+@METRICS.register()
+class Blockiness(_Statistic):
+    name = "blockiness"
+    higher_is_better = False
+    range = (1.0, 3.0)
+    description = "8x8 JPEG blocking: boundary steps / other steps of luma (about 1 when absent)"
+
+    def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
+        return blockiness(img)
+
+
+@METRICS.register()
+class HazeDCP(_Statistic):
+    name = "haze_dcp"
+    higher_is_better = False
+    range = (0.0, 1.0)
+    description = "mean dark channel (15x15 patches): haze and low contrast raise it"
+
+    def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
+        return float(dark_channel(img).mean())
+
+
+@METRICS.register()
+class Brightness(_Statistic):
+    name = "brightness"
+    higher_is_better = None
+    range = (0.0, 1.0)
+    description = "mean BT.601 luma (neutral: low for dark photos, high for over-exposed ones)"
+
+    def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
+        return float(luma(img).mean())
+
+
+@METRICS.register()
+class Contrast(_Statistic):
+    name = "contrast"
+    higher_is_better = True
+    range = (0.0, 0.5)
+    description = "RMS contrast: standard deviation of luma (haze, darkening and blur lower it)"
+
+    def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
+        return float(luma(img).std())
+
+
+@METRICS.register()
+class Colorfulness(_Statistic):
+    name = "colorfulness"
+    higher_is_better = None
+    range = (0.0, 1.0)
+    description = "Hasler-Suesstrunk colourfulness on [0, 1] RGB (haze and darkening lower it)"
+
+    def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
+        r, g, b = img.astype(np.float64)
+        rg, yb = r - g, 0.5 * (r + g) - b
+        return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
