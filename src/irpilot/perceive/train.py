@@ -1,0 +1,330 @@
+"""Train the perception CNN: generate a synthetic crop set once, then train epochs on it.
+
+Run as ``python scripts/train_perception.py --out runs/perception`` (see ``--help``).  The run
+directory receives ``data.npz`` (the generated crops, reused by later runs), ``config.json``,
+``train.log`` (one JSON line per epoch), ``last.pt`` (resumable: model, optimiser, epoch) and
+``perceive_cnn.pt`` (the best epoch by validation loss, in the format
+:meth:`irpilot.perceive.Perceiver.load` reads: state dict, names, architecture, inference
+settings and training metadata; loads with ``torch.load(weights_only=True)``).
+
+Everything is seeded: the data set from ``seed``, the initialisation and batch order from
+``seed + 1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import DEGRADATION_NAMES
+from .data import SKIMAGE_PHOTOS, TRAIN_FOLDERS, build_dataset, load_sources, split_sources
+
+__all__ = ["TrainConfig", "binary_auc", "class_metrics", "generate_data", "train", "main"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every setting of a training run (written to ``config.json`` in the run directory)."""
+
+    out: str = "runs/perception"
+    data: str = ""  #: data set path (default ``<out>/data.npz``; generated if absent)
+    folders: tuple[str, ...] = TRAIN_FOLDERS
+    max_per_folder: int = 0  #: 0 = all photos (smaller for smoke tests)
+    skimage: bool = True  #: also use scikit-image's bundled photos
+    n_images: int = 5000  #: degraded training regions
+    n_val_images: int = 600  #: degraded regions from held-out photos
+    val_fraction: float = 0.12  #: share of photos held out for validation
+    crops_per_image: int = 2
+    crop: int = 96
+    seed: int = 0
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    severity_weight: float = 1.0
+    threads: int = 1
+    max_minutes: float = 0.0  #: stop after this long (0 = no limit); the best epoch is kept
+    widths: tuple[int, ...] = (32, 48, 64, 96)
+    embed_dim: int = 128
+    names: tuple[str, ...] = DEGRADATION_NAMES
+    resume: bool = False
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data) if self.data else Path(self.out) / "data.npz"
+
+
+# -- metrics ------------------------------------------------------------------------------
+def binary_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with average ranks for ties); NaN when only
+    one class is present."""
+    scores = np.asarray(scores, np.float64)
+    labels = np.asarray(labels) > 0.5
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), np.float64)
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):  # average ranks over ties
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def class_metrics(
+    probs: np.ndarray, labels: np.ndarray, names: Sequence[str], threshold: float = 0.5
+) -> dict[str, dict[str, float]]:
+    """Per-class accuracy, AUC, precision, recall (at ``threshold``) and positive count."""
+    out: dict[str, dict[str, float]] = {}
+    for k, name in enumerate(names):
+        y = labels[:, k] > 0.5
+        pred = probs[:, k] >= threshold
+        tp, fp, fn = int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum())
+        out[name] = {
+            "accuracy": float((pred == y).mean()) if len(y) else float("nan"),
+            "auc": binary_auc(probs[:, k], labels[:, k]),
+            "precision": tp / (tp + fp) if tp + fp else float("nan"),
+            "recall": tp / (tp + fn) if tp + fn else float("nan"),
+            "positives": int(y.sum()),
+            "n": int(len(y)),
+        }
+    return out
+
+
+# -- data ---------------------------------------------------------------------------------
+def generate_data(cfg: TrainConfig) -> Path:
+    """Build the train/validation crop set (split by photo) and save it to ``cfg.data_path``."""
+    sources = load_sources(folders=cfg.folders, max_per_folder=cfg.max_per_folder or None,
+                           skimage_photos=SKIMAGE_PHOTOS if cfg.skimage else ())
+    train_src, val_src = split_sources(sources, cfg.val_fraction, cfg.seed)
+    if not val_src:
+        val_src = train_src[:1]
+    log.info("%d training photos, %d held out for validation", len(train_src), len(val_src))
+    t0 = time.perf_counter()
+    tr = build_dataset(train_src, cfg.n_images, cfg.seed, cfg.names, cfg.crop, cfg.crops_per_image)
+    va = build_dataset(val_src, cfg.n_val_images, cfg.seed + 10_000, cfg.names, cfg.crop, cfg.crops_per_image)
+    path = cfg.data_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(
+        tmp,
+        train_crops=tr["crops"], train_labels=tr["labels"], train_severity=tr["severity"], train_group=tr["group"],
+        val_crops=va["crops"], val_labels=va["labels"], val_severity=va["severity"], val_group=va["group"],
+        names=np.array(list(cfg.names)),
+        val_sources=np.array([s.name for s in val_src]),
+        train_sources=np.array([s.name for s in train_src]),
+    )
+    tmp.replace(path)
+    log.info("data set: %d train / %d val crops in %.0f s -> %s", len(tr["crops"]), len(va["crops"]),
+             time.perf_counter() - t0, path)
+    return path
+
+
+# -- training -----------------------------------------------------------------------------
+def _to_tensor(crops: np.ndarray) -> Any:
+    import torch
+
+    return torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def _evaluate(net: Any, crops: np.ndarray, labels: np.ndarray, severity: np.ndarray, group: np.ndarray,
+              names: Sequence[str], batch: int = 256) -> dict[str, Any]:
+    """Validation loss on crops and per-class metrics on images (logits averaged over the
+    crops of each degraded image, as the perceiver does)."""
+    import torch
+    from torch.nn import functional as F
+
+    net.eval()
+    logits, sev = [], []
+    with torch.inference_mode():
+        for i in range(0, len(crops), batch):
+            lg, sv, _ = net(_to_tensor(crops[i : i + batch]))
+            logits.append(lg)
+            sev.append(sv)
+    lg = torch.cat(logits)
+    sv = torch.cat(sev)
+    y = torch.from_numpy(labels)
+    t = torch.from_numpy(severity)
+    bce = float(F.binary_cross_entropy_with_logits(lg, y))
+    sev_mae = float(((sv - t).abs() * y).sum() / y.sum().clamp(min=1))
+    groups = np.unique(group)
+    lg_np = lg.numpy()
+    img_logits = np.stack([lg_np[group == g].mean(0) for g in groups])
+    img_labels = np.stack([labels[group == g][0] for g in groups])
+    probs = 1.0 / (1.0 + np.exp(-img_logits))
+    metrics = class_metrics(probs, img_labels, names)
+    return {"bce": bce, "severity_mae": sev_mae, "classes": metrics,
+            "mean_auc": float(np.nanmean([m["auc"] for m in metrics.values()])),
+            "mean_accuracy": float(np.mean([m["accuracy"] for m in metrics.values()]))}
+
+
+def export_weights(net: Any, path: Path, cfg: TrainConfig, meta: dict[str, Any]) -> Path:
+    """Write the inference checkpoint (weights_only-loadable) atomically."""
+    import torch
+
+    ckpt = {
+        "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+        "names": list(cfg.names),
+        "arch": {"widths": list(cfg.widths), "embed_dim": int(cfg.embed_dim)},
+        "inference": {"crop": int(cfg.crop), "n_crops": 5},
+        "meta": meta,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(ckpt, str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Train (generating the data set first if needed); returns a summary dict."""
+    import torch
+    from torch.nn import functional as F
+
+    from .model import PerceptionNet
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
+    if not cfg.data_path.is_file():
+        generate_data(cfg)
+    d = np.load(cfg.data_path)
+    names = tuple(str(n) for n in d["names"])
+    if names != tuple(cfg.names):
+        raise ValueError(f"data set {cfg.data_path} has names {names}, config has {cfg.names}")
+    tr_crops, tr_labels, tr_sev = d["train_crops"], d["train_labels"], d["train_severity"]
+    va = (d["val_crops"], d["val_labels"], d["val_severity"], d["val_group"])
+    log.info("training on %d crops, validating on %d", len(tr_crops), len(va[0]))
+
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    torch.manual_seed(cfg.seed + 1)  # layer initialisation draws from torch's default generator
+    net = PerceptionNet(num_outputs=len(names), widths=cfg.widths, embed_dim=cfg.embed_dim)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, len(tr_crops) // cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    warm = max(1, total // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine decay to zero
+        opt, lambda step: min(1.0, (step + 1) / warm) * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+    )
+    start_epoch, best = 0, math.inf
+    last = out / "last.pt"
+    if cfg.resume and last.is_file():
+        state = torch.load(str(last), map_location="cpu", weights_only=True)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"])
+        start_epoch, best = int(state["epoch"]) + 1, float(state["best"])
+        log.info("resumed from epoch %d (best val bce %.4f)", start_epoch, best)
+    t_start = time.perf_counter()
+    history: list[dict[str, Any]] = []
+    stopped_early = False
+    for epoch in range(start_epoch, cfg.epochs):
+        net.train()
+        perm = torch.randperm(len(tr_crops), generator=gen).numpy()
+        t0 = time.perf_counter()
+        run_loss = run_bce = 0.0
+        for s in range(steps_per_epoch):
+            idx = np.sort(perm[s * cfg.batch_size : (s + 1) * cfg.batch_size])
+            x = _to_tensor(tr_crops[idx])
+            flip = torch.rand(len(idx), generator=gen) < 0.5  # horizontal flips keep rain near-vertical
+            x[flip] = x[flip].flip(-1)
+            y = torch.from_numpy(tr_labels[idx])
+            t = torch.from_numpy(tr_sev[idx])
+            logits, sev, _ = net(x)
+            bce = F.binary_cross_entropy_with_logits(logits, y)
+            sev_loss = (((sev - t) ** 2) * y).sum() / y.sum().clamp(min=1)
+            loss = bce + cfg.severity_weight * sev_loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            run_loss += loss.item()
+            run_bce += bce.item()
+        ev = _evaluate(net, *va, names)
+        rec = {
+            "epoch": epoch, "train_loss": run_loss / steps_per_epoch, "train_bce": run_bce / steps_per_epoch,
+            "val_bce": ev["bce"], "val_severity_mae": ev["severity_mae"], "val_mean_auc": ev["mean_auc"],
+            "val_mean_accuracy": ev["mean_accuracy"],
+            "val_auc": {k: round(v["auc"], 4) for k, v in ev["classes"].items()},
+            "val_accuracy": {k: round(v["accuracy"], 4) for k, v in ev["classes"].items()},
+            "epoch_seconds": time.perf_counter() - t0, "lr": sched.get_last_lr()[0],
+        }
+        history.append(rec)
+        with open(out / "train.log", "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        log.info("epoch %d: train %.4f val bce %.4f auc %.4f acc %.4f (%.0f s)", epoch, rec["train_loss"],
+                 rec["val_bce"], rec["val_mean_auc"], rec["val_mean_accuracy"], rec["epoch_seconds"])
+        if ev["bce"] < best:
+            best = ev["bce"]
+            meta = {"epoch": epoch, "val_bce": ev["bce"], "val_mean_auc": ev["mean_auc"],
+                    "val_mean_accuracy": ev["mean_accuracy"], "seed": cfg.seed,
+                    "train_crops": int(len(tr_crops)), "folders": list(cfg.folders),
+                    "skimage": bool(cfg.skimage)}
+            export_weights(net, out / "perceive_cnn.pt", cfg, meta)
+        state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                 "generator": gen.get_state(), "epoch": epoch, "best": best}
+        torch.save(state, str(out / "last.pt.tmp"))
+        (out / "last.pt.tmp").replace(last)
+        if cfg.max_minutes and (time.perf_counter() - t_start) / 60.0 > cfg.max_minutes:
+            log.info("time budget of %.1f min reached after epoch %d", cfg.max_minutes, epoch)
+            stopped_early = True
+            break
+    return {"best_val_bce": best, "history": history, "weights": str(out / "perceive_cnn.pt"),
+            "stopped_early": stopped_early}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Train irpilot's degradation perception CNN.")
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in ("names", "widths", "folders"):
+            p.add_argument(f"--{f.name.replace('_', '-')}", nargs="+", default=None,
+                           type=int if f.name == "widths" else str)
+            continue
+        value = getattr(defaults, f.name)
+        if isinstance(value, bool):
+            p.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=value)
+        else:
+            p.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value)
+    p.add_argument("--generate-only", action="store_true", help="build the data set and exit")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point (``scripts/train_perception.py``)."""
+    args = vars(_parser().parse_args(argv))
+    generate_only = args.pop("generate_only")
+    for key in ("names", "widths", "folders"):
+        if args[key] is None:
+            args.pop(key)
+        else:
+            args[key] = tuple(args[key])
+    cfg = TrainConfig(**args)
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
+                        handlers=[logging.StreamHandler(), logging.FileHandler(Path(cfg.out) / "run.txt")])
+    if generate_only:
+        generate_data(cfg)
+        return 0
+    summary = train(cfg)
+    print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1))
+    return 0

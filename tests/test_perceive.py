@@ -1,0 +1,150 @@
+"""Tests of irpilot.perceive: the API, the shipped weights, and a training smoke run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import irpilot.perceive as perceive  # noqa: E402
+from irpilot.perceive import DEGRADATION_NAMES, DEFAULT_WEIGHTS, Perception, Perceiver  # noqa: E402
+from irpilot.perceive.model import PerceptionNet  # noqa: E402
+from irpilot.perceive.train import TrainConfig, binary_auc, class_metrics, train  # noqa: E402
+
+
+def _random_perceiver(**kw) -> Perceiver:
+    torch.manual_seed(0)
+    return Perceiver(PerceptionNet(len(DEGRADATION_NAMES)), DEGRADATION_NAMES, device="cpu", **kw)
+
+
+def _photo(size: int = 192) -> np.ndarray:
+    """A crop of scikit-image's astronaut photo (a training photo, bundled offline)."""
+    import skimage.data
+
+    arr = skimage.data.astronaut()[80 : 80 + size, 150 : 150 + size]
+    return np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32) / 255.0
+
+
+# -- Perception -----------------------------------------------------------------------------
+def test_perception_present_threshold_and_dict():
+    p = Perception(probs={"noise": 0.9, "haze": 0.5, "dark": 0.2}, severity={"noise": 0.7, "haze": 0.1, "dark": 0.0},
+                   seconds=0.01, size=(10, 20))
+    assert p.present() == ["noise", "haze"]  # >= threshold, most probable first
+    assert p.present(0.6) == ["noise"]
+    assert p.present(0.1) == ["noise", "haze", "dark"]
+    assert p.present(0.95) == []
+    d = p.as_dict()
+    json.dumps(d)
+    assert d["present"] == ["noise", "haze"] and d["size"] == [10, 20]
+    assert p.features().shape == (3 + 3 + 1,)
+
+
+# -- Perceiver on any input -------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(3, 20, 20), (3, 37, 53), (3, 1, 1), (3, 300, 41), (45, 61)])
+def test_random_perceiver_any_size(shape):
+    perceiver = _random_perceiver()
+    img = np.random.default_rng(0).random(shape, dtype=np.float32)
+    p = perceiver(img)
+    assert set(p.probs) == set(DEGRADATION_NAMES) == set(p.severity)
+    for name in DEGRADATION_NAMES:
+        assert 0.0 <= p.probs[name] <= 1.0 and math.isfinite(p.probs[name])
+        assert 0.0 <= p.severity[name] <= 1.0
+    assert p.size == shape[-2:]
+    f = perceiver.features(img)
+    assert f.shape == (perceiver.feature_dim,) and np.isfinite(f).all()
+
+
+def test_crop_boxes_cover_image_and_stay_inside():
+    perceiver = _random_perceiver(crop=96, n_crops=7)
+    boxes = perceiver.crop_boxes(128, 200)
+    assert len(boxes) == 7
+    for t, l, h, w in boxes:
+        assert (h, w) == (96, 96) and 0 <= t <= 128 - 96 and 0 <= l <= 200 - 96
+    assert perceiver.crop_boxes(20, 20) == [(0, 0, 20, 20)]  # small image: read whole, once
+
+
+def test_low_resolution_rule_uses_size():
+    perceiver = _random_perceiver()
+    small, large = perceiver.low_resolution_logit(0.0, 128, 192), perceiver.low_resolution_logit(0.0, 512, 768)
+    assert small > 2.0 and large < -5.0
+    size_only = _random_perceiver(lr_mode="size")
+    assert size_only.low_resolution_logit(5.0, 512, 768) < 0 < size_only.low_resolution_logit(-5.0, 100, 299)
+    with pytest.raises(ValueError):
+        _random_perceiver(lr_mode="bogus")
+
+
+def test_load_default_returns_none_when_absent(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(perceive, "DEFAULT_WEIGHTS", tmp_path / "missing.pt")
+    assert perceive.load_default_perceiver() is None
+    assert "absent" in caplog.text
+
+
+# -- metrics --------------------------------------------------------------------------------------
+def test_binary_auc():
+    assert binary_auc(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == 1.0
+    assert binary_auc(np.array([0.9, 0.8, 0.2, 0.1]), np.array([0, 0, 1, 1])) == 0.0
+    assert binary_auc(np.array([0.5, 0.5, 0.5, 0.5]), np.array([0, 1, 0, 1])) == 0.5
+    assert math.isnan(binary_auc(np.array([0.1, 0.2]), np.array([1, 1])))
+    m = class_metrics(np.array([[0.9], [0.1], [0.6]]), np.array([[1.0], [0.0], [0.0]]), ["x"])["x"]
+    assert m["precision"] == 0.5 and m["recall"] == 1.0 and abs(m["accuracy"] - 2 / 3) < 1e-9
+
+
+def test_training_refuses_test_sets():
+    from irpilot.perceive.data import load_sources
+
+    with pytest.raises(ValueError, match="test sets"):
+        load_sources(folders=("T91", "Kodak24"))
+
+
+# -- training smoke run ---------------------------------------------------------------------------
+def test_training_smoke(tmp_path):
+    cfg = TrainConfig(out=str(tmp_path / "run"), folders=(), skimage=True, n_images=12, n_val_images=4,
+                      val_fraction=0.25, crops_per_image=1, crop=48, epochs=1, batch_size=4, widths=(8, 8, 8, 8),
+                      embed_dim=16)
+    summary = train(cfg)
+    rec = summary["history"][0]
+    assert math.isfinite(rec["train_loss"]) and math.isfinite(rec["val_bce"])
+    p = Perceiver.load(summary["weights"], device="cpu")
+    assert p.crop == 48 and p.names == DEGRADATION_NAMES
+    out = p(_photo(64))
+    assert all(0.0 <= v <= 1.0 for v in out.probs.values())
+    log_lines = (tmp_path / "run" / "train.log").read_text().splitlines()
+    assert json.loads(log_lines[0])["epoch"] == 0
+
+
+# -- the shipped weights --------------------------------------------------------------------------
+needs_weights = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(), reason="shipped perception weights absent")
+
+
+@needs_weights
+def test_shipped_weights_load_weights_only():
+    ckpt = torch.load(str(DEFAULT_WEIGHTS), map_location="cpu", weights_only=True)
+    assert tuple(ckpt["names"]) == DEGRADATION_NAMES
+    perceiver = perceive.load_default_perceiver(device="cpu")
+    assert perceiver is not None
+    for shape in [(3, 20, 20), (3, 81, 121), (64, 50)]:
+        p = perceiver(np.random.default_rng(1).random(shape, dtype=np.float32))
+        assert all(0.0 <= p.probs[n] <= 1.0 for n in DEGRADATION_NAMES)
+
+
+@needs_weights
+@pytest.mark.parametrize(
+    "name,level",
+    [("noise", "extreme"), ("dark", "extreme"), ("haze", "extreme"), ("jpeg", "extreme")],
+)
+def test_shipped_weights_see_strong_degradations(name, level):
+    from irpilot.degrade.base import get_degradation
+
+    perceiver = perceive.load_default_perceiver(device="cpu")
+    clean = _photo(192)
+    deg = get_degradation(name)
+    params = deg.sample(np.random.default_rng(3), level)
+    if name == "jpeg":
+        params["quality"] = 10
+    degraded = deg.apply(clean, params)
+    p_clean, p_deg = perceiver(clean).probs[name], perceiver(degraded).probs[name]
+    assert p_deg > p_clean, f"{name}: degraded {p_deg:.3f} <= clean {p_clean:.3f}"
