@@ -234,38 +234,36 @@ def contact_sheet(
     clean_keys = list(rows)[:max_rows]
     if not clean_keys:
         raise IrpilotError("no manifest entries to show in a contact sheet")
-    ncols = 1 + max(len(rows[k]) for k in clean_keys)
-    label_h = 28
-    sheet = Image.new("RGB", (ncols * thumb, len(clean_keys) * (thumb + label_h)), "white")
-    draw = ImageDraw.Draw(sheet)
 
     def tile(img: np.ndarray, ref_shape: tuple[int, int]) -> Image.Image:
         im = Image.fromarray(to_u8(img))
-        if im.size != (ref_shape[1], ref_shape[0]):
+        if im.size != (ref_shape[1], ref_shape[0]):  # low resolution: show it enlarged, blocky
             im = im.resize((ref_shape[1], ref_shape[0]), Image.Resampling.NEAREST)
         im.thumbnail((thumb, thumb), Image.Resampling.LANCZOS)
         return im
 
-    for r, key in enumerate(clean_keys):
-        first = rows[key][0]
-        ref = first.get("reference", key)
-        ref_path = out_dir / ref if not Path(ref).is_absolute() else Path(ref)
-        clean = read_image(ref_path)
+    label_h = 28
+    grid: list[list[tuple[Image.Image, str, str]]] = []
+    for key in clean_keys:
+        ref = rows[key][0].get("reference", key)
+        clean = read_image(Path(ref) if Path(ref).is_absolute() else out_dir / ref)
         shape = (clean.shape[1], clean.shape[2])
-        y = r * (thumb + label_h)
-        cells = [(clean, f"clean {Path(key).stem}")]
+        cells = [(tile(clean, shape), f"clean {Path(key).stem}", "")]
         for e in rows[key]:
-            lab = " + ".join(e["degradations"])
-            cells.append((read_image(out_dir / e["degraded"]), lab))
-        for c, (img, lab) in enumerate(cells):
-            t = tile(img, shape)
-            sheet.paste(t, (c * thumb, y))
-            draw.text((c * thumb + 3, y + thumb + 2), lab[:34], fill=(0, 0, 0))
-            levels = ""
-            if c > 0:
-                e = rows[key][c - 1]
-                levels = ", ".join(str(e["params"][n].get("level", "")) for n in e["degradations"])
-            draw.text((c * thumb + 3, y + thumb + 14), levels[:34], fill=(90, 90, 90))
+            levels = ", ".join(str(e["params"][n].get("level", "")) for n in e["degradations"])
+            cells.append((tile(read_image(out_dir / e["degraded"]), shape), " + ".join(e["degradations"]), levels))
+        grid.append(cells)
+    ncols = max(len(r) for r in grid)
+    heights = [max(c[0].size[1] for c in r) + label_h for r in grid]
+    sheet = Image.new("RGB", (ncols * thumb, sum(heights)), "white")
+    draw = ImageDraw.Draw(sheet)
+    y = 0
+    for cells, h in zip(grid, heights):
+        for c, (im, label, levels) in enumerate(cells):
+            sheet.paste(im, (c * thumb, y))
+            draw.text((c * thumb + 3, y + h - label_h + 2), label[:34], fill=(0, 0, 0))
+            draw.text((c * thumb + 3, y + h - label_h + 14), levels[:34], fill=(90, 90, 90))
+        y += h
     dest = Path(path)
     buf = _io.BytesIO()
     sheet.save(buf, format="PNG")
