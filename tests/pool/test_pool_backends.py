@@ -155,3 +155,16 @@ def test_acall(make_pool):
     results = asyncio.run(main())
     assert [r.ok for r in results] == [True] * 3
     np.testing.assert_allclose(results[1].image, np.clip(_img(1) * 2, 0, 1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("tool_id", ["bilateral"])
+def test_real_classical_tool_matches_direct_call(make_pool, tool_id):
+    from irpilot.tools import TOOLS, get_tool
+
+    if tool_id not in TOOLS or not TOOLS.get(tool_id).available():
+        pytest.skip(f"{tool_id} is not available here")
+    img = _img(7, size=32)
+    pool = make_pool()
+    res = pool.run(tool_id, img)
+    assert res.ok, res.error
+    np.testing.assert_allclose(res.image, get_tool(tool_id)(img), atol=1e-6)

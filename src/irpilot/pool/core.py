@@ -49,6 +49,7 @@ class _Job:
     enqueued: float
     queue_seconds: float = 0.0
     attempts: int = 0
+    done: bool = False
 
 
 @dataclasses.dataclass
@@ -83,6 +84,8 @@ class Pool:
         address: Ray cluster address (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``);
             ``None`` starts a local Ray unless this process is already connected.
         cache: keep results in a content-addressed cache (memory LRU, optional disk).
+        coalesce: let an identical call wait for one already queued or running instead of
+            executing again.
         cache_mb: memory budget of the cache in MiB.
         cache_dir: directory of a persistent disk cache (``None``: memory only).
         timeout: seconds one execution may take before it is abandoned (``None``: no limit).
@@ -108,6 +111,7 @@ class Pool:
         *,
         address: str | None = None,
         cache: bool = True,
+        coalesce: bool = True,
         cache_mb: float = 512,
         cache_dir: str | os.PathLike[str] | None = None,
         timeout: float | None = None,
@@ -134,6 +138,7 @@ class Pool:
         self.timeout = timeout
         self.setup_timeout = setup_timeout
         self.retries = max(0, int(retries))
+        self.coalesce = bool(coalesce)
         self.max_batch = max(1, int(max_batch))
         self.limits = dict(limits or {})
         self.imports = tuple(imports)
@@ -222,7 +227,7 @@ class Pool:
                 fut.set_result(CallResult(tool_id, True, hit, None, True, 0.0, time.monotonic() - t0, key))
                 return fut
         with self._cv:
-            job = self._inflight.get(key)
+            job = self._inflight.get(key) if self.coalesce else None
             if job is not None:  # an identical call is running or queued: wait for it
                 job.futures.append(fut)
                 self._stats[tool_id].coalesced += 1
@@ -234,7 +239,8 @@ class Pool:
                     fut.set_result(CallResult(tool_id, True, hit.copy(), None, True, 0.0, 0.0, key))
                     return fut
             job = _Job(key, tool_id, img, dict(args or {}), args_json, [fut], t0)
-            self._inflight[key] = job
+            if self.coalesce:
+                self._inflight[key] = job
             self._pending.setdefault(tool_id, collections.deque()).append(job)
             self._cv.notify_all()
         return fut
@@ -311,7 +317,7 @@ class Pool:
             except Exception as exc:  # noqa: BLE001 - never lose a batch
                 log.exception("pool dispatcher error")
                 for job in jobs:
-                    if job.key in self._inflight:
+                    if not job.done:
                         self._finish(job, (0, False, None, f"pool error: {exc}", "crash", 0.0))
             finally:
                 with self._cv:
@@ -363,6 +369,8 @@ class Pool:
     def _finish(self, job: _Job, outcome: tuple[Any, ...]) -> None:
         _, ok, image, error, kind, seconds = outcome
         with self._cv:
+            if job.done:
+                return
             st = self._stats[job.tool_id]
             st.exec_seconds += seconds
             st.timeouts += kind == "timeout"
@@ -376,9 +384,11 @@ class Pool:
         if ok and self.cache is not None:
             self.cache.put(job.key, image)
         with self._cv:
-            self._inflight.pop(job.key, None)
+            if self._inflight.get(job.key) is job:
+                self._inflight.pop(job.key)
             st.queue_seconds += job.queue_seconds
             st.errors += not ok
+            job.done = True
             futures = list(job.futures)
         for n, fut in enumerate(futures):
             img = image if n == 0 or image is None else image.copy()

@@ -1,0 +1,152 @@
+"""Model-call pool benchmark.
+
+1. GRPO situation: G=8 rollouts from one image, each a sequence of 3 tool calls sampled from a
+   small tool set, run step by step through the pool (all rollouts submit step t together).  Rollouts
+   that share a prefix share its results when the cache is on.  Measured with the cache (and
+   coalescing) on and off on the same sampled sequences: tool executions and wall time.
+2. Throughput: one fixed workload (distinct calls, cache off) on the local backend with 1 and 2
+   workers (and on the process backend for comparison).
+
+Math libraries are limited to one thread each so that parallelism comes from the pool only.
+
+    python benchmarks/pool_bench.py [--groups 4] [--size 256] [--out results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from irpilot.pool import Pool  # noqa: E402
+
+#: (tool id, probability): a peaked distribution, like a partly trained policy, and a uniform one.
+GRPO_TOOLS = ("fast_nlm_color", "nlm", "wavelet_bayesshrink", "dark_channel_prior")
+POLICIES = {
+    "uniform": (0.25, 0.25, 0.25, 0.25),
+    "peaked": (0.55, 0.25, 0.15, 0.05),
+}
+THROUGHPUT_TOOLS = ("fast_nlm_color", "nlm", "wavelet_bayesshrink", "bilateral")
+
+
+def photo_crops(n: int, size: int, seed: int) -> list[np.ndarray]:
+    """Random crops of scikit-image's bundled photos (no download), with light noise added."""
+    import skimage.data
+
+    from irpilot.io import from_uint8
+
+    rng = np.random.default_rng(seed)
+    photos = [from_uint8(getattr(skimage.data, name)()) for name in ("astronaut", "chelsea", "coffee")]
+    crops = []
+    for i in range(n):
+        p = photos[i % len(photos)]
+        y = int(rng.integers(0, p.shape[1] - size))
+        x = int(rng.integers(0, p.shape[2] - size))
+        c = p[:, y : y + size, x : x + size] + rng.normal(0, 0.05, (3, size, size)).astype(np.float32)
+        crops.append(np.clip(c, 0, 1).astype(np.float32))
+    return crops
+
+
+def sample_sequences(rng: np.random.Generator, g: int, length: int, probs: tuple[float, ...]) -> list[list[str]]:
+    return [[GRPO_TOOLS[int(rng.choice(len(GRPO_TOOLS), p=probs))] for _ in range(length)] for _ in range(g)]
+
+
+def run_group(pool: Pool, image: np.ndarray, seqs: list[list[str]]) -> None:
+    """Advance all rollouts of a group one step at a time (the way a batched agent loop does)."""
+    states = [image] * len(seqs)
+    for t in range(len(seqs[0])):
+        results = pool.map([(seq[t], s) for seq, s in zip(seqs, states)])
+        for r in results:
+            if not r.ok:
+                raise RuntimeError(r.error)
+        states = [r.image for r in results]
+
+
+def bench_grpo(groups: int, size: int, g: int, length: int, workers: int, seed: int) -> dict[str, object]:
+    images = photo_crops(groups, size, seed)
+    out: dict[str, object] = {}
+    for name, probs in POLICIES.items():
+        rng = np.random.default_rng(seed)
+        plan = [sample_sequences(rng, g, length, probs) for _ in images]
+        row: dict[str, object] = {"calls": groups * g * length}
+        for cached in (False, True):
+            with Pool("local", workers, cache=cached, coalesce=cached) as pool:
+                for tool in GRPO_TOOLS:  # load every tool once, outside the timing
+                    pool.run(tool, images[0][:, :16, :16])
+                t0 = time.perf_counter()
+                for img, seqs in zip(images, plan):
+                    run_group(pool, img, seqs)
+                wall = time.perf_counter() - t0
+                tot = pool.stats()["tools"]
+                execs = sum(tot[t]["executions"] for t in GRPO_TOOLS) - len(GRPO_TOOLS)
+            label = "cache" if cached else "no_cache"
+            row[f"{label}_executions"] = execs
+            row[f"{label}_seconds"] = round(wall, 3)
+        row["execution_ratio"] = round(row["no_cache_executions"] / row["cache_executions"], 2)
+        row["speedup"] = round(row["no_cache_seconds"] / row["cache_seconds"], 2)
+        out[name] = row
+    return out
+
+
+def bench_throughput(n: int, size: int, seed: int, backends: tuple[str, ...]) -> dict[str, object]:
+    images = photo_crops(n, size, seed + 1)
+    calls = [(THROUGHPUT_TOOLS[i % len(THROUGHPUT_TOOLS)], img) for i, img in enumerate(images)]
+    out: dict[str, object] = {"calls": len(calls), "tools": list(THROUGHPUT_TOOLS)}
+    for backend in backends:
+        for workers in (1, 2):
+            with Pool(backend, workers, cache=False, coalesce=False, threads_per_worker=1) as pool:
+                pool.map([(t, images[0][:, :16, :16]) for t in THROUGHPUT_TOOLS] * workers)  # warm every worker
+                t0 = time.perf_counter()
+                results = pool.map(calls)
+                wall = time.perf_counter() - t0
+            if not all(r.ok for r in results):
+                raise RuntimeError([r.error for r in results if not r.ok][:3])
+            out[f"{backend}_{workers}_seconds"] = round(wall, 3)
+            out[f"{backend}_{workers}_calls_per_s"] = round(len(calls) / wall, 2)
+        out[f"{backend}_2_vs_1"] = round(out[f"{backend}_1_seconds"] / out[f"{backend}_2_seconds"], 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--groups", type=int, default=4, help="GRPO groups (one image each)")
+    ap.add_argument("--group-size", type=int, default=8, help="rollouts per group (G)")
+    ap.add_argument("--length", type=int, default=3, help="tool calls per rollout")
+    ap.add_argument("--size", type=int, default=256, help="crop side in pixels")
+    ap.add_argument("--workers", type=int, default=2, help="pool workers for the GRPO part")
+    ap.add_argument("--throughput-calls", type=int, default=24)
+    ap.add_argument("--backends", default="local,process", help="backends for the throughput part")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", help="write the results as JSON here")
+    args = ap.parse_args(argv)
+    import cv2
+
+    cv2.setNumThreads(1)
+    load_before = os.getloadavg()[0]
+    res = {
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
+        "grpo": bench_grpo(args.groups, args.size, args.group_size, args.length, args.workers, args.seed),
+        "throughput": bench_throughput(
+            args.throughput_calls, args.size, args.seed, tuple(b for b in args.backends.split(",") if b)
+        ),
+    }
+    # other processes on the machine share its cores: parallel speed-ups shrink under load
+    res["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    print(json.dumps(res, indent=2))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(res, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
