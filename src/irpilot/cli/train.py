@@ -1,0 +1,170 @@
+"""``irpilot train expert|sft|rl``: train the learned tool-calling policy.
+
+1. ``expert``: tree search over (order, tool) sequences on degraded training crops, through the
+   pool with prefix caching; writes ``expert.jsonl`` (tool-call format) + ``images/*.npz``.
+2. ``sft``: supervised fine-tuning on the expert (state -> action) pairs, with perturbed targets.
+3. ``rl``: GRPO from the SFT policy with the static / gdpo / adaptive reward.
+
+Every stage resumes where it stopped (``expert`` skips finished crops, ``rl`` reloads its
+state file) and has a time budget (``--minutes``) so it fits a small CPU machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _progress(prefix: str):
+    t0 = time.perf_counter()
+
+    def say(msg: str) -> None:
+        print(f"[{prefix} {time.perf_counter() - t0:7.1f}s] {msg}", flush=True)
+
+    return say
+
+
+def _parse_tools(spec: str | None) -> dict[str, list[str]] | None:
+    """``"denoise=ffdnet_color,nlm;dehaze=dark_channel_prior"`` -> dict."""
+    if not spec:
+        return None
+    out: dict[str, list[str]] = {}
+    for part in spec.split(";"):
+        if not part.strip():
+            continue
+        task, _, tools = part.partition("=")
+        out[task.strip()] = [t.strip() for t in tools.split(",") if t.strip()]
+    return out
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..pool import add_pool_arguments
+
+    p = sub.add_parser("train", help="train the learned policy: expert search, SFT, GRPO")
+    tsub = p.add_subparsers(dest="stage", metavar="STAGE")
+
+    e = tsub.add_parser("expert", help="expert trajectories by tree search on training crops")
+    e.add_argument("--out", default="runs/expert", help="dataset folder (default: runs/expert)")
+    e.add_argument("-n", "--cases", type=int, default=300, help="number of crops (default: 300)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--beam", type=int, default=10, help="nodes kept per depth (0: full tree)")
+    e.add_argument("--eps", type=float, default=0.5, help="near-best margin in score units (~dB)")
+    e.add_argument("--size", default="96,144", help="crop side range in pixels (default: 96,144)")
+    e.add_argument("--tools", default=None, help="candidates, e.g. 'denoise=ffdnet_color,nlm;dehaze=aod_net'")
+    e.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (resumable)")
+    add_pool_arguments(e)
+    e.set_defaults(func=run_expert)
+
+    s = tsub.add_parser("sft", help="supervised fine-tuning on expert data")
+    s.add_argument("--expert", default="runs/expert", help="expert dataset folder")
+    s.add_argument("--out", default="runs/sft/policy_sft.pt", help="output weights (.pt; .json meta beside)")
+    s.add_argument("--epochs", type=int, default=40)
+    s.add_argument("--lr", type=float, default=2e-3)
+    s.add_argument("--no-perturb", action="store_true", help="ablation: train on the best sequences only")
+    s.add_argument("--p-swap", type=float, default=0.3)
+    s.add_argument("--p-sub", type=float, default=0.3)
+    s.add_argument("--perturb-eps", type=float, default=0.5)
+    s.add_argument("--perception", action="store_true", help="feed the perception model's probabilities")
+    s.add_argument("--minutes", type=float, default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=run_sft)
+
+    r = tsub.add_parser("rl", help="GRPO from an SFT policy")
+    r.add_argument("--init", default="runs/sft/policy_sft.pt", help="starting policy (.pt)")
+    r.add_argument("--out", default="runs/rl/policy_rl.pt")
+    r.add_argument("--strategy", choices=("static", "gdpo", "adaptive"), default="adaptive")
+    r.add_argument("--updates", type=int, default=60)
+    r.add_argument("--group-size", type=int, default=8)
+    r.add_argument("--groups-per-update", type=int, default=4)
+    r.add_argument("--lr", type=float, default=3e-4)
+    r.add_argument("--kl", type=float, default=0.05, help="KL coefficient to the SFT policy")
+    r.add_argument("--entropy", type=float, default=0.01)
+    r.add_argument("--call-cost", type=float, default=0.05)
+    r.add_argument("--size", default="96,144")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--minutes", type=float, default=None)
+    r.add_argument("--no-resume", action="store_true")
+    add_pool_arguments(r)
+    r.set_defaults(func=run_rl)
+    p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
+
+
+def _size(s: str) -> tuple[int, int]:
+    a, _, b = s.partition(",")
+    return int(a), int(b or a)
+
+
+def run_expert(args: argparse.Namespace) -> int:
+    from ..pool import pool_from_args
+    from ..train.expert import run_expert as _run
+
+    pool = pool_from_args(args, workers=args.workers or 2)
+    path = _run(
+        args.out,
+        args.cases,
+        pool=pool,
+        candidates=_parse_tools(args.tools),
+        seed=args.seed,
+        beam=args.beam or None,
+        eps=args.eps,
+        size=_size(args.size),
+        progress=_progress("expert"),
+        time_budget=args.minutes * 60 if args.minutes else None,
+    )
+    print(pool.stats_table())
+    print(f"expert data: {path}")
+    return 0
+
+
+def run_sft(args: argparse.Namespace) -> int:
+    from ..train.perturb import PerturbConfig
+    from ..train.sft import SFTConfig, train_sft
+
+    pc = PerturbConfig(0.0, 0.0, args.perturb_eps) if args.no_perturb else PerturbConfig(args.p_swap, args.p_sub, args.perturb_eps)
+    cfg = SFTConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, perturb=pc, time_budget=args.minutes * 60 if args.minutes else None)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    encoder = perceiver = None
+    if args.perception:
+        from ..perceive import load_default_perceiver
+        from ..train.actions import default_action_space
+        from ..train.model import StateEncoder
+
+        perceiver = load_default_perceiver()
+        if perceiver is None:
+            print("irpilot: no perception model available; training without it", file=sys.stderr)
+        else:
+            labels = list(getattr(perceiver, "labels", []) or [])
+            encoder = StateEncoder(default_action_space(), perception_labels=labels)
+    res = train_sft(args.expert, out, cfg, encoder=encoder, perceiver=perceiver, progress=_progress("sft"), log_path=out.with_suffix(".log.jsonl"))
+    print({k: v for k, v in res["info"].items() if k.startswith("val_")})
+    print(f"policy: {out}")
+    return 0
+
+
+def run_rl(args: argparse.Namespace) -> int:
+    from ..pool import pool_from_args
+    from ..train.rl import RLConfig, train_rl
+
+    cfg = RLConfig(
+        group_size=args.group_size,
+        groups_per_update=args.groups_per_update,
+        updates=args.updates,
+        lr=args.lr,
+        kl_coef=args.kl,
+        entropy_coef=args.entropy,
+        call_cost=args.call_cost,
+        strategy=args.strategy,
+        seed=args.seed,
+        case_size=_size(args.size),
+        time_budget=args.minutes * 60 if args.minutes else None,
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pool = pool_from_args(args, workers=args.workers or 2)
+    train_rl(args.init, out, cfg, pool=pool, progress=_progress(f"rl-{args.strategy}"), log_path=out.with_suffix(".log.jsonl"), resume=not args.no_resume)
+    print(pool.stats_table())
+    print(f"policy: {out}")
+    return 0

@@ -1,0 +1,152 @@
+"""The learned tool-calling policy (``--policy learned``).
+
+A small network looks at native-resolution crops of the current image, cheap global image
+statistics, the calls already made (and the perception model's probabilities when it was trained
+with them) and outputs a categorical over a closed list of tool ids plus ``stop``.  It is trained
+by supervised fine-tuning on expert trajectories found by search, then by GRPO
+(``irpilot train expert|sft|rl``).  One decision takes a few milliseconds on a CPU.
+
+Each needed tool is called once: tools of a task already done are pushed down by
+``repeat_penalty`` logits (the model must insist strongly to repeat one; super-resolution never
+repeats), tools that are not installed or failed in this episode are masked out.
+
+>>> from irpilot.agent import Agent                            # doctest: +SKIP
+>>> traj = Agent().run(img, policy="learned")                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .base import POLICIES, STOP, Action, StepPolicy
+
+if TYPE_CHECKING:
+    from ..agent import Observation
+    from ..train.actions import ActionSpace
+
+__all__ = ["LearnedPolicy", "decision_mask", "default_weights", "ASSETS_DIR"]
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+#: largest side beyond which super-resolution is not offered (x4 would explode the image)
+MAX_SR_SIDE = 1536
+
+
+def default_weights(variant: str = "learned") -> Path:
+    """Path of a shipped policy: ``assets/policy_<variant>.pt`` (``learned`` is the best one)."""
+    return ASSETS_DIR / f"policy_{variant}.pt"
+
+
+def decision_mask(
+    space: "ActionSpace",
+    called: Sequence[str],
+    *,
+    available: np.ndarray | None = None,
+    banned: Iterable[str] = (),
+    image_shape: tuple[int, ...] | None = None,
+    repeat_penalty: float = math.inf,
+    max_steps: int | None = None,
+) -> np.ndarray:
+    """Additive logit offsets (n,): 0 for allowed actions, ``-inf`` for impossible ones and
+    ``-repeat_penalty`` for tools of a task already done.  Stop is always allowed."""
+    n = space.n
+    off = np.zeros(n, dtype=np.float32)
+    if available is not None:
+        off[~available] = -np.inf
+    banned = set(banned)
+    done = {space.task_of(c) for c in called if c in space.tools}
+    big = image_shape is not None and max(image_shape[-2:]) > MAX_SR_SIDE
+    for i, (tool, task) in enumerate(zip(space.tools, space.tasks)):
+        if tool in banned:
+            off[i] = -np.inf
+        elif task == "super_resolution" and (task in done or big):
+            off[i] = -np.inf
+        elif task in done:
+            off[i] = min(off[i], -float(repeat_penalty))
+    if max_steps is not None and len(called) >= max_steps:
+        off[: space.stop_index] = -np.inf
+    off[space.stop_index] = 0.0
+    return off
+
+
+@POLICIES.register("learned")
+class LearnedPolicy(StepPolicy):
+    """Step policy backed by a trained :class:`~irpilot.train.model.PolicyNet`.
+
+    Options: ``weights`` (path of a ``.pt`` with its ``.json`` meta; default the shipped
+    ``assets/policy_learned.pt``), ``variant`` (a shipped file ``assets/policy_<variant>.pt``),
+    ``greedy`` (default True; False samples with ``temperature``), ``repeat_penalty`` (logits,
+    default 3.0), ``n_crops`` (crops averaged per decision, default from the weights).
+    """
+
+    name = "learned"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        from ..train.checkpoint import load_policy
+
+        weights = options.get("weights") or default_weights(str(options.get("variant", "learned")))
+        self.weights = Path(weights)
+        self.net, self.space, self.encoder, self.meta = load_policy(self.weights)
+        if options.get("n_crops"):
+            self.encoder.n_crops = int(options["n_crops"])
+        self.greedy = bool(options.get("greedy", True))
+        self.temperature = float(options.get("temperature", 1.0))
+        self.repeat_penalty = float(options.get("repeat_penalty", 3.0))
+        self.available = self.space.availability(options.get("available_tools"))
+        self._called: list[str] = []
+        self._banned: set[str] = set()
+        self._last: str | None = None
+        self.last_probs: dict[str, float] = {}
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return self.space.names
+
+    def reset(self, obs: "Observation") -> None:
+        self._called, self._banned, self._last = [], set(), None
+
+    def _sync(self, obs: "Observation") -> None:
+        called = [s.action.get("name") for s in obs.history]
+        if self._last is not None and self._last not in called[len(self._called) :]:
+            self._banned.add(self._last)  # the previous call failed: do not retry it
+        self._called = called
+
+    def probabilities(self, obs: "Observation") -> np.ndarray:
+        """Masked action probabilities (n,) for ``obs``."""
+        import torch
+
+        self._sync(obs)
+        state = self.encoder.encode(obs.image, self._called, obs.perception)
+        with torch.inference_mode():
+            from ..train.model import stack_states
+
+            logits = self.net(*stack_states([state]))[0].numpy().astype(np.float64)
+        off = decision_mask(
+            self.space,
+            self._called,
+            available=self.available,
+            banned=self._banned,
+            image_shape=obs.image.shape,
+            repeat_penalty=self.repeat_penalty,
+            max_steps=self.encoder.max_steps,
+        )
+        z = logits / max(self.temperature, 1e-6) + off
+        z = z - z.max()
+        p = np.exp(z)
+        return p / p.sum()
+
+    def act(self, obs: "Observation") -> Action:
+        p = self.probabilities(obs)
+        self.last_probs = {n: float(v) for n, v in zip(self.space.names, p)}
+        i = int(np.argmax(p)) if self.greedy else int(obs.rng.choice(len(p), p=p))
+        name = self.space.names[i]
+        if name == "stop":
+            self._last = None
+            return STOP
+        self._last = name
+        return Action(name)

@@ -1,0 +1,85 @@
+"""Saving and loading a policy: ``<name>.pt`` (a plain ``state_dict``, loaded with
+``weights_only=True``) beside ``<name>.json`` (action list, state-encoder settings, network
+settings, format version and a training summary), so a policy file describes itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..io import atomic_write_bytes
+from .actions import ActionSpace
+from .model import StateEncoder
+
+__all__ = ["FORMAT_VERSION", "save_policy", "load_policy", "build_net", "meta_path"]
+
+FORMAT_VERSION = 1
+
+
+def meta_path(weights: str | Path) -> Path:
+    return Path(weights).with_suffix(".json")
+
+
+def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 32):
+    """A fresh :class:`~irpilot.train.model.PolicyNet` for ``space`` and ``encoder``."""
+    from .model import PolicyNet
+
+    return PolicyNet(space.n, encoder.hist_dim, encoder.perc_dim, width=width)
+
+
+def save_policy(
+    path: str | Path,
+    net: Any,
+    space: ActionSpace,
+    encoder: StateEncoder,
+    *,
+    width: int = 32,
+    info: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``path`` (.pt state dict) and its JSON meta atomically; returns the .pt path."""
+    import io
+
+    import torch
+
+    path = Path(path)
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+    meta = {
+        "format": "irpilot-policy",
+        "version": FORMAT_VERSION,
+        "actions": space.as_dict(),
+        "encoder": encoder.config(),
+        "net": {"width": width, "n_actions": space.n, "hist_dim": encoder.hist_dim, "perc_dim": encoder.perc_dim},
+        "info": info or {},
+    }
+    atomic_write_bytes(meta_path(path), json.dumps(meta, indent=1).encode())
+    return path
+
+
+def load_policy(path: str | Path) -> tuple[Any, ActionSpace, StateEncoder, dict[str, Any]]:
+    """``(net, space, encoder, meta)`` from a .pt file and its .json meta (net in eval mode)."""
+    import torch
+
+    path = Path(path)
+    mp = meta_path(path)
+    if not path.is_file() or not mp.is_file():
+        raise FileNotFoundError(f"policy weights {path} or their meta {mp.name} are missing")
+    meta = json.loads(mp.read_text())
+    if meta.get("format") != "irpilot-policy" or int(meta.get("version", 0)) > FORMAT_VERSION:
+        raise ValueError(f"{mp} is not an irpilot policy of a supported version (got {meta.get('version')})")
+    space = ActionSpace.from_dict(meta["actions"])
+    enc = meta["encoder"]
+    encoder = StateEncoder(
+        space,
+        crop=enc["crop"],
+        n_crops=enc["n_crops"],
+        perception_labels=enc.get("perception_labels") or None,
+        max_steps=enc.get("max_steps", 6),
+    )
+    net = build_net(space, encoder, width=int(meta["net"]["width"]))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    net.eval()
+    return net, space, encoder, meta

@@ -1,0 +1,169 @@
+"""Training crops: clean crops of the training photos, degraded by random combinations.
+
+Training photos only: T91, CSet14, LIVE1, classic5 (grey, used as 3 equal channels) and
+scikit-image's bundled photos.  The benchmark test sets (Kodak24, CBSD68, McMaster) are never
+read here: :func:`training_photos` refuses them.
+
+For ``low_resolution`` the clean crop is 4x bigger, so the degraded crop (1/4 of it) has the
+usual training size and the x4 tools restore it to the reference size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "TRAIN_SETS",
+    "FORBIDDEN_SETS",
+    "DEGRADATION_NAMES",
+    "STAGE",
+    "Case",
+    "training_photos",
+    "sample_combination",
+    "make_case",
+]
+
+TRAIN_SETS: tuple[str, ...] = ("T91", "CSet14", "LIVE1", "classic5")
+FORBIDDEN_SETS: tuple[str, ...] = ("Kodak24", "CBSD68", "McMaster")
+SKIMAGE_PHOTOS: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket")
+
+#: The eight degradations of the benchmark protocol.
+DEGRADATION_NAMES: tuple[str, ...] = (
+    "low_resolution",
+    "noise",
+    "motion_blur",
+    "defocus_blur",
+    "haze",
+    "rain",
+    "dark",
+    "jpeg",
+)
+#: Usual order in which degradations happen (scene -> imaging -> compression); combinations
+#: mostly follow it, a share is shuffled.
+STAGE: dict[str, int] = {
+    "haze": 0,
+    "rain": 0,
+    "dark": 1,
+    "motion_blur": 1,
+    "defocus_blur": 1,
+    "noise": 2,
+    "low_resolution": 3,
+    "jpeg": 3,
+}
+
+
+def training_photos(data_dir: str | Path | None = None, sets: Sequence[str] = TRAIN_SETS, skimage: bool = True) -> list[tuple[str, np.ndarray]]:
+    """``(name, image)`` for every training photo (float32 (3, H, W))."""
+    from ..config import settings
+    from ..io import list_images, read_image
+
+    root = Path(data_dir) if data_dir else settings.data_dir
+    out: list[tuple[str, np.ndarray]] = []
+    for s in sets:
+        if s in FORBIDDEN_SETS:
+            raise ValueError(f"{s} is a benchmark test set and must never be used for training")
+        folder = Path(root) / s if root else None
+        if folder is None or not folder.is_dir():
+            continue
+        for p in list_images(folder):
+            out.append((f"{s}/{p.name}", read_image(p)))
+    if skimage:
+        import skimage.data
+
+        for name in SKIMAGE_PHOTOS:
+            try:
+                arr = getattr(skimage.data, name)()
+            except Exception:  # noqa: BLE001 - a missing bundled file only shrinks the set
+                continue
+            from ..io import as_image
+
+            out.append((f"skimage/{name}", as_image(arr)))
+    return out
+
+
+def sample_combination(rng: np.random.Generator, probs_n: Sequence[float] = (0.22, 0.38, 0.3, 0.07, 0.03)) -> list[str]:
+    """1-5 distinct degradations, mostly in the natural order (30 % shuffled)."""
+    n = int(rng.choice(len(probs_n), p=np.asarray(probs_n) / np.sum(probs_n))) + 1
+    names = list(rng.choice(DEGRADATION_NAMES, size=n, replace=False))
+    if rng.random() < 0.7:
+        names.sort(key=lambda d: STAGE[d])
+    return [str(x) for x in names]
+
+
+@dataclasses.dataclass
+class Case:
+    """One training example: clean reference, degraded input and how it was made."""
+
+    id: str
+    photo: str
+    box: tuple[int, int, int, int]  # y, x, h, w of the clean crop in the photo
+    names: list[str]
+    levels: list[str | None]
+    seed: int
+    clean: np.ndarray
+    degraded: np.ndarray
+    records: list[dict[str, Any]]
+
+    @property
+    def tasks(self) -> list[str]:
+        from ..degrade import DEGRADATION_TO_TASK
+
+        out: list[str] = []
+        for n in self.names:
+            t = DEGRADATION_TO_TASK[n]
+            if t not in out:
+                out.append(t)
+        return out
+
+
+def _levels(rng: np.random.Generator, n: int) -> list[str | None]:
+    choices: list[str | None] = [None, "mild", "moderate", "severe"]
+    return [choices[int(rng.choice(4, p=[0.4, 0.2, 0.2, 0.2]))] for _ in range(n)]
+
+
+def make_case(
+    rng: np.random.Generator,
+    photos: Sequence[tuple[str, np.ndarray]],
+    *,
+    size: tuple[int, int] = (128, 192),
+    names: Sequence[str] | None = None,
+    case_id: str = "",
+) -> Case:
+    """Sample a photo, a crop and a degradation combination; degrade it (seeded, replayable)."""
+    from ..degrade import degrade
+
+    names = list(names) if names is not None else sample_combination(rng)
+    scale = 4 if "low_resolution" in names else 1
+    lo, hi = size
+    if scale > 1:
+        lo, hi = max(48, lo // 2), max(64, hi // 2)  # keep post-SR images affordable
+    for _ in range(100):
+        name, photo = photos[int(rng.integers(len(photos)))]
+        _, h, w = photo.shape
+        s = int(rng.integers(lo, hi + 1))
+        ch, cw = s * scale, s * scale
+        if h >= ch and w >= cw:
+            break
+    else:
+        raise ValueError(f"no training photo is large enough for a {ch}x{cw} crop")
+    y = int(rng.integers(0, h - ch + 1))
+    x = int(rng.integers(0, w - cw + 1))
+    clean = np.ascontiguousarray(photo[:, y : y + ch, x : x + cw])
+    if rng.random() < 0.5:
+        clean = np.ascontiguousarray(clean[:, :, ::-1])
+    from ..degrade.base import from_u8, to_u8
+
+    clean = from_u8(to_u8(clean))  # on the 8-bit grid, like the benchmark references
+    levels = _levels(rng, len(names))
+    # the x4 tools need the protocol's factor 4 (other levels change the factor)
+    levels = [None if n == "low_resolution" else lv for n, lv in zip(names, levels)]
+    seed = int(rng.integers(0, 2**31 - 1))
+    lv = {n: l for n, l in zip(names, levels) if l is not None}
+    degraded, records = degrade(clean, names, seed, levels=lv)
+    recs = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in records]
+    return Case(case_id, name, (y, x, ch, cw), list(names), levels, seed, clean, degraded, recs)

@@ -1,0 +1,251 @@
+"""Expert trajectories by tree search over (task order, tool per task).
+
+For a training crop whose degradations are known, every sequence that applies each needed task
+once (in any order, with any of the task's candidate tools, possibly stopping early) is a path
+in a tree; all sequences sharing a prefix share its tool calls, and the pool's content-addressed
+cache makes repeated prefixes free.  With D tasks and k tools per task the full tree has
+``sum_l D!/(D-l)! k^l`` nodes (D=3, k=3: 225 calls); ``beam`` keeps only the best nodes per
+depth when the tree is larger.  Every node is scored against the clean reference with
+:class:`~irpilot.train.scoring.ExpertScore`; the root (doing nothing) scores 0.
+
+Output (resumable, one line per crop): ``expert.jsonl`` with the best sequence, the near-best
+alternatives (within ``eps``), every scored node and the trajectory in tool-call format, plus
+``images/<id>.npz`` holding the degraded input, the clean reference and the intermediate images
+of the best / near-best paths (uint8 HWC), so SFT needs no tool calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .scoring import ExpertScore, fidelity
+
+__all__ = ["Node", "SearchResult", "search", "tool_call_messages", "run_expert", "load_expert", "prefix_key"]
+
+log = logging.getLogger(__name__)
+
+
+def prefix_key(seq: Sequence[str]) -> str:
+    return "|".join(seq) if seq else "<input>"
+
+
+@dataclasses.dataclass
+class Node:
+    seq: tuple[str, ...]
+    tasks: tuple[str, ...]
+    image: np.ndarray = dataclasses.field(repr=False)
+    psnr: float = 0.0
+    ssim: float = 0.0
+    score: float = 0.0
+
+
+@dataclasses.dataclass
+class SearchResult:
+    base: tuple[float, float]
+    nodes: list[Node]
+    best: tuple[str, ...]
+    near_best: list[tuple[str, ...]]
+    calls: int
+    executed: int
+    seconds: float
+
+    def node(self, seq: Sequence[str]) -> Node | None:
+        seq = tuple(seq)
+        for n in self.nodes:
+            if n.seq == seq:
+                return n
+        return None
+
+    def scores(self) -> dict[tuple[str, ...], float]:
+        return {n.seq: n.score for n in self.nodes}
+
+
+def search(
+    pool: Any,
+    degraded: np.ndarray,
+    reference: np.ndarray,
+    tasks: Sequence[str],
+    candidates: Mapping[str, Sequence[str]],
+    *,
+    scorer: ExpertScore | None = None,
+    beam: int | None = 12,
+    eps: float = 0.5,
+    max_depth: int | None = None,
+    fidelity_fn: Callable[[np.ndarray, np.ndarray], tuple[float, float]] = fidelity,
+) -> SearchResult:
+    """Search the (order, tool) tree of ``tasks`` with ``candidates[task]`` tools each.
+
+    Each depth's calls go to the pool together (``pool.map``) so they run in parallel.
+    """
+    scorer = scorer or ExpertScore()
+    t0 = time.perf_counter()
+    base = fidelity_fn(degraded, reference)
+    root = Node((), (), degraded, base[0], base[1], 0.0)
+    nodes = [root]
+    frontier = [root]
+    calls = executed = 0
+    depth_limit = len(tasks) if max_depth is None else min(max_depth, len(tasks))
+    for depth in range(1, depth_limit + 1):
+        jobs: list[tuple[Node, str, str]] = []
+        for node in frontier:
+            for task in tasks:
+                if task in node.tasks:
+                    continue
+                for tool in candidates.get(task, ()):
+                    jobs.append((node, task, tool))
+        if not jobs:
+            break
+        results = pool.map([(tool, node.image, {}) for node, _, tool in jobs])
+        children: list[Node] = []
+        for (node, task, tool), res in zip(jobs, results):
+            calls += 1
+            executed += 0 if getattr(res, "cached", False) else 1
+            if not res.ok or res.image is None:
+                log.debug("call %s failed: %s", tool, res.error)
+                continue
+            p, s = fidelity_fn(res.image, reference)
+            seq = (*node.seq, tool)
+            children.append(Node(seq, (*node.tasks, task), res.image, p, s, scorer(base, (p, s), len(seq))))
+        nodes.extend(children)
+        children.sort(key=lambda n: -n.score)
+        frontier = children[:beam] if beam else children
+    best = max(nodes, key=lambda n: n.score)
+    near = [n.seq for n in sorted(nodes, key=lambda n: -n.score) if n.seq != best.seq and n.score >= best.score - eps]
+    return SearchResult(base, nodes, best.seq, near, calls, executed, time.perf_counter() - t0)
+
+
+def tool_call_messages(seq: Sequence[str], input_ref: str = "input") -> list[dict[str, Any]]:
+    """The sequence as a chat transcript in the hermes/OpenAI tool-call shape (arguments as
+    dicts), ending with ``stop``; images are referenced by name (``input``, ``step1``...)."""
+    msgs: list[dict[str, Any]] = [
+        {"role": "user", "content": [{"type": "image", "image": input_ref}, {"type": "text", "text": "Restore this photo."}]}
+    ]
+    for i, name in enumerate(seq, 1):
+        msgs.append({"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": name, "arguments": {}}}]})
+        msgs.append({"role": "tool", "name": name, "content": json.dumps({"ok": True})})
+        msgs.append({"role": "user", "content": [{"type": "image", "image": f"step{i}"}]})
+    msgs.append({"role": "assistant", "content": "stop"})
+    return msgs
+
+
+def _u8(img: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray((np.clip(img, 0, 1) * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0))
+
+
+def run_expert(
+    out_dir: str | Path,
+    n_cases: int,
+    *,
+    pool: Any = None,
+    candidates: Mapping[str, Sequence[str]] | None = None,
+    seed: int = 0,
+    beam: int | None = 12,
+    eps: float = 0.5,
+    scorer: ExpertScore | None = None,
+    photos: Sequence[tuple[str, np.ndarray]] | None = None,
+    size: tuple[int, int] = (128, 192),
+    progress: Callable[[str], None] | None = None,
+    time_budget: float | None = None,
+) -> Path:
+    """Generate (or continue) the expert dataset in ``out_dir``; returns the JSONL path.
+
+    Case ``i`` is drawn from ``numpy.random.default_rng([seed, i])``, so an interrupted run
+    resumes where it stopped and produces the same cases.
+    """
+    from .actions import default_action_space
+    from .data import make_case, training_photos
+
+    out = Path(out_dir)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    jsonl = out / "expert.jsonl"
+    done: set[str] = set()
+    if jsonl.exists():
+        for line in jsonl.read_text().splitlines():
+            try:
+                done.add(json.loads(line)["id"])
+            except (ValueError, KeyError):
+                continue
+    if candidates is None:
+        sp = default_action_space()
+        candidates = {t: sp.tools_for(t) for t in sp.task_list}
+    if pool is None:
+        from ..pool import Pool
+
+        pool = Pool(workers=2)
+    photos = photos if photos is not None else training_photos()
+    scorer = scorer or ExpertScore()
+    t_start = time.perf_counter()
+    for i in range(n_cases):
+        cid = f"c{seed:02d}_{i:05d}"
+        if cid in done:
+            continue
+        if time_budget is not None and time.perf_counter() - t_start > time_budget:
+            if progress:
+                progress(f"time budget reached after {len(done)} cases")
+            break
+        rng = np.random.default_rng([seed, i])
+        case = make_case(rng, photos, size=size, case_id=cid)
+        tasks = [t for t in case.tasks if candidates.get(t)]
+        res = search(pool, case.degraded, case.clean, tasks, candidates, scorer=scorer, beam=beam, eps=eps)
+        keep = {(): None}
+        for seq in [res.best, *res.near_best]:
+            for j in range(1, len(seq) + 1):
+                keep[seq[:j]] = None
+        arrays = {"degraded": _u8(case.degraded), "clean": _u8(case.clean)}
+        for seq in keep:
+            node = res.node(seq)
+            if node is not None and seq:
+                arrays[f"state:{prefix_key(seq)}"] = _u8(node.image)
+        np.savez_compressed(out / "images" / f"{cid}.npz", **arrays)
+        rec = {
+            "id": cid,
+            "photo": case.photo,
+            "box": list(case.box),
+            "names": case.names,
+            "levels": case.levels,
+            "tasks": case.tasks,
+            "seed": case.seed,
+            "records": case.records,
+            "base": {"psnr": res.base[0], "ssim": res.base[1]},
+            "best": list(res.best),
+            "near_best": [list(s) for s in res.near_best],
+            "nodes": [{"seq": list(n.seq), "score": round(n.score, 4), "psnr": round(n.psnr, 4), "ssim": round(n.ssim, 5)} for n in res.nodes],
+            "calls": [{"name": n, "arguments": {}} for n in res.best] + [{"name": "stop", "arguments": {}}],
+            "messages": tool_call_messages(res.best),
+            "search": {"calls": res.calls, "executed": res.executed, "seconds": round(res.seconds, 3), "beam": beam, "eps": eps},
+        }
+        with open(jsonl, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        done.add(cid)
+        if progress:
+            bn = res.node(res.best)
+            progress(
+                f"[{len(done)}/{n_cases}] {cid} {'+'.join(case.names)} -> {' > '.join(res.best) or 'stop'} "
+                f"({bn.score:+.2f}, {len(res.near_best)} near) {res.calls} calls {res.executed} run {res.seconds:.1f}s"
+            )
+    return jsonl
+
+
+def load_expert(path: str | Path) -> list[dict[str, Any]]:
+    """The records of an expert JSONL file (or of ``<dir>/expert.jsonl``)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "expert.jsonl"
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+
+def load_images(root: str | Path, cid: str) -> dict[str, np.ndarray]:
+    """The arrays of one case as float32 (3, H, W): ``degraded``, ``clean``, ``state:<prefix>``."""
+    root = Path(root)
+    if root.suffix == ".jsonl":
+        root = root.parent
+    with np.load(root / "images" / f"{cid}.npz") as z:
+        return {k: np.ascontiguousarray(z[k].transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0) for k in z.files}

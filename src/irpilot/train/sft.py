@@ -1,0 +1,265 @@
+"""Supervised fine-tuning on expert (state -> action) pairs.
+
+States are the intermediate images along the expert's best (and near-best) sequences, stored
+by the expert search, so SFT runs no tool.  Every epoch draws each case's target sequence again,
+perturbed by :mod:`irpilot.train.perturb` when enabled (``--no-perturb`` for the ablation), and
+trains with cross-entropy over the valid actions (tasks already done are masked).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .actions import ActionSpace, default_action_space
+from .expert import load_expert, load_images, prefix_key
+from .model import EncodedState, StateEncoder, stack_states
+from .perturb import PerturbConfig, perturb_sequence, scores_from_record
+
+__all__ = ["SFTConfig", "StateBank", "build_bank", "train_sft", "split_cases"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class SFTConfig:
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    train_crops: int = 4  #: crops per state per step (subsampled from the stored ones)
+    bank_crops: int = 12  #: random crops stored per state
+    width: int = 32
+    val_fraction: float = 0.1
+    seed: int = 0
+    perturb: PerturbConfig = dataclasses.field(default_factory=PerturbConfig)
+    time_budget: float | None = None  #: seconds; stop early when exceeded
+
+
+def split_cases(records: Sequence[dict], val_fraction: float, seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """Deterministic split by case id."""
+    import hashlib
+
+    train, val = [], []
+    for r in records:
+        h = int(hashlib.sha256(f"{seed}:{r['id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (val if h < val_fraction else train).append(r)
+    return train, val
+
+
+@dataclasses.dataclass
+class StateBank:
+    """Encoded states keyed by (case id, prefix) with their action masks."""
+
+    encoder: StateEncoder
+    states: list[EncodedState] = dataclasses.field(default_factory=list)
+    masks: list[np.ndarray] = dataclasses.field(default_factory=list)
+    index: dict[tuple[str, tuple[str, ...]], int] = dataclasses.field(default_factory=dict)
+
+    def get(self, cid: str, prefix: Sequence[str]) -> int | None:
+        return self.index.get((cid, tuple(prefix)))
+
+
+def build_bank(
+    records: Sequence[dict],
+    root: str | Path,
+    encoder: StateEncoder,
+    *,
+    n_crops: int = 12,
+    seed: int = 0,
+    perceiver: Any = None,
+    progress: Callable[[str], None] | None = None,
+) -> StateBank:
+    """Encode every stored state (input and prefixes of best / near-best sequences)."""
+    from ..policies.learned import decision_mask
+
+    space = encoder.space
+    bank = StateBank(encoder)
+    rng = np.random.default_rng(seed)
+    for k, rec in enumerate(records):
+        imgs = load_images(root, rec["id"])
+        seqs = [tuple(rec["best"])] + [tuple(s) for s in rec["near_best"]]
+        prefixes: dict[tuple[str, ...], None] = {(): None}
+        for s in seqs:
+            for j in range(1, len(s) + 1):
+                prefixes[s[:j]] = None
+        for pre in prefixes:
+            if any(t not in space.tools for t in pre):
+                continue
+            img = imgs["degraded"] if not pre else imgs.get(f"state:{prefix_key(pre)}")
+            if img is None:
+                continue
+            perc = perceiver(img) if (perceiver is not None and encoder.perc_dim) else None
+            st = encoder.encode(img, list(pre), perc, rng=rng, n_crops=n_crops)
+            bank.index[(rec["id"], pre)] = len(bank.states)
+            bank.states.append(st)
+            bank.masks.append(decision_mask(space, list(pre), image_shape=img.shape, max_steps=encoder.max_steps))
+        if progress and (k + 1) % 50 == 0:
+            progress(f"encoded {k + 1}/{len(records)} cases, {len(bank.states)} states")
+    return bank
+
+
+def _pairs(
+    records: Sequence[dict], bank: StateBank, space: ActionSpace, rng: np.random.Generator, pcfg: PerturbConfig | None
+) -> tuple[list[tuple[int, int]], dict[str, float]]:
+    """(state index, action index) pairs of one epoch's targets, and perturbation rates."""
+    pairs: list[tuple[int, int]] = []
+    n = changed = swaps = subs = 0
+
+    def alts(tool: str) -> list[str]:
+        return space.tools_for(space.task_of(tool))
+
+    for rec in records:
+        seq = tuple(t for t in rec["best"] if t in space.tools)
+        if pcfg is not None and pcfg.enabled:
+            new, applied = perturb_sequence(seq, scores_from_record(rec), alts, rng, pcfg)
+            # only targets whose states are stored can be used
+            if all(bank.get(rec["id"], new[:j]) is not None for j in range(len(new) + 1)):
+                n += 1
+                changed += new != seq
+                swaps += applied["swap"]
+                subs += applied["sub"]
+                seq = new
+        for j in range(len(seq) + 1):
+            i = bank.get(rec["id"], seq[:j])
+            if i is None:
+                break
+            a = space.index(seq[j]) if j < len(seq) else space.stop_index
+            pairs.append((i, a))
+    rates = {"perturbed": changed / max(n, 1), "swap": swaps / max(n, 1), "sub": subs / max(n, 1)}
+    return pairs, rates
+
+
+def evaluate(net: Any, bank: StateBank, records: Sequence[dict], space: ActionSpace, n_crops: int = 8) -> dict[str, float]:
+    """Accuracy on the best sequences' actions, share of actions that stay on a near-best
+    sequence, and mean entropy of the masked action distribution."""
+    import torch
+
+    if not records:
+        return {}
+    ok_best = ok_near = total = 0
+    ent = 0.0
+    net.eval()
+    with torch.inference_mode():
+        for rec in records:
+            good = [tuple(rec["best"])] + [tuple(s) for s in rec["near_best"]]
+            seq = tuple(rec["best"])
+            for j in range(len(seq) + 1):
+                i = bank.get(rec["id"], seq[:j])
+                if i is None:
+                    break
+                logits = net(*stack_states([bank.states[i]], n_crops=n_crops))[0].numpy() + bank.masks[i]
+                p = np.exp(logits - logits.max())
+                p /= p.sum()
+                ent += float(-(p[p > 0] * np.log(p[p > 0])).sum())
+                a = int(np.argmax(p))
+                target = space.index(seq[j]) if j < len(seq) else space.stop_index
+                ok_best += a == target
+                name = space.names[a]
+                cand = (*seq[:j], name) if name != "stop" else seq[:j]
+                ok_near += any((g[: len(cand)] == cand and (name != "stop" or len(g) == j)) for g in good)
+                total += 1
+    net.train()
+    return {"acc_best": ok_best / max(total, 1), "acc_near": ok_near / max(total, 1), "entropy": ent / max(total, 1), "n": total}
+
+
+def train_sft(
+    expert_path: str | Path,
+    out: str | Path,
+    cfg: SFTConfig | None = None,
+    *,
+    space: ActionSpace | None = None,
+    encoder: StateEncoder | None = None,
+    perceiver: Any = None,
+    progress: Callable[[str], None] | None = None,
+    log_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Train a policy on the expert dataset; writes ``out`` (.pt + .json); returns a summary."""
+    import torch
+
+    from .checkpoint import build_net, save_policy
+
+    cfg = cfg or SFTConfig()
+    torch.manual_seed(cfg.seed)
+    records = load_expert(expert_path)
+    if not records:
+        raise ValueError(f"no expert records in {expert_path}")
+    if space is None:
+        used = {t for r in records for n in r["nodes"] for t in n["seq"]}
+        base = default_action_space(only_available=False)
+        keep = [(t, k) for t, k in zip(base.tools, base.tasks) if t in used]
+        space = ActionSpace(tuple(t for t, _ in keep), tuple(k for _, k in keep))
+    encoder = encoder or StateEncoder(space)
+    train, val = split_cases(records, cfg.val_fraction, cfg.seed)
+    t0 = time.perf_counter()
+    bank = build_bank(records, expert_path, encoder, n_crops=cfg.bank_crops, seed=cfg.seed, perceiver=perceiver, progress=progress)
+    if progress:
+        progress(f"{len(bank.states)} states from {len(train)} train / {len(val)} val cases in {time.perf_counter() - t0:.0f}s")
+    net = build_net(space, encoder, width=cfg.width)
+    stats = np.stack([s.stats for s in bank.states])
+    net.stats_mean.copy_(torch.from_numpy(stats.mean(0)))
+    net.stats_std.copy_(torch.from_numpy(stats.std(0) + 1e-3))
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed + 1)
+    masks = torch.from_numpy(np.maximum(np.stack(bank.masks), -1e4))
+    history: list[dict[str, Any]] = []
+    t_train = time.perf_counter()
+    steps_total = cfg.epochs * max(1, math.ceil(len(train) * 3 / cfg.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps_total + 10, pct_start=0.1)
+    step = 0
+    for epoch in range(cfg.epochs):
+        pairs, rates = _pairs(train, bank, space, rng, cfg.perturb if cfg.perturb.enabled else None)
+        order = rng.permutation(len(pairs))
+        tot = 0.0
+        nb = 0
+        for b in range(0, len(order), cfg.batch_size):
+            idx = order[b : b + cfg.batch_size]
+            si = [pairs[i][0] for i in idx]
+            y = torch.tensor([pairs[i][1] for i in idx])
+            crops, st, hi, pe = stack_states([bank.states[i] for i in si], n_crops=cfg.train_crops, rng=rng)
+            logits = net(crops, st, hi, pe) + masks[si]
+            loss = torch.nn.functional.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step < steps_total + 9:
+                sched.step()
+            step += 1
+            tot += loss.item()
+            nb += 1
+        row: dict[str, Any] = {"epoch": epoch + 1, "loss": tot / max(nb, 1), "pairs": len(pairs), **{f"rate_{k}": v for k, v in rates.items()}}
+        if (epoch + 1) % 5 == 0 or epoch + 1 == cfg.epochs:
+            row.update({f"val_{k}": v for k, v in evaluate(net, bank, val, space).items()})
+            row.update({f"train_{k}": v for k, v in evaluate(net, bank, train[: len(val) or 20], space).items()})
+        row["seconds"] = round(time.perf_counter() - t_train, 1)
+        history.append(row)
+        if log_path:
+            with open(log_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+        if progress:
+            progress(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        if cfg.time_budget is not None and time.perf_counter() - t_train > cfg.time_budget:
+            if progress:
+                progress(f"time budget reached after {epoch + 1} epochs")
+            break
+    final = {f"val_{k}": v for k, v in evaluate(net, bank, val, space).items()}
+    info = {
+        "stage": "sft",
+        "expert": str(Path(expert_path).name),
+        "cases": len(records),
+        "train_cases": len(train),
+        "val_cases": len(val),
+        "perturb": dataclasses.asdict(cfg.perturb),
+        "epochs": len(history),
+        **final,
+    }
+    save_policy(out, net, space, encoder, width=cfg.width, info=info)
+    return {"info": info, "history": history}
