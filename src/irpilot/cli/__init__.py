@@ -19,6 +19,9 @@ COMMANDS = (
     "restore",
     "bench",
     "tools",
+    "score",
+    "pool",
+    "train",
 )
 
 
