@@ -36,9 +36,9 @@ from .base import METRICS, Metric, MetricUnavailableError
 
 __all__ = ["LPIPS", "LPIPSVGG", "build_lpips_network"]
 
-_TAPS = {  # (torchvision constructor, end index of each slice of .features, channels)
-    "alex": ("alexnet", (2, 5, 8, 10, 12), (64, 192, 384, 256, 256)),
-    "vgg": ("vgg16", (4, 9, 16, 23, 30), (64, 128, 256, 512, 512)),
+_TAPS = {  # (end index of each slice of .features, channels at the taps)
+    "alex": ((2, 5, 8, 10, 12), (64, 192, 384, 256, 256)),
+    "vgg": ((4, 9, 16, 23, 30), (64, 128, 256, 512, 512)),
 }
 _MIN_SIDE = 64
 
@@ -46,15 +46,39 @@ _MIN_SIDE = 64
 def build_lpips_network(net: str = "alex") -> Any:
     """An uninitialised LPIPS network (torch ``nn.Module``) for ``net`` in {"alex", "vgg"}.
 
-    Its ``backbone`` attribute is the full torchvision classifier (so torchvision's state dict
-    loads into it unchanged) and ``lin0``..``lin4`` hold the LPIPS linear layers under the
+    Its ``backbone.features`` has torchvision's layer indices, so a torchvision state dict loads
+    into ``backbone`` (its classifier keys are ignored) and ``lin0``..``lin4`` hold the LPIPS linear layers under the
     key names of the published weight files (``lin0.model.1.weight``).
     """
     import torch
-    import torchvision
     from torch import nn
 
-    ctor_name, ends, channels = _TAPS[net]
+    ends, channels = _TAPS[net]
+
+    def trunk() -> nn.Sequential:
+        """The classifier's convolutional layers, indexed as torchvision's ``.features``."""
+        if net == "alex":
+            return nn.Sequential(
+                nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+                nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+                nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
+                nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
+                nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
+            )  # fmt: skip
+        layers: list[nn.Module] = []
+        c_in = 3
+        for v in (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"):
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(c_in, int(v), 3, padding=1), nn.ReLU()]
+                c_in = int(v)
+        return nn.Sequential(*layers)
+
+    class _Backbone(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = trunk()
 
     class _Linear(nn.Module):
         def __init__(self, c: int) -> None:
@@ -67,7 +91,7 @@ def build_lpips_network(net: str = "alex") -> Any:
     class LPIPSNetwork(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.backbone = getattr(torchvision.models, ctor_name)(weights=None)
+            self.backbone = _Backbone()
             self.ends = ends
             for i, c in enumerate(channels):
                 setattr(self, f"lin{i}", _Linear(c))
@@ -94,9 +118,6 @@ def build_lpips_network(net: str = "alex") -> Any:
                 b = b / (torch.sqrt(torch.sum(b * b, dim=1, keepdim=True)) + 1e-10)
                 total = total + getattr(self, f"lin{i}")((a - b) ** 2).mean(dim=(1, 2, 3))
             return total
-
-        def backbone_state_keys(self) -> set[str]:
-            return set(self.backbone.state_dict())
 
     return LPIPSNetwork()
 
@@ -168,11 +189,20 @@ class LPIPS(Metric):
         backbone = next(p for p in self.backbone_candidates() if p.is_file())
         net = build_lpips_network(self.net)
         try:
-            net.backbone.load_state_dict(torch.load(backbone, map_location="cpu", weights_only=True))
+            # Only the convolutional trunk is used: a file holding just ``features.*`` is enough.
+            trunk = torch.load(backbone, map_location="cpu", weights_only=True)
+            missing_b, unexpected_b = net.backbone.load_state_dict(trunk, strict=False)
             lin_state = torch.load(lin, map_location="cpu", weights_only=True)
             missing, unexpected = net.load_state_dict(lin_state, strict=False)
-        except (RuntimeError, OSError, ValueError) as exc:
+        except (RuntimeError, OSError, ValueError, EOFError) as exc:
             raise MetricUnavailableError(f"cannot load LPIPS weights from {lin} / {backbone}: {exc}") from exc
+        trunk_missing = [k for k in missing_b if k.startswith("features.")]
+        unexpected_b = [k for k in unexpected_b if not k.startswith(("classifier.", "avgpool."))]
+        if trunk_missing or unexpected_b:
+            raise MetricUnavailableError(
+                f"{backbone} is not a torchvision {self.net} state dict "
+                f"(missing {trunk_missing[:3]}, unexpected {list(unexpected_b)[:3]})"
+            )
         lin_missing = [k for k in missing if k.startswith("lin")]
         if lin_missing or unexpected:
             raise MetricUnavailableError(
