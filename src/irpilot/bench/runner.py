@@ -117,6 +117,9 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
             set_dir = out / "sets" / label / group
             manifest = build_set(folder, set_dir, GROUP_PRESETS[group], cfg.seed, limit=cfg.limit, crop=cfg.crop, progress=progress)
             for entry in _load_manifest(Path(manifest)):
+                # manifest paths are relative to the set's folder
+                entry = dict(entry, degraded=str(set_dir / entry["degraded"]),
+                             reference=str(set_dir / entry.get("reference", entry["clean"])))
                 work.append((label, group, entry))
     config = AgentConfig(max_calls=cfg.max_calls, seed=cfg.seed)
     agent = Agent(pool=pool, config=config)
@@ -126,7 +129,7 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
         for policy, set_label, group, entry in bar:
             key = _entry_key(policy, entry)
             degraded = read_image(entry["degraded"])
-            clean = read_image(entry["clean_crop"] if entry.get("clean_crop") else entry["clean"])
+            clean = read_image(entry["reference"])
             row: dict[str, Any] = {
                 "key": key, "policy": policy, "set": set_label, "group": group,
                 "image": Path(entry["degraded"]).name, "degradations": entry["degradations"],

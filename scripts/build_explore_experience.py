@@ -1,0 +1,113 @@
+"""Build the ``explore`` policy's scheduling experience on training photos.
+
+AgenticIR distils "experience" from exhaustive exploration on Group A: for every pair of
+degradations, which restoration order works better.  This script does the same without an LLM:
+for each Group-A pair and each training crop, both orders are run (each task with every
+available fast tool, the best result of each order kept) and scored by PSNR against the clean
+crop; ``first_wins["a>b"]`` is the share of crops where undoing ``a`` first won.
+
+Training photos only (T91, CSet14, LIVE1, classic5, scikit-image's bundled photos); never the
+test sets.  Output: ``src/irpilot/assets/explore_experience.json``.
+
+    python scripts/build_explore_experience.py --crops 6 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from irpilot.config import settings
+from irpilot.degrade import DEGRADATION_TO_TASK, PRESETS, degrade
+from irpilot.io import atomic_write_bytes, list_images, read_image
+from irpilot.policies.common import available_tools
+from irpilot.policies.oracle import reference_psnr
+from irpilot.pool import Pool
+from irpilot.tools import TOOLS
+
+TRAIN_SETS = ("CSet14", "LIVE1", "T91")
+
+
+def training_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    paths = []
+    for name in TRAIN_SETS:
+        folder = settings.data_dir / name if settings.data_dir else None
+        if folder and folder.is_dir():
+            paths += [p for p in list_images(folder)]
+    crops = []
+    for p in rng.permutation(len(paths)):
+        img = read_image(paths[p])
+        _, h, w = img.shape
+        if h < size or w < size:
+            continue
+        y, x = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
+        crops.append(img[:, y : y + size, x : x + size])
+        if len(crops) == n:
+            break
+    return crops
+
+
+def fast_tools(task: str, max_seconds: float) -> list[str]:
+    out = []
+    for t in available_tools(task):
+        cost = TOOLS.get(t).card.cpu_seconds_512
+        if cost is None or cost <= max_seconds:
+            out.append(t)
+    return out[:3]
+
+
+def best_of_order(pool: Pool, img: np.ndarray, clean: np.ndarray, order: list[str], max_seconds: float) -> float:
+    """Best PSNR over every tool choice for the degradations undone in ``order``."""
+    frontier = [img]
+    for d in order:
+        tools = fast_tools(DEGRADATION_TO_TASK[d], max_seconds)
+        nxt = []
+        for x, t in itertools.product(frontier, tools):
+            r = pool.run(t, x)
+            if r.ok:
+                nxt.append(r.image)
+        frontier = nxt or frontier
+    return max(reference_psnr(x, clean) for x in frontier)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--crops", type=int, default=6, help="training crops per pair")
+    ap.add_argument("--size", type=int, default=192)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-tool-seconds", type=float, default=3.0)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "src/irpilot/assets/explore_experience.json"))
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    crops = training_crops(args.crops, args.size, rng)
+    pairs = [tuple(names) for _, names in PRESETS["agenticir_a"].combinations()]
+    wins: dict[str, list[int]] = {}
+    t0 = time.time()
+    with Pool(backend="local", workers=2) as pool:
+        for pi, (a, b) in enumerate(pairs):
+            for ci, clean in enumerate(crops):
+                degraded, _ = degrade(clean, [a, b], seed=args.seed * 1000 + pi * 100 + ci)
+                ab = best_of_order(pool, degraded, clean, [a, b], args.max_tool_seconds)
+                ba = best_of_order(pool, degraded, clean, [b, a], args.max_tool_seconds)
+                wins.setdefault(f"{a}>{b}", []).append(int(ab > ba))
+                wins.setdefault(f"{b}>{a}", []).append(int(ba > ab))
+            print(f"{a}+{b}: undo {a} first wins {np.mean(wins[f'{a}>{b}']):.2f} ({time.time() - t0:.0f} s)", flush=True)
+    result = {
+        "first_wins": {k: float(np.mean(v)) for k, v in sorted(wins.items())},
+        "crops_per_pair": len(crops),
+        "crop_size": args.size,
+        "seed": args.seed,
+        "photos": list(TRAIN_SETS),
+        "command": "python scripts/build_explore_experience.py " + f"--crops {args.crops} --size {args.size} --seed {args.seed}",
+    }
+    atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
