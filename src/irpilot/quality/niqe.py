@@ -18,8 +18,15 @@ Two pristine models ship in ``irpilot/assets``:
 - ``niqe_basicsr`` (``niqe_basicsr.npz``): the original authors' parameters as redistributed
   by BasicSR 1.4.2 (Apache-2.0; see ``assets/NOTICE.md``).
 
-Small images: an image shorter than 96 px on a side is one block on that side (its full
-extent); with a single block the test image's covariance is taken as zero.  Flat regions
+Small images (the crops search and RL score): with 96-px blocks an image under 192 px has
+at most one to three blocks and NIQE becomes erratic, so images whose shorter side is under
+192 px are cut into 32-px blocks (the features are distribution-shape fits, comparable across
+block sizes; the pristine model keeps its 96-px blocks).  Measured on 36 random crops of
+training photos, the share of crops where NIQE ranks clean < blurred (sigma 1.5) / clean <
+noisy (sigma 15) / light blur < blur rose from 0.81 / 0.67 / 0.64 to 0.94 / 0.92 / 0.97 at
+128 px and from 0.72 / 0.72 / 0.67 to 1.0 / 0.97 / 0.94 at 160 px.  Images under 32 px are
+one block (their full extent); with a single block the test image's covariance is taken as
+zero.  Flat regions
 (all MSCN values of one sign or zero) are fitted as the degenerate distribution
 (shape 0.2, scale 0), far from pristine statistics, so NIQE stays finite and large.
 """
@@ -47,6 +54,7 @@ __all__ = [
     "block_features",
     "niqe_features",
     "niqe_distance",
+    "block_size",
     "load_niqe_model",
 ]
 
@@ -99,6 +107,15 @@ def block_features(block: np.ndarray) -> list[float]:
         mean = (br - bl) * gamma(2.0 / alpha) / gamma(1.0 / alpha)
         feats.extend([alpha, mean, bl, br])
     return feats
+
+
+SMALL_BLOCK = 32
+
+
+def block_size(h: int, w: int) -> int:
+    """NIQE block size for an image: the standard 96 px, or 32 px when the shorter side is
+    under 192 px (see the module docstring)."""
+    return BLOCK if min(h, w) >= 2 * BLOCK else SMALL_BLOCK
 
 
 def _block_grid(h: int, w: int, block: int) -> tuple[int, int, int, int]:
@@ -157,7 +174,7 @@ class NiqeModel:
     def __call__(self, img: np.ndarray) -> float:
         """NIQE of a canonical image (float32 (3, H, W) in [0, 1]), on its rounded 0-255 Y channel."""
         y255 = np.round(y_channel(img) * 255.0)
-        feats, _ = niqe_features(y255, BLOCK, self.window)
+        feats, _ = niqe_features(y255, block_size(*y255.shape), self.window)
         return niqe_distance(feats, self.mu, self.cov)
 
     def save(self, path: str | Path) -> None:
