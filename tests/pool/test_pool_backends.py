@@ -23,7 +23,7 @@ def ray_session():
         if "ray" not in state:
             ray = pytest.importorskip("ray")
             if not ray.is_initialized():
-                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="irpilot_test")
+                ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="irpilot_test")
             state["ray"] = ray
 
     yield start
@@ -168,3 +168,21 @@ def test_real_classical_tool_matches_direct_call(make_pool, tool_id):
     res = pool.run(tool_id, img)
     assert res.ok, res.error
     np.testing.assert_allclose(res.image, get_tool(tool_id)(img), atol=1e-6)
+
+
+@pytest.mark.ray
+def test_cli_serve_status_stop_on_ray(ray_session, capsys):
+    from irpilot.cli import main
+
+    ray_session()
+    common = ["--ray-address", "auto", "--namespace", "irpilot_cli_test", "--imports", "irpilot.pool.testing"]
+    assert main(["pool", "serve", "--tools", "pool_test_gain", *common]) == 0
+    assert "pool_test_gain: ready" in capsys.readouterr().out
+    # a job finds the warm, named actor
+    with Pool("ray", 1, namespace="irpilot_cli_test", imports=IMPORTS) as pool:
+        assert pool.run("pool_test_gain", _img(11)).ok
+    assert main(["pool", "status", *common]) == 0
+    out = capsys.readouterr().out
+    assert "tool_id=pool_test_gain" in out and "calls=1" in out
+    assert main(["pool", "stop", *common[:-2]]) == 0
+    assert "stopped 1 tool actor(s)" in capsys.readouterr().out

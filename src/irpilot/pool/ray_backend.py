@@ -133,7 +133,8 @@ class RayBackend:
                 ray.init(address=address, **init_kw)
             else:
                 init_kw.setdefault("include_dashboard", False)
-                ray.init(num_cpus=self.options.get("num_cpus", os.cpu_count() or 1), **init_kw)
+                # "local": always a new single-machine Ray, never a cluster found by accident
+                ray.init(address="local", num_cpus=self.options.get("num_cpus", os.cpu_count() or 1), **init_kw)
             self.owns_ray = True
         self.has_gpu = float(ray.cluster_resources().get("GPU", 0)) > 0
         self._actors: dict[str, Any] = {}
