@@ -115,7 +115,7 @@ def test_retries(make_pool, tmp_path):
 
 
 def test_timeout_on_hanging_tool(make_pool):
-    pool = make_pool(timeout=1.0)
+    pool = make_pool(timeout=30.0, timeouts={"pool_test_sleep": 1.0})  # a per-tool limit
     hung = pool.call("pool_test_sleep", _img(), {"seconds": 20})
     fine = [pool.call("pool_test_gain", _img(i)) for i in range(4)]
     res = hung.result(timeout=60)

@@ -89,6 +89,7 @@ class Pool:
         cache_mb: memory budget of the cache in MiB.
         cache_dir: directory of a persistent disk cache (``None``: memory only).
         timeout: seconds one execution may take before it is abandoned (``None``: no limit).
+        timeouts: per-tool overrides of ``timeout``, e.g. ``{"bm3d": 120}``.
         retries: extra attempts after a timeout, a crash or a tool error (not for unknown or
             unavailable tools).
         max_batch: largest micro-batch sent to a worker (calls of one tool with equal args).
@@ -115,6 +116,7 @@ class Pool:
         cache_mb: float = 512,
         cache_dir: str | os.PathLike[str] | None = None,
         timeout: float | None = None,
+        timeouts: Mapping[str, float] | None = None,
         retries: int = 0,
         max_batch: int = 8,
         limits: Mapping[str, int] | None = None,
@@ -137,6 +139,7 @@ class Pool:
         self.workers = int(workers)
         self.timeout = timeout
         self.setup_timeout = setup_timeout
+        self.tool_timeouts = {k: float(v) for k, v in (timeouts or {}).items()}
         self.retries = max(0, int(retries))
         self.coalesce = bool(coalesce)
         self.max_batch = max(1, int(max_batch))
@@ -224,7 +227,7 @@ class Pool:
                     st = self._stats[tool_id]
                     st.cache_hits += 1
                     st.disk_hits += where == "disk"
-                fut.set_result(CallResult(tool_id, True, hit, None, True, 0.0, time.monotonic() - t0, key))
+                fut.set_result(CallResult(tool_id, True, hit, None, True, 0.0, 0.0, key))
                 return fut
         with self._cv:
             job = self._inflight.get(key) if self.coalesce else None
@@ -335,11 +338,15 @@ class Pool:
             st.batches += 1
         remaining = dict(enumerate(jobs))
         per_item = handle.streams and not self._tool_info[tool_id][1]
+        timeout = self.tool_timeouts.get(tool_id, self.timeout)
         loaded = not handle.streams  # streaming workers announce when the model is loaded
         try:
-            handle.send(tool_id, [j.image for j in jobs], jobs[0].args)
+            if handle.streams:
+                handle.send(tool_id, [j.image for j in jobs], jobs[0].args)
+            else:  # the worker enforces the time limit itself
+                handle.send(tool_id, [j.image for j in jobs], jobs[0].args, timeout)
             while remaining:
-                for outcome in handle.recv(self.timeout if loaded else self.setup_timeout):
+                for outcome in handle.recv(timeout if loaded else self.setup_timeout):
                     if outcome[0] < 0:
                         loaded = True
                         continue
@@ -350,7 +357,7 @@ class Pool:
             if isinstance(exc, WorkerTimeout) and not loaded:
                 error, kind = f"timeout after {_fmt_seconds(self.setup_timeout or 0)} loading the tool", "timeout"
             elif isinstance(exc, WorkerTimeout):
-                error, kind = f"timeout after {_fmt_seconds(self.timeout or 0)}", "timeout"
+                error, kind = f"timeout after {_fmt_seconds(timeout or 0)}", "timeout"
             else:
                 error, kind = str(exc) or "worker crashed", "crash"
             handle.restart()

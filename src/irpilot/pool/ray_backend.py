@@ -29,6 +29,7 @@ from .workers import WorkerDied, WorkerTimeout
 __all__ = ["RayBackend", "ToolActor", "actor_name", "list_tool_actors"]
 
 ACTOR_PREFIX = "irpilot.tool."
+TIMED_OUT: Outcome = (-2, False, None, "timeout", "timeout", 0.0)
 
 
 def actor_name(tool_id: str) -> str:
@@ -75,12 +76,21 @@ class ToolActor:
         limit_threads(self.threads)
         return [o for o in execute_batch(self.tool_id, images, args) if o[0] >= 0]
 
-    async def run_batch(self, images: list[np.ndarray], args: dict[str, Any]) -> list[Outcome]:
+    async def run_batch(
+        self, images: list[np.ndarray], args: dict[str, Any], timeout: float | None = None
+    ) -> list[Outcome]:
+        """Run a batch once a slot is free; the clock of ``timeout`` starts when it runs, so time
+        spent waiting behind other clients' batches does not count.  On a timeout the result is
+        ``[TIMED_OUT]`` and the caller replaces this actor (a hung thread cannot be stopped)."""
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.concurrency)
         async with self._sem:
             loop = asyncio.get_running_loop()
-            outs = await loop.run_in_executor(self._executor, self._run, list(images), dict(args or {}))
+            fut = loop.run_in_executor(self._executor, self._run, list(images), dict(args or {}))
+            try:
+                outs = await asyncio.wait_for(fut, timeout) if timeout else await fut
+            except asyncio.TimeoutError:
+                return [TIMED_OUT]
         self.batches += 1
         self.calls += len(outs)
         self.seconds += sum(o[5] for o in outs)
@@ -194,36 +204,47 @@ class RayWorker:
         self.backend = backend
         self.setup_timeout = setup_timeout
         self._ref: Any = None
+        self._limit: float | None = None
         self._tool: str | None = None
         self._n = 0
         self._closed = False
 
-    def send(self, tool_id: str, images: Sequence[np.ndarray], args: dict[str, Any]) -> None:
+    def send(
+        self, tool_id: str, images: Sequence[np.ndarray], args: dict[str, Any], timeout: float | None = None
+    ) -> None:
         if self._closed:
             raise WorkerDied("pool closed")
         self._tool, self._n = tool_id, len(images)
+        # calls of a batch run one after the other unless the tool has a native run_batch
+        self._limit = None if timeout is None else timeout * max(1, self._n)
         try:
             if tool_id not in self.backend._ready:  # load the model outside the call timeout
                 if self.backend.ray.get(self.backend.actor(tool_id).setup.remote(), timeout=self.setup_timeout):
                     self.backend._ready.add(tool_id)
-            self._ref = self.backend.actor(tool_id).run_batch.remote(list(images), args)
+            self._ref = self.backend.actor(tool_id).run_batch.remote(list(images), args, self._limit)
         except Exception as exc:  # noqa: BLE001 - e.g. the actor cannot be created
             raise WorkerDied(f"worker crashed: {type(exc).__name__}: {exc}") from exc
 
     def recv(self, timeout: float | None) -> list[Outcome]:
         ray = self.backend.ray
-        wait = None if timeout is None else timeout * max(1, self._n)  # calls of a batch run in sequence
+        # the actor enforces the limit once the batch runs; this outer deadline only catches an
+        # actor that stopped answering (queueing behind other clients' batches is allowed for)
+        wait = None if self._limit is None else 10 * self._limit + (self.setup_timeout or 0)
         ready, _ = ray.wait([self._ref], timeout=wait)
         if not ready:
             self._kill()
             raise WorkerTimeout()
         try:
-            return list(ray.get(self._ref))
+            outs = list(ray.get(self._ref))
         except ray.exceptions.RayError as exc:
             if self._closed:
                 raise WorkerDied("pool closed") from exc
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise WorkerDied(f"worker crashed: {type(exc).__name__}: {first[:200]}") from exc
+        if outs and outs[0][0] == TIMED_OUT[0]:
+            self._kill()
+            raise WorkerTimeout()
+        return outs
 
     def _kill(self) -> None:
         """Kill the hung actor; Ray restarts it (``max_restarts=-1``) with a fresh process."""
