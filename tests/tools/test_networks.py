@@ -23,6 +23,19 @@ NETWORK_TOOLS = (
     "ffdnet_color",
     "dncnn3_dejpeg",
     "dncnn3_sr_x4",
+    "fsrcnn_x4",
+    "espcn_x4",
+    "lapsrn_x4",
+    "sci_easy",
+    "sci_medium",
+    "sci_difficult",
+    "ruas_lol",
+    "zero_dce",
+    "zero_dce_pp",
+    "aod_net",
+    "prenet_rain100h",
+    "prenet_rain100l",
+    "prenet_real",
 )
 
 
@@ -61,7 +74,7 @@ def _few_threads():
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
 
@@ -141,6 +154,64 @@ def test_dncnn3_sr_beats_bicubic(crop: np.ndarray) -> None:
     lr = _downscale4(crop)
     bic = np.clip(bicubic_upscale(lr, 4), 0, 1)
     assert psnr(luma(tool(lr)), luma(crop)) > psnr(luma(bic), luma(crop)) + 0.2
+
+
+@pytest.mark.parametrize("tool_id", ["fsrcnn_x4", "espcn_x4", "lapsrn_x4"])
+def test_opencv_sr_beats_bicubic_on_luma(tool_id: str) -> None:
+    import cv2
+
+    tool = _need(tool_id)
+    hr = _photo("astronaut", 20, 160, 128)
+    # these graphs were trained on cv2 bicubic (non-antialiased) downscaling
+    lr = from_uint8(cv2.resize(to_uint8(hr), (32, 32), interpolation=cv2.INTER_CUBIC))
+    up = from_uint8(cv2.resize(to_uint8(lr), (128, 128), interpolation=cv2.INTER_CUBIC))
+    inner = (slice(8, -8), slice(8, -8))
+    assert psnr(luma(tool(lr))[inner], luma(hr)[inner]) > psnr(luma(up)[inner], luma(hr)[inner]) + 0.2
+
+
+@pytest.mark.parametrize("tool_id", ["sci_easy", "sci_medium", "sci_difficult", "ruas_lol", "zero_dce", "zero_dce_pp"])
+def test_low_light_brightens(tool_id: str, crop: np.ndarray) -> None:
+    tool = _need(tool_id)
+    dark = (crop**2.2 * 0.35).astype(np.float32)
+    out = tool(dark)
+    assert out.mean() > dark.mean() + 0.08
+    assert np.corrcoef(luma(out).ravel(), luma(crop).ravel())[0, 1] > 0.8  # content kept
+
+
+@pytest.mark.parametrize("tool_id", ["sci_easy", "zero_dce"])
+def test_mild_low_light_tools_restore(tool_id: str, crop: np.ndarray) -> None:
+    tool = _need(tool_id)
+    dark = (crop**1.6 * 0.6).astype(np.float32)
+    assert psnr(tool(dark), crop) > psnr(dark, crop) + 2.0
+
+
+def test_aod_net_dehazes() -> None:
+    tool = _need("aod_net")
+    clean = _photo("coffee", 120, 200, 96)
+    hazy = (clean * 0.55 + 0.9 * 0.45).astype(np.float32)  # transmission 0.55, airlight 0.9
+    out = tool(hazy)
+    assert out.mean() < hazy.mean() - 0.05  # darker
+    assert out.std() > hazy.std() * 1.2  # more contrast
+    assert psnr(out, clean) > psnr(hazy, clean) + 2.0
+
+
+def _rainy(img: np.ndarray, seed: int = 0) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    seeds = (rng.random(img.shape[1:]) > 0.992).astype(np.float32)
+    kernel = np.zeros((15, 15), np.float32)
+    cv2.line(kernel, (9, 0), (5, 14), 1.0, 1)
+    streaks = cv2.GaussianBlur(cv2.filter2D(seeds, -1, kernel), (3, 3), 0)
+    streaks = 0.8 * streaks / max(float(streaks.max()), 1e-6)
+    return np.clip(img + streaks[None], 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("tool_id", ["prenet_rain100l", "prenet_real"])
+def test_prenet_removes_streaks(tool_id: str, crop: np.ndarray) -> None:
+    tool = _need(tool_id)
+    rainy = _rainy(crop)
+    assert psnr(tool(rainy), crop) > psnr(rainy, crop) + 2.0
 
 
 # -- noise-level estimator ---------------------------------------------------------------

@@ -365,12 +365,15 @@ def _res_pair(c: int) -> nn.Sequential:
 
 class PReNet(nn.Module):
     """PReNet (Ren et al. 2019): T recurrent stages; each takes (rainy input, current estimate),
-    passes a conv-LSTM and 5 residual blocks (shared in the recursive variant ``PReNet_r``) and
-    predicts a new estimate = input + correction."""
+    passes a conv-LSTM and 5 residual blocks (one shared block in the recursive variant
+    ``PReNet_r``) and predicts a new estimate = input + correction.
 
-    def __init__(self, stages: int = 6, recursive: bool = False, width: int = 32) -> None:
+    ``lstm_last=True`` is the generator released for real rain: residual blocks first, the
+    conv-LSTM after them, and the stage output is the image itself (no input skip)."""
+
+    def __init__(self, stages: int = 6, recursive: bool = False, width: int = 32, lstm_last: bool = False) -> None:
         super().__init__()
-        self.stages, self.recursive, self.width = stages, recursive, width
+        self.stages, self.recursive, self.width, self.lstm_last = stages, recursive, width, lstm_last
         self.conv0 = nn.Sequential(_conv(6, width), nn.ReLU())
         for i in range(1 if recursive else 5):
             setattr(self, f"res_conv{i + 1}", _res_pair(width))
@@ -380,6 +383,12 @@ class PReNet(nn.Module):
         self.conv_o = nn.Sequential(_conv(2 * width, width), nn.Sigmoid())
         self.conv = nn.Sequential(_conv(width, 3))
 
+    def _residual_blocks(self, x: torch.Tensor) -> torch.Tensor:
+        for i in range(5):
+            block = self.res_conv1 if self.recursive else getattr(self, f"res_conv{i + 1}")
+            x = F.relu(block(x) + x)
+        return x
+
     def forward(self, rainy: torch.Tensor) -> torch.Tensor:
         n, _, h, w = rainy.shape
         hidden = rainy.new_zeros(n, self.width, h, w)
@@ -387,14 +396,15 @@ class PReNet(nn.Module):
         x = rainy
         for _ in range(self.stages):
             x = self.conv0(torch.cat([rainy, x], 1))
+            if self.lstm_last:
+                x = self._residual_blocks(x)
             z = torch.cat([x, hidden], 1)
             cell = self.conv_f(z) * cell + self.conv_i(z) * self.conv_g(z)
             hidden = self.conv_o(z) * torch.tanh(cell)
-            x = hidden
-            for i in range(5):
-                block = self.res_conv1 if self.recursive else getattr(self, f"res_conv{i + 1}")
-                x = F.relu(block(x) + x)
-            x = self.conv(x) + rainy
+            if self.lstm_last:
+                x = self.conv(hidden)
+            else:
+                x = self.conv(self._residual_blocks(hidden)) + rainy
         return x
 
 
