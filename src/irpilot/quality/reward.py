@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import DEFAULT_NO_REFERENCE, METRICS, MetricError, get_metric  # noqa: F401
+from .base import METRICS, MetricError, get_metric
 
 __all__ = [
     "RewardConfig",
