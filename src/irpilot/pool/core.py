@@ -77,8 +77,9 @@ class Pool:
 
     Args:
         backend: ``"local"`` (threads in this process, default), ``"process"`` (child processes,
-            each with its own warm models) or ``"ray"`` (one named Ray actor per tool, shared by
-            every job of a Ray cluster).
+            each with its own warm models; started with ``spawn``, so a script that creates one
+            needs the usual ``if __name__ == "__main__":`` guard) or ``"ray"`` (one named Ray
+            actor per tool, shared by every job of a Ray cluster).
         workers: number of concurrent batches (threads / processes / in-flight Ray requests);
             default: CPU count for local/process, 4 for Ray.
         address: Ray cluster address (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``);
