@@ -227,3 +227,77 @@ def test_defocus_deblur_improves(crops, blur_crop, tool_id):
         _degrade("defocus_blur", clean[1], {"radius": 3, "alias_sigma": 0.1}),
     ]
     assert _gain(tool_id, clean, blurred) > 0.5
+
+
+# ---------------------------------------------------------------------------------------
+# weather and compression
+def _rain(img: np.ndarray, angle: float, seed: int) -> np.ndarray:
+    """The protocol's rain recipe (sparse seeds, cross spread, streak, min-max to 0-255)."""
+    try:
+        from irpilot.degrade import get_degradation
+
+        params = {"value": 80, "length": 30, "angle": int(angle), "width": 3, "seed": seed}
+        return get_degradation("rain").apply(img, params)
+    except ImportError:
+        pass
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    _, h, w = img.shape
+    seeds = rng.uniform(0, 256, (h, w))
+    seeds[seeds < 256 - 0.8] = 0
+    seeds = cv2.filter2D(seeds, -1, np.array([[0, 0.1, 0], [0.1, 8, 0.1], [0, 0.1, 0]]))
+    k = np.zeros((30, 30))
+    a = math.radians(angle)
+    for t in np.linspace(-15, 15, 60):
+        k[min(29, int(round(14.5 + t * math.cos(a)))), min(29, int(round(14.5 + t * math.sin(a))))] = 1
+    layer = cv2.filter2D(seeds, -1, cv2.GaussianBlur(k, (3, 3), 0))
+    layer = np.floor((layer - layer.min()) / (layer.max() - layer.min()) * 255) / 255
+    return _q8(img + layer[None])
+
+
+@pytest.fixture(scope="module")
+def rain_pairs() -> list[tuple[np.ndarray, np.ndarray, float]]:
+    clean = [_photo("astronaut", 0, 100, 128), _photo("coffee", 100, 300, 128)]
+    return [(c, _rain(c, ang, i), ang) for i, (c, ang) in enumerate(zip(clean, (15.0, -20.0)))]
+
+
+def test_streak_angle_estimate(rain_pairs):
+    from irpilot.tools.classical.derain import estimate_streak_angle
+
+    for _, rainy, angle in rain_pairs:
+        assert abs(estimate_streak_angle(rainy) - angle) <= 7.5
+
+
+@pytest.mark.parametrize("tool_id", ["derain_directional_opening", "derain_directional_median"])
+def test_derain_improves(rain_pairs, tool_id):
+    clean = [c for c, _, _ in rain_pairs]
+    rainy = [r for _, r, _ in rain_pairs]
+    assert _gain(tool_id, clean, rainy) > 1.0
+
+
+def test_jpeg_quality_estimate(crops):
+    from irpilot.tools.classical.dejpeg import estimate_jpeg_quality
+
+    for q, c in zip((12, 20, 28), crops):
+        assert estimate_jpeg_quality(_degrade("jpeg", c, {"quality": q}))[0] == q
+
+
+@pytest.mark.parametrize("tool_id", ["jpeg_reapply", "jpeg_tv"])
+def test_dejpeg_improves(tool_id):
+    clean = [_photo("astronaut", 0, 96, 128), _photo("chelsea", 64, 128, 128)]
+    compressed = [_degrade("jpeg", c, {"quality": q}) for c, q in zip(clean, (12, 22))]
+    assert _gain(tool_id, clean, compressed) > 0.2
+
+
+@pytest.mark.parametrize("tool_id", ["desnow_morphology", "desnow_median"])
+def test_desnow_improves(tool_id):
+    degrade = pytest.importorskip("irpilot.degrade")
+    try:
+        snow = degrade.get_degradation("snow")
+    except Exception:  # noqa: BLE001 - snow synthesis not available in this version
+        pytest.skip("no snow degradation registered")
+    clean = [_photo("astronaut", 0, 100, 128), _photo("coffee", 100, 300, 128)]
+    rng = np.random.default_rng(3)
+    snowy = [snow.apply(c, snow.sample(rng)) for c in clean]
+    assert _gain(tool_id, clean, snowy) > 0.5

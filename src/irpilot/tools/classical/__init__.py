@@ -8,4 +8,4 @@ parametric kernel estimation), ``derain``, ``dejpeg``, ``desnow``.
 
 from __future__ import annotations
 
-from . import deblur, dehaze, denoise, lowlight, sr  # noqa: F401
+from . import deblur, dehaze, dejpeg, denoise, derain, desnow, lowlight, sr  # noqa: F401
