@@ -94,8 +94,10 @@ class Pool:
         retries: extra attempts after a timeout, a crash or a tool error (not for unknown or
             unavailable tools).
         max_batch: largest micro-batch sent to a worker (calls of one tool with equal args).
-        limits: per-tool limit of concurrent batches, e.g. ``{"swinir_x4": 1}``; the default
-            limit is ``workers``.
+        limits: per-tool limit of concurrent batches, e.g. ``{"swinir_x4": 1}``.  Default:
+            ``workers``, except 1 for network tools on the local backend (all threads share one
+            model instance, and wrappers such as ncnn are not all thread-safe; torch already uses
+            several threads per call).
         imports: modules that register extra tools, imported here and in every worker.
         threads_per_worker: math-library threads per process/actor (default: cores / workers).
         setup_timeout: seconds a worker may take to start and load a tool's model; loading does
@@ -155,7 +157,7 @@ class Pool:
         self._inflight_batches: collections.Counter[str] = collections.Counter()
         self._inflight: dict[str, _Job] = {}
         self._stats: dict[str, _ToolStats] = collections.defaultdict(_ToolStats)
-        self._tool_info: dict[str, tuple[str, bool]] = {}
+        self._tool_info: dict[str, tuple[str, bool, str]] = {}
         self._closed = False
         self._started = time.monotonic()
 
@@ -187,21 +189,21 @@ class Pool:
         assert self._ray is not None
         return self._ray.worker(self.setup_timeout)
 
-    def _info(self, tool_id: str) -> tuple[str, bool]:
-        """(card version, has native batch) of a tool; raises RegistryError for unknown tools."""
+    def _info(self, tool_id: str) -> tuple[str, bool, str]:
+        """(card version, has native batch, kind) of a tool; RegistryError for unknown tools."""
         info = self._tool_info.get(tool_id)
         if info is None:
             from ..tools import TOOLS
 
             cls = TOOLS.get(tool_id)
-            info = (str(cls.card.version), has_native_batch(cls))
+            info = (str(cls.card.version), has_native_batch(cls), str(cls.card.kind))
             self._tool_info[tool_id] = info
         return info
 
     # -- public API -----------------------------------------------------------------
     def key(self, tool_id: str, image: np.ndarray, args: Mapping[str, Any] | None = None) -> str:
         """The cache key of a call (input pixels, tool id, canonical args, tool card version)."""
-        version, _ = self._info(tool_id)
+        version = self._info(tool_id)[0]
         return call_key(image_hash(as_image(image)), tool_id, canonical_args(args), version)
 
     def call(self, tool_id: str, image: Any, args: Mapping[str, Any] | None = None) -> Future[CallResult]:
@@ -215,7 +217,7 @@ class Pool:
         if closed:
             return self._fail_now(fut, tool_id, "pool closed")
         try:
-            version, _ = self._info(tool_id)
+            version = self._info(tool_id)[0]
             img = as_image(image)
             args_json = canonical_args(args)
             key = call_key(image_hash(img), tool_id, args_json, version)
@@ -274,7 +276,11 @@ class Pool:
 
     # -- dispatching ----------------------------------------------------------------
     def _limit(self, tool_id: str) -> int:
-        return max(1, int(self.limits.get(tool_id, self.workers)))
+        if tool_id in self.limits:
+            return max(1, int(self.limits[tool_id]))
+        if self.backend == "local" and self._tool_info[tool_id][2] == "network":
+            return 1  # one shared model instance per process: not every runtime is thread-safe
+        return self.workers
 
     def _next_batch(self) -> tuple[str, list[_Job]] | None:
         with self._cv:
@@ -292,7 +298,7 @@ class Pool:
 
     def _take(self, tool_id: str) -> list[_Job]:
         dq = self._pending[tool_id]
-        _, native = self._tool_info[tool_id]
+        native = self._tool_info[tool_id][1]
         if native:
             size = self.max_batch
         elif self.backend == "local":
