@@ -129,17 +129,16 @@ def test_timeout_on_hanging_tool(make_pool):
 def test_worker_killed_mid_batch(make_pool):
     if make_pool.backend == "local":
         pytest.skip("os._exit in a thread would end the test process; the local backend has no workers to lose")
-    pool = make_pool(workers=1, retries=1, max_batch=8)
+    pool = make_pool(workers=1, max_batch=8)  # no retries
     imgs = [_img(i) for i in range(6)]
     calls = [("pool_test_crash", im, {"crash": False}) for im in imgs]
     calls.insert(3, ("pool_test_crash", _img(99), {"crash": True}))
     results = pool.map(calls)
     assert len(results) == 7
     assert not results[3].ok and "crashed" in results[3].error
-    for r in results:
-        assert r.ok or "crashed" in r.error  # every call has its result or an explicit error
-    if make_pool.backend == "process":  # calls that had not started are re-queued, not failed
-        assert all(r.ok for i, r in enumerate(results) if i != 3)
+    # every other call has its result: calls that had not started (process) or whose batch failed
+    # as a whole (Ray) run again, alone, without using up a retry
+    assert all(r.ok for i, r in enumerate(results) if i != 3), [r.error for r in results]
     ok = pool.run("pool_test_crash", _img(50))
     assert ok.ok, ok.error
     np.testing.assert_allclose(ok.image, 1 - _img(50), atol=1e-6)

@@ -50,6 +50,7 @@ class _Job:
     queue_seconds: float = 0.0
     attempts: int = 0
     done: bool = False
+    solo: bool = False  # run alone: it was in a batch that failed as a whole
 
 
 @dataclasses.dataclass
@@ -308,9 +309,9 @@ class Pool:
         first = dq.popleft()
         batch = [first]
         keep = collections.deque()
-        while dq and len(batch) < size:
+        while dq and len(batch) < size and not first.solo:
             job = dq.popleft()
-            (batch if job.args_json == first.args_json else keep).append(job)
+            (batch if job.args_json == first.args_json and not job.solo else keep).append(job)
         keep.extend(dq)
         self._pending[tool_id] = keep
         self._inflight_batches[tool_id] += 1
@@ -369,12 +370,23 @@ class Pool:
                 error, kind = str(exc) or "worker crashed", "crash"
             handle.restart()
             order = sorted(remaining)
-            blamed = order[:1] if per_item and loaded else order
+            if per_item and loaded:
+                blamed = order[:1]  # the call that was running; the others had not started
+            elif len(order) > 1 and loaded and not self._closed:
+                blamed = []  # unknown culprit in a batch: run each of its calls alone
+                with self._cv:
+                    st = self._stats[tool_id]
+                    st.timeouts += kind == "timeout"
+                    st.crashes += kind == "crash"
+                for i in order:
+                    remaining[i].solo = True
+            else:
+                blamed = order
             for i in blamed:
                 self._finish(remaining[i], (i, False, None, error, kind, 0.0))
-            with self._cv:  # calls that never started go back to the front of the queue
+            with self._cv:  # calls not blamed go back to the front of the queue
                 dq = self._pending.setdefault(tool_id, collections.deque())
-                for i in reversed(order[len(blamed):]):
+                for i in reversed([i for i in order if i not in blamed]):
                     remaining[i].attempts -= 1
                     remaining[i].enqueued = time.monotonic()
                     dq.appendleft(remaining[i])
