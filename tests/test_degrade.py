@@ -255,6 +255,13 @@ def test_haze_monotone_in_beta_and_depth_options(photo, tmp_path):
     np.save(tmp_path / "d.npy", depth)
     out2 = deg.apply(photo, {"beta": 1.0, "airlight": 0.8, "depth_path": str(tmp_path / "d.npy")})
     assert np.array_equal(out, out2)
+    # a chain with a real depth map records it; replaying without the map is refused
+    real = np.random.default_rng(0).random((24, 32)) + 1
+    lq, recs = degrade(photo, ["haze", "noise"], seed=0, depth=real)
+    assert recs[0].params["depth"] == "array"
+    assert np.array_equal(replay(photo, recs, depth=real), lq)
+    with pytest.raises(ValueError, match="depth="):
+        replay(photo, recs)
     # the proxy looks like metric depth, far at the top
     d = depth_proxy(to_u8(photo))
     assert d.shape == photo.shape[1:] and 7.0 <= d.min() and d.max() <= 82.0
@@ -274,7 +281,7 @@ def test_rain_adds_bright_streaks(photo):
         assert layer.max() == 255 and layer.min() == 0
     # a vertical streak kernel has its mass in the centre column
     k = rain_streak_kernel(21, 0.0)
-    assert k[:, 9:12].sum() > 0.9 * k.sum() and k.shape == (21, 21)
+    assert k[:, 9:13].sum() > 0.9 * k.sum() and k.shape == (21, 21)  # centre L/2 = 10.5
     k30 = rain_streak_kernel(21, 30.0)
     ys, xs = np.nonzero(k30 > 0.1 * k30.max())
     slope = np.polyfit(ys, xs, 1)[0]  # x changes by tan(30 deg) per row
@@ -317,3 +324,19 @@ def test_degrade_levels_and_errors(photo):
         get_degradation("noise").sample(np.random.default_rng(0), "huge")
     with pytest.raises(ValueError, match="not a degradation record"):
         DegradationRecord.from_dict({"name": "noise"})
+
+
+def test_upscale_to_keeps_grids_aligned():
+    from irpilot.degrade import upscale_to
+
+    # a smooth ramp survives down x4 / up x4 nearly exactly when the grids stay aligned,
+    # also for sides that are not multiples of 4
+    yy, xx = np.mgrid[0:81, 0:61].astype(np.float32)
+    img = np.stack([(yy + xx) / 200.0] * 3)
+    lr = get_degradation("low_resolution").apply(img, {"factor": 4})
+    assert lr.shape == (3, 21, 16)
+    up = upscale_to(lr, (81, 61))
+    assert up.shape == img.shape
+    assert np.abs(up - img)[:, 4:-4, 4:-4].max() < 2 / 255  # resizing to (81, 61) instead: ~8 / 255
+    with pytest.raises(ValueError, match="smaller"):
+        upscale_to(lr, (90, 61))

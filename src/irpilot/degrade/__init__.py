@@ -33,7 +33,7 @@ from .pipeline import (
     derive_seed,
     replay,
 )
-from .resize import imresize, imresize_u8
+from .resize import imresize, imresize_u8, upscale_to
 
 __all__ = [
     "DEGRADATIONS",
@@ -57,4 +57,5 @@ __all__ = [
     "contact_sheet",
     "imresize",
     "imresize_u8",
+    "upscale_to",
 ]

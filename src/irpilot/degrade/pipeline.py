@@ -98,6 +98,8 @@ def degrade(
         deg = get_degradation(name)
         sub = derive_seed(int(seed), pos, name)
         params = deg.sample(np.random.default_rng(sub), levels.get(name))
+        if name == "haze" and depth is not None:
+            params["depth"] = "array"  # replay needs the same depth map
         cur = _apply(deg, cur, params, depth)
         records.append(DegradationRecord(name=name, params=params, seed=sub))
     return cur, records

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["imresize", "imresize_u8", "cubic", "resize_weights"]
+__all__ = ["imresize", "imresize_u8", "upscale_to", "cubic", "resize_weights"]
 
 
 def cubic(x: np.ndarray) -> np.ndarray:
@@ -110,3 +110,16 @@ def imresize_u8(
     chw = np.asarray(arr, dtype=np.float64).transpose(2, 0, 1)
     out = imresize(chw, scale, output_shape=output_shape)
     return np.ascontiguousarray(np.floor(np.clip(out, 0.0, 255.0) + 0.5).astype(np.uint8).transpose(1, 2, 0))
+
+
+def upscale_to(img: np.ndarray, shape: tuple[int, int], factor: int = 4) -> np.ndarray:
+    """Upscale a low-resolution float image (C, h, w) by exactly ``factor`` with MATLAB
+    bicubic and crop to ``shape`` (H, W): how a still-small output is compared with its
+    clean reference.  Scaling by exactly ``factor`` (not by H / h) keeps the pixel grids
+    aligned when H is not a multiple of ``factor`` (the low-resolution image then covers
+    ``factor * ceil(H / factor)`` rows).  Returns float32 clipped to [0, 1]."""
+    h, w = int(shape[0]), int(shape[1])
+    up = imresize(img, float(factor))
+    if up.shape[-2] < h or up.shape[-1] < w:
+        raise ValueError(f"x{factor} of {img.shape[-2:]} is smaller than the reference {(h, w)}")
+    return np.clip(up[..., :h, :w], 0.0, 1.0).astype(np.float32)

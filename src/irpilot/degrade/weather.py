@@ -120,6 +120,8 @@ class Haze(Degradation):
         if params.get("depth_path"):
             depth = load_depth(params["depth_path"])
         if depth is None:
+            if params.get("depth", "proxy") == "array":
+                raise ValueError("these haze params were applied with a real depth map: pass it again as depth=")
             depth = depth_proxy(arr)
         depth = np.asarray(depth, dtype=np.float64)
         if depth.shape != (h, w):  # the protocol upsamples its 1/4-size maps bicubically
@@ -152,11 +154,21 @@ def _line_kernel(size: int, length: float, angle_from_vertical: float) -> np.nda
 
 
 def rain_streak_kernel(length: int, angle: float, width: int = 3) -> np.ndarray:
-    """The rain streak: in an L x L canvas a line of length sqrt(2) L (1 - L/100) through the
-    centre at ``angle`` degrees from vertical, widened by a ``width`` x ``width`` Gaussian."""
+    """The rain streak of the recipe: the main diagonal of an L x L canvas (L ones, length
+    sqrt(2) L) rotated about the canvas centre so that it lies ``angle`` degrees from
+    vertical and scaled by (1 - L/100), so a line of length sqrt(2) L (1 - L/100), resampled
+    bilinearly (which leaves the beaded intensity profile of a resampled 1-pixel diagonal)
+    and clipped to the canvas; then widened by a ``width`` x ``width`` Gaussian."""
     import cv2
 
-    line = _line_kernel(int(length), math.sqrt(2.0) * length * (1.0 - length / 100.0), float(angle))
+    n = int(length)
+    if n < 2:
+        raise ValueError(f"rain streak length must be >= 2, got {length}")
+    diagonal = np.eye(n, dtype=np.float64)
+    # OpenCV angles are counter-clockwise as displayed; the diagonal starts 45 degrees
+    # from vertical, so rotating by (angle - 45) puts it at ``angle`` from vertical.
+    m = cv2.getRotationMatrix2D((n / 2.0, n / 2.0), float(angle) - 45.0, 1.0 - n / 100.0)
+    line = cv2.warpAffine(diagonal, m, (n, n), flags=cv2.INTER_LINEAR)
     return cv2.GaussianBlur(line, (int(width), int(width)), 0)
 
 
