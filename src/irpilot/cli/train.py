@@ -136,8 +136,9 @@ def run_sft(args: argparse.Namespace) -> int:
         if perceiver is None:
             print("irpilot: no perception model available; training without it", file=sys.stderr)
         else:
-            labels = list(getattr(perceiver, "labels", []) or [])
-            encoder = StateEncoder(default_action_space(), perception_labels=labels)
+            from ..perceive import DEGRADATION_NAMES
+
+            encoder = StateEncoder(default_action_space(), perception_labels=list(DEGRADATION_NAMES))
     res = train_sft(args.expert, out, cfg, encoder=encoder, perceiver=perceiver, progress=_progress("sft"), log_path=out.with_suffix(".log.jsonl"))
     print({k: v for k, v in res["info"].items() if k.startswith("val_")})
     print(f"policy: {out}")

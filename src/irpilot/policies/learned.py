@@ -84,12 +84,14 @@ class LearnedPolicy(StepPolicy):
     """
 
     name = "learned"
+    _variant = "learned"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         from ..train.checkpoint import load_policy
 
-        weights = options.get("weights") or default_weights(str(options.get("variant", "learned")))
+        variant = str(options.get("variant") or getattr(type(self), "_variant", "learned"))
+        weights = options.get("weights") or default_weights(variant)
         self.weights = Path(weights)
         self.net, self.space, self.encoder, self.meta = load_policy(self.weights)
         if options.get("n_crops"):
@@ -150,3 +152,21 @@ class LearnedPolicy(StepPolicy):
             return STOP
         self._last = name
         return Action(name)
+
+
+def _register_variants() -> None:
+    """Shipped ablation variants (``assets/policy_<variant>.pt``) as ``learned_<variant>``, so
+    ``irpilot bench --policies learned,learned_sft,...`` compares them."""
+    for pt in sorted(ASSETS_DIR.glob("policy_*.pt")):
+        variant = pt.stem[len("policy_") :]
+        if variant == "learned" or not pt.with_suffix(".json").is_file():
+            continue
+        name = f"learned_{variant}"
+        cls = type(f"LearnedPolicy_{variant}", (LearnedPolicy,), {"name": name, "_variant": variant})
+        try:
+            POLICIES.add(name, cls)
+        except ValueError:  # already registered (module re-imported)
+            pass
+
+
+_register_variants()

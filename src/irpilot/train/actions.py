@@ -34,14 +34,14 @@ TASK_ORDER: tuple[str, ...] = (
 #: 2 CPU cores); slow tools (bm3d class, > ~1 s per 512 image) are left out of training
 #: search.  Tools missing from a given install are dropped when the space is built.
 DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "super_resolution": ("fsrcnn_x4", "espcn_x4", "bicubic_x4"),
-    "denoise": ("ffdnet_color", "dncnn_color_blind", "nlm"),
-    "motion_deblur": ("wiener_motion", "richardson_lucy"),
-    "defocus_deblur": ("wiener_defocus", "richardson_lucy"),
-    "dehaze": ("aod_net", "dark_channel_prior"),
-    "derain": ("prenet", "derain_median"),
-    "low_light": ("sci", "zero_dce", "lime"),
-    "dejpeg": ("dncnn3_jpeg", "deblock"),
+    "super_resolution": ("dncnn3_sr_x4", "lanczos_x4"),
+    "denoise": ("ffdnet_color", "dncnn_color_blind"),
+    "motion_deblur": ("motion_deblur_wiener", "motion_deblur_hqs"),
+    "defocus_deblur": ("defocus_deblur_wiener", "defocus_deblur_hqs"),
+    "dehaze": ("dark_channel_prior", "color_attenuation_prior"),
+    "derain": ("prenet_rain100l", "prenet_rain100h"),
+    "low_light": ("hsv_value_inverse", "gamma_auto"),
+    "dejpeg": ("dncnn3_dejpeg",),
 }
 
 

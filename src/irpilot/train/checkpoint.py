@@ -21,7 +21,7 @@ def meta_path(weights: str | Path) -> Path:
     return Path(weights).with_suffix(".json")
 
 
-def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 32):
+def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 16):
     """A fresh :class:`~irpilot.train.model.PolicyNet` for ``space`` and ``encoder``."""
     from .model import PolicyNet
 
@@ -34,7 +34,7 @@ def save_policy(
     space: ActionSpace,
     encoder: StateEncoder,
     *,
-    width: int = 32,
+    width: int = 16,
     info: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``path`` (.pt state dict) and its JSON meta atomically; returns the .pt path."""

@@ -133,6 +133,7 @@ def make_case(
     size: tuple[int, int] = (128, 192),
     names: Sequence[str] | None = None,
     case_id: str = "",
+    sr_size: tuple[int, int] = (32, 64),
 ) -> Case:
     """Sample a photo, a crop and a degradation combination; degrade it (seeded, replayable)."""
     from ..degrade import degrade
@@ -141,7 +142,7 @@ def make_case(
     scale = 4 if "low_resolution" in names else 1
     lo, hi = size
     if scale > 1:
-        lo, hi = max(48, lo // 2), max(64, hi // 2)  # keep post-SR images affordable
+        lo, hi = sr_size  # degraded side; the clean crop is 4x (keeps post-SR images affordable)
     for _ in range(100):
         name, photo = photos[int(rng.integers(len(photos)))]
         _, h, w = photo.shape

@@ -154,6 +154,7 @@ def run_expert(
     size: tuple[int, int] = (128, 192),
     progress: Callable[[str], None] | None = None,
     time_budget: float | None = None,
+    skip_unsupported: bool = True,
 ) -> Path:
     """Generate (or continue) the expert dataset in ``out_dir``; returns the JSONL path.
 
@@ -194,6 +195,8 @@ def run_expert(
         rng = np.random.default_rng([seed, i])
         case = make_case(rng, photos, size=size, case_id=cid)
         tasks = [t for t in case.tasks if candidates.get(t)]
+        if skip_unsupported and len(tasks) < len(case.tasks):
+            continue  # not recorded: a later run with tools for every task picks it up
         res = search(pool, case.degraded, case.clean, tasks, candidates, scorer=scorer, beam=beam, eps=eps)
         keep = {(): None}
         for seq in [res.best, *res.near_best]:
@@ -212,6 +215,7 @@ def run_expert(
             "names": case.names,
             "levels": case.levels,
             "tasks": case.tasks,
+            "searched_tasks": tasks,
             "seed": case.seed,
             "records": case.records,
             "base": {"psnr": res.base[0], "ssim": res.base[1]},

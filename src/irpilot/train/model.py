@@ -12,7 +12,7 @@ and JPEG blocks change character when an image is resized):
 
 The network embeds every crop with a small CNN (mean and std pooling), averages the crop
 embeddings and feeds them with the other vectors to an MLP that outputs one logit per action
-(tools, then ``stop``).  Inference on 8 crops of 64 px takes a few milliseconds on one CPU core.
+(tools, then ``stop``).  Inference on 8 crops of 48 px takes a few milliseconds on one CPU core.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class StateEncoder:
         self,
         space: ActionSpace,
         *,
-        crop: int = 64,
+        crop: int = 48,
         n_crops: int = 8,
         perception_labels: Sequence[str] | None = None,
         max_steps: int = 6,
@@ -237,7 +237,7 @@ def _torch_net():
     class PolicyNet(nn.Module):
         """Crop CNN + global statistics + history (+ perception) -> action logits."""
 
-        def __init__(self, n_actions: int, hist_dim: int, perc_dim: int = 0, n_stats: int = N_STATS, width: int = 32) -> None:
+        def __init__(self, n_actions: int, hist_dim: int, perc_dim: int = 0, n_stats: int = N_STATS, width: int = 16) -> None:
             super().__init__()
             w = width
             self.conv = nn.Sequential(

@@ -92,8 +92,20 @@ def rollout_group(
 
     from ..policies.learned import decision_mask
 
+    from ..io import image_hash
+
     space = encoder.space
     rolls = [Rollout(image=image) for _ in range(group_size)]
+    seen: dict[str, Any] = {}
+
+    def perceive(img: np.ndarray) -> Any:
+        if perceiver is None or not encoder.perc_dim:
+            return None
+        h = image_hash(img)
+        if h not in seen:
+            seen[h] = perceiver(img)
+        return seen[h]
+
     banned: list[set[str]] = [set() for _ in rolls]
     for _step in range(encoder.max_steps + 1):
         active = [r for r in rolls if not r.done]
@@ -103,7 +115,7 @@ def rollout_group(
         for i, r in enumerate(rolls):
             if r.done:
                 continue
-            perc = perceiver(r.image) if (perceiver is not None and encoder.perc_dim) else None
+            perc = perceive(r.image)
             states.append(encoder.encode(r.image, r.names, perc, rng=rng, n_crops=n_crops))
             masks.append(
                 decision_mask(space, r.names, available=available, banned=banned[i], image_shape=r.image.shape, max_steps=encoder.max_steps)
@@ -305,6 +317,10 @@ def train_rl(
         history = rs.get("history", [])
         if progress:
             progress(f"resumed at update {start}")
+    if perceiver is None and encoder.perc_dim:
+        from ..perceive import load_default_perceiver
+
+        perceiver = load_default_perceiver()
     available = space.availability()
     t0 = time.perf_counter()
 

@@ -35,9 +35,9 @@ class SFTConfig:
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    train_crops: int = 4  #: crops per state per step (subsampled from the stored ones)
-    bank_crops: int = 12  #: random crops stored per state
-    width: int = 32
+    train_crops: int = 2  #: crops per state per step (subsampled from the stored ones)
+    bank_crops: int = 8  #: random crops stored per state
+    width: int = 16
     val_fraction: float = 0.1
     seed: int = 0
     perturb: PerturbConfig = dataclasses.field(default_factory=PerturbConfig)
@@ -190,8 +190,12 @@ def train_sft(
     cfg = cfg or SFTConfig()
     torch.manual_seed(cfg.seed)
     records = load_expert(expert_path)
+    # a case searched while one of its tasks had no tool teaches "ignore that degradation": skip it
+    records = [r for r in records if set(r.get("searched_tasks", r["tasks"])) == set(r["tasks"])]
     if not records:
         raise ValueError(f"no expert records in {expert_path}")
+    if space is None and encoder is not None:
+        space = encoder.space
     if space is None:
         used = {t for r in records for n in r["nodes"] for t in n["seq"]}
         base = default_action_space(only_available=False)

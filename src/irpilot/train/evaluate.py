@@ -1,0 +1,65 @@
+"""Validation of policies on held-out synthetic crops of the *training* photos.
+
+Used to choose between training variants (SFT with / without perturbation, RL static /
+adaptive) without touching the benchmark test sets; the benchmark (``irpilot bench``) then
+reports the chosen policy on Kodak24 / CBSD68 / McMaster.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["validation_cases", "evaluate_policies"]
+
+
+def validation_cases(n: int = 40, seed: int = 777, size: tuple[int, int] = (96, 128)) -> list[Any]:
+    """``n`` degraded crops (seeded, disjoint from the training seeds) of the training photos."""
+    from .data import make_case, training_photos
+
+    photos = training_photos()
+    return [make_case(np.random.default_rng([seed, i]), photos, size=size, case_id=f"val{i:04d}") for i in range(n)]
+
+
+def evaluate_policies(
+    policies: Sequence[tuple[str, Any]],
+    cases: Sequence[Any],
+    *,
+    pool: Any = None,
+    perceiver: Any = "default",
+    max_calls: int = 8,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Run each ``(label, policy)`` on every case; mean PSNR / SSIM gain, calls per degradation
+    present, wall seconds, and the share of images where the policy made them worse."""
+    from ..agent import Agent, AgentConfig
+    from .scoring import fidelity
+
+    agent = Agent(pool=pool, perceiver=perceiver, config=AgentConfig(max_calls=max_calls))
+    base = [fidelity(c.degraded, c.clean) for c in cases]
+    out: dict[str, dict[str, float]] = {}
+    for label, policy in policies:
+        dp, ds, calls, secs, worse = [], [], [], [], 0
+        for c, b in zip(cases, base):
+            t = time.perf_counter()
+            traj = agent.run(c.degraded, policy, reference=c.clean if getattr(policy, "needs_reference", False) else None)
+            secs.append(time.perf_counter() - t)
+            p, s = fidelity(traj.output, c.clean)
+            dp.append(p - b[0])
+            ds.append(s - b[1])
+            worse += p < b[0] - 0.05
+            calls.append(traj.tool_calls / max(1, len(c.tasks)))
+        out[label] = {
+            "d_psnr": float(np.mean(dp)),
+            "d_ssim": float(np.mean(ds)),
+            "calls_per_degradation": float(np.mean(calls)),
+            "seconds": float(np.mean(secs)),
+            "worse_share": worse / max(1, len(cases)),
+            "n": len(cases),
+        }
+        if progress:
+            progress(f"{label}: " + " ".join(f"{k}={v:.3f}" for k, v in out[label].items()))
+    return out

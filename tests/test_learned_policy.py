@@ -1,0 +1,99 @@
+"""The shipped learned policy: loads, acts on any image size with valid actions only, stops
+within the call limit, never calls an unavailable tool, and keeps the tool-call format."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from irpilot.agent import Agent, AgentConfig, Observation  # noqa: E402
+from irpilot.policies.base import POLICIES  # noqa: E402
+from irpilot.policies.learned import LearnedPolicy, decision_mask, default_weights  # noqa: E402
+from irpilot.pool.result import CallResult  # noqa: E402
+
+
+class _IdentityPool:
+    """Pool stand-in: every call succeeds and returns its input (scaled x4 for SR tools)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def run(self, tool_id, image, args=None):
+        from irpilot.tools import TOOLS
+
+        self.calls.append(tool_id)
+        s = TOOLS.get(tool_id).card.scale if tool_id in TOOLS else 1
+        out = np.repeat(np.repeat(image, s, axis=1), s, axis=2) if s > 1 else image.copy()
+        return CallResult(tool_id=tool_id, ok=True, image=out)
+
+
+def test_shipped_weights_exist_and_describe_themselves():
+    w = default_weights()
+    assert w.is_file(), "the learned policy's weights ship in irpilot/assets"
+    meta = json.loads(w.with_suffix(".json").read_text())
+    assert meta["format"] == "irpilot-policy"
+    assert meta["actions"]["tools"] and len(meta["actions"]["tools"]) == len(meta["actions"]["tasks"])
+
+
+@pytest.mark.parametrize("shape", [(3, 20, 33), (3, 64, 64), (3, 97, 150), (3, 300, 200)])
+def test_acts_on_any_size_with_valid_actions(shape):
+    rng = np.random.default_rng(0)
+    img = rng.uniform(0, 1, shape).astype(np.float32)
+    pool = _IdentityPool()
+    agent = Agent(pool=pool, perceiver=None, config=AgentConfig(max_calls=6))
+    traj = agent.run(img, "learned")
+    pol = LearnedPolicy()
+    names = [s.action["name"] for s in traj.steps]
+    assert all(n in pol.actions for n in names)
+    assert traj.tool_calls <= 6
+    # each task at most once
+    tasks = [pol.space.task_of(n) for n in names if n != "stop"]
+    assert len(tasks) == len(set(tasks))
+    # trajectories keep the tool-call shape
+    for m in traj.messages():
+        for c in m.get("tool_calls", []):
+            assert set(c["function"]) == {"name", "arguments"}
+
+
+def test_never_calls_an_unavailable_tool():
+    pol0 = LearnedPolicy()
+    for t in pol0.space.tools:
+        allowed = [x for x in pol0.space.tools if x != t]
+        pol = LearnedPolicy(available_tools=allowed)
+        rng = np.random.default_rng(1)
+        for k in range(3):
+            img = rng.uniform(0, 1, (3, 48 + 16 * k, 64)).astype(np.float32)
+            obs = Observation(image=img, input_image=img, history=[], calls_left=6)
+            pol.reset(obs)
+            a = pol.act(obs)
+            assert a.name != t
+
+
+def test_mask_rules():
+    pol = LearnedPolicy()
+    sp = pol.space
+    first = sp.tools[0]
+    m = decision_mask(sp, [first], repeat_penalty=3.0)
+    same = [i for i, k in enumerate(sp.tasks) if k == sp.task_of(first)]
+    assert all(m[i] <= -3.0 for i in same)
+    assert m[sp.stop_index] == 0.0
+    m = decision_mask(sp, list(sp.tools[:2]), max_steps=2)
+    assert np.all(np.isneginf(m[: sp.stop_index])) and m[sp.stop_index] == 0.0
+    sr = [i for i, k in enumerate(sp.tasks) if k == "super_resolution"]
+    if sr:
+        m = decision_mask(sp, [], image_shape=(3, 2000, 2000))
+        assert all(np.isneginf(m[i]) for i in sr)
+
+
+def test_registered_and_sampling_mode():
+    assert POLICIES.get("learned") is LearnedPolicy
+    pol = LearnedPolicy(greedy=False, temperature=1.0)
+    img = np.full((3, 40, 40), 0.3, np.float32)
+    obs = Observation(image=img, input_image=img, history=[], calls_left=3, rng=np.random.default_rng(0))
+    p = pol.probabilities(obs)
+    assert p.shape == (pol.space.n,) and abs(p.sum() - 1) < 1e-6
+    assert pol.act(obs).name in pol.actions
