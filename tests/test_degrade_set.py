@@ -109,6 +109,29 @@ def test_existing_different_output_is_not_overwritten(src, set_c, tmp_path, caps
     assert len(read_manifest(out)) == 11
 
 
+def test_refuses_to_mix_seeds_in_one_folder(src, set_c, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "mixed"
+    shutil.copytree(set_c, out)
+    before = _files(out)
+    assert main(["degrade", str(src), str(out), "--preset", "agenticir_c", "--seed", "5", "-q"]) == 1
+    assert "another output folder" in capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_same_stem_different_extensions(src, tmp_path):
+    import shutil
+
+    s2 = tmp_path / "src"
+    shutil.copytree(src, s2)
+    shutil.copy(s2 / "coffee.png", s2 / "coffee.bmp")
+    out = tmp_path / "out"
+    build_set(s2, out, "agenticir_b", 0, progress=False)
+    names = sorted(Path(e["degraded"]).name for e in read_manifest(out) if e["degradations"] == ["haze", "noise"])
+    assert names == ["astronaut.png", "chelsea.png", "coffee_bmp.png", "coffee_png.png"]
+
+
 def test_refuses_output_equal_to_input_and_bad_preset(src, capsys):
     before = _files(src)
     assert main(["degrade", str(src), str(src), "--preset", "agenticir_a", "-q"]) == 1

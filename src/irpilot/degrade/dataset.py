@@ -131,16 +131,25 @@ def build_set(
         files = files[: max(int(limit), 0)]
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / MANIFEST_NAME
-    done = {_entry_key(Path(e["clean"]).name, e["degradations"]) for e in read_manifest(manifest)}
-    if manifest.exists() and manifest.stat().st_size and not manifest.read_bytes().endswith(b"\n"):
-        with open(manifest, "ab") as f:  # an interrupted run left a torn line: start a fresh one
-            f.write(b"\n")
     levels = dict(levels or {})
     for name in levels:
         DEGRADATIONS.get(name)  # unknown names fail early, with did-you-mean
+    existing = read_manifest(manifest)
+    for e in existing:
+        if e.get("base_seed") != int(seed) or (e.get("levels") or {}) != levels:
+            raise IrpilotError(
+                f"{out} holds a set made with seed {e.get('base_seed')} and levels {e.get('levels') or {}}; "
+                f"use another output folder for seed {seed} and levels {levels}"
+            )
+    done = {_entry_key(Path(e["clean"]).name, e["degradations"]) for e in existing}
+    if manifest.exists() and manifest.stat().st_size and not manifest.read_bytes().endswith(b"\n"):
+        with open(manifest, "ab") as f:  # an interrupted run left a torn line: start a fresh one
+            f.write(b"\n")
     errors: list[dict[str, str]] = []
     n_new = n_skip = n_err = 0
     total = len(files)
+    stems = [p.stem for p in files]
+    clashing = {st for st in stems if stems.count(st) > 1}  # a.png and a.jpg: keep both apart
     for i, path in enumerate(files, 1):
         combos = preset.combinations(path.name, int(seed))
         todo = [(g, c) for g, c in combos if _entry_key(path.name, c) not in done]
@@ -162,14 +171,15 @@ def build_set(
         ref = str(path.resolve())
         reference = ref
         if box is not None:
-            ref_rel = Path("clean") / f"{path.stem}.png"
+            ref_rel = Path("clean") / (f"{path.stem}_{path.suffix[1:].lower()}.png" if path.stem in clashing else f"{path.stem}.png")
             if not (out / ref_rel).exists():
                 atomic_write_bytes(out / ref_rel, encode_image(clean, ".png"))
             reference = ref_rel.as_posix()
         for group, combo in todo:
             img_seed = derive_seed(int(seed), path.name, combo)
             lq, records = degrade(clean, combo, img_seed, {k: v for k, v in levels.items() if k in combo})
-            rel = Path(group) / "+".join(combo) / f"{path.stem}.png"
+            out_name = f"{path.stem}_{path.suffix[1:].lower()}.png" if path.stem in clashing else f"{path.stem}.png"
+            rel = Path(group) / "+".join(combo) / out_name
             data = encode_image(lq, ".png")
             target = out / rel
             if target.exists():
@@ -191,6 +201,7 @@ def build_set(
                 "records": [r.to_dict() for r in records],
                 "seed": img_seed,
                 "base_seed": int(seed),
+                "levels": levels,
                 "group": group,
                 "preset": preset.name,
                 "crop": list(box) if box else None,
