@@ -87,6 +87,7 @@ class RealESRGANx4Plus(_NcnnTool):
         tiling=True,
         tile_size=128,
         tile_overlap=16,
+        cpu_seconds_512=8.0,  # per 512x512 output (128x128 input)
         kind="network",
         reference="Wang et al., Real-ESRGAN: Training Real-World Blind Super-Resolution with Pure "
         "Synthetic Data, ICCVW 2021",
@@ -115,6 +116,7 @@ class RealESRAnimeVideoV3x4(_NcnnTool):
         tiling=True,
         tile_size=256,
         tile_overlap=16,
+        cpu_seconds_512=0.3,  # per 512x512 output (128x128 input)
         kind="network",
         reference="Wang et al., Real-ESRGAN (realesr-animevideov3 model), 2022",
     )
@@ -147,6 +149,7 @@ class RealCUGANDenoise(_NcnnTool):
         tiling=True,
         tile_size=256,
         tile_overlap=16,
+        cpu_seconds_512=6.0,
         kind="network",
         reference="bilibili AI Lab, Real-CUGAN (Real Cascade U-Nets for Anime Image Super Resolution), 2022",
         arguments={

@@ -1,0 +1,153 @@
+"""The Tool contract, checked on every registered tool (built-in, external and user tools).
+
+For each available tool: output shape (x scale), float32, in [0, 1], finite; deterministic;
+accepts grey (equal-channel) input, odd sizes and tiny inputs (the tool pads); and, when its
+card allows tiling, tiled output stays close to untiled output.  Unavailable tools are
+skipped with their reason.  Images are small natural crops; slow tools get smaller ones.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from irpilot.tools import TOOLS, Tool, get_tool
+
+NAMES = TOOLS.names()
+
+#: PSNR (dB) between tiled and untiled outputs below which tiling is considered broken
+TILING_MIN_PSNR = 30.0
+
+
+def _photo(h: int, w: int, scale: int = 1) -> np.ndarray:
+    """A natural crop (scikit-image's astronaut photo), reduced by ``scale`` for SR inputs."""
+    import cv2
+    import skimage.data
+
+    from irpilot.io import from_uint8
+
+    base = from_uint8(skimage.data.astronaut())  # 512x512
+    hh, ww = min(512, h * scale), min(512, w * scale)
+    crop = base[:, 40 : 40 + hh, 100 : 100 + ww].transpose(1, 2, 0)
+    crop = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA) if (hh, ww) != (h, w) else crop
+    return np.ascontiguousarray(np.clip(crop, 0, 1).transpose(2, 0, 1), dtype=np.float32)
+
+
+def _tool(name: str) -> Tool:
+    cls = TOOLS.get(name)
+    reason = cls.unavailable_reason()
+    if reason:
+        pytest.skip(f"{name} unavailable: {reason}")
+    return get_tool(name)
+
+
+_COSTS: dict[str, float] = {}
+
+
+def _cost(tool: Tool) -> float:
+    """Seconds per 512x512 image (SR: per 512x512 output): the card's figure, or, when the
+    card has none, extrapolated from one timed run on a 32x32 (SR: 16x16) input.  Used only
+    to pick test image sizes, never asserted."""
+    card = tool.card
+    if card.cpu_seconds_512:
+        return float(card.cpu_seconds_512)
+    if card.id not in _COSTS:
+        side = 32 // card.scale if card.scale > 1 else 32
+        img = _photo(side, side, card.scale)
+        tool(img)  # weights load outside the timing
+        t0 = time.perf_counter()
+        tool(img)
+        _COSTS[card.id] = (time.perf_counter() - t0) * (512 * 512) / (side * card.scale) ** 2
+    return _COSTS[card.id]
+
+
+def _check(tool: Tool, img: np.ndarray, out: np.ndarray) -> None:
+    s = tool.card.scale
+    assert out.shape == (3, img.shape[1] * s, img.shape[2] * s)
+    assert out.dtype == np.float32
+    assert np.all(np.isfinite(out))
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def _base_size(tool: Tool) -> tuple[int, int]:
+    """Input size for the plain checks: 48x64 normally, 16x16 for very slow tools."""
+    if tool.card.scale > 1:
+        return (16, 20) if _cost(tool) > 5 else (24, 32)
+    return (16, 16) if _cost(tool) > 5 else (48, 64)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_card_is_consistent(name: str) -> None:
+    cls = TOOLS.get(name)
+    card = cls.card
+    assert card.id == name
+    assert (card.scale == 4) == (card.task == "super_resolution")
+    assert card.kind in ("network", "classical")
+    assert card.tile_size > 2 * card.tile_overlap or not card.tiling
+    assert card.min_size >= 1 and card.multiple_of >= 1
+    assert card.description
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_output_contract_and_determinism(name: str) -> None:
+    tool = _tool(name)
+    img = _photo(*_base_size(tool))
+    out1 = tool(img)
+    _check(tool, img, out1)
+    out2 = tool(img.copy())
+    # equal up to float32 rounding (multithreaded FFT/BLAS may sum in a different order)
+    np.testing.assert_allclose(out1, out2, rtol=0, atol=1e-6, err_msg=f"{name} is not deterministic")
+    assert not np.shares_memory(out1, img)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grey_input(name: str) -> None:
+    tool = _tool(name)
+    img = _photo(*_base_size(tool))
+    grey = np.repeat(img.mean(axis=0, keepdims=True), 3, axis=0).astype(np.float32)
+    _check(tool, grey, tool(grey))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("size", [(37, 45), (9, 11)], ids=["odd_37x45", "small_9x11"])
+def test_odd_and_small_sizes(name: str, size: tuple[int, int]) -> None:
+    tool = _tool(name)
+    h, w = size
+    if _cost(tool) > 5 and h > 16:
+        h, w = 17, 21  # still odd, cheaper
+    img = _photo(h, w, tool.card.scale)
+    _check(tool, img, tool(img))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tiling_consistency(name: str) -> None:
+    """Tiled (tile 128, the card's overlap) vs untiled on a 300x300 crop (smaller for slow
+    tools; SR tools: a 76x76 input, tile 32)."""
+    tool = _tool(name)
+    card = tool.card
+    if not card.tiling:
+        pytest.skip(f"{name}: card says tiling is not supported")
+    cost = _cost(tool)
+    if card.scale > 1:
+        size, tile = (76, 32) if cost <= 3 else (64, 32)  # outputs 304x304 / 256x256
+    elif cost <= 1:
+        size, tile = 300, 128
+    elif cost <= 5:
+        size, tile = 200, 128
+    else:
+        size, tile = 128, 64
+    tile = max(tile, 3 * card.tile_overlap)  # tiles must advance past their overlap
+    size = max(size, tile + tile // 2)  # at least two tiles per side
+    img = _photo(size, size, card.scale)
+    tiled = tool(img, tile=tile)
+    whole = tool(img, tile=0)
+    _check(tool, img, tiled)
+    mse = float(np.mean((tiled.astype(np.float64) - whole) ** 2))
+    psnr = 99.0 if mse == 0 else 10 * np.log10(1.0 / mse)
+    assert psnr >= TILING_MIN_PSNR, (
+        f"{name}: tiled output (tile {tile}, overlap {card.tile_overlap}) differs from untiled: "
+        f"PSNR {psnr:.1f} dB, max |diff| {np.abs(tiled - whole).max():.3f}; "
+        "the tool uses global image statistics: set tiling=False on its card or make it tile-safe"
+    )
