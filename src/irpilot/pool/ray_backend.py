@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -86,6 +87,7 @@ class ToolActor:
             self._sem = asyncio.Semaphore(self.concurrency)
         async with self._sem:
             loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._setup)  # (re)loading is not timed
             fut = loop.run_in_executor(self._executor, self._run, list(images), dict(args or {}))
             try:
                 outs = await asyncio.wait_for(fut, timeout) if timeout else await fut
@@ -204,6 +206,8 @@ class RayWorker:
         self.backend = backend
         self.setup_timeout = setup_timeout
         self._ref: Any = None
+        self._images: list[np.ndarray] = []
+        self._args: dict[str, Any] = {}
         self._limit: float | None = None
         self._tool: str | None = None
         self._n = 0
@@ -215,13 +219,14 @@ class RayWorker:
         if self._closed:
             raise WorkerDied("pool closed")
         self._tool, self._n = tool_id, len(images)
+        self._images, self._args = list(images), args
         # calls of a batch run one after the other unless the tool has a native run_batch
         self._limit = None if timeout is None else timeout * max(1, self._n)
         try:
             if tool_id not in self.backend._ready:  # load the model outside the call timeout
                 if self.backend.ray.get(self.backend.actor(tool_id).setup.remote(), timeout=self.setup_timeout):
                     self.backend._ready.add(tool_id)
-            self._ref = self.backend.actor(tool_id).run_batch.remote(list(images), args, self._limit)
+            self._ref = self.backend.actor(tool_id).run_batch.remote(self._images, args, self._limit)
         except Exception as exc:  # noqa: BLE001 - e.g. the actor cannot be created
             raise WorkerDied(f"worker crashed: {type(exc).__name__}: {exc}") from exc
 
@@ -230,21 +235,44 @@ class RayWorker:
         # the actor enforces the limit once the batch runs; this outer deadline only catches an
         # actor that stopped answering (queueing behind other clients' batches is allowed for)
         wait = None if self._limit is None else 10 * self._limit + (self.setup_timeout or 0)
-        ready, _ = ray.wait([self._ref], timeout=wait)
-        if not ready:
-            self._kill()
-            raise WorkerTimeout()
-        try:
-            outs = list(ray.get(self._ref))
-        except ray.exceptions.RayError as exc:
-            if self._closed:
-                raise WorkerDied("pool closed") from exc
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise WorkerDied(f"worker crashed: {type(exc).__name__}: {first[:200]}") from exc
-        if outs and outs[0][0] == TIMED_OUT[0]:
-            self._kill()
-            raise WorkerTimeout()
-        return outs
+        for _ in range(3):
+            ready, _ = ray.wait([self._ref], timeout=wait)
+            if not ready:
+                self._kill()
+                raise WorkerTimeout()
+            try:
+                outs = list(ray.get(self._ref))
+            except ray.exceptions.ActorUnavailableError as exc:
+                # the actor is restarting (after another call crashed it): our batch never ran
+                # there, or ran and its result was lost; tools are pure, so send it again
+                if self._closed or not self._await_actor():
+                    raise WorkerDied(f"worker crashed: {type(exc).__name__}") from exc
+                self._ref = self.backend.actor(self._tool).run_batch.remote(self._images, self._args, self._limit)
+                continue
+            except ray.exceptions.RayError as exc:
+                if self._closed:
+                    raise WorkerDied("pool closed") from exc
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise WorkerDied(f"worker crashed: {type(exc).__name__}: {first[:200]}") from exc
+            if outs and outs[0][0] == TIMED_OUT[0]:
+                self._kill()
+                raise WorkerTimeout()
+            return outs
+        raise WorkerDied("worker crashed: the actor kept restarting")
+
+    def _await_actor(self) -> bool:
+        """Wait until the restarting actor answers again (up to ``setup_timeout``)."""
+        ray = self.backend.ray
+        deadline = time.monotonic() + (self.setup_timeout or 600.0)
+        while time.monotonic() < deadline:
+            try:
+                ray.get(self.backend.actor(self._tool).info.remote(), timeout=10)
+                return True
+            except ray.exceptions.GetTimeoutError:
+                continue
+            except ray.exceptions.RayError:
+                time.sleep(0.2)
+        return False
 
     def _kill(self) -> None:
         """Kill the hung actor; Ray restarts it (``max_restarts=-1``) with a fresh process."""
@@ -257,6 +285,7 @@ class RayWorker:
 
     def restart(self) -> None:
         self._ref = None
+        self._images = []
 
     def close(self) -> None:
         self._closed = True
