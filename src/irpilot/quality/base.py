@@ -192,22 +192,25 @@ def metric_info(name: str) -> dict[str, Any]:
 def align_to_reference(img: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Bring ``img`` to the size of ``ref`` for full-reference scoring.
 
-    Same size: returned unchanged.  Exactly 1/4 of the reference in both height and width
-    (a super-resolution method that left its output low-resolution, or the degraded low-
-    resolution input itself): upscaled x4 with MATLAB-style bicubic, as the benchmark
-    protocol prescribes, and clipped to [0, 1].  Any other mismatch is a
-    :class:`MetricError`.
+    Same size: returned unchanged.  A low-resolution image (``ceil(H/4) x ceil(W/4)``, the
+    benchmark's x1/4 input, or a method that left its output small): upscaled x4 with
+    MATLAB-style bicubic, as the benchmark protocol prescribes, clipped to [0, 1] and cropped
+    to the reference.  An x4 output of such an image (``4*ceil(H/4)`` rows when H is not a
+    multiple of 4) is cropped to the reference.  Any other mismatch is a :class:`MetricError`.
     """
     if img.shape == ref.shape:
         return img
     (c, h, w), (rc, rh, rw) = img.shape, ref.shape
-    if c == rc and h * 4 == rh and w * 4 == rw:
-        from .resize import imresize_bicubic
+    lh, lw = -(-rh // 4), -(-rw // 4)
+    if c == rc and (h, w) == (lh, lw):
+        from ..degrade.resize import upscale_to
 
-        return np.clip(imresize_bicubic(img, 4.0), 0.0, 1.0).astype(np.float32)
+        return upscale_to(img, (rh, rw), 4)
+    if c == rc and (h, w) == (4 * lh, 4 * lw):
+        return np.ascontiguousarray(img[:, :rh, :rw])
     raise MetricError(
         f"image of size {w}x{h} does not match the reference of size {rw}x{rh} "
-        "(only equal sizes or an exact x4 low-resolution image can be compared)"
+        "(only equal sizes or an x4 low-resolution image can be compared)"
     )
 
 
