@@ -185,3 +185,18 @@ def test_cli_serve_status_stop_on_ray(ray_session, capsys):
     assert "tool_id=pool_test_gain" in out and "calls=1" in out
     assert main(["pool", "stop", *common[:-2]]) == 0
     assert "stopped 1 tool actor(s)" in capsys.readouterr().out
+
+
+@pytest.mark.ray
+def test_ray_actor_cache_is_shared_by_clients(ray_session):
+    ray_session()
+    img = _img(21)
+    with Pool("ray", 1, namespace="irpilot_test", imports=IMPORTS) as first:
+        a = first.run("pool_test_gain", img, {"gain": 0.125})
+        assert a.ok and not a.cached and a.image.flags.writeable
+    with Pool("ray", 1, namespace="irpilot_test", imports=IMPORTS) as second:  # another job, empty local cache
+        b = second.run("pool_test_gain", img, {"gain": 0.125})
+        assert b.ok and b.cached and b.image.flags.writeable
+        np.testing.assert_array_equal(a.image, b.image)
+        st = second.stats()["tools"]["pool_test_gain"]
+        assert st["remote_hits"] == 1 and st["executions"] == 0

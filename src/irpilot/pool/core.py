@@ -58,6 +58,7 @@ class _ToolStats:
     calls: int = 0
     cache_hits: int = 0
     disk_hits: int = 0
+    remote_hits: int = 0  # served by a Ray actor's cache (filled by another client of the cluster)
     coalesced: int = 0
     executions: int = 0
     batches: int = 0
@@ -106,7 +107,8 @@ class Pool:
         namespace: Ray namespace of the tool actors.
         ray_options: extra Ray settings: ``num_cpus`` (for a local Ray), ``actor_num_cpus``,
             ``gpu_fraction`` (per network actor when the cluster has GPUs), ``detached``,
-            ``actor_concurrency``, ``init`` (extra ``ray.init`` keyword arguments).
+            ``actor_concurrency``, ``actor_cache_mb`` (a result cache in each actor, shared by
+            every client; default 256, 0 disables it), ``init`` (extra ``ray.init`` keyword arguments).
     """
 
     def __init__(
@@ -351,8 +353,9 @@ class Pool:
         try:
             if handle.streams:
                 handle.send(tool_id, [j.image for j in jobs], jobs[0].args)
-            else:  # the worker enforces the time limit itself
-                handle.send(tool_id, [j.image for j in jobs], jobs[0].args, timeout)
+            else:  # a Ray actor enforces the time limit itself and shares a cache across clients
+                keys = [j.key for j in jobs] if self.cache is not None else None
+                handle.send(tool_id, [j.image for j in jobs], jobs[0].args, timeout, keys)
             while remaining:
                 for outcome in handle.recv(timeout if loaded else self.setup_timeout):
                     if outcome[0] < 0:
@@ -401,6 +404,10 @@ class Pool:
             st.exec_seconds += seconds
             st.timeouts += kind == "timeout"
             st.crashes += kind == "crash"
+            if kind == "cached":
+                st.executions -= 1
+                st.cache_hits += 1
+                st.remote_hits += 1
             if not ok and kind in RETRYABLE and job.attempts <= self.retries and not self._closed:
                 st.retries += 1
                 job.enqueued = time.monotonic()
@@ -419,7 +426,10 @@ class Pool:
         for n, fut in enumerate(futures):
             img = image if n == 0 or image is None else image.copy()
             fut.set_result(
-                CallResult(job.tool_id, bool(ok), img, error, n > 0, seconds, job.queue_seconds, job.key, job.attempts)
+                CallResult(
+                    job.tool_id, bool(ok), img, error, n > 0 or kind == "cached", seconds, job.queue_seconds,
+                    job.key, job.attempts,
+                )
             )
 
     # -- statistics -----------------------------------------------------------------

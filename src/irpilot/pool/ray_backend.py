@@ -7,6 +7,12 @@ runs at most ``actor_concurrency`` batches at a time (a cluster-wide per-tool li
 after a crash (``max_restarts=-1``) and takes a fraction of a GPU for network tools when the
 cluster has GPUs.  Ray is imported only when this backend is used.
 
+Lifetime: a non-detached Ray actor dies with the handles of the job that created it, so when
+the pool joins a Ray it did not start (an address, or ``ray.init`` done by the caller) its actors
+are *detached*: they outlive the job and keep their models (and results cache) warm for the next
+one; ``irpilot pool stop`` removes them.  A pool that started its own local Ray shuts it down on
+``close()``.  Override with ``ray_options={"detached": ...}``.
+
 Cluster set-up, as usual with Ray: ``ray start --head`` on one machine, ``ray start
 --address=<head>:6379`` on the others, then ``Pool(backend="ray", address="auto")``.
 """
@@ -24,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from .cache import MemoryCache
 from .execute import Outcome, execute_batch, import_modules, limit_threads
 from .workers import WorkerDied, WorkerTimeout
 
@@ -48,7 +55,14 @@ def _ray() -> Any:
 class ToolActor:
     """Holds one warm tool and runs batches for it (an async actor; work runs in threads)."""
 
-    def __init__(self, tool_id: str, imports: Sequence[str] = (), threads: int | None = None, concurrency: int = 1):
+    def __init__(
+        self,
+        tool_id: str,
+        imports: Sequence[str] = (),
+        threads: int | None = None,
+        concurrency: int = 1,
+        cache_mb: float = 256,
+    ):
         limit_threads(threads)
         import_modules(imports)
         self.tool_id = tool_id
@@ -56,8 +70,11 @@ class ToolActor:
         self.concurrency = max(1, int(concurrency))
         self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"irpilot-{tool_id}")
         self._sem: asyncio.Semaphore | None = None
+        # results shared by every client of the cluster (each client also keeps its own cache)
+        self._cache = MemoryCache(int(cache_mb * 2**20)) if cache_mb else None
         self.batches = 0
         self.calls = 0
+        self.hits = 0
         self.seconds = 0.0
 
     def _setup(self) -> str | None:
@@ -78,24 +95,45 @@ class ToolActor:
         return [o for o in execute_batch(self.tool_id, images, args) if o[0] >= 0]
 
     async def run_batch(
-        self, images: list[np.ndarray], args: dict[str, Any], timeout: float | None = None
+        self,
+        images: list[np.ndarray],
+        args: dict[str, Any],
+        timeout: float | None = None,
+        keys: Sequence[str] | None = None,
     ) -> list[Outcome]:
         """Run a batch once a slot is free; the clock of ``timeout`` starts when it runs, so time
         spent waiting behind other clients' batches does not count.  On a timeout the result is
-        ``[TIMED_OUT]`` and the caller replaces this actor (a hung thread cannot be stopped)."""
+        ``[TIMED_OUT]`` and the caller replaces this actor (a hung thread cannot be stopped).
+        Calls whose ``keys`` are in the actor's cache come back with kind ``"cached"``."""
+        hits: dict[int, np.ndarray] = {}
+        if keys is not None and self._cache is not None:
+            for i, k in enumerate(keys):
+                img = self._cache.get(k)
+                if img is not None:
+                    hits[i] = img
+        todo = [i for i in range(len(images)) if i not in hits]
+        outs: list[Outcome] = [(i, True, img, None, "cached", 0.0) for i, img in hits.items()]
+        self.hits += len(hits)
+        if not todo:
+            return outs
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.concurrency)
         async with self._sem:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, self._setup)  # (re)loading is not timed
-            fut = loop.run_in_executor(self._executor, self._run, list(images), dict(args or {}))
+            fut = loop.run_in_executor(self._executor, self._run, [images[i] for i in todo], dict(args or {}))
             try:
-                outs = await asyncio.wait_for(fut, timeout) if timeout else await fut
+                ran = await asyncio.wait_for(fut, timeout) if timeout else await fut
             except asyncio.TimeoutError:
                 return [TIMED_OUT]
+        for j, ok, img, err, kind, sec in ran:
+            i = todo[j]
+            outs.append((i, ok, img, err, kind, sec))
+            if ok and keys is not None and self._cache is not None:
+                self._cache.put(keys[i], img)
         self.batches += 1
-        self.calls += len(outs)
-        self.seconds += sum(o[5] for o in outs)
+        self.calls += len(ran)
+        self.seconds += sum(o[5] for o in ran)
         return outs
 
     async def info(self) -> dict[str, Any]:
@@ -104,6 +142,7 @@ class ToolActor:
             "pid": os.getpid(),
             "batches": self.batches,
             "calls": self.calls,
+            "cache_hits": self.hits,
             "exec_seconds": round(self.seconds, 3),
             "concurrency": self.concurrency,
         }
@@ -169,14 +208,17 @@ class RayBackend:
                     max_task_retries=0,
                     max_concurrency=64,
                 )
-                if self.options.get("detached"):
+                if self.options.get("detached", not self.owns_ray):
                     opts["lifetime"] = "detached"
                 if "actor_num_cpus" in self.options:
                     opts["num_cpus"] = self.options["actor_num_cpus"]
                 if self.has_gpu and kind == "network":
                     opts["num_gpus"] = float(self.options.get("gpu_fraction", 0.25))
                 concurrency = int(self.options.get("actor_concurrency", 1))
-                handle = _remote_class().options(**opts).remote(tool_id, self.imports, self.threads, concurrency)
+                cache_mb = float(self.options.get("actor_cache_mb", 256))
+                handle = _remote_class().options(**opts).remote(
+                    tool_id, self.imports, self.threads, concurrency, cache_mb
+                )
                 self._actors[tool_id] = handle
             return handle
 
@@ -208,25 +250,31 @@ class RayWorker:
         self._ref: Any = None
         self._images: list[np.ndarray] = []
         self._args: dict[str, Any] = {}
+        self._keys: list[str] | None = None
         self._limit: float | None = None
         self._tool: str | None = None
         self._n = 0
         self._closed = False
 
     def send(
-        self, tool_id: str, images: Sequence[np.ndarray], args: dict[str, Any], timeout: float | None = None
+        self,
+        tool_id: str,
+        images: Sequence[np.ndarray],
+        args: dict[str, Any],
+        timeout: float | None = None,
+        keys: Sequence[str] | None = None,
     ) -> None:
         if self._closed:
             raise WorkerDied("pool closed")
         self._tool, self._n = tool_id, len(images)
-        self._images, self._args = list(images), args
+        self._images, self._args, self._keys = list(images), args, list(keys) if keys else None
         # calls of a batch run one after the other unless the tool has a native run_batch
         self._limit = None if timeout is None else timeout * max(1, self._n)
         try:
             if tool_id not in self.backend._ready:  # load the model outside the call timeout
                 if self.backend.ray.get(self.backend.actor(tool_id).setup.remote(), timeout=self.setup_timeout):
                     self.backend._ready.add(tool_id)
-            self._ref = self.backend.actor(tool_id).run_batch.remote(self._images, args, self._limit)
+            self._ref = self.backend.actor(tool_id).run_batch.remote(self._images, args, self._limit, self._keys)
         except Exception as exc:  # noqa: BLE001 - e.g. the actor cannot be created
             raise WorkerDied(f"worker crashed: {type(exc).__name__}: {exc}") from exc
 
@@ -247,7 +295,7 @@ class RayWorker:
                 # there, or ran and its result was lost; tools are pure, so send it again
                 if self._closed or not self._await_actor():
                     raise WorkerDied(f"worker crashed: {type(exc).__name__}") from exc
-                self._ref = self.backend.actor(self._tool).run_batch.remote(self._images, self._args, self._limit)
+                self._ref = self.backend.actor(self._tool).run_batch.remote(self._images, self._args, self._limit, self._keys)
                 continue
             except ray.exceptions.RayError as exc:
                 if self._closed:
@@ -257,7 +305,8 @@ class RayWorker:
             if outs and outs[0][0] == TIMED_OUT[0]:
                 self._kill()
                 raise WorkerTimeout()
-            return outs
+            # arrays from Ray's object store are read-only views: give callers their own
+            return [(i, ok, None if img is None else np.array(img), err, kind, sec) for i, ok, img, err, kind, sec in outs]
         raise WorkerDied("worker crashed: the actor kept restarting")
 
     def _await_actor(self) -> bool:
