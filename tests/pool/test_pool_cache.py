@@ -23,9 +23,17 @@ from irpilot.pool import (
     default_pool,
     pool_from_args,
 )
-from irpilot.pool import testing as fake_tools  # noqa: F401 - registers the pool_test_* tools
+from irpilot.pool import testing as fake_tools
 
-IMPORTS = ("irpilot.pool.testing",)
+IMPORTS = fake_tools.IMPORTS
+
+@pytest.fixture(autouse=True, scope="module")
+def _fake_tools():
+    """The pool_test_* tools exist only while this module's tests run."""
+    fake_tools.register()
+    yield
+    fake_tools.unregister()
+
 
 
 def _img(seed: int = 0, size: int = 16) -> np.ndarray:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+import pytest
+
 from irpilot.cli import main
 from irpilot.io import read_image, write_image
+from irpilot.pool import testing as fake_tools
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fake_tools():
+    fake_tools.register()
+    yield
+    fake_tools.unregister()
 
 
 def test_pool_status_lists_backends(capsys):
@@ -19,8 +29,6 @@ def test_pool_run_one_call_with_disk_cache(tmp_path, capsys):
     src = write_image(tmp_path / "in.png", img)
     argv = ["pool", "run", "pool_test_gain", str(src), "-o", str(tmp_path / "out.png"),
             "--args", '{"gain": 0.5}', "--cache-dir", str(tmp_path / "cache"), "--workers", "1"]
-    import irpilot.pool.testing  # noqa: F401 - registers pool_test_gain
-
     assert main(argv) == 0
     assert "(cached)" not in capsys.readouterr().out
     assert main(argv) == 0

@@ -36,7 +36,7 @@ _IMPORTED: set[str] = set()
 
 def import_modules(modules: Sequence[str]) -> None:
     """Load the tool registry and import modules that register tools (plugins, test tools) in
-    this process.  A broken built-in tool module is logged, not fatal: the other tools still run."""
+    this process; an entry ``"pkg.module:func"`` imports the module and calls ``func()``.  A broken built-in tool module is logged, not fatal: the other tools still run."""
     if "registry" not in _IMPORTED:
         _IMPORTED.add("registry")
         from ..tools import TOOLS
@@ -47,7 +47,10 @@ def import_modules(modules: Sequence[str]) -> None:
             logging.getLogger(__name__).warning("some built-in tools failed to load: %s: %s", type(exc).__name__, exc)
     for name in modules:
         if name not in _IMPORTED:
-            importlib.import_module(name)
+            module_name, _, func = name.partition(":")
+            module = importlib.import_module(module_name)
+            if func:  # "package.module:function" also calls a registration function
+                getattr(module, func)()
             _IMPORTED.add(name)
 
 

@@ -1,6 +1,8 @@
-"""Small fake tools for exercising the pool (tests, benchmarks).  Importing this module registers
-them in :data:`irpilot.tools.TOOLS`; pass ``imports=("irpilot.pool.testing",)`` to a
-:class:`~irpilot.pool.Pool` so that process and Ray workers register them too.
+"""Small fake tools for exercising the pool (tests).  They are registered in
+:data:`irpilot.tools.TOOLS` only on demand: call :func:`register` (and :func:`unregister` when
+done, so that nothing else, e.g. a policy listing denoisers, ever sees them), and pass
+``imports=("irpilot.pool.testing:register",)`` to a :class:`~irpilot.pool.Pool` so that its
+process and Ray workers register them too.
 
 - ``pool_test_gain``: multiplies by ``gain`` (default 0.5), after an optional ``sleep`` (seconds).
 - ``pool_test_sleep``: sleeps ``seconds`` then returns the input (a hanging tool).
@@ -22,7 +24,10 @@ import numpy as np
 
 from ..tools.base import TOOLS, Tool, ToolCard
 
-__all__ = ["TEST_TOOLS", "register"]
+__all__ = ["TEST_TOOLS", "IMPORTS", "register", "unregister"]
+
+#: What to pass as ``Pool(imports=...)`` so that workers know the test tools.
+IMPORTS = ("irpilot.pool.testing:register",)
 
 
 def _card(name: str, description: str) -> ToolCard:
@@ -101,4 +106,7 @@ def register() -> None:
         TOOLS.add(cls.card.id, cls, replace=True)
 
 
-register()
+def unregister() -> None:
+    """Remove the test tools from the registry."""
+    for cls in TEST_TOOLS:
+        TOOLS.remove(cls.card.id)
