@@ -157,20 +157,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="local,process", help="backends for the throughput part")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the throughput workload")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--parts", default="grpo,throughput", help="which parts to run")
     ap.add_argument("--out", help="write the results as JSON here")
     args = ap.parse_args(argv)
     import cv2
 
     cv2.setNumThreads(1)
     load_before = os.getloadavg()[0]
-    res = {
+    parts = set(args.parts.split(","))
+    res: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
-        "grpo": bench_grpo(args.groups, args.size, args.group_size, args.length, args.workers, args.seed),
-        "throughput": bench_throughput(
-            args.throughput_calls, args.size, args.seed, tuple(b for b in args.backends.split(",") if b), args.reps
-        ),
     }
+    if "grpo" in parts:
+        res["grpo"] = bench_grpo(args.groups, args.size, args.group_size, args.length, args.workers, args.seed)
+    if "throughput" in parts:
+        backends = tuple(b for b in args.backends.split(",") if b)
+        res["throughput"] = bench_throughput(args.throughput_calls, args.size, args.seed, backends, args.reps)
     # other processes on the machine share its cores: parallel speed-ups shrink under load
     res["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     print(json.dumps(res, indent=2))
