@@ -434,7 +434,14 @@ class Pool:
 
     # -- statistics -----------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        """Counters and times per tool and in total, plus cache occupancy."""
+        """Counters and times per tool (``stats()["tools"][tool_id]``) and in total
+        (``stats()["total"]``), plus cache occupancy (``stats()["cache"]``).
+
+        Per tool: ``calls`` (submitted), ``cache_hits`` (served from a cache: memory, disk
+        (``disk_hits``) or a Ray actor's (``remote_hits``)), ``coalesced`` (waited for an identical
+        call in flight), ``executions`` (runs of the tool, retries included), ``batches``,
+        ``errors`` (error results returned), ``retries``, ``timeouts``, ``crashes``,
+        ``queue_seconds`` / ``exec_seconds`` (sums) and their means per execution, ``hit_rate``."""
         with self._cv:
             tools = {t: dataclasses.asdict(s) for t, s in sorted(self._stats.items())}
             queued = sum(len(d) for d in self._pending.values())
