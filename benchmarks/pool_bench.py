@@ -6,6 +6,7 @@
    coalescing) on and off on the same sampled sequences: tool executions and wall time.
 2. Throughput: one fixed workload (distinct calls, cache off) on the local backend with 1 and 2
    workers (and on the process backend for comparison).
+3. Overhead: milliseconds the pool adds per call (a trivial tool), executed and cache hit.
 
 Math libraries are limited to one thread each so that parallelism comes from the pool only.
 
@@ -146,6 +147,31 @@ def bench_throughput(n: int, size: int, seed: int, backends: tuple[str, ...], re
     return out
 
 
+def bench_overhead(n: int, seed: int) -> dict[str, object]:
+    """Cost of the pool itself: a trivial tool (multiply by 0.5) on 64x64 images, per call."""
+    from irpilot.pool import testing
+
+    testing.register()
+    rng = np.random.default_rng(seed)
+    images = [rng.random((3, 64, 64), dtype=np.float32) for _ in range(n)]
+    out: dict[str, object] = {"calls": n, "image": "3x64x64"}
+    try:
+        for backend in ("local", "process"):
+            with Pool(backend, 1, imports=testing.IMPORTS) as pool:
+                pool.run("pool_test_gain", images[0][:, :8, :8])  # start the worker
+                t0 = time.perf_counter()
+                pool.map([("pool_test_gain", im) for im in images])
+                miss = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                pool.map([("pool_test_gain", im) for im in images])
+                hit = time.perf_counter() - t0
+            out[f"{backend}_ms_per_executed_call"] = round(1000 * miss / n, 3)
+            out[f"{backend}_ms_per_cache_hit"] = round(1000 * hit / n, 3)
+    finally:
+        testing.unregister()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--groups", type=int, default=4, help="GRPO groups (one image each)")
@@ -157,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="local,process", help="backends for the throughput part")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the throughput workload")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--parts", default="grpo,throughput", help="which parts to run")
+    ap.add_argument("--parts", default="grpo,throughput,overhead", help="which parts to run")
+    ap.add_argument("--overhead-calls", type=int, default=500)
     ap.add_argument("--out", help="write the results as JSON here")
     args = ap.parse_args(argv)
     import cv2
@@ -174,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     if "throughput" in parts:
         backends = tuple(b for b in args.backends.split(",") if b)
         res["throughput"] = bench_throughput(args.throughput_calls, args.size, args.seed, backends, args.reps)
+    if "overhead" in parts:
+        res["overhead"] = bench_overhead(args.overhead_calls, args.seed)
     # other processes on the machine share its cores: parallel speed-ups shrink under load
     res["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     print(json.dumps(res, indent=2))
