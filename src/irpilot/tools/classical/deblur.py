@@ -213,12 +213,15 @@ def estimate_defocus_radius(
 
 
 # ---------------------------------------------------------------------------------------
-def _lam(img: np.ndarray, base: float, noise_sigma: float | None) -> float:
-    s = estimate_noise_sigma(img) if noise_sigma is None else float(noise_sigma) / 255.0
-    return base + 4.0 * s * s
+def _lam(base: float, sigma: float) -> float:
+    """Regularisation weight: ``base`` for 8-bit quantisation noise, growing with the
+    noise level ``sigma`` (0-1 scale) beyond it (the blur kernels amplify noise a lot)."""
+    return base + 60.0 * max(0.0, sigma - 2.0 / 255.0) ** 2
 
 
 _DEBLUR_ARGS = {
+    "noise_sigma": {"type": "number", "minimum": 0, "maximum": 100,
+                    "description": "noise level on the 0-255 scale (estimated when omitted)"},
     "strength": {"type": "number", "minimum": 0.1, "maximum": 10.0, "default": 1.0,
                  "description": "multiplies the regularisation weight (larger = smoother, fewer ringing artefacts)"},
 }
@@ -230,14 +233,14 @@ class _Deblur(Tool):
     def _kernel(self, img: np.ndarray, args: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError
 
-    def _deconv(self, img: np.ndarray, k: np.ndarray, lam: float) -> np.ndarray:
+    def _deconv(self, img: np.ndarray, k: np.ndarray, lam: float, sigma: float) -> np.ndarray:
         return deconv_tikhonov(img, k, lam)
 
     def _run(self, img: np.ndarray, strength: float = 1.0, noise_sigma: float | None = None,
              **args: Any) -> np.ndarray:
         k = self._kernel(img, args)
-        lam = _lam(img, self._base_lam, noise_sigma) * float(strength)
-        return self._deconv(img, k, lam)
+        sigma = estimate_noise_sigma(img) if noise_sigma is None else float(noise_sigma) / 255.0
+        return self._deconv(img, k, _lam(self._base_lam, sigma) * float(strength), sigma)
 
 
 class _MotionMixin:
@@ -299,8 +302,8 @@ class MotionDeblurHQS(_MotionMixin, _Deblur):
 
     _base_lam = 3e-3
 
-    def _deconv(self, img: np.ndarray, k: np.ndarray, lam: float) -> np.ndarray:
-        return deconv_hqs_tv(img, k, lam)
+    def _deconv(self, img: np.ndarray, k: np.ndarray, lam: float, sigma: float) -> np.ndarray:
+        return deconv_hqs_tv(img, k, lam, tv_weight=0.02 + 2.0 * max(0.0, sigma - 2.0 / 255.0))
 
 
 @register
@@ -337,5 +340,5 @@ class DefocusDeblurHQS(_DefocusMixin, _Deblur):
 
     _base_lam = 3e-3
 
-    def _deconv(self, img: np.ndarray, k: np.ndarray, lam: float) -> np.ndarray:
-        return deconv_hqs_tv(img, k, lam)
+    def _deconv(self, img: np.ndarray, k: np.ndarray, lam: float, sigma: float) -> np.ndarray:
+        return deconv_hqs_tv(img, k, lam, tv_weight=0.02 + 2.0 * max(0.0, sigma - 2.0 / 255.0))
