@@ -301,3 +301,19 @@ def test_desnow_improves(tool_id):
     rng = np.random.default_rng(3)
     snowy = [snow.apply(c, snow.sample(rng)) for c in clean]
     assert _gain(tool_id, clean, snowy) > 0.5
+
+
+def _classical_ids() -> list[str]:
+    import irpilot.tools.classical  # noqa: F401
+
+    return sorted(n for n, cls in TOOLS.items() if cls.__module__.startswith("irpilot.tools.classical"))
+
+
+@pytest.mark.parametrize("tool_id", [t for t in _classical_ids() if t != "bm3d"])
+def test_odd_tiny_and_flat_inputs(tool_id):
+    rng = np.random.default_rng(0)
+    tool = get_tool(tool_id)
+    for img in (rng.random((3, 37, 53), dtype=np.float32), rng.random((3, 8, 8), dtype=np.float32),
+                np.zeros((3, 24, 24), np.float32), np.ones((3, 24, 24), np.float32)):
+        out = tool(img)
+        _check_contract(out, (3, img.shape[1] * tool.card.scale, img.shape[2] * tool.card.scale))

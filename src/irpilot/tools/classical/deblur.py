@@ -278,7 +278,7 @@ class MotionDeblurWiener(_MotionMixin, _Deblur):
             "Wiener filter (fast).  The exact off-centre kernel undoes the blur's content shift."
         ),
         tiling=False,
-        cpu_seconds_512=1.5,
+        cpu_seconds_512=0.56,
         reference=_MOTION_REF + "; deconvolution: Wiener 1949 / Tikhonov",
         arguments=_MOTION_ARGS,
     )
@@ -295,7 +295,7 @@ class MotionDeblurHQS(_MotionMixin, _Deblur):
             "(fewer ringing and noise artefacts, slower)."
         ),
         tiling=False,
-        cpu_seconds_512=4.0,
+        cpu_seconds_512=2.5,
         reference=_MOTION_REF + "; Geman & Yang 1995 half-quadratic splitting; Chambolle 2004 TV",
         arguments=_MOTION_ARGS,
     )
@@ -317,7 +317,7 @@ class DefocusDeblurWiener(_DefocusMixin, _Deblur):
             "then deconvolves with a gradient-regularised Wiener filter (fast)."
         ),
         tiling=False,
-        cpu_seconds_512=0.6,
+        cpu_seconds_512=0.21,
         reference="Disk-radius fit of the radial spectrum (irpilot); Wiener / Tikhonov deconvolution",
         arguments=_DEFOCUS_ARGS,
     )
@@ -333,7 +333,7 @@ class DefocusDeblurHQS(_DefocusMixin, _Deblur):
             "half-quadratic splitting with a total-variation prior (cleaner, slower)."
         ),
         tiling=False,
-        cpu_seconds_512=3.0,
+        cpu_seconds_512=2.1,
         reference="Geman & Yang 1995 half-quadratic splitting; Chambolle 2004 TV",
         arguments=_DEFOCUS_ARGS,
     )

@@ -66,7 +66,7 @@ class DarkChannelPrior(Tool):
             "Global (airlight) so it does not tile."
         ),
         tiling=False,
-        cpu_seconds_512=0.05,
+        cpu_seconds_512=0.02,
         reference="He, Sun & Tang, Single image haze removal using dark channel prior, CVPR 2009 / TPAMI 2011",
         arguments={
             "omega": {"type": "number", "minimum": 0.5, "maximum": 1.0, "default": 0.9,
@@ -100,7 +100,7 @@ class ColorAttenuationPrior(Tool):
             "airlight from the farthest pixels.  Global, so it does not tile."
         ),
         tiling=False,
-        cpu_seconds_512=0.05,
+        cpu_seconds_512=0.02,
         reference="Zhu, Mai & Shao, A fast single image haze removal algorithm using color attenuation prior, TIP 2015",
         arguments={
             "beta": {"type": "number", "minimum": 0.3, "maximum": 3.0, "default": 1.0,
@@ -136,7 +136,7 @@ class ClaheDehaze(Tool):
         task="dehaze",
         description="Contrast-limited adaptive histogram equalisation on the L channel of Lab (a weak, fast baseline).",
         tiling=False,
-        cpu_seconds_512=0.01,
+        cpu_seconds_512=0.02,
         reference="Zuiderveld, Contrast limited adaptive histogram equalization, Graphics Gems IV 1994",
         arguments={"clip_limit": {"type": "number", "minimum": 0.5, "maximum": 8.0, "default": 2.0}},
     )

@@ -65,7 +65,7 @@ class JpegReapply(Tool):
             "origin, i.e. not cropped or resized after compression."
         ),
         tiling=False,
-        cpu_seconds_512=0.8,
+        cpu_seconds_512=0.11,
         reference="Nosratinia, Enhancement of JPEG-compressed images by re-application of JPEG, J. VLSI Signal Proc. 2001",
         arguments={**_ARGS, "shifts": {"type": "integer", "minimum": 2, "maximum": 8, "default": 4,
                                        "description": "shifts per axis over the 8-pixel grid"}},
@@ -97,7 +97,7 @@ class JpegTV(Tool):
             "weight set from the estimated JPEG quality."
         ),
         tiling=False,  # the quality estimate needs the original 8x8 grid
-        cpu_seconds_512=0.6,
+        cpu_seconds_512=0.18,
         reference="Rudin, Osher & Fatemi 1992; Chambolle, An algorithm for total variation minimization, JMIV 2004",
         arguments={**_ARGS, "strength": {"type": "number", "minimum": 0.1, "maximum": 5.0, "default": 1.0}},
     )

@@ -40,12 +40,12 @@ class BM3D(Tool):
         task="denoise",
         description=(
             "Colour BM3D (block matching and collaborative 3-D filtering) with an estimated noise "
-            "level: the strongest classical denoiser, but slow (~14 s per 512x512 image)."
+            "level: the strongest classical denoiser, but slow (tens of seconds per 512x512 image)."
         ),
         python_packages=("bm3d",),
         tiling=True,
         tile_overlap=24,
-        cpu_seconds_512=14.0,
+        cpu_seconds_512=37.0,
         reference="Dabov et al., Image denoising by sparse 3-D transform-domain collaborative filtering, TIP 2007",
         arguments=dict(_SIGMA_ARG),
     )
@@ -66,7 +66,7 @@ class NonLocalMeans(Tool):
         description="Non-local means (scikit-image, fast mode, 5x5 patches) with an estimated noise level.",
         tiling=True,
         tile_overlap=16,
-        cpu_seconds_512=0.9,
+        cpu_seconds_512=0.46,
         reference="Buades, Coll & Morel, A non-local algorithm for image denoising, CVPR 2005",
         arguments=dict(_SIGMA_ARG),
     )
@@ -92,7 +92,7 @@ class FastNLMeans(Tool):
         ),
         tiling=True,
         tile_overlap=16,
-        cpu_seconds_512=0.25,
+        cpu_seconds_512=0.42,
         reference="Buades, Coll & Morel, Non-local means denoising, IPOL 2011",
         arguments=dict(_SIGMA_ARG),
     )
@@ -115,7 +115,7 @@ class WaveletBayesShrink(Tool):
         description="Wavelet soft-thresholding with BayesShrink thresholds in YCbCr (fast, mild).",
         tiling=True,
         tile_overlap=16,
-        cpu_seconds_512=0.15,
+        cpu_seconds_512=0.06,
         reference="Chang, Yu & Vetterli, Adaptive wavelet thresholding for image denoising, TIP 2000",
         arguments=dict(_SIGMA_ARG),
     )
@@ -140,7 +140,7 @@ class Bilateral(Tool):
         description="Edge-preserving bilateral filter with range sigma from the estimated noise level (very fast, weak).",
         tiling=True,
         tile_overlap=16,
-        cpu_seconds_512=0.02,
+        cpu_seconds_512=0.05,
         reference="Tomasi & Manduchi, Bilateral filtering for gray and color images, ICCV 1998",
         arguments=dict(_SIGMA_ARG),
     )

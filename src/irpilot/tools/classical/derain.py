@@ -121,7 +121,7 @@ class DerainDirectionalOpening(_Derain):
         ),
         tiling=True,
         tile_overlap=32,
-        cpu_seconds_512=0.3,
+        cpu_seconds_512=0.23,
         reference="Directional morphological filtering (Serra, Image analysis and mathematical morphology, 1982)",
         arguments=_ARGS,
     )
@@ -146,7 +146,7 @@ class DerainDirectionalMedian(_Derain):
         ),
         tiling=True,
         tile_overlap=32,
-        cpu_seconds_512=0.6,
+        cpu_seconds_512=0.32,
         reference="Directional median filtering for line-artefact removal (e.g. Tukey 1977 running medians)",
         arguments=_ARGS,
     )

@@ -75,7 +75,7 @@ class DesnowMorphology(_Desnow):
             "then the whitish veil is inverted."
         ),
         tiling=False,  # the veil estimate is global
-        cpu_seconds_512=0.1,
+        cpu_seconds_512=0.02,
         reference="Morphological top-hat detection of bright blobs (Meyer 1979; Serra 1982)",
         arguments=_ARGS,
     )
@@ -96,7 +96,7 @@ class DesnowMedian(_Desnow):
             "channels are replaced by a median of their neighbourhood; then the veil is inverted."
         ),
         tiling=False,
-        cpu_seconds_512=0.1,
+        cpu_seconds_512=0.03,
         reference="Switching median filters for impulse removal (e.g. Sun & Neuvo 1994)",
         arguments=_ARGS,
     )

@@ -53,7 +53,7 @@ class GammaAuto(Tool):
             "becomes ``target`` (0.5); hue and saturation are kept.  Global, so it does not tile."
         ),
         tiling=False,
-        cpu_seconds_512=0.02,
+        cpu_seconds_512=0.01,
         reference="Classic gamma correction; automatic exponent by mean matching",
         arguments={"target": {"type": "number", "minimum": 0.2, "maximum": 0.7, "default": 0.5}},
     )
@@ -79,7 +79,7 @@ class HsvValueInverse(Tool):
             "it does not tile."
         ),
         tiling=False,
-        cpu_seconds_512=0.03,
+        cpu_seconds_512=0.01,
         reference="Inverse of the darkening recipes of AgenticIR-style degradation synthesis",
         arguments={"gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6,
                              "description": "exponent applied to V when a power-law darkening is detected"}},
@@ -115,7 +115,7 @@ class Lime(Tool):
             "(fast global smoother / weighted least squares), gamma-compressed, and divided out."
         ),
         tiling=False,
-        cpu_seconds_512=0.1,
+        cpu_seconds_512=0.01,
         reference="Guo, Li & Ling, LIME: Low-light image enhancement via illumination map estimation, TIP 2017",
         arguments={
             "gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6},
@@ -143,7 +143,7 @@ class ClaheLowLight(Tool):
         task="low_light",
         description="Contrast-limited adaptive histogram equalisation of L in Lab (brightens and adds local contrast).",
         tiling=False,
-        cpu_seconds_512=0.01,
+        cpu_seconds_512=0.02,
         reference="Zuiderveld, Contrast limited adaptive histogram equalization, Graphics Gems IV 1994",
         arguments={"clip_limit": {"type": "number", "minimum": 0.5, "maximum": 8.0, "default": 3.0}},
     )
