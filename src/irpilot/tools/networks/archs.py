@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -222,8 +221,8 @@ class _SCIEnhanceBody(nn.Module):
     def __init__(self, channels: int = 3) -> None:
         super().__init__()
         self.in_conv = nn.Sequential(_conv(3, channels), nn.ReLU())
-        self.conv = nn.Sequential(_conv(channels, channels), nn.BatchNorm2d(channels), nn.ReLU())
-        # the released checkpoints store the single residual block twice (conv and blocks.0)
+        # the released checkpoints store the single residual block twice (``conv`` and
+        # ``blocks.0``, one shared module in training; checked identical): only blocks.0 is kept
         self.blocks = nn.ModuleList([nn.Sequential(_conv(channels, channels), nn.BatchNorm2d(channels), nn.ReLU())])
         self.out_conv = nn.Sequential(_conv(channels, 3), nn.Sigmoid())
 
@@ -406,13 +405,3 @@ class PReNet(nn.Module):
             else:
                 x = self.conv(self._residual_blocks(hidden)) + rainy
         return x
-
-
-def load_state(model: nn.Module, state: dict[str, torch.Tensor], *, strict: bool = True) -> nn.Module:
-    """Load ``state`` into ``model`` and return it (shapes must match)."""
-    model.load_state_dict(state, strict=strict)
-    return model
-
-
-def numpy_weights_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return bool(np.array_equal(a.cpu().numpy(), b.cpu().numpy()))

@@ -90,7 +90,7 @@ class DnCNNColorBlind(_MatConvNetDnCNN):
         tile_size=512,
         tile_overlap=48,
         devices=_DEVICES,
-        cpu_seconds_512=None,
+        cpu_seconds_512=5.6,
     )
 
     def _run(self, img: np.ndarray, **args: Any) -> np.ndarray:
@@ -114,6 +114,7 @@ class DnCNNGrayBlind(_MatConvNetDnCNN):
         tile_size=512,
         tile_overlap=48,
         devices=_DEVICES,
+        cpu_seconds_512=16.0,
         arguments=_GREY_MODE_ARG,
     )
 
@@ -146,6 +147,7 @@ class DnCNNKairS25(_GreyscaleMixin):
         tile_size=512,
         tile_overlap=48,
         devices=_DEVICES,
+        cpu_seconds_512=13.0,
         arguments=_GREY_MODE_ARG,
     )
 
@@ -185,8 +187,9 @@ class FFDNetColor(NetworkTool):
         "Image Denoising. IEEE TIP 2018.",
         multiple_of=2,
         tile_size=512,
-        tile_overlap=48,
+        tile_overlap=64,
         devices=_DEVICES,
+        cpu_seconds_512=1.6,
         arguments={
             "sigma": {
                 "type": "number",
@@ -238,6 +241,7 @@ class DnCNN3Dejpeg(_MatConvNetDnCNN):
         tile_size=512,
         tile_overlap=48,
         devices=_DEVICES,
+        cpu_seconds_512=15.0,
         arguments=_GREY_MODE_ARG,
     )
 
@@ -276,6 +280,7 @@ class DnCNN3SRx4(_MatConvNetDnCNN):
         tile_size=192,
         tile_overlap=16,
         devices=_DEVICES,
+        cpu_seconds_512=5.4,  # per 512x512 output (128x128 input)
     )
 
     def _run(self, img: np.ndarray, **args: Any) -> np.ndarray:

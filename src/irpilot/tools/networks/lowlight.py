@@ -63,6 +63,7 @@ def _sci_card(variant: str, note: str) -> ToolCard:
         tile_size=1024,
         tile_overlap=16,
         devices=_DEVICES,
+        cpu_seconds_512=0.12,
     )
 
 
@@ -105,7 +106,7 @@ class RUASLol(_StateDictTool):
         id="ruas_lol",
         task="low_light",
         description="RUAS (LOL model): 3 unrolled illumination-estimation stages with searched cells, "
-        "then a searched denoising network",
+        "then a searched denoising network; very strong brightening (for very dark photos)",
         weights_license="none stated (research use)",
         weights=(
             github_weights(
@@ -122,8 +123,9 @@ class RUASLol(_StateDictTool):
         reference="R. Liu, L. Ma, J. Zhang, X. Fan, Z. Luo. Retinex-inspired Unrolling with Cooperative Prior "
         "Architecture Search for Low-light Image Enhancement. CVPR 2021.",
         tile_size=768,
-        tile_overlap=32,
+        tile_overlap=48,
         devices=_DEVICES,
+        cpu_seconds_512=1.6,
     )
 
     def make_model(self):
@@ -162,6 +164,7 @@ class ZeroDCETool(_StateDictTool):
         tile_size=512,
         tile_overlap=16,
         devices=_DEVICES,
+        cpu_seconds_512=1.4,
     )
 
     def make_model(self):
@@ -197,6 +200,7 @@ class ZeroDCEPPTool(_StateDictTool):
         tile_size=1024,
         tile_overlap=16,
         devices=_DEVICES,
+        cpu_seconds_512=1.7,
     )
 
     def make_model(self):

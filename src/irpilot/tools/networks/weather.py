@@ -39,6 +39,7 @@ class AODNetTool(_StateDictTool):
         tile_size=1024,
         tile_overlap=16,
         devices=_DEVICES,
+        cpu_seconds_512=0.3,
     )
 
     def make_model(self):
@@ -55,7 +56,9 @@ _PRENET_REF = (
 )
 
 
-def _prenet_card(tool_id: str, relpath: str, sha256: str, trained_on: str, stages: int = 6) -> ToolCard:
+def _prenet_card(
+    tool_id: str, relpath: str, sha256: str, trained_on: str, seconds: float, stages: int = 6
+) -> ToolCard:
     return ToolCard(
         id=tool_id,
         task="derain",
@@ -66,9 +69,10 @@ def _prenet_card(tool_id: str, relpath: str, sha256: str, trained_on: str, stage
         ),
         kind="network",
         reference=_PRENET_REF,
-        tile_size=384,
-        tile_overlap=32,
+        tile_size=512,
+        tile_overlap=64,
         devices=_DEVICES,
+        cpu_seconds_512=seconds,
     )
 
 
@@ -92,6 +96,7 @@ class PReNetRain100H(_PReNet):
         "Rain100H/PReNet6/net_latest.pth",
         "127c0098787c5272f1f8583f6c5202e7ef674f750cd145a1691912a6d9e96210",
         "Rain100H (heavy synthetic streaks); unstable on some photos (strong colour shifts)",
+        27.0,
     )
 
 
@@ -104,6 +109,7 @@ class PReNetRain100L(_PReNet):
         "Rain100L/PReNet6/net_latest.pth",
         "cb9b743bb33cf6e5c56ba45f8ade93add46266dea9fa582e1934dc5eed942333",
         "Rain100L (light synthetic streaks)",
+        27.0,
     )
 
 
@@ -119,5 +125,6 @@ class PReNetReal(_PReNet):
         "real/PReNet1.pth",
         "eba0c0ed941565abce9c61ceb8b36ff5e1532320c20efc11843f5f7fc810f7bb",
         "the authors' set for real rainy photos",
+        19.0,
         stages=4,
     )
