@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run_expert)
 
     s = tsub.add_parser("sft", help="supervised fine-tuning on expert data")
-    s.add_argument("--expert", default="runs/expert", help="expert dataset folder")
+    s.add_argument("--expert", default="runs/expert", help="expert dataset folder(s), comma-separated")
     s.add_argument("--out", default="runs/sft/policy_sft.pt", help="output weights (.pt; .json meta beside)")
     s.add_argument("--epochs", type=int, default=40)
     s.add_argument("--lr", type=float, default=2e-3)
@@ -77,12 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--strategy", choices=("static", "gdpo", "adaptive"), default="adaptive")
     r.add_argument("--updates", type=int, default=60)
     r.add_argument("--group-size", type=int, default=8)
-    r.add_argument("--groups-per-update", type=int, default=4)
+    r.add_argument("--groups-per-update", type=int, default=2)
     r.add_argument("--lr", type=float, default=3e-4)
     r.add_argument("--kl", type=float, default=0.05, help="KL coefficient to the SFT policy")
     r.add_argument("--entropy", type=float, default=0.01)
     r.add_argument("--call-cost", type=float, default=0.05)
-    r.add_argument("--size", default="96,144")
+    r.add_argument("--size", default="72,104", help="crop side range of non-low-resolution cases")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--minutes", type=float, default=None)
     r.add_argument("--no-resume", action="store_true")
@@ -139,7 +139,7 @@ def run_sft(args: argparse.Namespace) -> int:
             from ..perceive import DEGRADATION_NAMES
 
             encoder = StateEncoder(default_action_space(), perception_labels=list(DEGRADATION_NAMES))
-    res = train_sft(args.expert, out, cfg, encoder=encoder, perceiver=perceiver, progress=_progress("sft"), log_path=out.with_suffix(".log.jsonl"))
+    res = train_sft([p for p in args.expert.split(",") if p], out, cfg, encoder=encoder, perceiver=perceiver, progress=_progress("sft"), log_path=out.with_suffix(".log.jsonl"))
     print({k: v for k, v in res["info"].items() if k.startswith("val_")})
     print(f"policy: {out}")
     return 0

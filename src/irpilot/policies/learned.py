@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["LearnedPolicy", "decision_mask", "default_weights", "ASSETS_DIR"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-#: largest side beyond which super-resolution is not offered (x4 would explode the image)
-MAX_SR_SIDE = 1536
+#: super-resolution (x4) is offered only below this longest side: larger photos are not
+#: low-resolution (AgenticIR decides low resolution by size alone, < 300 px), and x4 would
+#: explode them
+MAX_SR_SIDE = 512
 
 
 def default_weights(variant: str = "learned") -> Path:
@@ -59,7 +61,7 @@ def decision_mask(
         off[~available] = -np.inf
     banned = set(banned)
     done = {space.task_of(c) for c in called if c in space.tools}
-    big = image_shape is not None and max(image_shape[-2:]) > MAX_SR_SIDE
+    big = image_shape is not None and max(image_shape[-2:]) >= MAX_SR_SIDE
     for i, (tool, task) in enumerate(zip(space.tools, space.tasks)):
         if tool in banned:
             off[i] = -np.inf

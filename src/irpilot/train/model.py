@@ -46,9 +46,10 @@ def image_stats(img: np.ndarray, native: int = 256, thumb: int = 96) -> np.ndarr
 
     _, h, w = img.shape
     f = np.zeros(N_STATS, dtype=np.float32)
-    f[0] = np.log2(max(h, 1)) / 10.0
-    f[1] = np.log2(max(w, 1)) / 10.0
-    f[2] = float(max(h, w) < 300)
+    # size, saturating at 128 px so that photos larger than the training crops look alike
+    f[0] = min(max(h, w), 128) / 128.0
+    f[1] = min(min(h, w), 128) / 128.0
+    f[2] = min(h * w, 128 * 128) / (128.0 * 128.0)
     # colour statistics on an area-averaged thumbnail
     s = min(1.0, thumb / max(h, w))
     hwc = np.ascontiguousarray(img.transpose(1, 2, 0))
@@ -264,7 +265,7 @@ def _torch_net():
             x = self.conv(crops.reshape(b * k, *crops.shape[2:]) - 0.5)
             x = torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], dim=1)
             e = self.crop_fc(x).reshape(b, k, -1).mean(dim=1)
-            s = (stats - self.stats_mean) / self.stats_std
+            s = ((stats - self.stats_mean) / self.stats_std).clamp(-6.0, 6.0)
             parts = [e, s, hist]
             if self.perc_dim:
                 parts.append(perc if perc is not None else torch.zeros(b, self.perc_dim))

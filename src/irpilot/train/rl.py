@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 @dataclasses.dataclass
 class RLConfig:
     group_size: int = 8
-    groups_per_update: int = 4
+    groups_per_update: int = 2
     updates: int = 60
     lr: float = 3e-4
     clip: float = 0.2
@@ -51,7 +51,7 @@ class RLConfig:
     seed: int = 0
     checkpoint_every: int = 10
     time_budget: float | None = None
-    case_size: tuple[int, int] = (96, 144)
+    case_size: tuple[int, int] = (72, 104)
 
 
 @dataclasses.dataclass
@@ -86,8 +86,17 @@ def rollout_group(
     n_crops: int = 4,
     available: np.ndarray | None = None,
     perceiver: Any = None,
+    ref_shape: tuple[int, ...] | None = None,
 ) -> list[Rollout]:
-    """Run ``group_size`` rollouts from ``image`` in lock step (one batched forward per step)."""
+    """Run ``group_size`` rollouts from ``image`` in lock step (one batched forward per step).
+
+    With ``ref_shape`` (the clean reference's shape), a x4 call on an image that is not 1/4 of
+    the reference ends the rollout as invalid *without running the tool*: its result could
+    not be compared with the reference whatever its pixels, so the reward is the same and
+    the (expensive) call is saved.
+    """
+    from ..tools import TOOLS
+
     import torch
 
     from ..policies.learned import decision_mask
@@ -132,8 +141,14 @@ def rollout_group(
             r.logps.append(float(np.log(max(p[a], 1e-12))))
             if a == space.stop_index:
                 r.done = True
-            else:
-                calls.append((r, space.names[a]))
+                continue
+            name = space.names[a]
+            scale = TOOLS.get(name).card.scale if name in TOOLS else 1
+            if ref_shape is not None and scale > 1 and (r.image.shape[1] * scale, r.image.shape[2] * scale) != tuple(ref_shape[1:]):
+                r.failed += 1
+                r.done = True
+                continue
+            calls.append((r, name))
         if calls:
             results = pool.map([(name, r.image, {}) for r, name in calls])
             for (r, name), res in zip(calls, results):
@@ -227,6 +242,8 @@ class RewardAdapter:
     def components(self, input_img: np.ndarray, output: np.ndarray, ref: np.ndarray, n_calls: int, valid: bool = True) -> dict[str, float]:
         from ..quality.reward import reward_components
 
+        if output is not None and output.shape != ref.shape and (output.shape[1] * 4, output.shape[2] * 4) != ref.shape[1:]:
+            output, valid = None, False  # e.g. x4 super-resolution of an image that was not small
         return dict(
             reward_components(
                 input_img, output, ref, n_calls=n_calls, valid=valid, metrics=self.metrics, input_scores=self._inputs(input_img, ref)
@@ -301,7 +318,7 @@ def train_rl(
         photos = training_photos()
 
         def cases(rng: np.random.Generator, i: int) -> tuple[np.ndarray, np.ndarray]:
-            c = make_case(rng, photos, size=cfg.case_size)
+            c = make_case(rng, photos, size=cfg.case_size, sr_size=(32, 48))
             return c.degraded, c.clean
 
     state_path = out.with_name(out.stem + "_state.pt")
@@ -342,6 +359,7 @@ def train_rl(
             rolls = rollout_group(
                 net, encoder, pool, degraded, cfg.group_size, rng,
                 temperature=cfg.temperature, n_crops=cfg.rollout_crops, available=available, perceiver=perceiver,
+                ref_shape=clean.shape,
             )
             net.train()
             comps = [reward.components(degraded, r.image, clean, n_calls=len(r.names) + r.failed, valid=r.failed == 0) for r in rolls]

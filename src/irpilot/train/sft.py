@@ -85,7 +85,7 @@ def build_bank(
     bank = StateBank(encoder)
     rng = np.random.default_rng(seed)
     for k, rec in enumerate(records):
-        imgs = load_images(root, rec["id"])
+        imgs = load_images(rec.get("_root", root), rec["id"])
         seqs = [tuple(rec["best"])] + [tuple(s) for s in rec["near_best"]]
         prefixes: dict[tuple[str, ...], None] = {(): None}
         for s in seqs:
@@ -172,7 +172,7 @@ def evaluate(net: Any, bank: StateBank, records: Sequence[dict], space: ActionSp
 
 
 def train_sft(
-    expert_path: str | Path,
+    expert_path: str | Path | Sequence[str | Path],
     out: str | Path,
     cfg: SFTConfig | None = None,
     *,
@@ -189,7 +189,12 @@ def train_sft(
 
     cfg = cfg or SFTConfig()
     torch.manual_seed(cfg.seed)
-    records = load_expert(expert_path)
+    paths = [expert_path] if isinstance(expert_path, (str, Path)) else list(expert_path)
+    records = []
+    for p in paths:
+        for r in load_expert(p):
+            r["_root"] = str(p)
+            records.append(r)
     # a case searched while one of its tasks had no tool teaches "ignore that degradation": skip it
     records = [r for r in records if set(r.get("searched_tasks", r["tasks"])) == set(r["tasks"])]
     if not records:
@@ -204,13 +209,13 @@ def train_sft(
     encoder = encoder or StateEncoder(space)
     train, val = split_cases(records, cfg.val_fraction, cfg.seed)
     t0 = time.perf_counter()
-    bank = build_bank(records, expert_path, encoder, n_crops=cfg.bank_crops, seed=cfg.seed, perceiver=perceiver, progress=progress)
+    bank = build_bank(records, paths[0], encoder, n_crops=cfg.bank_crops, seed=cfg.seed, perceiver=perceiver, progress=progress)
     if progress:
         progress(f"{len(bank.states)} states from {len(train)} train / {len(val)} val cases in {time.perf_counter() - t0:.0f}s")
     net = build_net(space, encoder, width=cfg.width)
     stats = np.stack([s.stats for s in bank.states])
     net.stats_mean.copy_(torch.from_numpy(stats.mean(0)))
-    net.stats_std.copy_(torch.from_numpy(stats.std(0) + 1e-3))
+    net.stats_std.copy_(torch.from_numpy(np.maximum(stats.std(0), 0.02)))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed + 1)
     masks = torch.from_numpy(np.maximum(np.stack(bank.masks), -1e4))
@@ -257,7 +262,7 @@ def train_sft(
     final = {f"val_{k}": v for k, v in evaluate(net, bank, val, space).items()}
     info = {
         "stage": "sft",
-        "expert": str(Path(expert_path).name),
+        "expert": [Path(p).name for p in paths],
         "cases": len(records),
         "train_cases": len(train),
         "val_cases": len(val),
