@@ -190,6 +190,24 @@ def test_jpeg_decodes_at_the_sampled_quality(photo):
         assert same < 0.5 * float(np.abs(out - photo).mean() * 255)
 
 
+def test_jpeg_quantisation_tables_are_the_sampled_quality(photo):
+    import io
+
+    from PIL import Image
+
+    # the IJG base luminance table (JPEG standard, Annex K) scaled for quality q
+    base = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69,
+                     56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104,
+                     113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99]).reshape(8, 8)
+    jpeg = DEGRADATIONS.get("jpeg")
+    for q in (10, 17, 29):
+        data = jpeg.encode(to_u8(photo), {"quality": q})
+        table = np.array(Image.open(io.BytesIO(data)).quantization[0])
+        scale = 5000 // q if q < 50 else 200 - 2 * q
+        expected = np.clip((base * scale + 50) // 100, 1, 255)
+        assert np.array_equal(table.reshape(8, 8), expected), q
+
+
 def test_motion_kernel_is_one_sided():
     dy, dx, w = motion_offsets(10, 3.0, 0.0)
     assert len(w) == 21 and np.all(dy == 0) and np.array_equal(dx, np.arange(21))

@@ -288,7 +288,9 @@ class Jpeg(Degradation):
         quality = _randint(rng, lo, hi)
         return _finish({"quality": quality}, severity_from_ranges(quality, self.RANGES), level)
 
-    def _apply_u8(self, arr: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    @staticmethod
+    def encode(arr: np.ndarray, params: Mapping[str, Any]) -> bytes:
+        """The JPEG file bytes OpenCV writes for uint8 (H, W, 3) RGB at ``params["quality"]``."""
         import cv2
 
         quality = int(params["quality"])
@@ -297,5 +299,10 @@ class Jpeg(Degradation):
         ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(arr[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             raise RuntimeError("OpenCV could not encode a JPEG")
-        dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        return buf.tobytes()
+
+    def _apply_u8(self, arr: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+        import cv2
+
+        dec = cv2.imdecode(np.frombuffer(self.encode(arr, params), np.uint8), cv2.IMREAD_COLOR)
         return np.ascontiguousarray(dec[:, :, ::-1])
