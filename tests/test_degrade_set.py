@@ -57,10 +57,15 @@ def test_same_seed_same_bytes_and_manifest(src, set_c, tmp_path):
     assert (out3 / entries[0]["degraded"]).read_bytes() != (set_c / entries[0]["degraded"]).read_bytes()
 
 
-def test_every_entry_replays_bit_for_bit(set_c):
+def test_every_entry_replays_bit_for_bit(src, set_c, tmp_path):
+    import shutil
+
+    moved = tmp_path / "moved_clean"
+    shutil.copytree(src, moved)
     for e in read_manifest(set_c):
         stored = read_image(set_c / e["degraded"])
         assert np.array_equal(replay_entry(e), stored), e["degraded"]
+        assert np.array_equal(replay_entry(e, clean_dir=moved), stored)
         assert stored.shape[1:] == tuple(e["size"])
         if "low_resolution" in e["degradations"]:
             h, w = e["clean_size"]

@@ -76,10 +76,17 @@ def read_manifest(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return out
 
 
-def replay_entry(entry: Mapping[str, Any], *, depth: np.ndarray | None = None) -> np.ndarray:
+def replay_entry(
+    entry: Mapping[str, Any],
+    *,
+    clean_dir: str | os.PathLike[str] | None = None,
+    depth: np.ndarray | None = None,
+) -> np.ndarray:
     """Re-create a manifest entry's degraded image from its ``clean`` file (and ``crop``),
-    bit for bit."""
-    clean = _load_clean(entry["clean"], entry.get("crop"))
+    bit for bit.  ``clean_dir`` looks the clean file up by name in another folder (a set
+    moved to another machine)."""
+    clean_path = Path(entry["clean"]) if clean_dir is None else Path(clean_dir) / Path(entry["clean"]).name
+    clean = _load_clean(clean_path, entry.get("crop"))
     return replay(clean, entry["records"], depth=depth)
 
 
