@@ -234,10 +234,12 @@ class Rain(Degradation):
 class Snow(Degradation):
     """Snow (irpilot's own recipe; no benchmark defines one).  Three layers of flakes, fine
     (density 3 rho, Gaussian radius 0.5-0.9 px), medium (rho, 1.1-1.8 px) and large
-    (rho / 4, 2.2-3.2 px), each smeared along the fall direction (streak of 1-12 px at
-    ``angle`` U(-25, 25) degrees from vertical, longer for nearer layers) and composited
-    with a screen blend at opacity 0.6-1.0, over a brightening veil
-    ``img (1 - v) + 0.85 v``.  Base density rho sets the severity."""
+    (rho / 4, 2.2-3.2 px), each smeared along the fall direction (a streak of s x 0.5, 1,
+    1.5 px for the three layers, s ~ randint over the level's range, at ``angle``
+    U(-25, 25) degrees from vertical) and composited with a screen blend at opacity 0.6-1.0,
+    over a brightening veil ``img (1 - v) + 0.85 v``.  The base density rho (fraction of
+    pixels seeding a medium flake) sets the severity; ``level=None`` samples moderate to
+    severe (rho 0.04-0.18 %, veil 0.06-0.2)."""
 
     name = "snow"
     task = "desnow"
@@ -247,6 +249,8 @@ class Snow(Degradation):
     STREAK = ((1, 4), (2, 7), (3, 10), (4, 13))
     SIZES = ((0.5, 0.9), (1.1, 1.8), (2.2, 3.2))
     DENSITY_FACTORS = (3.0, 1.0, 0.25)
+    #: nearer (larger) flakes move farther during the exposure
+    STREAK_FACTORS = (0.5, 1.0, 1.5)
 
     def sample(self, rng: np.random.Generator, level: str | None = None) -> dict[str, Any]:
         self._check_level(level)
@@ -257,12 +261,12 @@ class Snow(Degradation):
         slo, shi = self.STREAK[li_lo][0], self.STREAK[li_hi][1]
         angle = float(rng.uniform(-25.0, 25.0))
         layers = []
-        for (zlo, zhi), f in zip(self.SIZES, self.DENSITY_FACTORS):
+        for (zlo, zhi), f, g in zip(self.SIZES, self.DENSITY_FACTORS, self.STREAK_FACTORS):
             streak = int(rng.integers(slo, shi + 1))
             layers.append({
                 "density": rho * f,
                 "size": float(rng.uniform(zlo, zhi)),
-                "streak": max(1, int(round(streak * (0.5 if f > 1 else 1.0 if f == 1 else 1.5)))),
+                "streak": max(1, int(round(streak * g))),
                 "opacity": float(rng.uniform(0.6, 1.0)),
             })
         params = {"density": rho, "veil": veil, "angle": angle, "layers": layers, "seed": self._seed(rng)}
