@@ -17,7 +17,6 @@ __all__ = [
     "estimate_noise_sigma",
     "imresize",
     "psf2otf",
-    "blur_fft",
     "deconv_tikhonov",
     "deconv_hqs_tv",
     "register",
@@ -122,14 +121,6 @@ def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def _pad_amount(kernel: np.ndarray) -> int:
     return int(max(kernel.shape)) + 8
-
-
-def blur_fft(img2d: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Correlate a 2-D array with ``kernel`` (edge-replicated borders)."""
-    import cv2
-
-    kh, kw = kernel.shape
-    return cv2.filter2D(img2d.astype(np.float32), -1, kernel.astype(np.float32), borderType=cv2.BORDER_REPLICATE)
 
 
 def _grad_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

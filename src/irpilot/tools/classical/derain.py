@@ -30,9 +30,9 @@ def _line(length: int, angle_from_vertical: float) -> np.ndarray:
 
 
 def estimate_streak_angle(img: np.ndarray, angles: np.ndarray | None = None) -> float:
-    """Streak direction in degrees from vertical (positive = top leaning left to right... as
-    ``x = c + t sin a``, ``y = c + t cos a``): the line filter that keeps the most energy of
-    the positive high-pass residual."""
+    """Streak direction in degrees from vertical (the line ``x = c + t sin a``,
+    ``y = c + t cos a``, y pointing down): the line filter that keeps the most energy of
+    the positive high-pass residual of the luma."""
     import cv2
 
     y = luminance(img) if img.ndim == 3 else img.astype(np.float32)
