@@ -317,3 +317,11 @@ def test_odd_tiny_and_flat_inputs(tool_id):
                 np.zeros((3, 24, 24), np.float32), np.ones((3, 24, 24), np.float32)):
         out = tool(img)
         _check_contract(out, (3, img.shape[1] * tool.card.scale, img.shape[2] * tool.card.scale))
+
+
+def test_bicubic_matches_benchmark_resampler():
+    resize = pytest.importorskip("irpilot.degrade.resize")
+    x = np.random.default_rng(1).random((3, 21, 34)).astype(np.float32)
+    for scale in (4.0, 0.25):
+        assert np.abs(resize.imresize(x, scale) - imresize(x, scale)).max() < 1e-5
+    assert np.abs(get_tool("bicubic_x4")(x) - np.clip(resize.imresize(x, 4.0), 0, 1)).max() < 1e-5

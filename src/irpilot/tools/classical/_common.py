@@ -88,7 +88,9 @@ def _resize_weights(in_len: int, out_len: int, scale: float, antialias: bool = T
     d = u[:, None] - idx
     w = scale * _cubic(d * scale) if shrink else _cubic(d)
     w /= w.sum(axis=1, keepdims=True)
-    idx = np.clip(idx - 1, 0, in_len - 1).astype(int)  # replicate borders (MATLAB 'symmetric' ~ edge)
+    # MATLAB's symmetric border: positions 1..n, n..1, repeating
+    aux = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])
+    idx = aux[np.mod(idx.astype(np.int64) - 1, 2 * in_len)]
     m = np.zeros((out_len, in_len), dtype=np.float64)
     for j in range(p):
         np.add.at(m, (np.arange(out_len), idx[:, j]), w[:, j])
