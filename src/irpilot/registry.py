@@ -55,10 +55,14 @@ class Registry(Generic[T]):
 
     # -- registration -------------------------------------------------------------
     def register(self, name: str | None = None, *, replace: bool = False) -> Callable[[T], T]:
-        """Decorator: ``@registry.register("name")``; without a name uses ``obj.name``."""
+        """Decorator: ``@registry.register("name")``; without a name uses ``obj.name``, or the
+        ``id`` of ``obj.card`` (tools)."""
 
         def decorator(obj: T) -> T:
-            self.add(name or getattr(obj, "name", None) or getattr(obj, "id"), obj, replace=replace)
+            key = name or getattr(obj, "name", None) or getattr(getattr(obj, "card", None), "id", None)
+            if not key:
+                raise ValueError(f"cannot tell the registry name of {obj!r}: pass it explicitly")
+            self.add(key, obj, replace=replace)
             return obj
 
         return decorator

@@ -66,46 +66,11 @@ def estimate_noise_sigma(img: np.ndarray) -> float:
     return sigma if np.isfinite(sigma) else 0.0
 
 
-# ---------------------------------------------------------------------------------------
-# MATLAB-style bicubic resize (imresize with antialiasing), separable weight matrices
-def _cubic(x: np.ndarray) -> np.ndarray:
-    ax = np.abs(x)
-    ax2, ax3 = ax**2, ax**3
-    return (1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * ((ax > 1) & (ax <= 2))
-
-
-def _resize_weights(in_len: int, out_len: int, scale: float, antialias: bool = True) -> np.ndarray:
-    """(out_len, in_len) matrix of MATLAB's bicubic imresize along one axis."""
-    kernel_width = 4.0
-    shrink = scale < 1 and antialias
-    if shrink:
-        kernel_width /= scale
-    x = np.arange(1, out_len + 1, dtype=np.float64)
-    u = x / scale + 0.5 * (1 - 1 / scale)
-    left = np.floor(u - kernel_width / 2)
-    p = int(np.ceil(kernel_width)) + 2
-    idx = left[:, None] + np.arange(p)[None, :]
-    d = u[:, None] - idx
-    w = scale * _cubic(d * scale) if shrink else _cubic(d)
-    w /= w.sum(axis=1, keepdims=True)
-    # MATLAB's symmetric border: positions 1..n, n..1, repeating
-    aux = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])
-    idx = aux[np.mod(idx.astype(np.int64) - 1, 2 * in_len)]
-    m = np.zeros((out_len, in_len), dtype=np.float64)
-    for j in range(p):
-        np.add.at(m, (np.arange(out_len), idx[:, j]), w[:, j])
-    return m.astype(np.float32)
-
-
 def imresize(img: np.ndarray, scale: float, out_hw: tuple[int, int] | None = None) -> np.ndarray:
-    """Bicubic resize of a (C, H, W) array by ``scale`` like MATLAB ``imresize`` (antialiased
-    when shrinking).  No clipping."""
-    _, h, w = img.shape
-    oh, ow = out_hw or (int(np.ceil(h * scale)), int(np.ceil(w * scale)))
-    mh = _resize_weights(h, oh, scale)
-    mw = _resize_weights(w, ow, scale)
-    out = np.einsum("oh,chw->cow", mh, img.astype(np.float32))
-    return np.einsum("pw,cow->cop", mw, out).astype(np.float32)
+    """MATLAB-style bicubic resize of (C, H, W) (the benchmark's resampler), float32, no clipping."""
+    from ...degrade.resize import imresize as _imresize
+
+    return _imresize(img, scale, output_shape=out_hw).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------
