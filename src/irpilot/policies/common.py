@@ -34,23 +34,27 @@ DEGRADATION_ORDER: tuple[str, ...] = (
     "low_resolution",
 )
 
-#: Preferred tools per task, best first (chosen from the toolbox benchmark in BENCHMARKS.md);
-#: the first *available* one is the task's default.
+#: The agent's toolbox: per task, the tools that measurably help on that task's degradation,
+#: best first (output PSNR in the toolbox benchmark, BENCHMARKS.md "Toolbox"); the first
+#: available one is the task's default.  Tools left out (e.g. GAN super-resolution, which
+#: trades fidelity for texture, or low-light networks trained on other data) stay registered
+#: and callable, and a policy's ``tools`` option can put them back.
 PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
-    "super_resolution": ("dncnn3_sr_x4", "fsrcnn_x4", "espcn_x4", "lapsrn_x4", "bicubic_x4"),
-    "denoise": ("ffdnet_color", "dncnn_color_blind", "oidn_denoise", "nlm", "bm3d"),
-    "motion_deblur": ("motion_deblur_pnp", "motion_deblur_wiener"),
-    "defocus_deblur": ("defocus_deblur_pnp", "defocus_deblur_wiener"),
-    "dehaze": ("dark_channel_prior", "aod_net"),
-    "derain": ("prenet_rain100h", "prenet_rain100l", "derain_directional"),
-    "low_light": ("low_light_v_inverse", "lime", "sci_medium", "zero_dce", "gamma_auto", "clahe"),
-    "dejpeg": ("dncnn3_dejpeg", "jpeg_deblock"),
-    "desnow": ("desnow_median",),
+    "super_resolution": ("dncnn3_sr_x4", "backprojection_x4", "lanczos_x4"),
+    "denoise": ("dncnn_color_blind", "ffdnet_color", "bilateral", "nlm"),
+    "motion_deblur": ("motion_deblur_hqs", "motion_deblur_wiener"),
+    "defocus_deblur": ("defocus_deblur_hqs", "defocus_deblur_wiener"),
+    "dehaze": ("color_attenuation_prior", "dark_channel_prior", "aod_net"),
+    "derain": ("prenet_rain100h", "prenet_rain100l", "derain_directional_opening"),
+    "low_light": ("hsv_value_inverse", "gamma_auto", "sci_easy", "lime"),
+    "dejpeg": ("dncnn3_dejpeg", "jpeg_tv", "jpeg_reapply"),
+    "desnow": ("desnow_median", "desnow_morphology"),
 }
 
 
 def available_tools(task: str, toolbox: dict[str, list[str]] | None = None) -> list[str]:
-    """Available tools of ``task``: preferred ones first (in preference order), then the rest.
+    """The agent's available tools for ``task`` (the measured toolbox above, in order; every
+    available tool of the task when none of those is available).
     ``toolbox`` (a policy's ``tools`` option, task -> tool ids) restricts the choice."""
     from ..tools import tool_names_for_task
 
@@ -58,7 +62,7 @@ def available_tools(task: str, toolbox: dict[str, list[str]] | None = None) -> l
         return list(toolbox.get(task, []))
     avail = tool_names_for_task(task)
     preferred = [t for t in PREFERRED_TOOLS.get(task, ()) if t in avail]
-    return preferred + [t for t in avail if t not in preferred]
+    return preferred or avail
 
 
 def default_tool(task: str, toolbox: dict[str, list[str]] | None = None) -> str | None:

@@ -43,20 +43,13 @@ class OraclePolicy(SearchPolicy):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.max_nodes = int(options.get("max_nodes", 400))
+        self.max_nodes = int(options.get("max_nodes", 250))
         self.beam = int(options.get("beam", 6))
-        self.max_tool_seconds = float(options.get("max_tool_seconds", 3.0))
+        self.tools_per_task = int(options.get("tools_per_task", 3))
         self.extra_tasks = options.get("extra_tasks", True)
 
     def _tools(self, degradation: str) -> list[str]:
-        from ..tools import TOOLS
-
-        out = []
-        for name in available_tools(DEGRADATION_TO_TASK[degradation], self.options.get("tools")):
-            cost = TOOLS.get(name).card.cpu_seconds_512
-            if cost is None or cost <= self.max_tool_seconds:
-                out.append(name)
-        return out
+        return available_tools(DEGRADATION_TO_TASK[degradation], self.options.get("tools"))[: self.tools_per_task]
 
     def search(self, ctx: Any) -> None:
         ref = ctx.reference
