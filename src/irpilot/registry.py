@@ -81,8 +81,12 @@ class Registry(Generic[T]):
         if self._loaded:
             return
         self._loaded = True
-        for module in self._builtin_modules:
-            importlib.import_module(module)
+        try:
+            for module in self._builtin_modules:
+                importlib.import_module(module)
+        except BaseException:
+            self._loaded = False  # a broken built-in module must fail loudly every time
+            raise
         if self._entry_point_group:
             for ep in metadata.entry_points(group=self._entry_point_group):
                 try:
