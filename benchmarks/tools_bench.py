@@ -215,7 +215,7 @@ def markdown(res: dict[str, Any]) -> str:
         "running the tool once on a 12 MP photo (4000x3000; x4 SR: 1000x750 input, 12 MP output); limit 4 GB. "
         "**Bold** = best output PSNR of the task.",
         "",
-        f"Command: `{res['command']}`  ",
+        "Commands (in order): " + "; ".join(f"`{c}`" for c in res.get("commands", [res["command"]])) + "  ",
         f"Date: {res['date']}; machine: {res['machine']}.",
         "",
         "| task | tool | PSNR in | PSNR out | gain | SSIM in | SSIM out | sec/512 | peak RSS 12 MP (MB) |",
@@ -299,8 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         write_markdown(res, args.markdown)
         return 0
     res.setdefault("tools", {})
+    command = "python benchmarks/tools_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    commands = [c for c in res.get("commands", [res["command"]] if "command" in res else []) if c != command]
     res.update(
-        command="python benchmarks/tools_bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        command=command,
+        commands=commands + [command],
         date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d"),
         machine=f"{os.cpu_count()} CPU cores, no GPU, Python {platform.python_version()}",
         crops_n=res.get("crops_n", args.crops), crop_size=res.get("crop_size", args.size),
@@ -325,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.time()
             row = bench_tool(name, sets[task_to_deg[task]], args.time_size)
             row["degradation"] = task_to_deg[task]
-            res["tools"][name] = {**res["tools"].get(name, {}), **row}
+            keep = {k: v for k, v in res["tools"].get(name, {}).items() if k.startswith(("peak_rss", "mem_", "rss_"))}
+            res["tools"][name] = {**keep, **row}  # fresh quality fields (a stale error must not survive)
             print(f"{name:28s} {task:16s} " + (
                 f"{row['psnr_in']:6.2f} -> {row['psnr_out']:6.2f} dB  SSIM {row['ssim_in']:.3f} -> {row['ssim_out']:.3f}"
                 f"  {row['sec_512']:.2f} s/512" if "psnr_out" in row else row.get("error", "")

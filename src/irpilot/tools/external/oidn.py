@@ -31,7 +31,7 @@ class OIDNDenoise(Tool):
         tiling=True,
         tile_size=1024,
         tile_overlap=64,
-        cpu_seconds_512=0.5,
+        cpu_seconds_512=0.17,  # unloaded 2-core machine
         kind="network",
         reference="Afra et al., Intel Open Image Denoise, https://www.openimagedenoise.org",
         arguments={
