@@ -48,6 +48,8 @@ class TrainConfig:
     crops_per_image: int = 2
     crop: int = 96
     seed: int = 0
+    split_seed: int = 0  #: which photos are held out (keep it fixed when generating more data)
+    extra_data: str = ""  #: comma-separated further data sets whose training crops are appended
     epochs: int = 12
     batch_size: int = 64
     lr: float = 2e-3
@@ -59,6 +61,7 @@ class TrainConfig:
     embed_dim: int = 128
     names: tuple[str, ...] = DEGRADATION_NAMES
     resume: bool = False
+    init: str = ""  #: start from these weights (a perceive_cnn.pt) instead of a random initialisation
 
     @property
     def data_path(self) -> Path:
@@ -112,7 +115,7 @@ def generate_data(cfg: TrainConfig) -> Path:
     """Build the train/validation crop set (split by photo) and save it to ``cfg.data_path``."""
     sources = load_sources(folders=cfg.folders, max_per_folder=cfg.max_per_folder or None,
                            skimage_photos=SKIMAGE_PHOTOS if cfg.skimage else ())
-    train_src, val_src = split_sources(sources, cfg.val_fraction, cfg.seed)
+    train_src, val_src = split_sources(sources, cfg.val_fraction, cfg.split_seed)
     if not val_src:
         val_src = train_src[:1]
     log.info("%d training photos, %d held out for validation", len(train_src), len(val_src))
@@ -212,37 +215,65 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         raise ValueError(f"data set {cfg.data_path} has names {names}, config has {cfg.names}")
     tr_crops, tr_labels, tr_sev = d["train_crops"], d["train_labels"], d["train_severity"]
     va = (d["val_crops"], d["val_labels"], d["val_severity"], d["val_group"])
+    for extra in filter(None, (x.strip() for x in cfg.extra_data.split(","))):
+        e = np.load(extra)
+        if tuple(str(n) for n in e["names"]) != names or set(e["val_sources"]) != set(d["val_sources"]):
+            raise ValueError(f"{extra} has other names or another validation split than {cfg.data_path}")
+        tr_crops = np.concatenate([tr_crops, e["train_crops"]])
+        tr_labels = np.concatenate([tr_labels, e["train_labels"]])
+        tr_sev = np.concatenate([tr_sev, e["train_severity"]])
     log.info("training on %d crops, validating on %d", len(tr_crops), len(va[0]))
 
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     torch.manual_seed(cfg.seed + 1)  # layer initialisation draws from torch's default generator
     net = PerceptionNet(num_outputs=len(names), widths=cfg.widths, embed_dim=cfg.embed_dim)
+    if cfg.init:
+        init = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        net.load_state_dict(init["state_dict"] if "state_dict" in init else init)
+        log.info("initialised from %s", cfg.init)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(tr_crops) // cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     warm = max(1, total // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine decay to zero
-        opt, lambda step: min(1.0, (step + 1) / warm) * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
-    )
-    start_epoch, best = 0, math.inf
+    start_epoch, best, step, elapsed0 = 0, math.inf, 0, 0.0
     last = out / "last.pt"
     if cfg.resume and last.is_file():
         state = torch.load(str(last), map_location="cpu", weights_only=True)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
         gen.set_state(state["generator"])
         start_epoch, best = int(state["epoch"]) + 1, float(state["best"])
+        step, elapsed0 = int(state["step"]), float(state["elapsed"])
         log.info("resumed from epoch %d (best val bce %.4f)", start_epoch, best)
+    budget = 60.0 * cfg.max_minutes
     t_start = time.perf_counter()
+
+    def progress() -> float:
+        """Share of the schedule done: by steps, or by time when a budget is set (whichever
+        is further), so a run cut short by its budget still ends with a small learning rate."""
+        p = step / total
+        if budget > 0:
+            p = max(p, (elapsed0 + time.perf_counter() - t_start) / budget)
+        return min(1.0, p)
+
     history: list[dict[str, Any]] = []
     stopped_early = False
+    lr = cfg.lr
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
         perm = torch.randperm(len(tr_crops), generator=gen).numpy()
         t0 = time.perf_counter()
         run_loss = run_bce = 0.0
+        n_steps = 0
         for s in range(steps_per_epoch):
+            done = progress()
+            if done >= 1.0:
+                stopped_early = epoch < cfg.epochs - 1 or s < steps_per_epoch - 1
+                break
+            # linear warm-up, then cosine decay to zero
+            lr = cfg.lr * min(1.0, (step + 1) / warm) * 0.5 * (1.0 + math.cos(math.pi * done))
+            for group in opt.param_groups:
+                group["lr"] = lr
             idx = np.sort(perm[s * cfg.batch_size : (s + 1) * cfg.batch_size])
             x = _to_tensor(tr_crops[idx])
             flip = torch.rand(len(idx), generator=gen) < 0.5  # horizontal flips keep rain near-vertical
@@ -256,23 +287,26 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sched.step()
+            step += 1
+            n_steps += 1
             run_loss += loss.item()
             run_bce += bce.item()
+        if n_steps == 0:
+            break
         ev = _evaluate(net, *va, names)
         rec = {
-            "epoch": epoch, "train_loss": run_loss / steps_per_epoch, "train_bce": run_bce / steps_per_epoch,
+            "epoch": epoch, "steps": n_steps, "train_loss": run_loss / n_steps, "train_bce": run_bce / n_steps,
             "val_bce": ev["bce"], "val_severity_mae": ev["severity_mae"], "val_mean_auc": ev["mean_auc"],
             "val_mean_accuracy": ev["mean_accuracy"],
             "val_auc": {k: round(v["auc"], 4) for k, v in ev["classes"].items()},
             "val_accuracy": {k: round(v["accuracy"], 4) for k, v in ev["classes"].items()},
-            "epoch_seconds": time.perf_counter() - t0, "lr": sched.get_last_lr()[0],
+            "epoch_seconds": time.perf_counter() - t0, "lr": lr,
         }
         history.append(rec)
         with open(out / "train.log", "a") as f:
             f.write(json.dumps(rec) + "\n")
-        log.info("epoch %d: train %.4f val bce %.4f auc %.4f acc %.4f (%.0f s)", epoch, rec["train_loss"],
-                 rec["val_bce"], rec["val_mean_auc"], rec["val_mean_accuracy"], rec["epoch_seconds"])
+        log.info("epoch %d: train %.4f val bce %.4f auc %.4f acc %.4f (%.0f s, lr %.2e)", epoch, rec["train_loss"],
+                 rec["val_bce"], rec["val_mean_auc"], rec["val_mean_accuracy"], rec["epoch_seconds"], lr)
         if ev["bce"] < best:
             best = ev["bce"]
             meta = {"epoch": epoch, "val_bce": ev["bce"], "val_mean_auc": ev["mean_auc"],
@@ -280,13 +314,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                     "train_crops": int(len(tr_crops)), "folders": list(cfg.folders),
                     "skimage": bool(cfg.skimage)}
             export_weights(net, out / "perceive_cnn.pt", cfg, meta)
-        state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                 "generator": gen.get_state(), "epoch": epoch, "best": best}
+        state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                 "epoch": epoch, "best": best, "step": step,
+                 "elapsed": elapsed0 + time.perf_counter() - t_start}
         torch.save(state, str(out / "last.pt.tmp"))
         (out / "last.pt.tmp").replace(last)
-        if cfg.max_minutes and (time.perf_counter() - t_start) / 60.0 > cfg.max_minutes:
-            log.info("time budget of %.1f min reached after epoch %d", cfg.max_minutes, epoch)
-            stopped_early = True
+        if stopped_early:
+            log.info("time budget of %.1f min reached in epoch %d", cfg.max_minutes, epoch)
             break
     return {"best_val_bce": best, "history": history, "weights": str(out / "perceive_cnn.pt"),
             "stopped_early": stopped_early}
