@@ -2,8 +2,8 @@
 
 AgenticIR distils "experience" from exhaustive exploration on Group A: for every pair of
 degradations, which restoration order works better.  This script does the same without an LLM:
-for each Group-A pair and each training crop, both orders are run (each task with every
-available fast tool, the best result of each order kept) and scored by PSNR against the clean
+for each Group-A pair and each training crop, both orders are run (each task with its best
+tools in the agent's toolbox, the best result of each order kept) and scored by PSNR against the clean
 crop; ``first_wins["a>b"]`` is the share of crops where undoing ``a`` first won.
 
 Training photos only (T91, CSet14, LIVE1, classic5, scikit-image's bundled photos); never the
@@ -28,7 +28,6 @@ from irpilot.io import atomic_write_bytes, list_images, read_image
 from irpilot.policies.common import available_tools
 from irpilot.policies.oracle import reference_psnr
 from irpilot.pool import Pool
-from irpilot.tools import TOOLS
 
 TRAIN_SETS = ("CSet14", "LIVE1", "T91")
 
@@ -52,20 +51,16 @@ def training_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarr
     return crops
 
 
-def fast_tools(task: str, max_seconds: float) -> list[str]:
-    out = []
-    for t in available_tools(task):
-        cost = TOOLS.get(t).card.cpu_seconds_512
-        if cost is None or cost <= max_seconds:
-            out.append(t)
-    return out[:3]
+def fast_tools(task: str, k: int) -> list[str]:
+    """The task's ``k`` best tools of the agent's toolbox."""
+    return available_tools(task)[:k]
 
 
-def best_of_order(pool: Pool, img: np.ndarray, clean: np.ndarray, order: list[str], max_seconds: float) -> float:
+def best_of_order(pool: Pool, img: np.ndarray, clean: np.ndarray, order: list[str], k: int) -> float:
     """Best PSNR over every tool choice for the degradations undone in ``order``."""
     frontier = [img]
     for d in order:
-        tools = fast_tools(DEGRADATION_TO_TASK[d], max_seconds)
+        tools = fast_tools(DEGRADATION_TO_TASK[d], k)
         nxt = []
         for x, t in itertools.product(frontier, tools):
             r = pool.run(t, x)
@@ -80,7 +75,7 @@ def main() -> None:
     ap.add_argument("--crops", type=int, default=6, help="training crops per pair")
     ap.add_argument("--size", type=int, default=192)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--max-tool-seconds", type=float, default=3.0)
+    ap.add_argument("--tools-per-task", type=int, default=2)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "src/irpilot/assets/explore_experience.json"))
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -92,8 +87,8 @@ def main() -> None:
         for pi, (a, b) in enumerate(pairs):
             for ci, clean in enumerate(crops):
                 degraded, _ = degrade(clean, [a, b], seed=args.seed * 1000 + pi * 100 + ci)
-                ab = best_of_order(pool, degraded, clean, [a, b], args.max_tool_seconds)
-                ba = best_of_order(pool, degraded, clean, [b, a], args.max_tool_seconds)
+                ab = best_of_order(pool, degraded, clean, [a, b], args.tools_per_task)
+                ba = best_of_order(pool, degraded, clean, [b, a], args.tools_per_task)
                 wins.setdefault(f"{a}>{b}", []).append(int(ab > ba))
                 wins.setdefault(f"{b}>{a}", []).append(int(ba > ab))
             print(f"{a}+{b}: undo {a} first wins {np.mean(wins[f'{a}>{b}']):.2f} ({time.time() - t0:.0f} s)", flush=True)
@@ -103,7 +98,8 @@ def main() -> None:
         "crop_size": args.size,
         "seed": args.seed,
         "photos": list(TRAIN_SETS),
-        "command": "python scripts/build_explore_experience.py " + f"--crops {args.crops} --size {args.size} --seed {args.seed}",
+        "command": "python scripts/build_explore_experience.py "
+        + f"--crops {args.crops} --size {args.size} --seed {args.seed} --tools-per-task {args.tools_per_task}",
     }
     atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
     print(f"wrote {args.out}")
