@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from irpilot.config import settings
+from irpilot.data import training_photo_paths
 from irpilot.degrade import DEGRADATION_TO_TASK, PRESETS, degrade
-from irpilot.io import atomic_write_bytes, list_images, read_image
+from irpilot.io import atomic_write_bytes, read_image
 from irpilot.policies.common import available_tools
 from irpilot.policies.oracle import reference_psnr
 from irpilot.pool import Pool
@@ -33,11 +33,7 @@ TRAIN_SETS = ("CSet14", "LIVE1", "T91")
 
 
 def training_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    paths = []
-    for name in TRAIN_SETS:
-        folder = settings.data_dir / name if settings.data_dir else None
-        if folder and folder.is_dir():
-            paths += [p for p in list_images(folder)]
+    paths = training_photo_paths(sets=TRAIN_SETS)  # test-set duplicates removed
     crops = []
     for p in rng.permutation(len(paths)):
         img = read_image(paths[p])

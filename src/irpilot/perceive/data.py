@@ -111,7 +111,10 @@ def load_sources(
         if d is None or not d.is_dir():
             log.info("training folder %s not found; skipped", folder)
             continue
-        paths = list_images(d)[: max_per_folder or None]
+        from ..data import training_photo_paths
+
+        # test-set duplicates (LIVE1 holds Kodak24 photos) are never trained on
+        paths = training_photo_paths(root, [folder])[: max_per_folder or None]
         for p in paths:
             sources.append(Source(f"{folder}/{p.name}", to_uint8(read_image(p))))
     sources += _skimage_photos(skimage_photos)

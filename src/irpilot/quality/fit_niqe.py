@@ -9,10 +9,8 @@ blocks give the mean and covariance of the pristine multivariate Gaussian.
 
 Pristine photos: training sets only - T91, CSet14, LIVE1 and classic5 under the data
 directory (``settings.data_dir``) and scikit-image's bundled photographs.  The benchmark
-test sets (Kodak24, CBSD68, McMaster) are never used.  20 of the 29 LIVE1 reference images
-*are* Kodak photographs (LIVE built its database from them), so they are excluded by name
-(:data:`LIVE1_KODAK_DUPLICATES`); when the test sets are present, every candidate photo is
-additionally compared with them (thumbnail correlation) and dropped on a match.
+test sets (Kodak24, CBSD68, McMaster) are never used; LIVE1's Kodak photographs are excluded
+(see :mod:`irpilot.data`).
 """
 
 from __future__ import annotations
@@ -25,43 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from ..config import settings
-from ..io import from_uint8, list_images, read_image
+from ..data import LIVE1_KODAK_DUPLICATES, TRAINING_SETS, training_photo_paths
+from ..io import from_uint8, read_image
 from .base import y_channel
 from .niqe import BLOCK, NiqeModel, gaussian_window, niqe_features
 
 __all__ = ["fit_niqe", "pristine_photos", "LIVE1_KODAK_DUPLICATES", "TRAINING_SETS", "main"]
 
-TRAINING_SETS = ("T91", "CSet14", "LIVE1", "classic5")
-TEST_SETS = ("Kodak24", "CBSD68", "McMaster")
 SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "grass", "gravel", "brick")
-#: LIVE1 reference images that are Kodak24 photographs (same content, same or rotated frame).
-LIVE1_KODAK_DUPLICATES = frozenset(
-    "bikes buildings caps house lighthouse2 lighthouse3 ocean paintedhouse parrots plane rapids "
-    "sailing1 sailing2 sailing3 sailing4 statue stream woman womanhat".split()
-)
 SHARPNESS_THRESHOLD = 0.75
-
-
-def _thumb(img: np.ndarray) -> np.ndarray:
-    import cv2
-
-    g = img.mean(axis=0)
-    if g.shape[0] > g.shape[1]:
-        g = g.T
-    t = cv2.resize(g, (96, 64), interpolation=cv2.INTER_AREA).astype(np.float64)
-    t -= t.mean()
-    return t / (np.linalg.norm(t) + 1e-12)
-
-
-def _test_thumbs(data_dir: Path) -> list[np.ndarray]:
-    thumbs = []
-    for name in TEST_SETS:
-        folder = data_dir / name
-        if folder.is_dir():
-            for p in list_images(folder):
-                t = _thumb(read_image(p))
-                thumbs.extend([t, t[::-1, ::-1]])
-    return thumbs
 
 
 def pristine_photos(data_dir: Path | None = None, *, verbose: bool = False) -> Iterator[tuple[str, np.ndarray]]:
@@ -69,28 +39,9 @@ def pristine_photos(data_dir: Path | None = None, *, verbose: bool = False) -> I
     import skimage.data
 
     root = Path(data_dir) if data_dir else settings.data_dir
-    tests = _test_thumbs(root) if root else []
-
-    def is_test(img: np.ndarray) -> bool:
-        t = _thumb(img)
-        return any(float((t * k).sum()) > 0.95 for k in tests)
-
     if root is not None:
-        for name in TRAINING_SETS:
-            folder = root / name
-            if not folder.is_dir():
-                if verbose:
-                    print(f"skip {name}: not found under {root}", file=sys.stderr)
-                continue
-            for p in list_images(folder):
-                if name == "LIVE1" and p.stem in LIVE1_KODAK_DUPLICATES:
-                    continue
-                img = read_image(p)
-                if is_test(img):
-                    if verbose:
-                        print(f"skip {name}/{p.name}: duplicates a test-set photo", file=sys.stderr)
-                    continue
-                yield f"{name}/{p.name}", img
+        for p in training_photo_paths(root, TRAINING_SETS):
+            yield f"{p.parent.name}/{p.name}", read_image(p)
     for name in SKIMAGE_PHOTOS:
         yield f"skimage/{name}", from_uint8(getattr(skimage.data, name)())
 

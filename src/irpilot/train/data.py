@@ -60,7 +60,7 @@ STAGE: dict[str, int] = {
 def training_photos(data_dir: str | Path | None = None, sets: Sequence[str] = TRAIN_SETS, skimage: bool = True) -> list[tuple[str, np.ndarray]]:
     """``(name, image)`` for every training photo (float32 (3, H, W))."""
     from ..config import settings
-    from ..io import list_images, read_image
+    from ..io import read_image
 
     root = Path(data_dir) if data_dir else settings.data_dir
     out: list[tuple[str, np.ndarray]] = []
@@ -70,7 +70,10 @@ def training_photos(data_dir: str | Path | None = None, sets: Sequence[str] = TR
         folder = Path(root) / s if root else None
         if folder is None or not folder.is_dir():
             continue
-        for p in list_images(folder):
+        from ..data import training_photo_paths
+
+        # test-set duplicates (LIVE1 holds Kodak24 photos) are never trained on
+        for p in training_photo_paths(root, [s]):
             out.append((f"{s}/{p.name}", read_image(p)))
     if skimage:
         import skimage.data
