@@ -77,6 +77,28 @@ def test_low_resolution_rule_uses_size():
         _random_perceiver(lr_mode="bogus")
 
 
+def test_jpeg_blockiness_cue():
+    from irpilot.degrade.base import get_degradation
+    from irpilot.perceive.cues import jpeg_blockiness
+
+    clean = _photo(128)
+    jpeg = get_degradation("jpeg")
+    compressed = jpeg.apply(clean, {**jpeg.sample(np.random.default_rng(0), "extreme"), "quality": 10})
+    assert jpeg_blockiness(compressed) > jpeg_blockiness(clean) + 0.1
+    assert jpeg_blockiness(compressed[:, 3:, 5:]) > jpeg_blockiness(clean[:, 3:, 5:]) + 0.1  # grid phase unknown
+    assert jpeg_blockiness(np.zeros((3, 10, 10), np.float32)) == 0.0  # too small to tell
+
+
+def test_stacking_applies_and_validates():
+    plain = _random_perceiver()
+    stacked = _random_perceiver(stacking={"jpeg": {"cnn": 0.0, "cue": 0.0, "bias": 3.0}})
+    img = _photo(100)
+    assert abs(stacked(img).probs["jpeg"] - 1.0 / (1.0 + math.exp(-3.0))) < 1e-6
+    assert stacked(img).cnn_probs["jpeg"] == pytest.approx(plain(img).probs["jpeg"], abs=1e-6)
+    with pytest.raises(ValueError, match="no hand-made cue"):
+        _random_perceiver(stacking={"haze": {"cnn": 1.0, "cue": 0.0, "bias": 0.0}})
+
+
 def test_load_default_returns_none_when_absent(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(perceive, "DEFAULT_WEIGHTS", tmp_path / "missing.pt")
     assert perceive.load_default_perceiver() is None
@@ -112,6 +134,7 @@ def test_training_smoke(tmp_path):
     assert p.crop == 48 and p.names == DEGRADATION_NAMES
     out = p(_photo(64))
     assert all(0.0 <= v <= 1.0 for v in out.probs.values())
+    assert set(summary["stacking"]) == {"jpeg"} and set(p.stacking) == {"jpeg"}
     log_lines = (tmp_path / "run" / "train.log").read_text().splitlines()
     assert json.loads(log_lines[0])["epoch"] == 0
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..io import as_image
+from .cues import jpeg_blockiness
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import PerceptionNet
@@ -60,6 +61,11 @@ DEGRADATION_NAMES: tuple[str, ...] = (
 DEFAULT_WEIGHTS: Path = Path(__file__).resolve().parent.parent / "assets" / "perceive_cnn.pt"
 
 
+#: Hand-made cues a checkpoint may stack onto a CNN logit (``logit = cnn * a + cue * b + bias``,
+#: fit on validation crops of the training photos by :func:`irpilot.perceive.train.fit_stacking`).
+STACKING_CUES = {"jpeg": jpeg_blockiness}
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
@@ -71,8 +77,8 @@ class Perception:
     ``probs[name]`` is the probability that degradation ``name`` is present; ``severity[name]``
     the predicted severity in [0, 1] (the degradation module's scale: each quarter is one
     level, mild to extreme; meaningful when the degradation is present).  ``cnn_probs`` are the
-    probabilities from the pixels alone (they differ from ``probs`` only for low resolution,
-    where the image size is combined in).  ``embedding`` is the CNN's pooled feature vector
+    probabilities of the CNN alone (they differ from ``probs`` for low resolution, where the
+    image size is combined in, and for degradations with a stacked hand-made cue: JPEG).  ``embedding`` is the CNN's pooled feature vector
     (averaged over crops), kept for learned policies; it is not part of :meth:`as_dict`.
     """
 
@@ -126,6 +132,10 @@ class Perceiver:
         random positions (deterministic for a given image size).
     lr_max_side, lr_size_weight, lr_mode:
         The low-resolution rule (see :meth:`low_resolution_logit`).
+    stacking:
+        ``{name: {"cnn": a, "cue": b, "bias": c}}``: per crop, the logit of ``name`` becomes
+        ``a * cnn_logit + b * cue(crop) + c`` with the hand-made cue of :data:`STACKING_CUES`
+        (stored in the checkpoint by the training script).
     device:
         torch device string (default ``irpilot.config.settings.device``).
 
@@ -144,6 +154,7 @@ class Perceiver:
         lr_max_side: float = 300.0,
         lr_size_weight: float = 6.0,
         lr_mode: str = "combined",
+        stacking: dict[str, dict[str, float]] | None = None,
         device: str | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
@@ -163,6 +174,10 @@ class Perceiver:
         self.lr_max_side = float(lr_max_side)
         self.lr_size_weight = float(lr_size_weight)
         self.lr_mode = lr_mode
+        unknown = set(stacking or {}) - set(STACKING_CUES)
+        if unknown:
+            raise ValueError(f"no hand-made cue for {sorted(unknown)}; known: {sorted(STACKING_CUES)}")
+        self.stacking = {k: dict(v) for k, v in (stacking or {}).items()}
         self.meta = dict(meta or {})
 
     # -- loading ------------------------------------------------------------------------
@@ -186,6 +201,7 @@ class Perceiver:
         net = PerceptionNet(num_outputs=len(names), **arch)
         net.load_state_dict(ckpt["state_dict"])
         settings_ = dict(ckpt.get("inference", {}))
+        settings_.setdefault("stacking", dict(ckpt.get("stacking", {})))
         settings_.update(options)
         return cls(net, names, device=device, meta=dict(ckpt.get("meta", {})), **settings_)
 
@@ -234,16 +250,22 @@ class Perceiver:
         t0 = time.perf_counter()
         arr = as_image(img)
         _, h, w = arr.shape
-        batch = torch.from_numpy(self._batch(arr)).to(self.device)
+        crops = self._batch(arr)
         with torch.inference_mode():
-            logits, sev, emb = self.net(batch)
-        logits_m = logits.mean(0).cpu().numpy().astype(np.float64)
+            logits, sev, emb = self.net(torch.from_numpy(crops).to(self.device))
+        crop_logits = logits.cpu().numpy().astype(np.float64)
+        cnn_m = crop_logits.mean(0)
+        for name, coef in self.stacking.items():  # per-crop logistic stacking, then the crop mean
+            k = self.names.index(name)
+            cue = np.array([STACKING_CUES[name](c) for c in crops])
+            crop_logits[:, k] = coef["cnn"] * crop_logits[:, k] + coef["cue"] * cue + coef["bias"]
+        logits_m = crop_logits.mean(0)
         sev_m = sev.mean(0).cpu().numpy().astype(np.float64)
         emb_m = emb.mean(0).cpu().numpy().astype(np.float32)
         probs: dict[str, float] = {}
         cnn_probs: dict[str, float] = {}
         for i, name in enumerate(self.names):
-            cnn_probs[name] = _sigmoid(float(logits_m[i]))
+            cnn_probs[name] = _sigmoid(float(cnn_m[i]))
             z = self.low_resolution_logit(float(logits_m[i]), h, w) if name == "low_resolution" else float(logits_m[i])
             probs[name] = _sigmoid(z)
         severity = {name: float(np.clip(sev_m[i], 0.0, 1.0)) for i, name in enumerate(self.names)}

@@ -28,7 +28,7 @@ import numpy as np
 from . import DEGRADATION_NAMES
 from .data import SKIMAGE_PHOTOS, TRAIN_FOLDERS, build_dataset, load_sources, split_sources
 
-__all__ = ["TrainConfig", "binary_auc", "class_metrics", "generate_data", "train", "main"]
+__all__ = ["TrainConfig", "binary_auc", "class_metrics", "generate_data", "fit_stacking", "train", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -322,8 +322,54 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if stopped_early:
             log.info("time budget of %.1f min reached in epoch %d", cfg.max_minutes, epoch)
             break
-    return {"best_val_bce": best, "history": history, "weights": str(out / "perceive_cnn.pt"),
+    stacking = fit_stacking(out / "perceive_cnn.pt", cfg.data_path) if (out / "perceive_cnn.pt").is_file() else {}
+    return {"best_val_bce": best, "history": history, "weights": str(out / "perceive_cnn.pt"), "stacking": stacking,
             "stopped_early": stopped_early}
+
+
+def fit_stacking(weights: str | Path, data: str | Path, names: Sequence[str] = ("jpeg",)) -> dict[str, Any]:
+    """Fit ``logit = a * cnn_logit + b * cue + c`` per degradation in ``names`` (logistic
+    regression, deterministic) on the *validation* crops of ``data`` (held-out training
+    photos) and store the coefficients in the checkpoint ``weights`` under ``"stacking"``."""
+    import torch
+    from scipy.optimize import minimize
+
+    from . import STACKING_CUES, Perceiver
+
+    perceiver = Perceiver.load(weights, device="cpu", stacking={})
+    d = np.load(data)
+    crops = d["val_crops"]
+    with torch.inference_mode():
+        logits = np.concatenate([perceiver.net(_to_tensor(crops[i : i + 256]))[0].numpy()
+                                 for i in range(0, len(crops), 256)]).astype(np.float64)
+    floats = [np.ascontiguousarray(c.transpose(2, 0, 1), np.float32) / 255.0 for c in crops]
+    stacking: dict[str, dict[str, float]] = {}
+    report: dict[str, Any] = {}
+    for name in names:
+        k = perceiver.names.index(name)
+        y = d["val_labels"][:, k].astype(np.float64)
+        cue = np.array([STACKING_CUES[name](c) for c in floats])
+        X = np.stack([logits[:, k], cue, np.ones(len(y))], axis=1)
+
+        def nll(w: np.ndarray) -> float:
+            z = X @ w
+            return float(np.mean(np.logaddexp(0.0, z) - y * z) + 1e-4 * (w[:2] ** 2).sum())
+
+        w = minimize(nll, np.array([1.0, 0.0, 0.0]), method="BFGS").x
+        stacking[name] = {"cnn": float(w[0]), "cue": float(w[1]), "bias": float(w[2])}
+        z = X @ w
+        report[name] = {"coefficients": stacking[name], "val_crop_auc_cnn": binary_auc(logits[:, k], y),
+                        "val_crop_auc_stacked": binary_auc(z, y),
+                        "val_crop_accuracy_cnn": float(((logits[:, k] > 0) == (y > 0.5)).mean()),
+                        "val_crop_accuracy_stacked": float(((z > 0) == (y > 0.5)).mean())}
+    ckpt = torch.load(str(weights), map_location="cpu", weights_only=True)
+    ckpt["stacking"] = stacking
+    ckpt.setdefault("meta", {})["stacking_fit"] = report
+    tmp = Path(str(weights) + ".tmp")
+    torch.save(ckpt, str(tmp))
+    tmp.replace(weights)
+    log.info("stacking fit: %s", json.dumps(report))
+    return report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -340,6 +386,8 @@ def _parser() -> argparse.ArgumentParser:
         else:
             p.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value)
     p.add_argument("--generate-only", action="store_true", help="build the data set and exit")
+    p.add_argument("--stack-only", default="", metavar="WEIGHTS",
+                   help="only fit the stacked hand-made cues of WEIGHTS on the validation crops of --data")
     return p
 
 
@@ -347,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (``scripts/train_perception.py``)."""
     args = vars(_parser().parse_args(argv))
     generate_only = args.pop("generate_only")
+    stack_only = args.pop("stack_only")
     for key in ("names", "widths", "folders"):
         if args[key] is None:
             args.pop(key)
@@ -358,6 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         handlers=[logging.StreamHandler(), logging.FileHandler(Path(cfg.out) / "run.txt")])
     if generate_only:
         generate_data(cfg)
+        return 0
+    if stack_only:
+        print(json.dumps(fit_stacking(stack_only, cfg.data_path), indent=1))
         return 0
     summary = train(cfg)
     print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1))
