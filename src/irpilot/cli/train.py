@@ -88,6 +88,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-resume", action="store_true")
     add_pool_arguments(r)
     r.set_defaults(func=run_rl)
+    x = tsub.add_parser("explore-check", help="GRPO-style rollouts without updates: exploration stagnation of a policy")
+    x.add_argument("policies", nargs="+", help="policy .pt files")
+    x.add_argument("--groups", type=int, default=10)
+    x.add_argument("--group-size", type=int, default=8)
+    x.add_argument("--seed", type=int, default=4242)
+    add_pool_arguments(x)
+    x.set_defaults(func=run_explore_check)
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
 
 
@@ -168,4 +175,18 @@ def run_rl(args: argparse.Namespace) -> int:
     train_rl(args.init, out, cfg, pool=pool, progress=_progress(f"rl-{args.strategy}"), log_path=out.with_suffix(".log.jsonl"), resume=not args.no_resume)
     print(pool.stats_table())
     print(f"policy: {out}")
+    return 0
+
+
+def run_explore_check(args: argparse.Namespace) -> int:
+    import json
+
+    from ..pool import pool_from_args
+    from ..train.rl import measure_exploration
+
+    pool = pool_from_args(args, workers=args.workers or 2)
+    res = {}
+    for path in args.policies:
+        res[path] = measure_exploration(path, args.groups, args.group_size, pool=pool, seed=args.seed, progress=_progress("explore-check"))
+        print(json.dumps({path: res[path]}), flush=True)
     return 0

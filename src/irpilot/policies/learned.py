@@ -7,8 +7,9 @@ by supervised fine-tuning on expert trajectories found by search, then by GRPO
 (``irpilot train expert|sft|rl``).  One decision takes a few milliseconds on a CPU.
 
 Each needed tool is called once: tools of a task already done are pushed down by
-``repeat_penalty`` logits (the model must insist strongly to repeat one; super-resolution never
-repeats), tools that are not installed or failed in this episode are masked out.
+``repeat_penalty`` logits (the model must insist strongly to repeat one, and a task never runs
+a third time; super-resolution never repeats), tools that are not installed or failed in this
+episode are masked out.
 
 >>> from irpilot.agent import Agent                            # doctest: +SKIP
 >>> traj = Agent().run(img, policy="learned")                  # doctest: +SKIP
@@ -54,18 +55,23 @@ def decision_mask(
     max_steps: int | None = None,
 ) -> np.ndarray:
     """Additive logit offsets (n,): 0 for allowed actions, ``-inf`` for impossible ones and
-    ``-repeat_penalty`` for tools of a task already done.  Stop is always allowed."""
+    ``-repeat_penalty`` for tools of a task already done once (a task already done twice, and
+    super-resolution already done once, are impossible).  Stop is always allowed."""
     n = space.n
     off = np.zeros(n, dtype=np.float32)
     if available is not None:
         off[~available] = -np.inf
     banned = set(banned)
-    done = {space.task_of(c) for c in called if c in space.tools}
+    done_list = [space.task_of(c) for c in called if c in space.tools]
+    done = set(done_list)
+    twice = {t for t in done if done_list.count(t) >= 2}
     big = image_shape is not None and max(image_shape[-2:]) >= MAX_SR_SIDE
     for i, (tool, task) in enumerate(zip(space.tools, space.tasks)):
         if tool in banned:
             off[i] = -np.inf
         elif task == "super_resolution" and (task in done or big):
+            off[i] = -np.inf
+        elif task in twice:  # a task is repeated at most once, however much the model insists
             off[i] = -np.inf
         elif task in done:
             off[i] = min(off[i], -float(repeat_penalty))

@@ -21,11 +21,25 @@ def meta_path(weights: str | Path) -> Path:
     return Path(weights).with_suffix(".json")
 
 
-def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 16):
+def evidence_index(space: ActionSpace, encoder: StateEncoder) -> list[int]:
+    """For each action, the index of its degradation among the perception labels (-1: none)."""
+    from ..degrade import DEGRADATION_TO_TASK
+
+    task_to_deg = {t: d for d, t in DEGRADATION_TO_TASK.items()}
+    labels = encoder.perception_labels
+    out = []
+    for name in space.names:
+        deg = task_to_deg.get(space.task_of(name) or "")
+        out.append(labels.index(deg) if deg in labels else -1)
+    return out
+
+
+def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 16, evidence: bool = True):
     """A fresh :class:`~irpilot.train.model.PolicyNet` for ``space`` and ``encoder``."""
     from .model import PolicyNet
 
-    return PolicyNet(space.n, encoder.hist_dim, encoder.perc_dim, width=width)
+    ev = evidence_index(space, encoder) if (evidence and encoder.perc_dim) else None
+    return PolicyNet(space.n, encoder.hist_dim, encoder.perc_dim, width=width, evidence_index=ev)
 
 
 def save_policy(
@@ -51,7 +65,13 @@ def save_policy(
         "version": FORMAT_VERSION,
         "actions": space.as_dict(),
         "encoder": encoder.config(),
-        "net": {"width": width, "n_actions": space.n, "hist_dim": encoder.hist_dim, "perc_dim": encoder.perc_dim},
+        "net": {
+            "width": width,
+            "n_actions": space.n,
+            "hist_dim": encoder.hist_dim,
+            "perc_dim": encoder.perc_dim,
+            "evidence": getattr(net, "evidence_index", None) is not None,
+        },
         "info": info or {},
     }
     atomic_write_bytes(meta_path(path), json.dumps(meta, indent=1).encode())
@@ -78,7 +98,7 @@ def load_policy(path: str | Path) -> tuple[Any, ActionSpace, StateEncoder, dict[
         perception_labels=enc.get("perception_labels") or None,
         max_steps=enc.get("max_steps", 6),
     )
-    net = build_net(space, encoder, width=int(meta["net"]["width"]))
+    net = build_net(space, encoder, width=int(meta["net"]["width"]), evidence=bool(meta["net"].get("evidence", False)))
     state = torch.load(path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     net.eval()

@@ -238,7 +238,15 @@ def _torch_net():
     class PolicyNet(nn.Module):
         """Crop CNN + global statistics + history (+ perception) -> action logits."""
 
-        def __init__(self, n_actions: int, hist_dim: int, perc_dim: int = 0, n_stats: int = N_STATS, width: int = 16) -> None:
+        def __init__(
+            self,
+            n_actions: int,
+            hist_dim: int,
+            perc_dim: int = 0,
+            n_stats: int = N_STATS,
+            width: int = 16,
+            evidence_index: Sequence[int] | None = None,
+        ) -> None:
             super().__init__()
             w = width
             self.conv = nn.Sequential(
@@ -259,6 +267,13 @@ def _torch_net():
                 nn.Linear(d, 128), nn.ReLU(inplace=True), nn.Linear(128, 128), nn.ReLU(inplace=True), nn.Linear(128, n_actions)
             )
             self.perc_dim = perc_dim
+            # perception evidence: each tool's logit gets w_a * logit(p(its degradation)) when
+            # perception is available (a strong prior that a small expert set can calibrate)
+            self.evidence_index = list(evidence_index) if (evidence_index is not None and perc_dim) else None
+            if self.evidence_index is not None:
+                self.register_buffer("ev_idx", torch.tensor([max(i, 0) for i in self.evidence_index], dtype=torch.long))
+                self.register_buffer("ev_on", torch.tensor([float(i >= 0) for i in self.evidence_index]))
+                self.ev_w = nn.Parameter(torch.ones(n_actions))
 
         def forward(self, crops, stats, hist, perc=None):
             b, k = crops.shape[:2]
@@ -268,8 +283,14 @@ def _torch_net():
             s = ((stats - self.stats_mean) / self.stats_std).clamp(-6.0, 6.0)
             parts = [e, s, hist]
             if self.perc_dim:
-                parts.append(perc if perc is not None else torch.zeros(b, self.perc_dim))
-            return self.head(torch.cat(parts, dim=1))
+                perc = perc if perc is not None else torch.zeros(b, self.perc_dim)
+                parts.append(perc)
+            out = self.head(torch.cat(parts, dim=1))
+            if self.evidence_index is not None:
+                p = perc[:, self.ev_idx].clamp(1e-3, 1 - 1e-3)
+                ev = torch.log(p) - torch.log1p(-p)
+                out = out + ev * self.ev_w * self.ev_on * perc[:, -1:]  # last perc entry: perception available
+            return out
 
     return PolicyNet
 

@@ -420,3 +420,56 @@ def train_rl(
                 progress(f"time budget reached after {u + 1} updates")
             break
     return {"history": history, "out": str(out)}
+
+
+def measure_exploration(
+    policy_path: str | Path,
+    n_groups: int = 10,
+    group_size: int = 8,
+    *,
+    pool: Any = None,
+    seed: int = 4242,
+    case_size: tuple[int, int] = (72, 104),
+    temperature: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, float]:
+    """Exploration of a policy as GRPO would see it, without updating: over ``n_groups`` fresh
+    training crops, the share of groups whose ``group_size`` sampled rollouts are identical
+    ("exploration stagnation"), the mean number of distinct call sequences per group, and the
+    mean entropy of the first decision."""
+    from ..perceive import load_default_perceiver
+    from .checkpoint import load_policy
+    from .data import make_case, training_photos
+
+    net, space, encoder, _ = load_policy(policy_path)
+    perceiver = load_default_perceiver() if encoder.perc_dim else None
+    if pool is None:
+        from ..pool import Pool
+
+        pool = Pool(workers=2)
+    photos = training_photos()
+    rng = np.random.default_rng(seed)
+    available = space.availability()
+    identical, distinct, ent = 0, [], []
+    for g in range(n_groups):
+        c = make_case(np.random.default_rng([seed, g]), photos, size=case_size, sr_size=(32, 48))  # same cases for every policy
+        rolls = rollout_group(net, encoder, pool, c.degraded, group_size, rng, temperature=temperature,
+                              available=available, perceiver=perceiver, ref_shape=c.clean.shape)
+        seqs = {tuple(r.names) for r in rolls}
+        identical += len(seqs) == 1
+        distinct.append(len(seqs))
+        import torch
+
+        with torch.inference_mode():
+            z = net(*stack_states([rolls[0].states[0]])).numpy()[0] / temperature + rolls[0].masks[0]
+        p = _softmax(z[None])[0]
+        ent.append(float(-(p[p > 0] * np.log(p[p > 0])).sum()))
+        if progress:
+            progress(f"group {g + 1}/{n_groups}: {len(seqs)} distinct sequences")
+    return {
+        "identical_groups": identical / max(1, n_groups),
+        "distinct_per_group": float(np.mean(distinct)),
+        "first_step_entropy": float(np.mean(ent)),
+        "groups": n_groups,
+        "group_size": group_size,
+    }
