@@ -5,7 +5,8 @@ directory receives ``data.npz`` (the generated crops, reused by later runs), ``c
 ``train.log`` (one JSON line per epoch), ``last.pt`` (resumable: model, optimiser, epoch) and
 ``perceive_cnn.pt`` (the best epoch by validation loss, in the format
 :meth:`irpilot.perceive.Perceiver.load` reads: state dict, names, architecture, inference
-settings and training metadata; loads with ``torch.load(weights_only=True)``).
+settings, the stacked JPEG-cue coefficients (:func:`fit_stacking`, run at the end of training)
+and training metadata; loads with ``torch.load(weights_only=True)``).
 
 Everything is seeded: the data set from ``seed``, the initialisation and batch order from
 ``seed + 1``.
