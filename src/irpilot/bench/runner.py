@@ -43,7 +43,9 @@ class BenchConfig:
     seed: int = 0
     out: str = "runs/bench"
     limit: int | None = None  #: clean photos per set
-    crop: int | None = 256  #: centre crop of each clean photo before degrading (None: whole photo)
+    #: centre crop of each clean photo before degrading (None: whole photo).  320 keeps full-size
+    #: inputs above AgenticIR's 300-px low-resolution rule, while the x1/4 inputs are 80 px.
+    crop: int | None = 320
     full_reference: tuple[str, ...] = FULL_REFERENCE
     no_reference: tuple[str, ...] = NO_REFERENCE
     max_calls: int | None = None
@@ -76,10 +78,23 @@ def _entry_key(policy: str, entry: dict[str, Any]) -> str:
     return f"{policy}|{entry['degraded']}"
 
 
-def _score(out: np.ndarray, ref: np.ndarray, cfg: BenchConfig) -> dict[str, float]:
-    from ..quality import align_to_reference, score
+def _align(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """The protocol's alignment (x4 bicubic for a still-small output); an output of any other
+    size (e.g. super-resolution applied to a full-size image) is resized to the reference with
+    the same bicubic, which costs it the detail it lost or invented."""
+    from ..degrade.resize import imresize
+    from ..quality import MetricError, align_to_reference
 
-    aligned = align_to_reference(out, ref)
+    try:
+        return align_to_reference(out, ref)
+    except MetricError:
+        return np.clip(imresize(out, output_shape=ref.shape[1:]), 0.0, 1.0).astype(np.float32)
+
+
+def _score(out: np.ndarray, ref: np.ndarray, cfg: BenchConfig) -> dict[str, float]:
+    from ..quality import score
+
+    aligned = _align(out, ref)
     values = dict(score(aligned, ref, list(cfg.full_reference)))
     values.update(score(aligned, None, list(cfg.no_reference)))
     return values
@@ -145,9 +160,12 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
             else:
                 row.update(ok=True, chain=[c["name"] for c in traj.chain], calls=traj.tool_calls,
                            executions=traj.tool_executions, seconds=time.perf_counter() - t0,
-                           perception_seconds=traj.perception_seconds)
-                row.update(_score(traj.output, clean, cfg))
-                row["input"] = _score(degraded, clean, cfg)
+                           perception_seconds=traj.perception_seconds, output_shape=list(traj.output.shape))
+                try:
+                    row.update(_score(traj.output, clean, cfg))
+                    row["input"] = _score(degraded, clean, cfg)
+                except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
+                    row.update(ok=False, error=f"scoring failed: {type(exc).__name__}: {exc}")
             f.write(json.dumps(row) + "\n")
             f.flush()
     from .report import write_outputs

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/bench")
     p.add_argument("--limit", type=int, help="clean photos per set (quick runs)")
-    p.add_argument("--crop", type=int, default=256, help="centre crop size of clean photos; 0 = whole photos (default 256)")
+    p.add_argument("--crop", type=int, default=320, help="centre crop size of clean photos; 0 = whole photos (default 320)")
     p.add_argument("--max-calls", type=int, help="limit on tool calls per image")
     from ..pool import add_pool_arguments
 

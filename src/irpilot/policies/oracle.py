@@ -43,10 +43,11 @@ class OraclePolicy(SearchPolicy):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.max_nodes = int(options.get("max_nodes", 250))
-        self.beam = int(options.get("beam", 6))
+        self.max_nodes = int(options.get("max_nodes", 60))
+        self.beam = int(options.get("beam", 4))
         self.tools_per_task = int(options.get("tools_per_task", 3))
-        self.extra_tasks = options.get("extra_tasks", True)
+        # with known degradations (the benchmark passes them), also search the perceived ones?
+        self.extra_tasks = bool(options.get("extra_tasks", False))
 
     def _tools(self, degradation: str) -> list[str]:
         return available_tools(DEGRADATION_TO_TASK[degradation], self.options.get("tools"))[: self.tools_per_task]
