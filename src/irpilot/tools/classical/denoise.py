@@ -54,6 +54,12 @@ class BM3D(Tool):
         import bm3d
 
         s = _sigma(img, sigma, strength)
+        if float(np.ptp(img)) < 1e-6:
+            return img.copy()  # flat: nothing to denoise (and bm3d_rgb divides by the range)
+        if np.array_equal(img[0], img[1]) and np.array_equal(img[1], img[2]):
+            # grey: bm3d_rgb's colour transform is degenerate on equal channels
+            grey = np.asarray(bm3d.bm3d(img[0], sigma_psd=s), dtype=np.float32)
+            return np.repeat(grey[None], 3, axis=0)
         out = bm3d.bm3d_rgb(to_hwc(img), sigma_psd=s)
         return to_chw(np.asarray(out))
 
