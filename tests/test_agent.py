@@ -50,8 +50,15 @@ class Broken(Tool):
         raise RuntimeError("this tool always fails")
 
 
-for _cls in (Dehaze, DehazeWeak, Brighten, Broken):
-    TOOLS.add(_cls.card.id, _cls, replace=True)
+@pytest.fixture(scope="module", autouse=True)
+def toy_tools():
+    """Registered only while this module runs, so other tests (the contract tests over every
+    tool) never see them."""
+    for cls in (Dehaze, DehazeWeak, Brighten, Broken):
+        TOOLS.add(cls.card.id, cls, replace=True)
+    yield
+    for cls in (Dehaze, DehazeWeak, Brighten, Broken):
+        TOOLS.remove(cls.card.id)
 
 TOOLBOX = {"dehaze": ["agent_test_dehaze_weak", "agent_test_dehaze"], "low_light": ["agent_test_brighten"]}
 
@@ -73,7 +80,7 @@ def toy_perceiver(img: np.ndarray) -> ToyPerception:
 
 
 @pytest.fixture(scope="module")
-def world():
+def world(toy_tools):
     y, x = np.mgrid[0:32, 0:40].astype(np.float32)
     clean = np.stack([x / 39, y / 31, (x + y) / 70]).astype(np.float32)
     degraded = (clean * 0.5) * 0.5 + 0.4
