@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit-photos", type=int, default=None, help="clean photos per set")
     ap.add_argument("--out", required=True)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", default=None, help="comma-separated set names to run (default: all)")
     args = ap.parse_args(argv)
 
     import irpilot.policies.learned  # noqa: F401 - registers the learned policies
@@ -39,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     if out.exists():
         done = {json.loads(l)["key"] for l in out.read_text().splitlines() if l.strip()}
     work = []
+    only = set(args.only.split(",")) if args.only else None
     for set_dir in sorted(Path(args.sets).iterdir()):
+        if only is not None and set_dir.name not in only:
+            continue
         for group in args.groups.split(","):
             man = set_dir / group / "manifest.jsonl"
             if not man.is_file():
