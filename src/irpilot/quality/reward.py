@@ -177,8 +177,9 @@ class RewardConfig:
     eta_agree: float = 1.0
     agree_beta: float = 0.5
     rho_target: float = 0.2
-    w_min: float = 0.05
-    w_max: float = 3.0
+    # bounds keep any one metric from taking over the reward (at most 8:1 between weights)
+    w_min: float = 0.25
+    w_max: float = 2.0
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
