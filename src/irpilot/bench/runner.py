@@ -138,7 +138,8 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
                 work.append((label, group, entry))
     config = AgentConfig(max_calls=cfg.max_calls, seed=cfg.seed)
     agent = Agent(pool=pool, config=config)
-    todo = [(p, s, g, e) for p in cfg.policies for (s, g, e) in work if _entry_key(p, e) not in done]
+    # image-major order: an interrupted run has every policy on the same images
+    todo = [(p, s, g, e) for (s, g, e) in work for p in cfg.policies if _entry_key(p, e) not in done]
     bar = tqdm(todo, desc="bench", unit="run", disable=not (progress and sys.stderr.isatty()))
     with results_path.open("a") as f:
         for policy, set_label, group, entry in bar:
