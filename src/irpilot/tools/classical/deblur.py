@@ -227,6 +227,11 @@ _DEBLUR_ARGS = {
 }
 
 
+_WHOLE_PIXELS = 1 << 20  # above this many pixels, deconvolve tile by tile
+_PROBE = 1024  # side of the central region a large photo's kernel is estimated on
+_TILE = 768
+
+
 class _Deblur(Tool):
     _base_lam = 1e-3
 
@@ -238,9 +243,21 @@ class _Deblur(Tool):
 
     def _run(self, img: np.ndarray, strength: float = 1.0, noise_sigma: float | None = None,
              **args: Any) -> np.ndarray:
-        k = self._kernel(img, args)
-        sigma = estimate_noise_sigma(img) if noise_sigma is None else float(noise_sigma) / 255.0
-        return self._deconv(img, k, _lam(self._base_lam, sigma) * float(strength), sigma)
+        _, h, w = img.shape
+        large = h * w > _WHOLE_PIXELS
+        # the blur is the same everywhere: a large photo's kernel and noise level are estimated on
+        # its central part, and the deconvolution runs tile by tile so memory stays bounded
+        top, left = max(0, (h - _PROBE) // 2), max(0, (w - _PROBE) // 2)
+        probe = img[:, top : top + _PROBE, left : left + _PROBE] if large else img
+        k = self._kernel(probe, args)
+        sigma = estimate_noise_sigma(probe) if noise_sigma is None else float(noise_sigma) / 255.0
+        lam = _lam(self._base_lam, sigma) * float(strength)
+        if not large:
+            return self._deconv(img, k, lam, sigma)
+        from ..tiling import run_tiled
+
+        overlap = max(32, 2 * max(k.shape))
+        return run_tiled(lambda x: self._deconv(x, k, lam, sigma), img, _TILE, overlap)
 
 
 class _MotionMixin:
