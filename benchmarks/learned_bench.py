@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", default=None, help="comma-separated set names to run (default: all)")
+    ap.add_argument("--perceiver", default=None, help="perception weights file (default: the shipped one)")
     args = ap.parse_args(argv)
 
     import irpilot.policies.learned  # noqa: F401 - registers the learned policies
@@ -56,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
             for e in entries:
                 work.append((set_dir.name, group, set_dir / group, e))
     pool = Pool(workers=args.workers)
-    agent = Agent(pool=pool, config=AgentConfig(max_calls=12))
+    perceiver = "default"
+    if args.perceiver:
+        from irpilot.perceive import Perceiver
+
+        perceiver = Perceiver.load(args.perceiver)
+    agent = Agent(pool=pool, perceiver=perceiver, config=AgentConfig(max_calls=12))
     fr, nr = ["psnr", "ssim", "ms_ssim", "gmsd"], ["niqe"]
     with out.open("a") as f:
         for policy in [p for p in args.policies.split(",") if p]:

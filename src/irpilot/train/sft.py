@@ -44,6 +44,23 @@ class SFTConfig:
     time_budget: float | None = None  #: seconds; stop early when exceeded
 
 
+def _excluded_photos() -> set[str]:
+    """Photos of the training folders that duplicate test-set photos (e.g. LIVE1's Kodak24 ones)."""
+    from ..config import settings
+    from ..data import TRAINING_SETS, training_photo_paths
+    from ..io import list_images
+
+    if settings.data_dir is None:
+        return set()
+    allowed = {f"{p.parent.name}/{p.name}" for p in training_photo_paths()}
+    present = set()
+    for name in TRAINING_SETS:
+        folder = settings.data_dir / name
+        if folder.is_dir():
+            present |= {f"{name}/{p.name}" for p in list_images(folder)}
+    return present - allowed
+
+
 def split_cases(records: Sequence[dict], val_fraction: float, seed: int = 0) -> tuple[list[dict], list[dict]]:
     """Deterministic split by case id."""
     import hashlib
@@ -195,6 +212,9 @@ def train_sft(
         for r in load_expert(p):
             r["_root"] = str(p)
             records.append(r)
+    # cases cut from a photo that duplicates a test-set photo are never trained on
+    excluded = _excluded_photos()
+    records = [r for r in records if r.get("photo") not in excluded]
     # a case searched while one of its tasks had no tool teaches "ignore that degradation": skip it
     records = [r for r in records if set(r.get("searched_tasks", r["tasks"])) == set(r["tasks"])]
     if not records:
