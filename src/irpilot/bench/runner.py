@@ -49,6 +49,9 @@ class BenchConfig:
     full_reference: tuple[str, ...] = FULL_REFERENCE
     no_reference: tuple[str, ...] = NO_REFERENCE
     max_calls: int | None = None
+    #: clear the pool's memory cache before every (policy, image) run, so wall times and
+    #: executions are each policy's own (calls a policy repeats itself are still cached)
+    fresh_cache: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -151,6 +154,8 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
                 "image": Path(entry["degraded"]).name, "degradations": entry["degradations"],
             }
             options = {"tasks": entry["degradations"]} if policy == "oracle" else {}
+            if cfg.fresh_cache and hasattr(pool, "clear_cache"):
+                pool.clear_cache()  # no policy is timed on another's cached results
             t0 = time.perf_counter()
             try:
                 traj = agent.run(degraded, policy, reference=clean if policy == "oracle" else None,

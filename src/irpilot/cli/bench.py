@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="clean photos per set (quick runs)")
     p.add_argument("--crop", type=int, default=320, help="centre crop size of clean photos; 0 = whole photos (default 320)")
     p.add_argument("--max-calls", type=int, help="limit on tool calls per image")
+    p.add_argument("--merge", help="only merge the results of earlier runs (comma-separated --out folders, e.g. "
+                   "runs split by set over several processes) into --out, and summarise them")
     from ..pool import add_pool_arguments
 
     add_pool_arguments(p)
@@ -34,6 +36,22 @@ def run(args: argparse.Namespace) -> int:
     from ..bench import BenchConfig, run_bench
     from ..bench.report import markdown_table
     from ..pool import pool_from_args
+
+    if args.merge:
+        from pathlib import Path
+
+        from ..bench import summarise
+        from ..bench.report import write_outputs
+        from ..io import atomic_write_bytes
+
+        lines = []
+        for folder in _csv(args.merge):
+            lines += [l for l in (Path(folder) / "results.jsonl").read_text().splitlines() if l.strip()]
+        out = Path(args.out)
+        atomic_write_bytes(out / "results.jsonl", ("\n".join(lines) + "\n").encode())
+        summary = write_outputs(out, summarise(out / "results.jsonl"))
+        print(markdown_table(summary))
+        return 0
 
     cfg = BenchConfig(
         sets=_csv(args.sets), groups=_csv(args.groups), policies=_csv(args.policies), seed=args.seed,

@@ -433,6 +433,12 @@ class Pool:
             )
 
     # -- statistics -----------------------------------------------------------------
+    def clear_cache(self) -> None:
+        """Forget the in-memory results (the disk cache, if any, is kept), e.g. so that a
+        benchmark times each policy without the results of another."""
+        if self.cache is not None:
+            self.cache.memory.clear()
+
     def stats(self) -> dict[str, Any]:
         """Counters and times per tool (``stats()["tools"][tool_id]``) and in total
         (``stats()["total"]``), plus cache occupancy (``stats()["cache"]``).
