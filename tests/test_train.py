@@ -52,8 +52,15 @@ class Shift2(Tool):
         return img - 0.2
 
 
-for _cls in (Gain2, Gain15, Shift1, Shift2):
-    TOOLS.add(_cls.card.id, _cls, replace=True)
+@pytest.fixture(scope="module", autouse=True)
+def fake_tools():
+    """Registered only while this module runs, so other tests (the contract tests over every
+    tool) never see them."""
+    for cls in (Gain2, Gain15, Shift1, Shift2):
+        TOOLS.add(cls.card.id, cls, replace=True)
+    yield
+    for cls in (Gain2, Gain15, Shift1, Shift2):
+        TOOLS.remove(cls.card.id)
 
 CANDS = {"low_light": ["trainfake_gain15", "trainfake_gain2"], "dehaze": ["trainfake_shift2", "trainfake_shift1"]}
 SPACE = ActionSpace.from_candidates(CANDS)
