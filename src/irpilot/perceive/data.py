@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..io import list_images, read_image, to_uint8
+from ..data import TEST_SETS, TRAINING_SETS
+from ..io import read_image, to_uint8
 
 __all__ = [
     "TRAIN_FOLDERS",
@@ -41,10 +42,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Photo folders under ``settings.data_dir`` used for training.
-TRAIN_FOLDERS: tuple[str, ...] = ("T91", "CSet14", "LIVE1", "classic5")
-#: Benchmark test sets: never used for training.
-TEST_FOLDERS: tuple[str, ...] = ("Kodak24", "CBSD68", "McMaster")
+#: Photo folders under ``settings.data_dir`` used for training, and the benchmark test sets that
+#: never are (one definition for the project: :mod:`irpilot.data`).
+TRAIN_FOLDERS: tuple[str, ...] = TRAINING_SETS
+TEST_FOLDERS: tuple[str, ...] = TEST_SETS
 #: scikit-image's bundled photographs that load offline (name -> loader attribute).
 SKIMAGE_PHOTOS: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket", "camera", "immunohistochemistry")
 

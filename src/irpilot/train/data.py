@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..data import TEST_SETS, TRAINING_SETS
+
 __all__ = [
     "TRAIN_SETS",
     "FORBIDDEN_SETS",
@@ -28,8 +30,8 @@ __all__ = [
     "make_case",
 ]
 
-TRAIN_SETS: tuple[str, ...] = ("T91", "CSet14", "LIVE1", "classic5")
-FORBIDDEN_SETS: tuple[str, ...] = ("Kodak24", "CBSD68", "McMaster")
+TRAIN_SETS: tuple[str, ...] = TRAINING_SETS  # one definition for the project: irpilot.data
+FORBIDDEN_SETS: tuple[str, ...] = TEST_SETS
 SKIMAGE_PHOTOS: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket")
 
 #: The eight degradations of the benchmark protocol.
