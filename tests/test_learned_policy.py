@@ -98,3 +98,47 @@ def test_registered_and_sampling_mode():
     p = pol.probabilities(obs)
     assert p.shape == (pol.space.n,) and abs(p.sum() - 1) < 1e-6
     assert pol.act(obs).name in pol.actions
+
+
+def test_input_perception_features_and_round_trip(tmp_path):
+    """With ``input_perception`` the state carries what was wrong with the input and which of
+    those tasks are still undone; the input evidence stops pushing a task once it is done; the
+    policy file round-trips with the same outputs."""
+    import torch
+
+    from irpilot.train.actions import default_action_space
+    from irpilot.train.checkpoint import build_net, load_policy, save_policy
+    from irpilot.train.model import StateEncoder, stack_states
+
+    space = default_action_space(only_available=False)
+    labels = ["noise", "haze", "dark"]
+    enc = StateEncoder(space, perception_labels=labels, input_perception=True)
+    assert enc.perc_dim == 5 * len(labels) + 1
+    img = np.random.default_rng(0).random((3, 64, 64), dtype=np.float32)
+    cur = {"noise": 0.1, "haze": 0.2, "dark": 0.05}
+    given = {"noise": 0.95, "haze": 0.9, "dark": 0.05}
+    denoise = space.tools_for("denoise")[0]
+    st = enc.encode(img, [denoise], cur, input_perception=given)
+    n = len(labels)
+    assert st.perc[2 * n : 3 * n].tolist() == pytest.approx([0.95, 0.9, 0.05])
+    assert st.perc[4 * n : 5 * n].tolist() == [0.0, 1.0, 1.0]  # denoise done, dehaze and low light not
+    assert st.perc[-1] == 1.0
+
+    torch.manual_seed(0)
+    net = build_net(space, enc, dropout=0.1)
+    net.eval()
+    for p in net.head.parameters():  # only the evidence terms speak
+        torch.nn.init.zeros_(p)
+    with torch.inference_mode():
+        before = net(*stack_states([enc.encode(img, [], cur, input_perception=given)]))[0]
+        after = net(*stack_states([st]))[0]
+    dehaze, dn = space.index(space.tools_for("dehaze")[0]), space.index(denoise)
+    assert before[dn] > 0 and before[dehaze] > 0  # input evidence asks for both
+    assert after[dn] < before[dn]  # done: the input no longer asks for it
+    assert float(after[dehaze]) == pytest.approx(float(before[dehaze]), abs=1e-5)  # still undone: unchanged
+
+    path = save_policy(tmp_path / "p.pt", net, space, enc)
+    net2, _, enc2, meta = load_policy(path)
+    assert enc2.input_perception and meta["net"]["dropout"] == pytest.approx(0.1)
+    with torch.inference_mode():
+        assert torch.allclose(net2(*stack_states([st]))[0], after)

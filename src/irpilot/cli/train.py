@@ -67,6 +67,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--p-sub", type=float, default=0.3)
     s.add_argument("--perturb-eps", type=float, default=0.5)
     s.add_argument("--perception", action="store_true", help="feed the perception model's probabilities")
+    s.add_argument(
+        "--no-input-perception",
+        action="store_true",
+        help="with --perception: see only the current image's perception, not the input's (ablation)",
+    )
+    s.add_argument("--dropout", type=float, default=0.0, help="dropout in the policy head (default: 0)")
     s.add_argument("--minutes", type=float, default=None)
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=run_sft)
@@ -130,7 +136,14 @@ def run_sft(args: argparse.Namespace) -> int:
     from ..train.sft import SFTConfig, train_sft
 
     pc = PerturbConfig(0.0, 0.0, args.perturb_eps) if args.no_perturb else PerturbConfig(args.p_swap, args.p_sub, args.perturb_eps)
-    cfg = SFTConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, perturb=pc, time_budget=args.minutes * 60 if args.minutes else None)
+    cfg = SFTConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        seed=args.seed,
+        perturb=pc,
+        dropout=args.dropout,
+        time_budget=args.minutes * 60 if args.minutes else None,
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     encoder = perceiver = None
@@ -145,7 +158,11 @@ def run_sft(args: argparse.Namespace) -> int:
         else:
             from ..perceive import DEGRADATION_NAMES
 
-            encoder = StateEncoder(default_action_space(), perception_labels=list(DEGRADATION_NAMES))
+            encoder = StateEncoder(
+                default_action_space(),
+                perception_labels=list(DEGRADATION_NAMES),
+                input_perception=not args.no_input_perception,
+            )
     res = train_sft([p for p in args.expert.split(",") if p], out, cfg, encoder=encoder, perceiver=perceiver, progress=_progress("sft"), log_path=out.with_suffix(".log.jsonl"))
     print({k: v for k, v in res["info"].items() if k.startswith("val_")})
     print(f"policy: {out}")

@@ -243,13 +243,18 @@ class Perceiver:
         return cnn_logit + self.lr_size_weight * size_term
 
     # -- inference ------------------------------------------------------------------------
-    def __call__(self, img: Any) -> Perception:
-        """Perceive one image: float32 (3, H, W) in [0, 1] (grey and uint8 HWC accepted), any size."""
+    def __call__(self, img: Any, size_hint: tuple[int, int] | None = None) -> Perception:
+        """Perceive one image: float32 (3, H, W) in [0, 1] (grey and uint8 HWC accepted), any size.
+
+        ``size_hint`` (H, W): the size of the photo this image stands for, used instead of its
+        own size in the low-resolution decision (a small training crop cut from a full-size
+        photo is not a low-resolution photo)."""
         import torch
 
         t0 = time.perf_counter()
         arr = as_image(img)
         _, h, w = arr.shape
+        lr_h, lr_w = (int(size_hint[0]), int(size_hint[1])) if size_hint is not None else (h, w)
         crops = self._batch(arr)
         with torch.inference_mode():
             logits, sev, emb = self.net(torch.from_numpy(crops).to(self.device))
@@ -266,7 +271,7 @@ class Perceiver:
         cnn_probs: dict[str, float] = {}
         for i, name in enumerate(self.names):
             cnn_probs[name] = _sigmoid(float(cnn_m[i]))
-            z = self.low_resolution_logit(float(logits_m[i]), h, w) if name == "low_resolution" else float(logits_m[i])
+            z = self.low_resolution_logit(float(logits_m[i]), lr_h, lr_w) if name == "low_resolution" else float(logits_m[i])
             probs[name] = _sigmoid(z)
         severity = {name: float(np.clip(sev_m[i], 0.0, 1.0)) for i, name in enumerate(self.names)}
         return Perception(

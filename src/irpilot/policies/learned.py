@@ -131,7 +131,7 @@ class LearnedPolicy(StepPolicy):
         import torch
 
         self._sync(obs)
-        state = self.encoder.encode(obs.image, self._called, obs.perception)
+        state = self.encoder.encode(obs.image, self._called, obs.perception, input_perception=obs.input_perception)
         with torch.inference_mode():
             from ..train.model import stack_states
 

@@ -34,12 +34,21 @@ def evidence_index(space: ActionSpace, encoder: StateEncoder) -> list[int]:
     return out
 
 
-def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 16, evidence: bool = True):
+def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 16, evidence: bool = True, dropout: float = 0.0):
     """A fresh :class:`~irpilot.train.model.PolicyNet` for ``space`` and ``encoder``."""
     from .model import PolicyNet
 
     ev = evidence_index(space, encoder) if (evidence and encoder.perc_dim) else None
-    return PolicyNet(space.n, encoder.hist_dim, encoder.perc_dim, width=width, evidence_index=ev)
+    return PolicyNet(
+        space.n,
+        encoder.hist_dim,
+        encoder.perc_dim,
+        width=width,
+        evidence_index=ev,
+        n_labels=len(encoder.perception_labels),
+        input_evidence=encoder.input_perception,
+        dropout=dropout,
+    )
 
 
 def save_policy(
@@ -71,6 +80,7 @@ def save_policy(
             "hist_dim": encoder.hist_dim,
             "perc_dim": encoder.perc_dim,
             "evidence": getattr(net, "evidence_index", None) is not None,
+            "dropout": float(getattr(net, "dropout_p", 0.0)),
         },
         "info": info or {},
     }
@@ -97,8 +107,15 @@ def load_policy(path: str | Path) -> tuple[Any, ActionSpace, StateEncoder, dict[
         n_crops=enc["n_crops"],
         perception_labels=enc.get("perception_labels") or None,
         max_steps=enc.get("max_steps", 6),
+        input_perception=bool(enc.get("input_perception", False)),
     )
-    net = build_net(space, encoder, width=int(meta["net"]["width"]), evidence=bool(meta["net"].get("evidence", False)))
+    net = build_net(
+        space,
+        encoder,
+        width=int(meta["net"]["width"]),
+        evidence=bool(meta["net"].get("evidence", False)),
+        dropout=float(meta["net"].get("dropout", 0.0)),
+    )
     state = torch.load(path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     net.eval()

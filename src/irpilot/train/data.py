@@ -28,6 +28,8 @@ __all__ = [
     "training_photos",
     "sample_combination",
     "make_case",
+    "STANDS_FOR",
+    "perception_size_hint",
 ]
 
 TRAIN_SETS: tuple[str, ...] = TRAINING_SETS  # one definition for the project: irpilot.data
@@ -173,3 +175,16 @@ def make_case(
     degraded, records = degrade(clean, names, seed, levels=lv)
     recs = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in records]
     return Case(case_id, name, (y, x, ch, cw), list(names), levels, seed, clean, degraded, recs)
+
+
+#: A training crop stands for a photo whose clean version has this longest side: perception's
+#: low-resolution decision uses the photo's size (AgenticIR: below 300 px), and a 128 px crop
+#: of a full-size photo is not a low-resolution photo.
+STANDS_FOR = 384
+
+
+def perception_size_hint(shape: Sequence[int], ref_shape: Sequence[int]) -> tuple[int, int]:
+    """The size (H, W) an image of ``shape`` stands for, when the clean reference of its
+    training case has ``ref_shape``: scaled so the reference is :data:`STANDS_FOR` px long."""
+    k = STANDS_FOR / max(1, max(int(ref_shape[-2]), int(ref_shape[-1])))
+    return max(1, round(int(shape[-2]) * k)), max(1, round(int(shape[-1]) * k))

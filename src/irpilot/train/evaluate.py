@@ -16,12 +16,20 @@ import numpy as np
 __all__ = ["validation_cases", "evaluate_policies"]
 
 
-def validation_cases(n: int = 40, seed: int = 777, size: tuple[int, int] = (96, 128)) -> list[Any]:
-    """``n`` degraded crops (seeded, disjoint from the training seeds) of the training photos."""
+def validation_cases(
+    n: int = 40, seed: int = 777, size: tuple[int, int] = (320, 320), sr_size: tuple[int, int] = (80, 80)
+) -> list[Any]:
+    """``n`` degraded crops (seeded, disjoint from the training seeds) of the training photos.
+
+    The default sizes are the benchmark's (320 px crops; 80 px degraded for low resolution),
+    so that perception's size rule for low resolution sees what it sees on the benchmark."""
     from .data import make_case, training_photos
 
     photos = training_photos()
-    return [make_case(np.random.default_rng([seed, i]), photos, size=size, case_id=f"val{i:04d}") for i in range(n)]
+    return [
+        make_case(np.random.default_rng([seed, i]), photos, size=size, sr_size=sr_size, case_id=f"val{i:04d}")
+        for i in range(n)
+    ]
 
 
 def evaluate_policies(

@@ -8,7 +8,9 @@ and JPEG blocks change character when an image is resized):
   estimate, sharpness at two scales, 8x8 blockiness, gradient coherence, bright-streak share);
 * ``hist``: one-hot of the tools already called, of the tasks already done, and the step index;
 * ``perc``: the perception model's probabilities and severities when the policy was trained
-  with them (plus a flag saying whether perception was available).
+  with them; with ``input_perception`` also those of the *input* image (what was wrong before
+  any tool ran) and which of those degradations are still undone (plus a flag saying whether
+  perception was available).
 
 The network embeds every crop with a small CNN (mean and std pooling), averages the crop
 embeddings and feeds them with the other vectors to an MLP that outputs one logit per action
@@ -125,8 +127,10 @@ class StateEncoder:
         n_crops: int = 8,
         perception_labels: Sequence[str] | None = None,
         max_steps: int = 6,
+        input_perception: bool = False,
     ) -> None:
         self.space = space
+        self.input_perception = bool(input_perception) and bool(perception_labels)
         self.crop = int(crop)
         self.n_crops = int(n_crops)
         self.perception_labels = list(perception_labels or [])
@@ -139,7 +143,17 @@ class StateEncoder:
 
     @property
     def perc_dim(self) -> int:
-        return 2 * len(self.perception_labels) + 1 if self.perception_labels else 0
+        n = len(self.perception_labels)
+        if not n:
+            return 0
+        return (5 * n if self.input_perception else 2 * n) + 1
+
+    def _undone(self, called: Sequence[str]) -> np.ndarray:
+        """1 for each perception label whose task has not been called yet."""
+        from ..degrade import DEGRADATION_TO_TASK
+
+        done = {self.space.task_of(c) for c in called if c in self.space.tools}
+        return np.array([float(DEGRADATION_TO_TASK.get(d) not in done) for d in self.perception_labels], np.float32)
 
     def crops(self, img: np.ndarray, rng: np.random.Generator | None = None, n: int | None = None) -> np.ndarray:
         """``n`` native-resolution crops (random with ``rng``, else an even spread)."""
@@ -174,18 +188,29 @@ class StateEncoder:
         v[-1] = len(called) / self.max_steps
         return v
 
-    def perception(self, perception: Any) -> np.ndarray:
+    def perception(self, perception: Any, input_perception: Any = None, called: Sequence[str] = ()) -> np.ndarray:
+        """Layout: current probs (n), severities (n); with ``input_perception`` the input's probs
+        (n), severities (n) and the undone flags (n); last the availability flag."""
         if not self.perception_labels:
             return np.zeros(0, dtype=np.float32)
         v = np.zeros(self.perc_dim, dtype=np.float32)
-        probs = getattr(perception, "probs", perception) if perception is not None else None
-        sev = getattr(perception, "severity", None) or {}
         n = len(self.perception_labels)
-        if probs:
+        probs = getattr(perception, "probs", perception) if perception is not None else None
+        if not probs:
+            return v
+        sev = getattr(perception, "severity", None) or {}
+        for i, name in enumerate(self.perception_labels):
+            v[i] = float(probs.get(name, 0.0))
+            v[n + i] = float(sev.get(name, 0.0)) * v[i]
+        if self.input_perception:
+            src = input_perception if input_perception is not None else perception
+            iprobs = getattr(src, "probs", src) or {}
+            isev = getattr(src, "severity", None) or {}
             for i, name in enumerate(self.perception_labels):
-                v[i] = float(probs.get(name, 0.0))
-                v[n + i] = float(sev.get(name, 0.0)) * v[i]
-            v[-1] = 1.0
+                v[2 * n + i] = float(iprobs.get(name, 0.0))
+                v[3 * n + i] = float(isev.get(name, 0.0)) * v[2 * n + i]
+            v[4 * n : 5 * n] = self._undone(called)
+        v[-1] = 1.0
         return v
 
     def encode(
@@ -195,12 +220,13 @@ class StateEncoder:
         perception: Any = None,
         rng: np.random.Generator | None = None,
         n_crops: int | None = None,
+        input_perception: Any = None,
     ) -> EncodedState:
         return EncodedState(
             crops=self.crops(img, rng, n_crops),
             stats=image_stats(img),
             hist=self.history(called),
-            perc=self.perception(perception),
+            perc=self.perception(perception, input_perception, called),
         )
 
     def config(self) -> dict[str, Any]:
@@ -209,6 +235,7 @@ class StateEncoder:
             "n_crops": self.n_crops,
             "perception_labels": self.perception_labels,
             "max_steps": self.max_steps,
+            "input_perception": self.input_perception,
         }
 
 
@@ -246,6 +273,9 @@ def _torch_net():
             n_stats: int = N_STATS,
             width: int = 16,
             evidence_index: Sequence[int] | None = None,
+            n_labels: int = 0,
+            input_evidence: bool = False,
+            dropout: float = 0.0,
         ) -> None:
             super().__init__()
             w = width
@@ -263,9 +293,17 @@ def _torch_net():
             self.register_buffer("stats_mean", torch.zeros(n_stats))
             self.register_buffer("stats_std", torch.ones(n_stats))
             d = 64 + n_stats + hist_dim + perc_dim
+            drop = [nn.Dropout(dropout)] if dropout > 0 else []  # no layer when off: older weights load
             self.head = nn.Sequential(
-                nn.Linear(d, 128), nn.ReLU(inplace=True), nn.Linear(128, 128), nn.ReLU(inplace=True), nn.Linear(128, n_actions)
+                nn.Linear(d, 128),
+                nn.ReLU(inplace=True),
+                *drop,
+                nn.Linear(128, 128),
+                nn.ReLU(inplace=True),
+                *drop,
+                nn.Linear(128, n_actions),
             )
+            self.dropout_p = float(dropout)
             self.perc_dim = perc_dim
             # perception evidence: each tool's logit gets w_a * logit(p(its degradation)) when
             # perception is available (a strong prior that a small expert set can calibrate)
@@ -274,6 +312,16 @@ def _torch_net():
                 self.register_buffer("ev_idx", torch.tensor([max(i, 0) for i in self.evidence_index], dtype=torch.long))
                 self.register_buffer("ev_on", torch.tensor([float(i >= 0) for i in self.evidence_index]))
                 self.ev_w = nn.Parameter(torch.ones(n_actions))
+            # input evidence: w2_a * logit(p_input(degradation of a)) while that task is undone,
+            # so what was wrong with the input keeps asking to be restored until it is
+            self.n_labels = int(n_labels)
+            self.input_evidence = bool(input_evidence) and self.evidence_index is not None and self.n_labels > 0
+            if self.input_evidence:
+                # both evidence terms start at half strength: together they already make a
+                # confident prior, and the expert data calibrates them
+                self.ev_w2 = nn.Parameter(torch.full((n_actions,), 0.5))
+                with torch.no_grad():
+                    self.ev_w.fill_(0.5)
 
         def forward(self, crops, stats, hist, perc=None):
             b, k = crops.shape[:2]
@@ -289,7 +337,15 @@ def _torch_net():
             if self.evidence_index is not None:
                 p = perc[:, self.ev_idx].clamp(1e-3, 1 - 1e-3)
                 ev = torch.log(p) - torch.log1p(-p)
-                out = out + ev * self.ev_w * self.ev_on * perc[:, -1:]  # last perc entry: perception available
+                on = self.ev_on * perc[:, -1:]  # last perc entry: perception available
+                if self.input_evidence:
+                    n = self.n_labels
+                    pin = perc[:, 2 * n : 3 * n][:, self.ev_idx].clamp(1e-2, 1 - 1e-2)
+                    undone = perc[:, 4 * n : 5 * n][:, self.ev_idx]
+                    ev_in = (torch.log(pin) - torch.log1p(-pin)) * undone
+                    out = out + ev * self.ev_w * on + ev_in * self.ev_w2 * on
+                else:
+                    out = out + ev * self.ev_w * on
             return out
 
     return PolicyNet

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .actions import ActionSpace
+from .data import perception_size_hint
 from .model import EncodedState, StateEncoder, stack_states
 
 __all__ = ["RLConfig", "Rollout", "rollout_group", "grpo_loss", "group_advantages", "train_rl", "RewardAdapter"]
@@ -112,7 +113,8 @@ def rollout_group(
             return None
         h = image_hash(img)
         if h not in seen:
-            seen[h] = perceiver(img)
+            hint = perception_size_hint(img.shape, ref_shape) if ref_shape is not None else None
+            seen[h] = perceiver(img, size_hint=hint)
         return seen[h]
 
     banned: list[set[str]] = [set() for _ in rolls]
@@ -125,7 +127,7 @@ def rollout_group(
             if r.done:
                 continue
             perc = perceive(r.image)
-            states.append(encoder.encode(r.image, r.names, perc, rng=rng, n_crops=n_crops))
+            states.append(encoder.encode(r.image, r.names, perc, rng=rng, n_crops=n_crops, input_perception=perceive(image)))
             masks.append(
                 decision_mask(space, r.names, available=available, banned=banned[i], image_shape=r.image.shape, max_steps=encoder.max_steps)
             )
@@ -305,7 +307,8 @@ def train_rl(
     ref_net.eval()
     for p in ref_net.parameters():
         p.requires_grad_(False)
-    net.train()
+    # eval mode throughout (dropout off): PPO ratios must compare the same deterministic network
+    net.eval()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     reward = reward or RewardAdapter(cfg.strategy, cfg.call_cost)
     if pool is None:
@@ -355,13 +358,11 @@ def train_rl(
         t_roll = time.perf_counter()
         for g in range(cfg.groups_per_update):
             degraded, clean = cases(rng, u * cfg.groups_per_update + g)
-            net.eval()
             rolls = rollout_group(
                 net, encoder, pool, degraded, cfg.group_size, rng,
                 temperature=cfg.temperature, n_crops=cfg.rollout_crops, available=available, perceiver=perceiver,
                 ref_shape=clean.shape,
             )
-            net.train()
             comps = [reward.components(degraded, r.image, clean, n_calls=len(r.names) + r.failed, valid=r.failed == 0) for r in rolls]
             groups.append((rolls, comps))
         t_roll = time.perf_counter() - t_roll

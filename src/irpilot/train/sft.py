@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .actions import ActionSpace, default_action_space
+from .data import perception_size_hint
 from .expert import load_expert, load_images, prefix_key
 from .model import EncodedState, StateEncoder, stack_states
 from .perturb import PerturbConfig, perturb_sequence, scores_from_record
@@ -38,6 +39,7 @@ class SFTConfig:
     train_crops: int = 2  #: crops per state per step (subsampled from the stored ones)
     bank_crops: int = 8  #: random crops stored per state
     width: int = 16
+    dropout: float = 0.0
     val_fraction: float = 0.1
     seed: int = 0
     perturb: PerturbConfig = dataclasses.field(default_factory=PerturbConfig)
@@ -108,14 +110,21 @@ def build_bank(
         for s in seqs:
             for j in range(1, len(s) + 1):
                 prefixes[s[:j]] = None
+        use_perc = perceiver is not None and encoder.perc_dim
+        ref_shape = imgs["clean"].shape
+
+        def perceive(img: np.ndarray) -> Any:
+            return perceiver(img, size_hint=perception_size_hint(img.shape, ref_shape))
+
+        perc_in = perceive(imgs["degraded"]) if use_perc else None
         for pre in prefixes:
             if any(t not in space.tools for t in pre):
                 continue
             img = imgs["degraded"] if not pre else imgs.get(f"state:{prefix_key(pre)}")
             if img is None:
                 continue
-            perc = perceiver(img) if (perceiver is not None and encoder.perc_dim) else None
-            st = encoder.encode(img, list(pre), perc, rng=rng, n_crops=n_crops)
+            perc = (perc_in if not pre else perceive(img)) if perc_in is not None else None
+            st = encoder.encode(img, list(pre), perc, rng=rng, n_crops=n_crops, input_perception=perc_in)
             bank.index[(rec["id"], pre)] = len(bank.states)
             bank.states.append(st)
             bank.masks.append(decision_mask(space, list(pre), image_shape=img.shape, max_steps=encoder.max_steps))
@@ -232,7 +241,7 @@ def train_sft(
     bank = build_bank(records, paths[0], encoder, n_crops=cfg.bank_crops, seed=cfg.seed, perceiver=perceiver, progress=progress)
     if progress:
         progress(f"{len(bank.states)} states from {len(train)} train / {len(val)} val cases in {time.perf_counter() - t0:.0f}s")
-    net = build_net(space, encoder, width=cfg.width)
+    net = build_net(space, encoder, width=cfg.width, dropout=cfg.dropout)
     stats = np.stack([s.stats for s in bank.states])
     net.stats_mean.copy_(torch.from_numpy(stats.mean(0)))
     net.stats_std.copy_(torch.from_numpy(np.maximum(stats.std(0), 0.02)))
