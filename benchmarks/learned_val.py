@@ -2,7 +2,9 @@
 *training* photos (never the benchmark test sets): mean PSNR / SSIM gain over the input,
 tool calls per degradation present, seconds per image, share of images made worse.
 
-    OMP_NUM_THREADS=1 python benchmarks/learned_val.py --n 40 \
+Crops are 320 px (80 px degraded for low resolution), the benchmark's sizes.
+
+    OMP_NUM_THREADS=1 python benchmarks/learned_val.py --n 60 --details --out val.json \
         --policies learned,learned_sft,learned_sft_noperturb,learned_rl_static,fixed,random,explore
 """
 
@@ -20,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--policies", default="learned,learned_sft,fixed,random,explore")
     ap.add_argument("--weights", action="append", default=[], metavar="LABEL=PATH", help="extra learned policy files")
     ap.add_argument("--out", default=None, help="write the JSON here")
+    ap.add_argument("--details", action="store_true", help="also record every case's PSNR gain and tool chain")
     args = ap.parse_args(argv)
 
     from irpilot.pool import Pool
@@ -35,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         label, _, path = spec.partition("=")
         pols.append((label, LearnedPolicy(weights=path)))
     with Pool(workers=2) as pool:
-        res = evaluate_policies(pols, cases, pool=pool, progress=lambda m: print(m, file=sys.stderr, flush=True))
+        res = evaluate_policies(
+            pols, cases, pool=pool, details=args.details, progress=lambda m: print(m, file=sys.stderr, flush=True)
+        )
     text = json.dumps(res, indent=1)
     print(text)
     if args.out:

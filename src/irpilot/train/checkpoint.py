@@ -34,7 +34,14 @@ def evidence_index(space: ActionSpace, encoder: StateEncoder) -> list[int]:
     return out
 
 
-def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 16, evidence: bool = True, dropout: float = 0.0):
+def build_net(
+    space: ActionSpace,
+    encoder: StateEncoder,
+    width: int = 16,
+    evidence: bool = True,
+    dropout: float = 0.0,
+    stop_evidence: bool = True,
+):
     """A fresh :class:`~irpilot.train.model.PolicyNet` for ``space`` and ``encoder``."""
     from .model import PolicyNet
 
@@ -48,6 +55,7 @@ def build_net(space: ActionSpace, encoder: StateEncoder, width: int = 16, eviden
         n_labels=len(encoder.perception_labels),
         input_evidence=encoder.input_perception,
         dropout=dropout,
+        stop_evidence=stop_evidence,
     )
 
 
@@ -81,6 +89,7 @@ def save_policy(
             "perc_dim": encoder.perc_dim,
             "evidence": getattr(net, "evidence_index", None) is not None,
             "dropout": float(getattr(net, "dropout_p", 0.0)),
+            "stop_evidence": bool(getattr(net, "stop_evidence", False)),
         },
         "info": info or {},
     }
@@ -115,6 +124,7 @@ def load_policy(path: str | Path) -> tuple[Any, ActionSpace, StateEncoder, dict[
         width=int(meta["net"]["width"]),
         evidence=bool(meta["net"].get("evidence", False)),
         dropout=float(meta["net"].get("dropout", 0.0)),
+        stop_evidence=bool(meta["net"].get("stop_evidence", False)),
     )
     state = torch.load(path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)

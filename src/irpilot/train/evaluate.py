@@ -40,17 +40,20 @@ def evaluate_policies(
     perceiver: Any = "default",
     max_calls: int = 8,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, dict[str, float]]:
+    details: bool = False,
+) -> dict[str, dict[str, Any]]:
     """Run each ``(label, policy)`` on every case; mean PSNR / SSIM gain, calls per degradation
-    present, wall seconds, and the share of images where the policy made them worse."""
+    present, wall seconds, and the share of images where the policy made them worse (with
+    ``details``, also each case's PSNR gain and tool chain under ``"cases"``)."""
     from ..agent import Agent, AgentConfig
     from .scoring import fidelity
 
     agent = Agent(pool=pool, perceiver=perceiver, config=AgentConfig(max_calls=max_calls))
     base = [fidelity(c.degraded, c.clean) for c in cases]
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for label, policy in policies:
         dp, ds, calls, secs, worse, bad = [], [], [], [], 0, 0
+        per_case: list[dict[str, Any]] = []
         for c, b in zip(cases, base):
             t = time.perf_counter()
             traj = agent.run(c.degraded, policy, reference=c.clean if getattr(policy, "needs_reference", False) else None)
@@ -64,6 +67,8 @@ def evaluate_policies(
             ds.append(s - b[1])
             worse += p < b[0] - 0.05
             calls.append(traj.tool_calls / max(1, len(c.tasks)))
+            per_case.append({"id": c.id, "degradations": list(c.names), "d_psnr": round(p - b[0], 3),
+                             "chain": [step["name"] for step in traj.chain]})
         out[label] = {
             "d_psnr": float(np.mean(dp)),
             "d_ssim": float(np.mean(ds)),
@@ -75,4 +80,6 @@ def evaluate_policies(
         }
         if progress:
             progress(f"{label}: " + " ".join(f"{k}={v:.3f}" for k, v in out[label].items()))
+        if details:
+            out[label]["cases"] = per_case
     return out

@@ -276,6 +276,7 @@ def _torch_net():
             n_labels: int = 0,
             input_evidence: bool = False,
             dropout: float = 0.0,
+            stop_evidence: bool = False,
         ) -> None:
             super().__init__()
             w = width
@@ -316,12 +317,18 @@ def _torch_net():
             # so what was wrong with the input keeps asking to be restored until it is
             self.n_labels = int(n_labels)
             self.input_evidence = bool(input_evidence) and self.evidence_index is not None and self.n_labels > 0
+            self.stop_evidence = bool(stop_evidence) and self.input_evidence
             if self.input_evidence:
                 # both evidence terms start at half strength: together they already make a
                 # confident prior, and the expert data calibrates them
                 self.ev_w2 = nn.Parameter(torch.full((n_actions,), 0.5))
                 with torch.no_grad():
                     self.ev_w.fill_(0.5)
+                # stop evidence: stop is pushed down by the degradations the input shows and that
+                # are still undone (sum of their positive logits, learned strength)
+                if self.stop_evidence:
+                    self.stop_w = nn.Parameter(torch.tensor(0.5))
+                    self.stop_index = n_actions - 1
 
         def forward(self, crops, stats, hist, perc=None):
             b, k = crops.shape[:2]
@@ -344,6 +351,12 @@ def _torch_net():
                     undone = perc[:, 4 * n : 5 * n][:, self.ev_idx]
                     ev_in = (torch.log(pin) - torch.log1p(-pin)) * undone
                     out = out + ev * self.ev_w * on + ev_in * self.ev_w2 * on
+                    if self.stop_evidence:
+                        pall = perc[:, 2 * n : 3 * n].clamp(1e-2, 1 - 1e-2)
+                        pending = (torch.relu(torch.log(pall) - torch.log1p(-pall)) * perc[:, 4 * n : 5 * n]).sum(dim=1)
+                        push = torch.zeros_like(out)
+                        push[:, self.stop_index] = pending * perc[:, -1]
+                        out = out - self.stop_w * push
                 else:
                     out = out + ev * self.ev_w * on
             return out
