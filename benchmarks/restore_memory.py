@@ -17,15 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
 
-def _hwm_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
 
 
 def main() -> None:
@@ -53,7 +46,7 @@ def main() -> None:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         peak = 0.0
         while proc.poll() is None:
-            peak = max(peak, _hwm_mb(proc.pid) or 0.0)
+            peak = max(peak, peak_rss_mb(proc.pid) or 0.0)
             time.sleep(0.5)
         out = proc.stdout.read() if proc.stdout else ""
         seconds = time.perf_counter() - t0

@@ -39,6 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from _common import peak_rss_mb  # noqa: E402
 from irpilot.config import settings  # noqa: E402
 from irpilot.degrade import DEGRADATION_TO_TASK, PROTOCOL_DEGRADATIONS, degrade  # noqa: E402
 from irpilot.io import list_images, read_image  # noqa: E402
@@ -149,23 +150,14 @@ def memory_child(name: str, h: int, w: int) -> None:
     img = np.ascontiguousarray(np.clip(img, 0, 1), dtype=np.float32)
     # VmHWM (peak RSS of this process image), not ru_maxrss: on Linux ru_maxrss survives
     # fork+exec, so a child of a large parent would report the parent's size
-    rss_before = _vm_hwm_mb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_before = peak_rss_mb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     out = tool(img)
     dt = time.perf_counter() - t0
-    peak = _vm_hwm_mb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb(os.getpid()) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"peak_rss_mb": peak, "rss_before_mb": rss_before, "seconds": dt,
                       "input": [h, w], "output": list(out.shape[1:])}))
 
-
-def _vm_hwm_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def bench_memory(name: str, h: int, w: int, timeout: float) -> dict[str, Any]:
@@ -173,7 +165,7 @@ def bench_memory(name: str, h: int, w: int, timeout: float) -> dict[str, Any]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0, hwm = time.time(), 0.0
     while proc.poll() is None:
-        hwm = max(hwm, _vm_hwm_mb(proc.pid) or 0.0)
+        hwm = max(hwm, peak_rss_mb(proc.pid) or 0.0)
         if time.time() - t0 > timeout:
             proc.kill()
             proc.wait()

@@ -54,11 +54,8 @@ class Broken(Tool):
 def toy_tools():
     """Registered only while this module runs, so other tests (the contract tests over every
     tool) never see them."""
-    for cls in (Dehaze, DehazeWeak, Brighten, Broken):
-        TOOLS.add(cls.card.id, cls, replace=True)
-    yield
-    for cls in (Dehaze, DehazeWeak, Brighten, Broken):
-        TOOLS.remove(cls.card.id)
+    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, Brighten, Broken)}):
+        yield
 
 TOOLBOX = {"dehaze": ["agent_test_dehaze_weak", "agent_test_dehaze"], "low_light": ["agent_test_brighten"]}
 

@@ -136,6 +136,11 @@ def test_input_perception_features_and_round_trip(tmp_path):
     assert before[dn] > 0 and before[dehaze] > 0  # input evidence asks for both
     assert after[dn] < before[dn]  # done: the input no longer asks for it
     assert float(after[dehaze]) == pytest.approx(float(before[dehaze]), abs=1e-5)  # still undone: unchanged
+    stop = space.stop_index
+    assert float(before[stop]) < 0  # noise and haze pending: stop is pushed down
+    with torch.inference_mode():
+        all_done = enc.encode(img, [denoise, space.tools_for("dehaze")[0]], cur, input_perception=given)
+        assert float(net(*stack_states([all_done]))[0][stop]) == pytest.approx(0.0, abs=1e-5)  # nothing pending
 
     path = save_policy(tmp_path / "p.pt", net, space, enc)
     net2, _, enc2, meta = load_policy(path)

@@ -77,6 +77,25 @@ def test_low_resolution_rule_uses_size():
         _random_perceiver(lr_mode="bogus")
 
 
+def test_size_hint_decides_low_resolution_for_crops():
+    """A 128 px training crop of a full-size photo is told the photo's size: only the
+    low-resolution decision changes, the other degradations are read from the pixels alone."""
+    from irpilot.train.data import perception_size_hint
+
+    perceiver = _random_perceiver()
+    img = np.random.default_rng(3).random((3, 128, 128), dtype=np.float32)
+    own = perceiver(img)
+    hint = perception_size_hint(img.shape, (3, 128, 128))
+    assert hint == (384, 384)
+    told = perceiver(img, size_hint=hint)
+    assert own.probs["low_resolution"] > 0.5 > told.probs["low_resolution"]
+    assert {k: v for k, v in own.probs.items() if k != "low_resolution"} == pytest.approx(
+        {k: v for k, v in told.probs.items() if k != "low_resolution"}
+    )
+    # a x4 low-resolution input (32 px for a 128 px reference) stays low-resolution
+    assert perception_size_hint((3, 32, 32), (3, 128, 128)) == (96, 96)
+
+
 def test_jpeg_blockiness_cue():
     from irpilot.degrade.base import get_degradation
     from irpilot.perceive.cues import jpeg_blockiness

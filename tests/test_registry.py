@@ -108,3 +108,14 @@ def test_degradation_registry_is_a_registry():
     assert isinstance(DEGRADATIONS, Registry)
     with pytest.raises(RegistryError, match="Did you mean 'jpeg'"):
         DEGRADATIONS.get("jpg")
+
+
+def test_temporarily_registers_then_restores():
+    r = Registry[int]("numbers")
+    r.add("kept", 1)
+    with r.temporarily({"kept": 2, "extra": 3}):
+        assert r.get("kept") == 2 and r.get("extra") == 3
+    assert r.get("kept") == 1 and "extra" not in r.names()
+    with pytest.raises(KeyError), r.temporarily({"extra": 3}):
+        raise KeyError("the block fails")
+    assert "extra" not in r.names()  # restored even when the block raises

@@ -56,11 +56,8 @@ class Shift2(Tool):
 def fake_tools():
     """Registered only while this module runs, so other tests (the contract tests over every
     tool) never see them."""
-    for cls in (Gain2, Gain15, Shift1, Shift2):
-        TOOLS.add(cls.card.id, cls, replace=True)
-    yield
-    for cls in (Gain2, Gain15, Shift1, Shift2):
-        TOOLS.remove(cls.card.id)
+    with TOOLS.temporarily({cls.card.id: cls for cls in (Gain2, Gain15, Shift1, Shift2)}):
+        yield
 
 CANDS = {"low_light": ["trainfake_gain15", "trainfake_gain2"], "dehaze": ["trainfake_shift2", "trainfake_shift1"]}
 SPACE = ActionSpace.from_candidates(CANDS)

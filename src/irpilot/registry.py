@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Generic, TypeVar
 
@@ -75,6 +76,30 @@ class Registry(Generic[T]):
 
     def remove(self, name: str) -> None:
         self._items.pop(name, None)
+
+    @contextmanager
+    def temporarily(self, entries: Mapping[str, T]) -> Iterator[None]:
+        """Register ``entries`` for the duration of a ``with`` block (tests, experiments),
+        then restore whatever those names meant before.
+
+        >>> r = Registry[int]("numbers")
+        >>> with r.temporarily({"one": 1}):
+        ...     r.get("one")
+        1
+        >>> "one" in r._items
+        False
+        """
+        before = {name: self._items[name] for name in entries if name in self._items}
+        for name, obj in entries.items():
+            self.add(name, obj, replace=True)
+        try:
+            yield
+        finally:
+            for name in entries:
+                if name in before:
+                    self._items[name] = before[name]
+                else:
+                    self._items.pop(name, None)
 
     # -- lookup -------------------------------------------------------------------
     def _ensure_loaded(self) -> None:

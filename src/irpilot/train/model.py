@@ -328,7 +328,9 @@ def _torch_net():
                 # are still undone (sum of their positive logits, learned strength)
                 if self.stop_evidence:
                     self.stop_w = nn.Parameter(torch.tensor(0.5))
-                    self.stop_index = n_actions - 1
+                    stop = torch.zeros(n_actions)
+                    stop[-1] = 1.0  # stop is the last action
+                    self.register_buffer("stop_onehot", stop, persistent=False)
 
         def forward(self, crops, stats, hist, perc=None):
             b, k = crops.shape[:2]
@@ -354,9 +356,7 @@ def _torch_net():
                     if self.stop_evidence:
                         pall = perc[:, 2 * n : 3 * n].clamp(1e-2, 1 - 1e-2)
                         pending = (torch.relu(torch.log(pall) - torch.log1p(-pall)) * perc[:, 4 * n : 5 * n]).sum(dim=1)
-                        push = torch.zeros_like(out)
-                        push[:, self.stop_index] = pending * perc[:, -1]
-                        out = out - self.stop_w * push
+                        out = out - self.stop_w * (pending * perc[:, -1])[:, None] * self.stop_onehot
                 else:
                     out = out + ev * self.ev_w * on
             return out
