@@ -124,6 +124,21 @@ def test_explore_tries_tools_and_rolls_back(world):
     assert any(not s.accepted for s in traj.steps)
 
 
+def test_explore_tries_every_tool_unless_accepting_the_first(world):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=toy_perceiver)
+    toolbox = {"dehaze": ["agent_test_dehaze", "agent_test_dehaze_weak"], "low_light": ["agent_test_brighten"]}
+    every = agent.run(degraded, "explore", tools=toolbox)
+    # both dehazers run although the strong one alone clears the haze, and the strong one is kept
+    assert {"agent_test_dehaze", "agent_test_dehaze_weak"} <= {s.action["name"] for s in every.steps}
+    assert "agent_test_dehaze" in [c["name"] for c in every.chain]
+    first = [Agent(pool=pool, perceiver=toy_perceiver, config=AgentConfig(seed=k)).run(degraded, "explore_first", tools=toolbox)
+             for k in range(4)]
+    assert min(t.tool_calls for t in first) < every.tool_calls
+    with pytest.raises(ValueError, match="accept"):
+        agent.run(degraded, "explore", tools=toolbox, accept="sometimes")
+
+
 def test_failing_tool_is_reported_and_agent_goes_on(world):
     clean, degraded, pool = world
     agent = Agent(pool=pool, perceiver=toy_perceiver)
@@ -169,3 +184,13 @@ def test_unknown_policy_suggests(world):
 
     with pytest.raises(RegistryError, match="fixed"):
         Agent(pool=world[2], perceiver=None).run(world[1], "fixd")
+
+
+def test_bench_policy_spec_carries_options():
+    from irpilot.bench.runner import parse_policy
+    from irpilot.errors import ConfigError
+
+    assert parse_policy("learned") == ("learned", {})
+    assert parse_policy("learned:finish_agenda=0:threshold=0.6") == ("learned", {"finish_agenda": "0", "threshold": "0.6"})
+    with pytest.raises(ConfigError):
+        parse_policy("explore:first")

@@ -3,6 +3,7 @@ within the call limit, never calls an unavailable tool, and keeps the tool-call 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -88,6 +89,44 @@ def test_mask_rules():
     if sr:
         m = decision_mask(sp, [], image_shape=(3, 2000, 2000))
         assert all(np.isneginf(m[i]) for i in sr)
+
+
+def test_agenda_blocks_stop_until_its_tasks_are_treated():
+    sp = LearnedPolicy().space
+    task = "denoise" if "denoise" in sp.tasks else sp.tasks[0]
+    tool = sp.tools[sp.tasks.index(task)]
+    assert np.isneginf(decision_mask(sp, [], required=[task])[sp.stop_index])
+    assert decision_mask(sp, [tool], required=[task])[sp.stop_index] == 0.0
+    # a required task none of whose tools can run any more does not block stopping
+    banned = [t for t, k in zip(sp.tools, sp.tasks) if k == task]
+    assert decision_mask(sp, [], required=[task], banned=banned)[sp.stop_index] == 0.0
+    assert decision_mask(sp, [tool], required=[task, "no_such_task"], max_steps=1)[sp.stop_index] == 0.0
+
+
+@dataclasses.dataclass
+class _Perception:
+    probs: dict[str, float]
+    severity: dict[str, float]
+
+    def as_dict(self):
+        return {"probs": self.probs, "severity": self.severity}
+
+
+@pytest.mark.parametrize("finish", [True, False])
+def test_learned_treats_every_perceived_degradation(finish):
+    """With ``finish_agenda`` the policy does not stop before each degradation that perception
+    rates present in the input has been treated; without it, it may."""
+    rng = np.random.default_rng(0)
+    img = rng.uniform(0, 1, (3, 96, 96)).astype(np.float32)
+    probs = {"noise": 0.9, "dark": 0.8, "haze": 0.7, "rain": 0.1}
+    perceiver = lambda im, **_: _Perception(dict(probs), dict(probs))  # noqa: E731 - the same verdict on every image
+    pol = LearnedPolicy()
+    agent = Agent(pool=_IdentityPool(), perceiver=perceiver, config=AgentConfig(max_calls=pol.encoder.max_steps))
+    traj = agent.run(img, "learned", finish_agenda=finish)
+    treated = {pol.space.task_of(c["name"]) for c in traj.chain}
+    if finish:
+        assert {"denoise", "low_light", "dehaze"} <= treated
+    assert traj.tool_calls <= pol.encoder.max_steps
 
 
 def test_registered_and_sampling_mode():

@@ -15,7 +15,7 @@ import numpy as np
 from ..config import settings
 from ..errors import ConfigError
 
-__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "resolve_set", "run_bench", "summarise"]
+__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "parse_policy", "resolve_set", "run_bench", "summarise"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,19 @@ class BenchConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def parse_policy(spec: str) -> tuple[str, dict[str, str]]:
+    """``"name:key=value:key=value"`` -> (policy name, options), so one run can compare a
+    policy with its own ablations (``learned:finish_agenda=0``, ``explore:accept=first``)."""
+    name, *pairs = spec.split(":")
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"policy {spec!r}: options are written name:key=value[:key=value]")
+        options[key] = value
+    return name, options
 
 
 def resolve_set(name: str) -> tuple[str, Path]:
@@ -153,12 +166,14 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
                 "key": key, "policy": policy, "set": set_label, "group": group,
                 "image": Path(entry["degraded"]).name, "degradations": entry["degradations"],
             }
-            options = {"tasks": entry["degradations"]} if policy == "oracle" else {}
+            policy_name, options = parse_policy(policy)
+            if policy_name == "oracle":
+                options["tasks"] = entry["degradations"]
             if cfg.fresh_cache and hasattr(pool, "clear_cache"):
                 pool.clear_cache()  # no policy is timed on another's cached results
             t0 = time.perf_counter()
             try:
-                traj = agent.run(degraded, policy, reference=clean if policy == "oracle" else None,
+                traj = agent.run(degraded, policy_name, reference=clean if policy_name == "oracle" else None,
                                  source=entry["degraded"], **options)
             except Exception as exc:  # a failing image is recorded, the run goes on
                 row.update(ok=False, error=f"{type(exc).__name__}: {exc}")

@@ -92,6 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--minutes", type=float, default=None)
     r.add_argument("--no-resume", action="store_true")
+    r.add_argument("--no-finish-agenda", action="store_true",
+                   help="let rollouts stop before every degradation perceived in the input is treated")
     add_pool_arguments(r)
     r.set_defaults(func=run_rl)
     x = tsub.add_parser("explore-check", help="GRPO-style rollouts without updates: exploration stagnation of a policy")
@@ -143,6 +145,7 @@ def run_sft(args: argparse.Namespace) -> int:
         perturb=pc,
         dropout=args.dropout,
         time_budget=args.minutes * 60 if args.minutes else None,
+        finish_agenda=not args.no_finish_agenda,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +188,7 @@ def run_rl(args: argparse.Namespace) -> int:
         seed=args.seed,
         case_size=_size(args.size),
         time_budget=args.minutes * 60 if args.minutes else None,
+        finish_agenda=not args.no_finish_agenda,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

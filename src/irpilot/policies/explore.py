@@ -5,10 +5,12 @@
    on training photos (``assets/explore_experience.json``, built by
    ``scripts/build_explore_experience.py``): for each pair of degradations, how often undoing one
    before the other gave the better result.  Pairs without experience follow MAIR's order.
-3. Execution: for the current task every tool is tried, in random order, until the degradation
-   is gone ("very low" probability); otherwise the best candidate is kept (lowest remaining
-   degradation, then no-reference quality).  A task fails when even the best candidate still
-   shows the degradation.
+3. Execution: for the current task every tool of the task is run and the best candidate is
+   kept (lowest remaining degradation, then no-reference quality), as MAIR and 4KAgent do and
+   as training-free agents are described in TIR-Agent's comparison.  With ``accept="first"``
+   (the ``explore_first`` policy) the tools are tried in random order and the first one after
+   which the degradation is gone ("very low" probability) is accepted, AgenticIR's reflection
+   loop.  A task fails when even the best candidate still shows the degradation.
 4. Rollback: depth-first over (task, tool) nodes; on failure the agent backtracks and re-plans
    with the failed task moved later; when everything is exhausted it keeps the best descendant
    found.  This exhaustive traversal is what a learned policy removes.
@@ -67,6 +69,9 @@ class ExplorePolicy(SearchPolicy):
         self.done = float(options.get("done_threshold", 0.2))  # "very low": stop trying tools
         self.fail = float(options.get("fail_threshold", 0.5))  # best still above: the task failed
         self.nr_weight = float(options.get("nr_weight", 0.0))
+        self.accept = str(options.get("accept", getattr(type(self), "_accept", "best")))
+        if self.accept not in ("best", "first"):
+            raise ValueError(f"explore: accept must be 'best' or 'first', not {self.accept!r}")
         self.experience = load_experience()
 
     # -- scoring -------------------------------------------------------------------------
@@ -84,7 +89,7 @@ class ExplorePolicy(SearchPolicy):
             s -= self.nr_weight * float(m.get("niqe", 0.0))
         return s
 
-    # -- one task: try tools until the degradation is gone ----------------------------------
+    # -- one task: every tool (or, with accept="first", tools until the degradation is gone) --
     def _run_task(self, ctx: Any, degradation: str, image: np.ndarray) -> tuple[Any, bool]:
         tools = available_tools(DEGRADATION_TO_TASK[degradation], self.options.get("tools"))
         order = list(ctx.rng.permutation(len(tools)))
@@ -102,7 +107,7 @@ class ExplorePolicy(SearchPolicy):
             score = self._score(ctx, out, degradation)
             if score > best_score:
                 best, best_score = step, score
-            if p < self.done:
+            if self.accept == "first" and p < self.done:
                 break
         if best is None:
             return None, False
@@ -147,3 +152,11 @@ class ExplorePolicy(SearchPolicy):
             if self._dfs(ctx, chain + [step], rest):
                 return True
         return False
+
+
+@POLICIES.register("explore_first")
+class ExploreFirstPolicy(ExplorePolicy):
+    """``explore`` accepting the first tool after which the degradation is gone (AgenticIR)."""
+
+    name = "explore_first"
+    _accept = "first"

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..agent import Observation
     from ..train.actions import ActionSpace
 
-__all__ = ["LearnedPolicy", "decision_mask", "default_weights", "ASSETS_DIR"]
+__all__ = ["LearnedPolicy", "agenda", "decision_mask", "default_weights", "ASSETS_DIR"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 #: super-resolution (x4) is offered only below this longest side: larger photos are not
@@ -53,10 +53,15 @@ def decision_mask(
     image_shape: tuple[int, ...] | None = None,
     repeat_penalty: float = math.inf,
     max_steps: int | None = None,
+    required: Iterable[str] = (),
 ) -> np.ndarray:
     """Additive logit offsets (n,): 0 for allowed actions, ``-inf`` for impossible ones and
     ``-repeat_penalty`` for tools of a task already done once (a task already done twice, and
-    super-resolution already done once, are impossible).  Stop is always allowed."""
+    super-resolution already done once, are impossible).
+
+    Stop is allowed unless a ``required`` task (the agenda: tasks of the degradations
+    perception rates present in the input) is still undone and one of its tools can still be
+    called."""
     n = space.n
     off = np.zeros(n, dtype=np.float32)
     if available is not None:
@@ -77,8 +82,19 @@ def decision_mask(
             off[i] = min(off[i], -float(repeat_penalty))
     if max_steps is not None and len(called) >= max_steps:
         off[: space.stop_index] = -np.inf
-    off[space.stop_index] = 0.0
+    undone = set(required) - done
+    pending = any(np.isfinite(off[i]) for i, task in enumerate(space.tasks) if task in undone)
+    off[space.stop_index] = -np.inf if pending else 0.0
     return off
+
+
+def agenda(perception: Any, threshold: float = 0.5) -> list[str]:
+    """Tasks of the degradations ``perception`` rates present (probability >= ``threshold``)."""
+    from .common import DEGRADATION_TO_TASK
+
+    if perception is None:
+        return []
+    return [DEGRADATION_TO_TASK[d] for d, p in perception.probs.items() if p >= threshold and d in DEGRADATION_TO_TASK]
 
 
 @POLICIES.register("learned")
@@ -88,7 +104,10 @@ class LearnedPolicy(StepPolicy):
     Options: ``weights`` (path of a ``.pt`` with its ``.json`` meta; default the shipped
     ``assets/policy_learned.pt``), ``variant`` (a shipped file ``assets/policy_<variant>.pt``),
     ``greedy`` (default True; False samples with ``temperature``), ``repeat_penalty`` (logits,
-    default 3.0), ``n_crops`` (crops averaged per decision, default from the weights).
+    default 3.0), ``n_crops`` (crops averaged per decision, default from the weights),
+    ``finish_agenda`` (default True: do not stop while a degradation perception rates present
+    in the input, probability >= ``threshold`` (0.5), has not been treated; the network still
+    chooses the order, the tools and any extra steps).
     """
 
     name = "learned"
@@ -108,6 +127,8 @@ class LearnedPolicy(StepPolicy):
         self.temperature = float(options.get("temperature", 1.0))
         self.repeat_penalty = float(options.get("repeat_penalty", 3.0))
         self.available = self.space.availability(options.get("available_tools"))
+        self.finish_agenda = _flag(options.get("finish_agenda", True))
+        self.threshold = float(options.get("threshold", 0.5))
         self._called: list[str] = []
         self._banned: set[str] = set()
         self._last: str | None = None
@@ -144,6 +165,7 @@ class LearnedPolicy(StepPolicy):
             image_shape=obs.image.shape,
             repeat_penalty=self.repeat_penalty,
             max_steps=self.encoder.max_steps,
+            required=agenda(obs.input_perception or obs.perception, self.threshold) if self.finish_agenda else (),
         )
         z = logits / max(self.temperature, 1e-6) + off
         z = z - z.max()
@@ -160,6 +182,13 @@ class LearnedPolicy(StepPolicy):
             return STOP
         self._last = name
         return Action(name)
+
+
+def _flag(value: Any) -> bool:
+    """A boolean option given as a bool or as a command-line string."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
 
 
 def _register_variants() -> None:

@@ -53,6 +53,9 @@ class RLConfig:
     checkpoint_every: int = 10
     time_budget: float | None = None
     case_size: tuple[int, int] = (72, 104)
+    #: rollouts may not stop while a degradation perception rates present in the input is
+    #: untreated (the constraint ``--policy learned`` applies at inference)
+    finish_agenda: bool = True
 
 
 @dataclasses.dataclass
@@ -88,6 +91,7 @@ def rollout_group(
     available: np.ndarray | None = None,
     perceiver: Any = None,
     ref_shape: tuple[int, ...] | None = None,
+    finish_agenda: bool = True,
 ) -> list[Rollout]:
     """Run ``group_size`` rollouts from ``image`` in lock step (one batched forward per step).
 
@@ -100,7 +104,7 @@ def rollout_group(
 
     import torch
 
-    from ..policies.learned import decision_mask
+    from ..policies.learned import agenda, decision_mask
 
     from ..io import image_hash
 
@@ -118,6 +122,7 @@ def rollout_group(
         return seen[h]
 
     banned: list[set[str]] = [set() for _ in rolls]
+    required = agenda(perceive(image)) if finish_agenda else []
     for _step in range(encoder.max_steps + 1):
         active = [r for r in rolls if not r.done]
         if not active:
@@ -129,7 +134,8 @@ def rollout_group(
             perc = perceive(r.image)
             states.append(encoder.encode(r.image, r.names, perc, rng=rng, n_crops=n_crops, input_perception=perceive(image)))
             masks.append(
-                decision_mask(space, r.names, available=available, banned=banned[i], image_shape=r.image.shape, max_steps=encoder.max_steps)
+                decision_mask(space, r.names, available=available, banned=banned[i], image_shape=r.image.shape,
+                              max_steps=encoder.max_steps, required=required)
             )
         with torch.inference_mode():
             logits = net(*stack_states(states)).numpy().astype(np.float64)
@@ -361,7 +367,7 @@ def train_rl(
             rolls = rollout_group(
                 net, encoder, pool, degraded, cfg.group_size, rng,
                 temperature=cfg.temperature, n_crops=cfg.rollout_crops, available=available, perceiver=perceiver,
-                ref_shape=clean.shape,
+                ref_shape=clean.shape, finish_agenda=cfg.finish_agenda,
             )
             comps = [reward.components(degraded, r.image, clean, n_calls=len(r.names) + r.failed, valid=r.failed == 0) for r in rolls]
             groups.append((rolls, comps))
