@@ -154,10 +154,14 @@ def test_per_tool_concurrency_limit():
                 running["now"] -= 1
             return img
 
+    import dataclasses
+
     from irpilot.tools import TOOLS
 
-    TOOLS.add("pool_test_probe", Probe, replace=True)
-    try:
+    class NetProbe(Probe):
+        card = dataclasses.replace(Probe.card, id="pool_test_netprobe", kind="network")
+
+    with TOOLS.temporarily({"pool_test_probe": Probe, "pool_test_netprobe": NetProbe}):
         with Pool("local", 4, limits={"pool_test_probe": 1}) as pool:
             rs = pool.map([("pool_test_probe", _img(i)) for i in range(6)])
             assert all(r.ok for r in rs) and running["max"] == 1
@@ -166,19 +170,10 @@ def test_per_tool_concurrency_limit():
             rs = pool.map([("pool_test_probe", _img(i)) for i in range(8)])
             assert all(r.ok for r in rs) and running["max"] > 1
         # network tools share one model instance per process: one batch at a time by default
-        import dataclasses
-
-        class NetProbe(Probe):
-            card = dataclasses.replace(Probe.card, id="pool_test_netprobe", kind="network")
-
-        TOOLS.add("pool_test_netprobe", NetProbe, replace=True)
         running["max"] = 0
         with Pool("local", 4) as pool:
             rs = pool.map([("pool_test_netprobe", _img(i)) for i in range(6)])
             assert all(r.ok for r in rs) and running["max"] == 1
-    finally:
-        TOOLS.remove("pool_test_probe")
-        TOOLS.remove("pool_test_netprobe")
 
 
 def test_process_worker_killed_from_outside():
