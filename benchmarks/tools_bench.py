@@ -15,6 +15,13 @@ Low-resolution inputs are 1/4 size; they are scored after MATLAB-style bicubic x
     python benchmarks/tools_bench.py --no-memory --crops 4 --size 256
     python benchmarks/tools_bench.py --memory-only --resume
     python benchmarks/tools_bench.py --markdown-only       # rewrite the BENCHMARKS.md section
+    python benchmarks/tools_bench.py --photos training --no-memory --crops 8 \
+        --out benchmarks/results/tools_training.json    # the ranking the agent's toolbox uses
+
+``--photos training`` draws the crops from the training photos instead (T91, CSet14, LIVE1
+without its Kodak photographs, classic5, scikit-image's photos): the order of each task's tools
+in the agent's toolbox (``irpilot.policies.common.PREFERRED_TOOLS``) must not be chosen on
+the test sets.  Its table goes to its own section of ``BENCHMARKS.md``.
 
 Results go to ``benchmarks/results/tools.json`` (written after every tool, so a long run
 can be resumed with ``--resume``) and the "Toolbox" section of ``BENCHMARKS.md``.
@@ -55,18 +62,30 @@ MEM_LIMIT_MB = 4096
 
 
 # -- data ------------------------------------------------------------------------------------
-def test_crops(n: int, size: int, seed: int = 0) -> list[tuple[str, np.ndarray]]:
-    """``n`` crops of ``size`` x ``size``, photos drawn round-robin from the three test sets."""
-    if settings.data_dir is None:
-        raise SystemExit("no data directory (set IRPILOT_DATA_DIR)")
+def test_crops(n: int, size: int, seed: int = 0, photos: str = "test") -> list[tuple[str, np.ndarray]]:
+    """``n`` crops of ``size`` x ``size``, photos drawn round-robin from the three test sets
+    (``photos="test"``) or from the training sets (``photos="training"``)."""
     rng = np.random.default_rng(seed)
     pools = []
-    for name in SETS:
-        folder = Path(settings.data_dir) / name
-        if folder.is_dir():
-            pools.append((name, list_images(folder)))
-    if not pools:
-        raise SystemExit(f"none of {SETS} under {settings.data_dir}")
+    if photos == "training":
+        from irpilot.data import training_photo_paths
+
+        by_set: dict[str, list[Path]] = {}
+        for path in training_photo_paths():
+            by_set.setdefault(path.parent.name, []).append(path)
+        # photos big enough for a full crop; T91's are often smaller
+        pools = [(k, v) for k, v in sorted(by_set.items())]
+        if not pools:
+            raise SystemExit("no training photos found (set IRPILOT_DATA_DIR)")
+    else:
+        if settings.data_dir is None:
+            raise SystemExit("no data directory (set IRPILOT_DATA_DIR)")
+        for name in SETS:
+            folder = Path(settings.data_dir) / name
+            if folder.is_dir():
+                pools.append((name, list_images(folder)))
+        if not pools:
+            raise SystemExit(f"none of {SETS} under {settings.data_dir}")
     crops = []
     for i in range(n):
         set_name, files = pools[i % len(pools)]
@@ -191,15 +210,26 @@ def best_per_task(tools: dict[str, dict[str, Any]]) -> dict[str, str]:
     return best
 
 
+def _markers(res: dict[str, Any]) -> tuple[str, str]:
+    if res.get("photos") == "training":
+        return MARK_START.replace("benchmark", "training"), MARK_END.replace("benchmark", "training")
+    return MARK_START, MARK_END
+
+
 def markdown(res: dict[str, Any]) -> str:
     tools = res["tools"]
     best = best_per_task(tools)
+    training = res.get("photos") == "training"
+    start, end = _markers(res)
     lines = [
-        MARK_START,
-        "## Toolbox",
+        start,
+        "### Toolbox on training photos (the agent's tool order)" if training else "## Toolbox",
         "",
         "Every available tool on its own single degradation (protocol recipe via `irpilot.degrade`, one seed per crop):",
-        f"{res['crops_n']} crops of {res['crop_size']}x{res['crop_size']} drawn from Kodak24, CBSD68 and McMaster "
+        f"{res['crops_n']} crops of up to {res['crop_size']}x{res['crop_size']} drawn from "
+        + ("the training photos (T91, CSet14, LIVE1 without its Kodak photographs, classic5, scikit-image's photos) " if training
+           else "Kodak24, CBSD68 and McMaster ")
+        + 
         "(the same crops for every degradation). PSNR/SSIM against the clean crop; the low-resolution input (1/4 size) "
         "is scored after MATLAB bicubic x4, SR outputs are compared at full size. sec/512: seconds for one 512x512 "
         "image (x4 SR: 128x128 input, 512x512 output), extrapolated from the crop timings by pixel count, on a machine shared with other jobs (load average "
@@ -239,16 +269,17 @@ def markdown(res: dict[str, Any]) -> str:
     skipped = res.get("unavailable", {})
     if skipped:
         lines.append("Unavailable (not run): " + "; ".join(f"`{n}`: {why}" for n, why in skipped.items()) + ".")
-    lines.append(MARK_END)
+    lines.append(end)
     return "\n".join(lines) + "\n"
 
 
 def write_markdown(res: dict[str, Any], path: Path) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else "# irpilot benchmarks\n"
     section = markdown(res)
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        tail = rest.split(MARK_END, 1)[1].lstrip("\n")
+    start, end = _markers(res)
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
         text = head + section + ("\n" + tail if tail else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -267,6 +298,8 @@ def _save(res: dict[str, Any], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--crops", type=int, default=4)
+    ap.add_argument("--photos", choices=("test", "training"), default="test",
+                    help="draw the crops from the test sets (default) or from the training photos")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--time-size", type=int, default=0, help="also time one image of this side (0: no)")
     ap.add_argument("--tools", nargs="*", help="only these tools")
@@ -301,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         commands=commands + [command],
         date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d"),
         machine=f"{os.cpu_count()} CPU cores, no GPU, Python {platform.python_version()}",
-        crops_n=res.get("crops_n", args.crops), crop_size=res.get("crop_size", args.size),
+        crops_n=res.get("crops_n", args.crops), crop_size=res.get("crop_size", args.size), photos=args.photos,
         load_average=" / ".join(f"{v:.1f}" for v in os.getloadavg()),
     )
     names = [n for n in TOOLS.names() if (not args.tools or n in args.tools)]
@@ -311,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     task_to_deg = {t: d for d, t in DEGRADATION_TO_TASK.items() if d in PROTOCOL_DEGRADATIONS}
 
     if not args.memory_only:
-        crops = test_crops(args.crops, args.size)
+        crops = test_crops(args.crops, args.size, photos=args.photos)
         res["crops"] = [c[0] for c in crops]
         sets = degraded_sets(crops)
         for name in names:
