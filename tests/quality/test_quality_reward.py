@@ -208,3 +208,27 @@ def test_config_validation():
         RewardConfig(strategy="greedy")
     with pytest.raises(ValueError, match="w_min"):
         RewardConfig(w_min=0.0)
+
+
+def test_relative_lag_does_not_drift_toward_the_metric_with_small_units():
+    """Steady gains (i.i.d. groups) carry no lag signal.  The absolute rule still moves weight
+    to the metric whose scaled gains happen to be smallest (GMSD here); the relative rule,
+    measuring each metric against its own running level, does not."""
+
+    def final_weights(lag: str) -> dict[str, float]:
+        rng = np.random.default_rng(0)
+        cfg = RewardConfig(strategy="adaptive", lag=lag, gate=False, weights={"d_psnr": 1.0, "d_ssim": 1.0, "d_gmsd": 0.5})
+        model = RewardModel(cfg)
+        for _ in range(200):
+            model.update([
+                {"d_psnr": rng.normal(2, 1), "d_ssim": rng.normal(0.1, 0.05), "d_gmsd": rng.normal(0.02, 0.01),
+                 "calls": -2.0, "valid": 0.0}
+                for _ in range(8)
+            ])
+        return model.weights
+
+    absolute, relative = final_weights("absolute"), final_weights("relative")
+    assert absolute["d_gmsd"] > 1.5 and absolute["d_psnr"] < 0.4
+    assert relative["d_gmsd"] < 1.0 and relative["d_psnr"] > 0.5
+    with pytest.raises(ValueError, match="lag"):
+        RewardConfig(lag="sideways")

@@ -30,9 +30,16 @@ those present); otherwise the no-reference components of that rollout are clippe
 Adaptive rule (one update per group; designed for irpilot, the TIR-Agent paper does not
 publish its rule).  Work in log-weights ``u_k = log w_k``:
 
-1. *Lag* (every quality component): ``u_k += eta_lag * (-tanh(s_k * mean_group(c_k)))``: a
-   component whose group-mean gain is negative (the policy is losing it) gains weight, one
-   that is comfortably positive (saturating) loses a little.
+1. *Lag* (every quality component).  ``lag="relative"`` (default): each component's scaled
+   group-mean gain ``g_k = s_k * mean_group(c_k)`` is compared with its own running mean
+   ``mu_k`` and standard deviation ``sd_k`` (exponential averages over groups, rate
+   ``lag_beta``): ``u_k += eta_lag * (-tanh((g_k - mu_k) / sd_k))``.  A metric whose gain falls
+   below its usual level (the policy is starting to trade it away) gains weight; one that
+   rises above it loses a little.  The rule is free of the units of the metrics.
+   ``lag="absolute"``: ``u_k += eta_lag * (-tanh(g_k))``: a negative gain gains weight, a
+   comfortably positive one loses a little; with unit scales that are only roughly
+   calibrated this drifts weight toward whichever metric has the smallest scaled gains
+   (it moved GMSD to the upper bound in GRPO runs), hence the relative default.
 2. *Agreement* (no-reference components, when full-reference ones exist): the Spearman
    correlation ``rho_k`` between component ``k`` and the full-reference consensus (mean rank
    of the full-reference components) within the group, smoothed
@@ -174,6 +181,8 @@ class RewardConfig:
     eps: float = 1e-6
     # adaptive rule
     eta_lag: float = 0.3
+    lag: str = "relative"  #: "relative" (to each metric's own running level) or "absolute"
+    lag_beta: float = 0.1
     eta_agree: float = 1.0
     agree_beta: float = 0.5
     rho_target: float = 0.2
@@ -184,6 +193,8 @@ class RewardConfig:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.lag not in ("relative", "absolute"):
+            raise ValueError(f"lag must be 'relative' or 'absolute', got {self.lag!r}")
         if not 0 < self.w_min <= self.w_max:
             raise ValueError(f"need 0 < w_min <= w_max, got {self.w_min}, {self.w_max}")
         for k, v in self.weights.items():
@@ -240,6 +251,7 @@ class RewardModel:
         self.config = config or RewardConfig()
         self.weights: dict[str, float] = dict(self.config.weights)
         self.agreement: dict[str, float] = {}
+        self.gain_stats: dict[str, tuple[float, float]] = {}  #: running (mean, variance) of scaled gains
         self.step = 0
         self.history: list[dict[str, Any]] = []
 
@@ -318,7 +330,7 @@ class RewardModel:
             u = {k: math.log(max(self.weights[k], 1e-12)) for k in keys}
             means = gated.mean(axis=0)
             for i, k in enumerate(keys):
-                u[k] += cfg.eta_lag * -math.tanh(cfg.scale(k) * means[i])
+                u[k] += cfg.eta_lag * self._lag(k, cfg.scale(k) * float(means[i]))
                 r = rho.get(k)
                 if r is not None:
                     a = (1 - cfg.agree_beta) * self.agreement.get(k, cfg.rho_target) + cfg.agree_beta * r
@@ -349,6 +361,17 @@ class RewardModel:
         self.history.append(entry)
         return dict(self.weights)
 
+    def _lag(self, comp: str, gain: float) -> float:
+        """The lag signal of one component for a scaled group-mean ``gain`` (see module doc)."""
+        cfg = self.config
+        if cfg.lag == "absolute":
+            return -math.tanh(gain)
+        mu, var = self.gain_stats.get(comp, (gain, 1.0))  # first sight: no lag, 1 unit of spread
+        signal = -math.tanh((gain - mu) / math.sqrt(var + cfg.eps))
+        d = gain - mu
+        self.gain_stats[comp] = (mu + cfg.lag_beta * d, (1 - cfg.lag_beta) * (var + cfg.lag_beta * d * d))
+        return signal
+
     def _set_weights(self, proposed: dict[str, float], keys: list[str]) -> None:
         cfg = self.config
         total = sum(self.config.weights.get(k, cfg.default_weight) for k in keys)
@@ -369,6 +392,7 @@ class RewardModel:
             "config": dataclasses.asdict(self.config),
             "weights": dict(self.weights),
             "agreement": dict(self.agreement),
+            "gain_stats": {k: list(v) for k, v in self.gain_stats.items()},
             "step": self.step,
             "history": copy.deepcopy(self.history),
         }
@@ -377,6 +401,7 @@ class RewardModel:
         self.config = RewardConfig(**state["config"])
         self.weights = {k: float(v) for k, v in state["weights"].items()}
         self.agreement = {k: float(v) for k, v in state.get("agreement", {}).items()}
+        self.gain_stats = {k: (float(v[0]), float(v[1])) for k, v in state.get("gain_stats", {}).items()}
         self.step = int(state.get("step", 0))
         self.history = copy.deepcopy(list(state.get("history", [])))
 
