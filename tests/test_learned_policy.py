@@ -13,7 +13,7 @@ pytest.importorskip("torch")
 
 from irpilot.agent import Agent, AgentConfig, Observation  # noqa: E402
 from irpilot.policies.base import POLICIES  # noqa: E402
-from irpilot.policies.learned import LearnedPolicy, decision_mask, default_weights  # noqa: E402
+from irpilot.policies.learned import LearnedPolicy, decision_mask, default_weights, pending_tools, redirect_stop  # noqa: E402
 from irpilot.pool.result import CallResult  # noqa: E402
 
 
@@ -91,16 +91,26 @@ def test_mask_rules():
         assert all(np.isneginf(m[i]) for i in sr)
 
 
-def test_agenda_blocks_stop_until_its_tasks_are_treated():
+def test_stop_is_redirected_to_the_pending_agenda():
     sp = LearnedPolicy().space
     task = "denoise" if "denoise" in sp.tasks else sp.tasks[0]
-    tool = sp.tools[sp.tasks.index(task)]
-    assert np.isneginf(decision_mask(sp, [], required=[task])[sp.stop_index])
-    assert decision_mask(sp, [tool], required=[task])[sp.stop_index] == 0.0
-    # a required task none of whose tools can run any more does not block stopping
-    banned = [t for t, k in zip(sp.tools, sp.tasks) if k == task]
-    assert decision_mask(sp, [], required=[task], banned=banned)[sp.stop_index] == 0.0
-    assert decision_mask(sp, [tool], required=[task, "no_such_task"], max_steps=1)[sp.stop_index] == 0.0
+    tools = [i for i, k in enumerate(sp.tasks) if k == task]
+    off = decision_mask(sp, [])
+    assert off[sp.stop_index] == 0.0  # the mask itself always allows stop
+    pend = pending_tools(sp, off, [], [task])
+    assert set(np.flatnonzero(pend)) == set(tools)
+    assert not pending_tools(sp, off, [sp.tools[tools[0]]], [task]).any()  # done once: no longer pending
+    banned = decision_mask(sp, [], banned=[sp.tools[i] for i in tools])
+    assert not pending_tools(sp, banned, [], [task]).any()  # nothing left that could treat it
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(sp.n))
+    q = redirect_stop(p, pend, sp.stop_index)
+    assert q[sp.stop_index] == 0.0 and abs(q.sum() - 1) < 1e-9
+    others = [i for i in range(sp.stop_index) if i not in tools]
+    assert np.allclose(q[others], p[others])  # only stop's probability moves
+    gain = q[tools] - p[tools]
+    assert np.allclose(gain / gain.sum(), p[tools] / p[tools].sum())  # in proportion
+    assert np.array_equal(redirect_stop(p, np.zeros(sp.n, bool), sp.stop_index), p)
 
 
 @dataclasses.dataclass

@@ -179,6 +179,32 @@ def test_grpo_update_raises_probability_of_better_action():
     assert prob()[good] > p0 + 0.2
 
 
+def test_grpo_ratios_use_the_redirected_policy():
+    """With stop redirected to a pending task, the loss's log-probabilities are those the
+    rollout sampled from: every ratio is 1 before the first update, and stop has none."""
+    from irpilot.policies.learned import decision_mask, pending_tools, redirect_stop
+    from irpilot.train.model import stack_states
+    from irpilot.train.rl import grpo_loss
+
+    net, enc = _net_and_encoder()
+    rng = np.random.default_rng(0)
+    state = enc.encode(_clean(2, 32), [], rng=rng)
+    mask = decision_mask(SPACE, [])
+    task = SPACE.tasks[0]
+    pend = pending_tools(SPACE, mask, [], [task])
+    assert pend.any()
+    with torch.no_grad():
+        p = torch.softmax(net(*stack_states([state]))[0] + torch.from_numpy(mask), 0).numpy()
+    q = redirect_stop(p, pend, SPACE.stop_index)
+    acts = np.array([i for i in range(SPACE.n) if q[i] > 0])
+    n = len(acts)
+    _, stats = grpo_loss(net, [state] * n, np.stack([mask] * n), acts, np.log(q[acts]), np.ones(n),
+                         pending=np.stack([pend] * n))
+    assert abs(stats["ratio"] - 1.0) < 1e-4
+    _, plain = grpo_loss(net, [state] * n, np.stack([mask] * n), acts, np.log(q[acts]), np.ones(n))
+    assert abs(plain["ratio"] - 1.0) > 1e-3  # without the redirect the ratios would be off
+
+
 def test_group_advantages():
     from irpilot.train.rl import group_advantages
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..agent import Observation
     from ..train.actions import ActionSpace
 
-__all__ = ["LearnedPolicy", "agenda", "decision_mask", "default_weights", "ASSETS_DIR"]
+__all__ = ["LearnedPolicy", "agenda", "decision_mask", "pending_tools", "redirect_stop", "default_weights", "ASSETS_DIR"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 #: super-resolution (x4) is offered only below this longest side: larger photos are not
@@ -53,15 +53,11 @@ def decision_mask(
     image_shape: tuple[int, ...] | None = None,
     repeat_penalty: float = math.inf,
     max_steps: int | None = None,
-    required: Iterable[str] = (),
 ) -> np.ndarray:
     """Additive logit offsets (n,): 0 for allowed actions, ``-inf`` for impossible ones and
     ``-repeat_penalty`` for tools of a task already done once (a task already done twice, and
-    super-resolution already done once, are impossible).
-
-    Stop is allowed unless a ``required`` task (the agenda: tasks of the degradations
-    perception rates present in the input) is still undone and one of its tools can still be
-    called."""
+    super-resolution already done once, are impossible).  Stop is always allowed here; see
+    :func:`pending_tools` and :func:`redirect_stop` for the agenda."""
     n = space.n
     off = np.zeros(n, dtype=np.float32)
     if available is not None:
@@ -82,10 +78,33 @@ def decision_mask(
             off[i] = min(off[i], -float(repeat_penalty))
     if max_steps is not None and len(called) >= max_steps:
         off[: space.stop_index] = -np.inf
-    undone = set(required) - done
-    pending = any(np.isfinite(off[i]) for i, task in enumerate(space.tasks) if task in undone)
-    off[space.stop_index] = -np.inf if pending else 0.0
+    off[space.stop_index] = 0.0
     return off
+
+
+def pending_tools(space: "ActionSpace", offsets: np.ndarray, called: Sequence[str], required: Iterable[str]) -> np.ndarray:
+    """Boolean (n,): the callable tools (finite ``offsets``) of ``required`` tasks not done yet."""
+    done = {space.task_of(c) for c in called if c in space.tools}
+    undone = set(required) - done
+    out = np.zeros(space.n, dtype=bool)
+    for i, task in enumerate(space.tasks):
+        out[i] = task in undone and bool(np.isfinite(offsets[i]))
+    return out
+
+
+def redirect_stop(p: np.ndarray, pending: np.ndarray, stop_index: int) -> np.ndarray:
+    """Action probabilities (..., n) when stopping must wait for the ``pending`` tools' tasks:
+    the probability of stop goes to those tools, in proportion to their own probabilities;
+    every other action keeps its probability.  Rows without pending tools are unchanged."""
+    p = np.array(p, dtype=np.float64)
+    pending = np.broadcast_to(pending, p.shape)
+    q = np.where(pending, p, 0.0)
+    total = q.sum(axis=-1, keepdims=True)
+    has = pending.any(axis=-1, keepdims=True)
+    share = np.where(total > 0, q / np.maximum(total, 1e-300), pending / np.maximum(pending.sum(axis=-1, keepdims=True), 1))
+    out = p + p[..., stop_index : stop_index + 1] * share
+    out[..., stop_index] = 0.0
+    return np.where(has, out, p)
 
 
 def agenda(perception: Any, threshold: float = 0.5) -> list[str]:
@@ -105,9 +124,10 @@ class LearnedPolicy(StepPolicy):
     ``assets/policy_learned.pt``), ``variant`` (a shipped file ``assets/policy_<variant>.pt``),
     ``greedy`` (default True; False samples with ``temperature``), ``repeat_penalty`` (logits,
     default 3.0), ``n_crops`` (crops averaged per decision, default from the weights),
-    ``finish_agenda`` (default True: do not stop while a degradation perception rates present
-    in the input, probability >= ``threshold`` (0.5), has not been treated; the network still
-    chooses the order, the tools and any extra steps).
+    ``finish_agenda`` (default True: while a degradation perception rates present in the
+    input, probability >= ``threshold`` (0.5), is untreated, the probability of stop goes to
+    the tools of those tasks (:func:`redirect_stop`); every other choice, the order, the tools
+    and any extra steps stay the network's).
     """
 
     name = "learned"
@@ -165,12 +185,15 @@ class LearnedPolicy(StepPolicy):
             image_shape=obs.image.shape,
             repeat_penalty=self.repeat_penalty,
             max_steps=self.encoder.max_steps,
-            required=agenda(obs.input_perception or obs.perception, self.threshold) if self.finish_agenda else (),
         )
         z = logits / max(self.temperature, 1e-6) + off
         z = z - z.max()
         p = np.exp(z)
-        return p / p.sum()
+        p = p / p.sum()
+        if self.finish_agenda:
+            required = agenda(obs.input_perception or obs.perception, self.threshold)
+            p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
+        return p
 
     def act(self, obs: "Observation") -> Action:
         p = self.probabilities(obs)

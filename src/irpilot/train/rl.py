@@ -53,8 +53,8 @@ class RLConfig:
     checkpoint_every: int = 10
     time_budget: float | None = None
     case_size: tuple[int, int] = (72, 104)
-    #: rollouts may not stop while a degradation perception rates present in the input is
-    #: untreated (the constraint ``--policy learned`` applies at inference)
+    #: while a degradation perception rates present in the input is untreated, a rollout's
+    #: probability of stop goes to that task's tools (what ``--policy learned`` does)
     finish_agenda: bool = True
 
 
@@ -64,6 +64,8 @@ class Rollout:
 
     states: list[EncodedState] = dataclasses.field(default_factory=list)
     masks: list[np.ndarray] = dataclasses.field(default_factory=list)
+    #: per step, the tools stop was redirected to (all False when stopping was allowed)
+    pending: list[np.ndarray] = dataclasses.field(default_factory=list)
     actions: list[int] = dataclasses.field(default_factory=list)
     logps: list[float] = dataclasses.field(default_factory=list)
     names: list[str] = dataclasses.field(default_factory=list)
@@ -104,7 +106,7 @@ def rollout_group(
 
     import torch
 
-    from ..policies.learned import agenda, decision_mask
+    from ..policies.learned import agenda, decision_mask, pending_tools, redirect_stop
 
     from ..io import image_hash
 
@@ -127,7 +129,7 @@ def rollout_group(
         active = [r for r in rolls if not r.done]
         if not active:
             break
-        states, masks = [], []
+        states, masks, pendings = [], [], []
         for i, r in enumerate(rolls):
             if r.done:
                 continue
@@ -135,16 +137,18 @@ def rollout_group(
             states.append(encoder.encode(r.image, r.names, perc, rng=rng, n_crops=n_crops, input_perception=perceive(image)))
             masks.append(
                 decision_mask(space, r.names, available=available, banned=banned[i], image_shape=r.image.shape,
-                              max_steps=encoder.max_steps, required=required)
+                              max_steps=encoder.max_steps)
             )
+            pendings.append(pending_tools(space, masks[-1], r.names, required))
         with torch.inference_mode():
             logits = net(*stack_states(states)).numpy().astype(np.float64)
-        probs = _softmax(logits / temperature + np.stack(masks))
+        probs = redirect_stop(_softmax(logits / temperature + np.stack(masks)), np.stack(pendings), space.stop_index)
         calls = []
-        for r, st, m, p in zip(active, states, masks, probs):
-            a = int(rng.choice(len(p), p=p))
+        for r, st, m, pend, p in zip(active, states, masks, pendings, probs):
+            a = int(rng.choice(len(p), p=p / p.sum()))
             r.states.append(st)
             r.masks.append(m)
+            r.pending.append(pend)
             r.actions.append(a)
             r.logps.append(float(np.log(max(p[a], 1e-12))))
             if a == space.stop_index:
@@ -193,16 +197,34 @@ def grpo_loss(
     kl_coef: float = 0.0,
     entropy_coef: float = 0.0,
     temperature: float = 1.0,
+    pending: np.ndarray | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """PPO-clipped policy loss per step (each step carries its rollout's advantage), plus
-    ``kl_coef`` * KL(pi || pi_ref) and minus ``entropy_coef`` * entropy."""
+    ``kl_coef`` * KL(pi || pi_ref) and minus ``entropy_coef`` * entropy.  ``pending`` (steps x
+    actions, bool) marks where the probability of stop was redirected
+    (:func:`irpilot.policies.learned.redirect_stop`), so the ratios use the policy that sampled."""
     import torch
 
     crops, st, hi, pe = stack_states(states)
     # masked actions get a large finite offset: -inf would turn 0 * log 0 into NaN gradients
     m = torch.from_numpy(np.maximum(np.asarray(masks, dtype=np.float32), -1e4))
+    redirect = None if pending is None or not np.any(pending) else torch.from_numpy(np.asarray(pending, dtype=np.float32))
+
+    def log_policy(logits: Any) -> Any:
+        logp = torch.log_softmax(logits, dim=-1)
+        if redirect is None:
+            return logp
+        p = logp.exp()
+        stop = p.shape[1] - 1
+        q = p * redirect
+        share = q / q.sum(dim=1, keepdim=True).clamp_min(1e-12)
+        moved = p + p[:, stop : stop + 1] * share
+        moved = torch.cat([moved[:, :stop], torch.zeros_like(moved[:, stop:])], dim=1)
+        has = redirect.sum(dim=1, keepdim=True) > 0
+        return torch.where(has, torch.log(moved.clamp_min(1e-12)), logp)
+
     logits = net(crops, st, hi, pe) / temperature + m
-    logp_all = torch.log_softmax(logits, dim=-1)
+    logp_all = log_policy(logits)
     a = torch.from_numpy(np.asarray(actions, dtype=np.int64))
     logp = logp_all.gather(1, a[:, None])[:, 0]
     A = torch.from_numpy(np.asarray(adv, dtype=np.float32))
@@ -214,7 +236,7 @@ def grpo_loss(
     kl = torch.zeros(())
     if ref_net is not None and kl_coef > 0:
         with torch.no_grad():
-            ref_logp = torch.log_softmax(ref_net(crops, st, hi, pe) / temperature + m, dim=-1)
+            ref_logp = log_policy(ref_net(crops, st, hi, pe) / temperature + m)
         kl = (p * (logp_all - ref_logp)).sum(dim=1).mean()
         loss = loss + kl_coef * kl
     return loss, {"pg": pg.item(), "entropy": entropy.item(), "kl": kl.item(), "ratio": ratio.mean().item()}
@@ -373,7 +395,7 @@ def train_rl(
             groups.append((rolls, comps))
         t_roll = time.perf_counter() - t_roll
         # rewards: the reward model combines per group (gdpo normalises within the group)
-        states, masks, actions, old, adv = [], [], [], [], []
+        states, masks, pending, actions, old, adv = [], [], [], [], [], []
         identical = 0
         rewards_all = []
         for rolls, comps in groups:
@@ -382,9 +404,10 @@ def train_rl(
             A = group_advantages(r)
             identical += len({tuple(x.names) for x in rolls}) == 1
             for roll, a_i in zip(rolls, A):
-                for st, m, act, lp in zip(roll.states, roll.masks, roll.actions, roll.logps):
+                for st, m, pend, act, lp in zip(roll.states, roll.masks, roll.pending, roll.actions, roll.logps):
                     states.append(st)
                     masks.append(m)
+                    pending.append(pend)
                     actions.append(act)
                     old.append(lp)
                     adv.append(a_i)
@@ -395,6 +418,7 @@ def train_rl(
                 loss, stats = grpo_loss(
                     net, states, np.stack(masks), np.array(actions), np.array(old), np.array(adv),
                     ref_net=ref_net, clip=cfg.clip, kl_coef=cfg.kl_coef, entropy_coef=cfg.entropy_coef, temperature=cfg.temperature,
+                    pending=np.stack(pending),
                 )
                 opt.zero_grad()
                 loss.backward()
