@@ -187,7 +187,7 @@ def test_unknown_policy_suggests(world):
 
 
 def test_bench_policy_spec_carries_options():
-    from irpilot.bench.runner import parse_policy
+    from irpilot.policies.base import parse_policy
     from irpilot.errors import ConfigError
 
     assert parse_policy("learned") == ("learned", {})

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..config import settings
 from ..errors import ConfigError
+from ..policies.base import parse_policy
 
-__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "parse_policy", "resolve_set", "run_bench", "summarise"]
+__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "resolve_set", "run_bench", "summarise"]
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +56,6 @@ class BenchConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def parse_policy(spec: str) -> tuple[str, dict[str, str]]:
-    """``"name:key=value:key=value"`` -> (policy name, options), so one run can compare a
-    policy with its own ablations (``learned:finish_agenda=0``, ``explore:accept=first``)."""
-    name, *pairs = spec.split(":")
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"policy {spec!r}: options are written name:key=value[:key=value]")
-        options[key] = value
-    return name, options
 
 
 def resolve_set(name: str) -> tuple[str, Path]:

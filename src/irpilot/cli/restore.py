@@ -17,7 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("-o", "--out", required=True, help="output folder")
-    p.add_argument("--policy", default=None, help="policy name (default: learned when its weights exist, else fixed)")
+    from ..policies.common import default_policy_name
+
+    p.add_argument("--policy", default=None,
+                   help=f"policy, options as name:key=value[:key=value] (default: {default_policy_name()})")
     p.add_argument("--tasks", help="skip perception: degradations/tasks to undo, comma-separated (e.g. noise,jpeg)")
     p.add_argument("--max-calls", type=int, help="limit on tool calls per image")
     p.add_argument("--metrics", default="", help="no-reference metrics to record after every step, e.g. niqe,brisque")
@@ -64,8 +67,11 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print("irpilot: no images found in the given inputs", file=sys.stderr)
         return 1
-    policy = args.policy or default_policy_name()
-    options = {"tasks": args.tasks} if args.tasks else {}
+    from ..policies.base import parse_policy
+
+    policy, options = parse_policy(args.policy or default_policy_name())
+    if args.tasks:
+        options["tasks"] = args.tasks
     config = AgentConfig(
         max_calls=args.max_calls,
         check_metrics=tuple(m for m in args.metrics.split(",") if m),

@@ -20,7 +20,7 @@ from ..registry import Registry
 if TYPE_CHECKING:
     from ..agent import AgentContext, Observation
 
-__all__ = ["Action", "STOP", "Policy", "StepPolicy", "SearchPolicy", "POLICIES"]
+__all__ = ["Action", "STOP", "Policy", "StepPolicy", "SearchPolicy", "POLICIES", "parse_policy"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,3 +73,18 @@ POLICIES: Registry[type[Policy]] = Registry(
     builtin_modules=("irpilot.policies.builtin",),
     entry_point_group="irpilot.policies",
 )
+
+
+def parse_policy(spec: str) -> tuple[str, dict[str, str]]:
+    """``"name:key=value:key=value"`` -> (policy name, options as strings), so a command line
+    can pass a policy its options (``learned:finish_agenda=0``, ``explore:accept=first``)."""
+    from ..errors import ConfigError
+
+    name, *pairs = spec.split(":")
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"policy {spec!r}: options are written name:key=value[:key=value]")
+        options[key] = value
+    return name, options
