@@ -196,3 +196,14 @@ def test_input_perception_features_and_round_trip(tmp_path):
     assert enc2.input_perception and meta["net"]["dropout"] == pytest.approx(0.1)
     with torch.inference_mode():
         assert torch.allclose(net2(*stack_states([st]))[0], after)
+
+
+def test_agenda_threshold_and_skip():
+    from irpilot.policies.learned import agenda
+
+    perc = _Perception({"noise": 0.9, "haze": 0.6, "motion_blur": 0.7, "rain": 0.2}, {})
+    assert set(agenda(perc)) == {"denoise", "dehaze", "motion_deblur"}
+    assert set(agenda(perc, 0.65)) == {"denoise", "motion_deblur"}
+    assert set(agenda(perc, skip=["motion_blur"])) == {"denoise", "dehaze"}
+    assert agenda(None) == []
+    assert LearnedPolicy(agenda_skip="motion_blur+defocus_blur").agenda_skip == ("motion_blur", "defocus_blur")

@@ -107,13 +107,19 @@ def redirect_stop(p: np.ndarray, pending: np.ndarray, stop_index: int) -> np.nda
     return np.where(has, out, p)
 
 
-def agenda(perception: Any, threshold: float = 0.5) -> list[str]:
-    """Tasks of the degradations ``perception`` rates present (probability >= ``threshold``)."""
+def agenda(perception: Any, threshold: float = 0.5, skip: Iterable[str] = ()) -> list[str]:
+    """Tasks of the degradations ``perception`` rates present (probability >= ``threshold``),
+    except those of the degradations in ``skip``."""
     from .common import DEGRADATION_TO_TASK
 
     if perception is None:
         return []
-    return [DEGRADATION_TO_TASK[d] for d, p in perception.probs.items() if p >= threshold and d in DEGRADATION_TO_TASK]
+    skip = set(skip)
+    return [
+        DEGRADATION_TO_TASK[d]
+        for d, p in perception.probs.items()
+        if p >= threshold and d in DEGRADATION_TO_TASK and d not in skip
+    ]
 
 
 @POLICIES.register("learned")
@@ -127,7 +133,8 @@ class LearnedPolicy(StepPolicy):
     ``finish_agenda`` (default True: while a degradation perception rates present in the
     input, probability >= ``threshold`` (0.5), is untreated, the probability of stop goes to
     the tools of those tasks (:func:`redirect_stop`); every other choice, the order, the tools
-    and any extra steps stay the network's).
+    and any extra steps stay the network's), ``agenda_skip`` (degradations the agenda leaves to
+    the network, separated by ``,`` or ``+``, or a list).
     """
 
     name = "learned"
@@ -149,6 +156,10 @@ class LearnedPolicy(StepPolicy):
         self.available = self.space.availability(options.get("available_tools"))
         self.finish_agenda = _flag(options.get("finish_agenda", True))
         self.threshold = float(options.get("threshold", 0.5))
+        skip = options.get("agenda_skip", ())
+        if isinstance(skip, str):  # "a,b" or "a+b" (a bench policy list is itself comma-separated)
+            skip = skip.replace("+", ",").split(",")
+        self.agenda_skip = tuple(x.strip() for x in skip if x.strip())
         self._called: list[str] = []
         self._banned: set[str] = set()
         self._last: str | None = None
@@ -191,7 +202,7 @@ class LearnedPolicy(StepPolicy):
         p = np.exp(z)
         p = p / p.sum()
         if self.finish_agenda:
-            required = agenda(obs.input_perception or obs.perception, self.threshold)
+            required = agenda(obs.input_perception or obs.perception, self.threshold, self.agenda_skip)
             p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
         return p
 
