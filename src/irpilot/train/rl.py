@@ -56,6 +56,8 @@ class RLConfig:
     #: while a degradation perception rates present in the input is untreated, a rollout's
     #: probability of stop goes to that task's tools (what ``--policy learned`` does)
     finish_agenda: bool = True
+    #: degradations the agenda leaves to the network (default: the policy's, AGENDA_SKIP)
+    agenda_skip: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass
@@ -94,6 +96,7 @@ def rollout_group(
     perceiver: Any = None,
     ref_shape: tuple[int, ...] | None = None,
     finish_agenda: bool = True,
+    agenda_skip: Sequence[str] | None = None,
 ) -> list[Rollout]:
     """Run ``group_size`` rollouts from ``image`` in lock step (one batched forward per step).
 
@@ -106,7 +109,7 @@ def rollout_group(
 
     import torch
 
-    from ..policies.learned import agenda, decision_mask, pending_tools, redirect_stop
+    from ..policies.learned import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
 
     from ..io import image_hash
 
@@ -124,7 +127,7 @@ def rollout_group(
         return seen[h]
 
     banned: list[set[str]] = [set() for _ in rolls]
-    required = agenda(perceive(image)) if finish_agenda else []
+    required = agenda(perceive(image), skip=AGENDA_SKIP if agenda_skip is None else agenda_skip) if finish_agenda else []
     for _step in range(encoder.max_steps + 1):
         active = [r for r in rolls if not r.done]
         if not active:
@@ -389,7 +392,7 @@ def train_rl(
             rolls = rollout_group(
                 net, encoder, pool, degraded, cfg.group_size, rng,
                 temperature=cfg.temperature, n_crops=cfg.rollout_crops, available=available, perceiver=perceiver,
-                ref_shape=clean.shape, finish_agenda=cfg.finish_agenda,
+                ref_shape=clean.shape, finish_agenda=cfg.finish_agenda, agenda_skip=cfg.agenda_skip,
             )
             comps = [reward.components(degraded, r.image, clean, n_calls=len(r.names) + r.failed, valid=r.failed == 0) for r in rolls]
             groups.append((rolls, comps))
