@@ -111,10 +111,11 @@ def _train(groups, config: RewardConfig, epochs: int = 2) -> tuple[RewardModel, 
 
 def test_adaptive_weights_alone_learn_to_reject_the_hack(groups):
     """No gate: the hack wins at first (same bad starting weights), then the agreement signal
-    (no-reference gains anti-correlated with fidelity within groups) and the lag signal
-    (PSNR's group-mean gain is negative) move weight back to fidelity, and the hack loses."""
+    (no-reference gains anti-correlated with fidelity within groups) moves weight back to
+    fidelity, and the hack loses (within 48 updates at the default rates, which are slow
+    because real GRPO groups are noisy)."""
     cfg = RewardConfig(strategy="adaptive", weights=NR_HEAVY, gate=False)
-    model, winners = _train(groups, cfg)
+    model, winners = _train(groups, cfg, epochs=6)
     assert winners[0] == HACK
     assert all(w != HACK for w in winners[-8:]), winners
     w = model.weights
@@ -123,7 +124,7 @@ def test_adaptive_weights_alone_learn_to_reject_the_hack(groups):
     assert all(cfg.w_min - 1e-9 <= v <= cfg.w_max + 1e-9 for v in w.values())
     # the hacking signal is visible in the log
     assert model.history[-1]["agreement_ema"]["d_contrast"] < 0
-    assert len(model.history) == 16 and set(model.history[0]["components"]) == set(NR_HEAVY)
+    assert len(model.history) == 48 and set(model.history[0]["components"]) == set(NR_HEAVY)
 
 
 def test_adaptive_with_gate_never_lets_the_hack_win(groups):

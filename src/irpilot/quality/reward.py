@@ -180,10 +180,12 @@ class RewardConfig:
     invalid_penalty: float = 2.0
     eps: float = 1e-6
     # adaptive rule
-    eta_lag: float = 0.3
+    #: slow rates: GRPO groups come from different photos and degradations, so one group's
+    #: signals are mostly noise (at 0.3 / 1.0 the weights jumped by 2x between updates)
+    eta_lag: float = 0.1
     lag: str = "relative"  #: "relative" (to each metric's own running level) or "absolute"
     lag_beta: float = 0.1
-    eta_agree: float = 1.0
+    eta_agree: float = 0.3
     agree_beta: float = 0.5
     rho_target: float = 0.2
     # bounds keep any one metric from taking over the reward (at most 8:1 between weights)
