@@ -40,7 +40,7 @@ NO_REFERENCE = ("niqe",)
 class BenchConfig:
     sets: list[str] = dataclasses.field(default_factory=lambda: ["kodak24", "cbsd68", "mcmaster"])
     groups: list[str] = dataclasses.field(default_factory=lambda: ["A", "B", "C"])
-    policies: list[str] = dataclasses.field(default_factory=lambda: ["fixed", "random", "explore", "oracle"])
+    policies: list[str] = dataclasses.field(default_factory=lambda: ["fixed", "random", "explore", "learned", "oracle"])
     seed: int = 0
     out: str = "runs/bench"
     limit: int | None = None  #: clean photos per set
