@@ -19,7 +19,7 @@ Low-resolution inputs are 1/4 size; they are scored after MATLAB-style bicubic x
         --out benchmarks/results/tools_training.json    # the ranking the agent's toolbox uses
 
 ``--photos training`` draws the crops from the training photos instead (T91, CSet14, LIVE1
-without its Kodak photographs, classic5, scikit-image's photos): the order of each task's tools
+without its Kodak photographs, classic5): the order of each task's tools
 in the agent's toolbox (``irpilot.policies.common.PREFERRED_TOOLS``) must not be chosen on
 the test sets.  Its table goes to its own section of ``BENCHMARKS.md``.
 
@@ -227,7 +227,7 @@ def markdown(res: dict[str, Any]) -> str:
         "",
         "Every available tool on its own single degradation (protocol recipe via `irpilot.degrade`, one seed per crop):",
         f"{res['crops_n']} crops of up to {res['crop_size']}x{res['crop_size']} drawn from "
-        + ("the training photos (T91, CSet14, LIVE1 without its Kodak photographs, classic5, scikit-image's photos) " if training
+        + ("the training photos (T91, CSet14, LIVE1 without its Kodak photographs, classic5) " if training
            else "Kodak24, CBSD68 and McMaster ")
         + 
         "(the same crops for every degradation). PSNR/SSIM against the clean crop; the low-resolution input (1/4 size) "

@@ -35,7 +35,8 @@ DEGRADATION_ORDER: tuple[str, ...] = (
 )
 
 #: The agent's toolbox: per task, the tools that measurably help on that task's degradation,
-#: best first (output PSNR in the toolbox benchmark, BENCHMARKS.md "Toolbox"); the first
+#: best first (output PSNR in the toolbox benchmark, BENCHMARKS.md "Toolbox", confirmed on
+#: training photos only in "Toolbox on training photos": denoising's first two tie); the first
 #: available one is the task's default.  Tools left out (e.g. GAN super-resolution, which
 #: trades fidelity for texture, or low-light networks trained on other data) stay registered
 #: and callable, and a policy's ``tools`` option can put them back.
