@@ -127,8 +127,9 @@ def test_adaptive_weights_alone_learn_to_reject_the_hack(groups):
     assert len(model.history) == 48 and set(model.history[0]["components"]) == set(NR_HEAVY)
 
 
-def test_adaptive_with_gate_never_lets_the_hack_win(groups):
-    model, winners = _train(groups, RewardConfig(strategy="adaptive", weights=NR_HEAVY, gate=True))
+@pytest.mark.parametrize("lag", ["relative", "level"])
+def test_adaptive_with_gate_never_lets_the_hack_win(groups, lag):
+    model, winners = _train(groups, RewardConfig(strategy="adaptive", weights=NR_HEAVY, gate=True, lag=lag))
     assert HACK not in winners, winners
     assert all(h["gate_rate"] > 0 for h in model.history)  # the hack's gains were gated every time
 
@@ -233,3 +234,42 @@ def test_relative_lag_does_not_drift_toward_the_metric_with_small_units():
     assert relative["d_gmsd"] < 1.0 and relative["d_psnr"] > 0.5
     with pytest.raises(ValueError, match="lag"):
         RewardConfig(lag="sideways")
+
+
+def test_level_lag_neither_drifts_nor_punishes_an_improving_metric():
+    """``lag="level"`` does not accumulate the lag: steady noisy gains leave the weights near
+    the configured ones, and a metric the policy keeps improving loses at most exp(eta_level),
+    where the accumulating relative rule drives it to the lower bound.  (The price: weights
+    stay anchored to the configured ones, so a badly configured 10:1 no-reference weighting
+    is not undone without the fidelity gate, as the relative rule undoes it above.)"""
+
+    def steady(lag: str) -> dict[str, float]:
+        rng = np.random.default_rng(0)
+        model = RewardModel(RewardConfig(strategy="adaptive", lag=lag, gate=False, weights={"d_psnr": 1.0, "d_ssim": 1.0, "d_gmsd": 0.5}))
+        for _ in range(200):
+            model.update([
+                {"d_psnr": rng.normal(2, 1), "d_ssim": rng.normal(0.1, 0.05), "d_gmsd": rng.normal(0.02, 0.01),
+                 "calls": -2.0, "valid": 0.0}
+                for _ in range(8)
+            ])
+        return model.weights
+
+    def improving(lag: str) -> dict[str, float]:
+        rng = np.random.default_rng(1)
+        model = RewardModel(RewardConfig(strategy="adaptive", lag=lag, gate=False, weights={"d_psnr": 1.0, "d_ssim": 1.0}))
+        for t in range(150):
+            model.update([
+                {"d_psnr": 1.0 + 0.02 * t + rng.normal(0, 0.3), "d_ssim": rng.normal(0.05, 0.01), "calls": -2.0, "valid": 0.0}
+                for _ in range(8)
+            ])
+        return model.weights
+
+    w = steady("level")
+    assert all(0.75 <= w[k] / w0 <= 1.33 for k, w0 in {"d_psnr": 1.0, "d_ssim": 1.0, "d_gmsd": 0.5}.items()), w
+    assert improving("relative")["d_psnr"] < 0.3
+    assert improving("level")["d_psnr"] > 0.6
+    state = RewardModel(RewardConfig(lag="level"))
+    state.update([{"d_psnr": 1.0, "d_ssim": 0.1}, {"d_psnr": 2.0, "d_ssim": 0.2}, {"d_psnr": 0.5, "d_ssim": 0.0}])
+    again = RewardModel()
+    again.load_state_dict(json.loads(json.dumps(state.state_dict())))
+    assert again.fast_gain == state.fast_gain and again.agree_u == state.agree_u

@@ -92,6 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--minutes", type=float, default=None)
     r.add_argument("--no-resume", action="store_true")
+    r.add_argument("--lag", choices=("relative", "level", "absolute"), default="relative",
+                   help="the adaptive reward's lag rule (irpilot.quality.reward; default: relative)")
     r.add_argument("--no-finish-agenda", action="store_true",
                    help="let rollouts stop before every degradation perceived in the input is treated")
     add_pool_arguments(r)
@@ -146,6 +148,7 @@ def run_sft(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         time_budget=args.minutes * 60 if args.minutes else None,
         finish_agenda=not args.no_finish_agenda,
+        reward_lag=args.lag,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +192,7 @@ def run_rl(args: argparse.Namespace) -> int:
         case_size=_size(args.size),
         time_budget=args.minutes * 60 if args.minutes else None,
         finish_agenda=not args.no_finish_agenda,
+        reward_lag=args.lag,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,11 @@ publish its rule).  Work in log-weights ``u_k = log w_k``:
    ``lag_beta``): ``u_k += eta_lag * (-tanh((g_k - mu_k) / sd_k))``.  A metric whose gain falls
    below its usual level (the policy is starting to trade it away) gains weight; one that
    rises above it loses a little.  The rule is free of the units of the metrics.
+   ``lag="level"``: the lag is not accumulated.  A fast and a slow running mean of ``g_k``
+   (rates ``lag_fast_beta``, ``lag_beta / 5``) give ``L_k = -tanh((fast_k - slow_k) / sd_k)``
+   and ``u_k = log w0_k + A_k + eta_level * L_k``, where ``A_k`` accumulates only the
+   agreement term (kept within the weight bounds).  Per-group noise cannot random-walk the
+   weights, and a metric the policy keeps improving loses at most a factor ``exp(eta_level)``.
    ``lag="absolute"``: ``u_k += eta_lag * (-tanh(g_k))``: a negative gain gains weight, a
    comfortably positive one loses a little; with unit scales that are only roughly
    calibrated this drifts weight toward whichever metric has the smallest scaled gains
@@ -183,8 +188,10 @@ class RewardConfig:
     #: slow rates: GRPO groups come from different photos and degradations, so one group's
     #: signals are mostly noise (at 0.3 / 1.0 the weights jumped by 2x between updates)
     eta_lag: float = 0.1
-    lag: str = "relative"  #: "relative" (to each metric's own running level) or "absolute"
+    lag: str = "relative"  #: "relative" (to each metric's own running level), "level" or "absolute"
     lag_beta: float = 0.1
+    lag_fast_beta: float = 0.2  #: "level" only: rate of the fast running mean
+    eta_level: float = 0.5  #: "level" only: the lag moves a log-weight by at most this much
     eta_agree: float = 0.3
     agree_beta: float = 0.5
     rho_target: float = 0.2
@@ -195,8 +202,8 @@ class RewardConfig:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.lag not in ("relative", "absolute"):
-            raise ValueError(f"lag must be 'relative' or 'absolute', got {self.lag!r}")
+        if self.lag not in ("relative", "level", "absolute"):
+            raise ValueError(f"lag must be 'relative', 'level' or 'absolute', got {self.lag!r}")
         if not 0 < self.w_min <= self.w_max:
             raise ValueError(f"need 0 < w_min <= w_max, got {self.w_min}, {self.w_max}")
         for k, v in self.weights.items():
@@ -254,6 +261,8 @@ class RewardModel:
         self.weights: dict[str, float] = dict(self.config.weights)
         self.agreement: dict[str, float] = {}
         self.gain_stats: dict[str, tuple[float, float]] = {}  #: running (mean, variance) of scaled gains
+        self.fast_gain: dict[str, float] = {}  #: "level": fast running mean of scaled gains
+        self.agree_u: dict[str, float] = {}  #: "level": accumulated agreement term (log-weight)
         self.step = 0
         self.history: list[dict[str, Any]] = []
 
@@ -329,15 +338,24 @@ class RewardModel:
         if cfg.strategy == "adaptive":
             for k in keys:
                 self.weights.setdefault(k, cfg.default_weight)
+            level = cfg.lag == "level"
             u = {k: math.log(max(self.weights[k], 1e-12)) for k in keys}
             means = gated.mean(axis=0)
             for i, k in enumerate(keys):
-                u[k] += cfg.eta_lag * self._lag(k, cfg.scale(k) * float(means[i]))
+                gain = cfg.scale(k) * float(means[i])
+                agree = 0.0
                 r = rho.get(k)
                 if r is not None:
                     a = (1 - cfg.agree_beta) * self.agreement.get(k, cfg.rho_target) + cfg.agree_beta * r
                     self.agreement[k] = a
-                    u[k] += cfg.eta_agree * (a - cfg.rho_target)
+                    agree = cfg.eta_agree * (a - cfg.rho_target)
+                if level:
+                    u0 = math.log(max(cfg.weights.get(k, cfg.default_weight), 1e-12))
+                    room = (math.log(cfg.w_min) - u0, math.log(cfg.w_max) - u0)
+                    self.agree_u[k] = min(max(self.agree_u.get(k, 0.0) + agree, room[0]), room[1])
+                    u[k] = u0 + self.agree_u[k] + cfg.eta_level * self._level(k, gain)
+                else:
+                    u[k] += cfg.eta_lag * self._lag(k, gain) + agree
             self._set_weights({k: math.exp(v) for k, v in u.items()}, keys)
         self.step += 1
         entry: dict[str, Any] = {
@@ -374,6 +392,19 @@ class RewardModel:
         self.gain_stats[comp] = (mu + cfg.lag_beta * d, (1 - cfg.lag_beta) * (var + cfg.lag_beta * d * d))
         return signal
 
+    def _level(self, comp: str, gain: float) -> float:
+        """``lag="level"``: -tanh of the fast running mean's distance from the slow one, in
+        running standard deviations (0 at first sight)."""
+        cfg = self.config
+        slow_beta = cfg.lag_beta / 5
+        mu, var = self.gain_stats.get(comp, (gain, 1.0))
+        fast = self.fast_gain.get(comp, gain)
+        fast += cfg.lag_fast_beta * (gain - fast)
+        d = gain - mu
+        mu, var = mu + slow_beta * d, (1 - slow_beta) * (var + slow_beta * d * d)
+        self.gain_stats[comp], self.fast_gain[comp] = (mu, var), fast
+        return -math.tanh((fast - mu) / math.sqrt(var + cfg.eps))
+
     def _set_weights(self, proposed: dict[str, float], keys: list[str]) -> None:
         cfg = self.config
         total = sum(self.config.weights.get(k, cfg.default_weight) for k in keys)
@@ -395,6 +426,8 @@ class RewardModel:
             "weights": dict(self.weights),
             "agreement": dict(self.agreement),
             "gain_stats": {k: list(v) for k, v in self.gain_stats.items()},
+            "fast_gain": dict(self.fast_gain),
+            "agree_u": dict(self.agree_u),
             "step": self.step,
             "history": copy.deepcopy(self.history),
         }
@@ -404,6 +437,8 @@ class RewardModel:
         self.weights = {k: float(v) for k, v in state["weights"].items()}
         self.agreement = {k: float(v) for k, v in state.get("agreement", {}).items()}
         self.gain_stats = {k: (float(v[0]), float(v[1])) for k, v in state.get("gain_stats", {}).items()}
+        self.fast_gain = {k: float(v) for k, v in state.get("fast_gain", {}).items()}
+        self.agree_u = {k: float(v) for k, v in state.get("agree_u", {}).items()}
         self.step = int(state.get("step", 0))
         self.history = copy.deepcopy(list(state.get("history", [])))
 

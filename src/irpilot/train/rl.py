@@ -56,6 +56,8 @@ class RLConfig:
     #: while a degradation perception rates present in the input is untreated, a rollout's
     #: probability of stop goes to that task's tools (what ``--policy learned`` does)
     finish_agenda: bool = True
+    #: the adaptive reward's lag rule (irpilot.quality.reward.RewardConfig.lag)
+    reward_lag: str = "relative"
     #: degradations the agenda leaves to the network (default: the policy's, AGENDA_SKIP)
     agenda_skip: tuple[str, ...] | None = None
 
@@ -341,7 +343,7 @@ def train_rl(
     # eval mode throughout (dropout off): PPO ratios must compare the same deterministic network
     net.eval()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    reward = reward or RewardAdapter(cfg.strategy, cfg.call_cost)
+    reward = reward or RewardAdapter(cfg.strategy, cfg.call_cost, lag=cfg.reward_lag)
     if pool is None:
         from ..pool import Pool
 
