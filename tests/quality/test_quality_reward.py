@@ -212,24 +212,37 @@ def test_config_validation():
         RewardConfig(w_min=0.0)
 
 
+def _steady_weights(lag: str) -> dict[str, float]:
+    """Adaptive weights after 200 groups of i.i.d. gains, metrics of very different units."""
+    rng = np.random.default_rng(0)
+    model = RewardModel(RewardConfig(strategy="adaptive", lag=lag, gate=False, weights={"d_psnr": 1.0, "d_ssim": 1.0, "d_gmsd": 0.5}))
+    for _ in range(200):
+        model.update([
+            {"d_psnr": rng.normal(2, 1), "d_ssim": rng.normal(0.1, 0.05), "d_gmsd": rng.normal(0.02, 0.01),
+             "calls": -2.0, "valid": 0.0}
+            for _ in range(8)
+        ])
+    return model.weights
+
+
+def _improving_weights(lag: str) -> dict[str, float]:
+    """Adaptive weights after 150 groups in which PSNR's gain keeps rising."""
+    rng = np.random.default_rng(1)
+    model = RewardModel(RewardConfig(strategy="adaptive", lag=lag, gate=False, weights={"d_psnr": 1.0, "d_ssim": 1.0}))
+    for t in range(150):
+        model.update([
+            {"d_psnr": 1.0 + 0.02 * t + rng.normal(0, 0.3), "d_ssim": rng.normal(0.05, 0.01), "calls": -2.0, "valid": 0.0}
+            for _ in range(8)
+        ])
+    return model.weights
+
+
 def test_relative_lag_does_not_drift_toward_the_metric_with_small_units():
     """Steady gains (i.i.d. groups) carry no lag signal.  The absolute rule still moves weight
     to the metric whose scaled gains happen to be smallest (GMSD here); the relative rule,
     measuring each metric against its own running level, does not."""
 
-    def final_weights(lag: str) -> dict[str, float]:
-        rng = np.random.default_rng(0)
-        cfg = RewardConfig(strategy="adaptive", lag=lag, gate=False, weights={"d_psnr": 1.0, "d_ssim": 1.0, "d_gmsd": 0.5})
-        model = RewardModel(cfg)
-        for _ in range(200):
-            model.update([
-                {"d_psnr": rng.normal(2, 1), "d_ssim": rng.normal(0.1, 0.05), "d_gmsd": rng.normal(0.02, 0.01),
-                 "calls": -2.0, "valid": 0.0}
-                for _ in range(8)
-            ])
-        return model.weights
-
-    absolute, relative = final_weights("absolute"), final_weights("relative")
+    absolute, relative = _steady_weights("absolute"), _steady_weights("relative")
     assert absolute["d_gmsd"] > 1.5 and absolute["d_psnr"] < 0.4
     assert relative["d_gmsd"] < 1.0 and relative["d_psnr"] > 0.5
     with pytest.raises(ValueError, match="lag"):
@@ -243,31 +256,10 @@ def test_level_lag_neither_drifts_nor_punishes_an_improving_metric():
     stay anchored to the configured ones, so a badly configured 10:1 no-reference weighting
     is not undone without the fidelity gate, as the relative rule undoes it above.)"""
 
-    def steady(lag: str) -> dict[str, float]:
-        rng = np.random.default_rng(0)
-        model = RewardModel(RewardConfig(strategy="adaptive", lag=lag, gate=False, weights={"d_psnr": 1.0, "d_ssim": 1.0, "d_gmsd": 0.5}))
-        for _ in range(200):
-            model.update([
-                {"d_psnr": rng.normal(2, 1), "d_ssim": rng.normal(0.1, 0.05), "d_gmsd": rng.normal(0.02, 0.01),
-                 "calls": -2.0, "valid": 0.0}
-                for _ in range(8)
-            ])
-        return model.weights
-
-    def improving(lag: str) -> dict[str, float]:
-        rng = np.random.default_rng(1)
-        model = RewardModel(RewardConfig(strategy="adaptive", lag=lag, gate=False, weights={"d_psnr": 1.0, "d_ssim": 1.0}))
-        for t in range(150):
-            model.update([
-                {"d_psnr": 1.0 + 0.02 * t + rng.normal(0, 0.3), "d_ssim": rng.normal(0.05, 0.01), "calls": -2.0, "valid": 0.0}
-                for _ in range(8)
-            ])
-        return model.weights
-
-    w = steady("level")
+    w = _steady_weights("level")
     assert all(0.75 <= w[k] / w0 <= 1.33 for k, w0 in {"d_psnr": 1.0, "d_ssim": 1.0, "d_gmsd": 0.5}.items()), w
-    assert improving("relative")["d_psnr"] < 0.3
-    assert improving("level")["d_psnr"] > 0.6
+    assert _improving_weights("relative")["d_psnr"] < 0.3
+    assert _improving_weights("level")["d_psnr"] > 0.6
     state = RewardModel(RewardConfig(lag="level"))
     state.update([{"d_psnr": 1.0, "d_ssim": 0.1}, {"d_psnr": 2.0, "d_ssim": 0.2}, {"d_psnr": 0.5, "d_ssim": 0.0}])
     again = RewardModel()
