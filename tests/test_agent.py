@@ -194,3 +194,16 @@ def test_bench_policy_spec_carries_options():
     assert parse_policy("learned:finish_agenda=0:threshold=0.6") == ("learned", {"finish_agenda": "0", "threshold": "0.6"})
     with pytest.raises(ConfigError):
         parse_policy("explore:first")
+
+
+def test_policy_spec_label_names_the_variant():
+    from irpilot.policies.base import parse_policy, split_label
+    from irpilot.errors import ConfigError
+
+    assert split_label("learned:finish_agenda=0") == ("learned:finish_agenda=0", "learned:finish_agenda=0")
+    assert split_label("rl320=learned:weights=a/b.pt") == ("rl320", "learned:weights=a/b.pt")
+    assert split_label("mine=fixed") == ("mine", "fixed")
+    assert parse_policy("rl320=learned:weights=a/b.pt:threshold=0.6") == ("learned", {"weights": "a/b.pt", "threshold": "0.6"})
+    for bad in ("=learned", "mine=", "mine=:x=1"):
+        with pytest.raises(ConfigError):
+            split_label(bad)

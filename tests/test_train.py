@@ -205,6 +205,35 @@ def test_grpo_ratios_use_the_redirected_policy():
     assert abs(plain["ratio"] - 1.0) > 1e-3  # without the redirect the ratios would be off
 
 
+def test_rollouts_are_charged_the_execution_time_of_shared_calls():
+    """Rollouts of a group that make the same call share one execution (the pool serves the
+    others from the cache); each is still charged its time, so a time cost sees every call."""
+    from irpilot.train.rl import rollout_group
+
+    net, enc = _net_and_encoder()
+    executed, shared = [], []
+
+    class ClockPool:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def map(self, calls):
+            results = self.inner.map(calls)
+            for r in results:
+                if not r.cached:
+                    r.seconds = 0.25  # every execution "takes" a quarter second
+                (shared if r.cached else executed).append(r.tool_id)
+            return results
+
+    with Pool(workers=1) as fresh:
+        rolls = rollout_group(net, enc, ClockPool(fresh), _degrade(_clean(5, 32)), 8, np.random.default_rng(1),
+                              finish_agenda=False)
+    assert shared, "no two rollouts made the same call: the test shows nothing"
+    for r in rolls:
+        assert r.seconds == pytest.approx(0.25 * len(r.names))
+    assert sum(r.seconds for r in rolls) > 0.25 * len(executed)
+
+
 def test_group_advantages():
     from irpilot.train.rl import group_advantages
 

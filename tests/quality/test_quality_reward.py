@@ -154,6 +154,26 @@ def test_components_signs_and_penalties(photo):
     assert set(no_ref) == {"d_niqe", "calls", "valid"} and no_ref["d_niqe"] > 0
 
 
+def test_time_cost_prefers_the_faster_of_equal_results(photo):
+    blurred = _to8(ndimage.gaussian_filter(photo, (0, 1.5, 1.5)))
+    mp = photo.shape[1] * photo.shape[2] / 1e6
+    slow = reward_components(blurred, photo, photo, n_calls=1, seconds=2.0, metrics=("psnr",))
+    fast = reward_components(blurred, photo, photo, n_calls=1, seconds=0.1, metrics=("psnr",))
+    assert slow["seconds"] == pytest.approx(-2.0 / mp) and slow["d_psnr"] == fast["d_psnr"]
+    # x4 tools run at the reference's size: time is counted per megapixel of the reference
+    small = blurred[:, ::4, ::4]
+    sr = reward_components(small, photo, photo, n_calls=1, seconds=2.0, metrics=("psnr",))
+    assert sr["seconds"] == pytest.approx(slow["seconds"])
+    cfg = RewardConfig(strategy="static", weights={"d_psnr": 1.0}, time_cost=0.002)
+    r_slow, r_fast = RewardModel(cfg).combine([slow, fast])
+    assert r_fast - r_slow == pytest.approx(0.002 * 1.9 / mp)
+    free = RewardModel(dataclasses_replace(cfg, time_cost=0.0)).combine([slow, fast])
+    assert free[0] == pytest.approx(free[1])
+    model = RewardModel(dataclasses_replace(cfg, strategy="adaptive"))
+    model.update([slow, fast])
+    assert "seconds" not in model.weights  # a penalty, never a weighted quality component
+
+
 def test_scalar_reward(photo):
     blurred = _to8(ndimage.gaussian_filter(photo, (0, 1.5, 1.5)))
     assert reward(blurred, blurred, photo) == 0.0

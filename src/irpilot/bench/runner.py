@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import settings
 from ..errors import ConfigError
-from ..policies.base import parse_policy
+from ..policies.base import parse_policy, split_label
 
 __all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "resolve_set", "run_bench", "summarise"]
 
@@ -151,7 +151,7 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
             degraded = read_image(entry["degraded"])
             clean = read_image(entry["reference"])
             row: dict[str, Any] = {
-                "key": key, "policy": policy, "set": set_label, "group": group,
+                "key": key, "policy": split_label(policy)[0], "set": set_label, "group": group,
                 "image": Path(entry["degraded"]).name, "degradations": entry["degradations"],
             }
             policy_name, options = parse_policy(policy)

@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sets", default="kodak24,cbsd68,mcmaster", help="kodak24,cbsd68,mcmaster or folders of clean photos")
     p.add_argument("--groups", default="A,B,C", help="A,B,C,ood_d2,ood_d3plus,single")
-    p.add_argument("--policies", default="fixed,random,explore,learned,oracle")
+    p.add_argument("--policies", default="fixed,random,explore,learned,oracle",
+                   help="comma-separated [label=]name[:key=value...], e.g. learned:finish_agenda=0 or "
+                   "rl320=learned:weights=runs/rl/policy.pt (the label names the variant in the tables)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/bench")
     p.add_argument("--limit", type=int, help="clean photos per set (quick runs)")

@@ -88,6 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--kl", type=float, default=0.05, help="KL coefficient to the SFT policy")
     r.add_argument("--entropy", type=float, default=0.01)
     r.add_argument("--call-cost", type=float, default=0.05)
+    r.add_argument("--time-cost", type=float, default=0.0,
+                   help="reward cost per second of tool execution per megapixel (e.g. 0.002; default 0: time is free)")
     r.add_argument("--size", default="72,104", help="crop side range of non-low-resolution cases")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--minutes", type=float, default=None)
@@ -187,6 +189,7 @@ def run_rl(args: argparse.Namespace) -> int:
         kl_coef=args.kl,
         entropy_coef=args.entropy,
         call_cost=args.call_cost,
+        time_cost=args.time_cost,
         strategy=args.strategy,
         seed=args.seed,
         case_size=_size(args.size),

@@ -75,12 +75,28 @@ POLICIES: Registry[type[Policy]] = Registry(
 )
 
 
-def parse_policy(spec: str) -> tuple[str, dict[str, str]]:
-    """``"name:key=value:key=value"`` -> (policy name, options as strings), so a command line
-    can pass a policy its options (``learned:finish_agenda=0``, ``explore:accept=first``)."""
+def split_label(spec: str) -> tuple[str, str]:
+    """``"label=name:key=value"`` -> (label, ``"name:key=value"``); without a label the spec is
+    its own label.  A label names a policy variant in benchmark tables
+    (``rl_320=learned:weights=runs/rl/policy.pt``)."""
+    head = spec.split(":", 1)[0]
+    label, sep, rest = head.partition("=")
+    if not sep:
+        return spec, spec
     from ..errors import ConfigError
 
-    name, *pairs = spec.split(":")
+    if not label or not rest:
+        raise ConfigError(f"policy {spec!r}: a label is written label=name[:key=value]")
+    return label, spec[len(label) + 1 :]
+
+
+def parse_policy(spec: str) -> tuple[str, dict[str, str]]:
+    """``"name:key=value:key=value"`` -> (policy name, options as strings), so a command line
+    can pass a policy its options (``learned:finish_agenda=0``, ``explore:accept=first``).
+    A leading ``label=`` (:func:`split_label`) is dropped."""
+    from ..errors import ConfigError
+
+    name, *pairs = split_label(spec)[1].split(":")
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")

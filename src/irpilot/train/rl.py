@@ -49,6 +49,8 @@ class RLConfig:
     rollout_crops: int = 4
     strategy: str = "adaptive"  #: reward combination: static | gdpo | adaptive
     call_cost: float = 0.05
+    #: reward cost per second of tool execution per megapixel (RewardConfig.time_cost)
+    time_cost: float = 0.0
     seed: int = 0
     checkpoint_every: int = 10
     time_budget: float | None = None
@@ -76,6 +78,9 @@ class Rollout:
     image: np.ndarray | None = None
     failed: int = 0
     done: bool = False
+    #: execution seconds of its tool calls (a call served by the cache or by an identical call
+    #: of another rollout is charged what the execution took)
+    seconds: float = 0.0
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -129,6 +134,7 @@ def rollout_group(
         return seen[h]
 
     banned: list[set[str]] = [set() for _ in rolls]
+    spent: dict[tuple[str, str], float] = {}  # (image hash, tool) -> execution seconds
     required = agenda(perceive(image), skip=AGENDA_SKIP if agenda_skip is None else agenda_skip) if finish_agenda else []
     for _step in range(encoder.max_steps + 1):
         active = [r for r in rolls if not r.done]
@@ -168,7 +174,11 @@ def rollout_group(
             calls.append((r, name))
         if calls:
             results = pool.map([(name, r.image, {}) for r, name in calls])
-            for (r, name), res in zip(calls, results):
+            keys = [(image_hash(r.image), name) for r, name in calls]
+            for key, res in zip(keys, results):
+                spent[key] = max(spent.get(key, 0.0), float(getattr(res, "seconds", 0.0) or 0.0))
+            for (r, name), res, key in zip(calls, results, keys):
+                r.seconds += spent[key]
                 if res.ok and res.image is not None:
                     r.image = res.image
                     r.names.append(name)
@@ -274,14 +284,17 @@ class RewardAdapter:
             self._input_key = key
         return self._input_scores
 
-    def components(self, input_img: np.ndarray, output: np.ndarray, ref: np.ndarray, n_calls: int, valid: bool = True) -> dict[str, float]:
+    def components(
+        self, input_img: np.ndarray, output: np.ndarray, ref: np.ndarray, n_calls: int, valid: bool = True, seconds: float | None = None
+    ) -> dict[str, float]:
         from ..quality.reward import reward_components
 
         if output is not None and output.shape != ref.shape and (output.shape[1] * 4, output.shape[2] * 4) != ref.shape[1:]:
             output, valid = None, False  # e.g. x4 super-resolution of an image that was not small
         return dict(
             reward_components(
-                input_img, output, ref, n_calls=n_calls, valid=valid, metrics=self.metrics, input_scores=self._inputs(input_img, ref)
+                input_img, output, ref, n_calls=n_calls, valid=valid, metrics=self.metrics, input_scores=self._inputs(input_img, ref),
+                seconds=seconds,
             )
         )
 
@@ -343,18 +356,20 @@ def train_rl(
     # eval mode throughout (dropout off): PPO ratios must compare the same deterministic network
     net.eval()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    reward = reward or RewardAdapter(cfg.strategy, cfg.call_cost, lag=cfg.reward_lag)
+    reward = reward or RewardAdapter(cfg.strategy, cfg.call_cost, lag=cfg.reward_lag, time_cost=cfg.time_cost)
     if pool is None:
         from ..pool import Pool
 
         pool = Pool(workers=2)
+    # the x4 cases keep the benchmark's proportion (a 320 px crop is 80 px degraded)
+    sr_size = (max(32, cfg.case_size[0] // 4), max(48, cfg.case_size[1] // 4))
     if cases is None:
         from .data import make_case, training_photos
 
         photos = training_photos()
 
         def cases(rng: np.random.Generator, i: int) -> tuple[np.ndarray, np.ndarray]:
-            c = make_case(rng, photos, size=cfg.case_size, sr_size=(32, 48))
+            c = make_case(rng, photos, size=cfg.case_size, sr_size=sr_size)
             return c.degraded, c.clean
 
     state_path = out.with_name(out.stem + "_state.pt")
@@ -396,7 +411,11 @@ def train_rl(
                 temperature=cfg.temperature, n_crops=cfg.rollout_crops, available=available, perceiver=perceiver,
                 ref_shape=clean.shape, finish_agenda=cfg.finish_agenda, agenda_skip=cfg.agenda_skip,
             )
-            comps = [reward.components(degraded, r.image, clean, n_calls=len(r.names) + r.failed, valid=r.failed == 0) for r in rolls]
+            comps = [
+                reward.components(degraded, r.image, clean, n_calls=len(r.names) + r.failed, valid=r.failed == 0,
+                                  **({"seconds": r.seconds} if cfg.time_cost else {}))
+                for r in rolls
+            ]
             groups.append((rolls, comps))
         t_roll = time.perf_counter() - t_roll
         # rewards: the reward model combines per group (gdpo normalises within the group)
