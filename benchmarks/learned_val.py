@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from irpilot.pool import Pool
-    from irpilot.policies.base import POLICIES, parse_policy
+    from irpilot.policies.base import POLICIES, parse_policy, split_label
     from irpilot.policies.learned import LearnedPolicy
     from irpilot.train.evaluate import evaluate_policies, validation_cases
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     pols = []
     for spec in [p for p in args.policies.split(",") if p]:
         name, options = parse_policy(spec)  # name:key=value options, as for irpilot bench
-        pols.append((spec, POLICIES.get(name)(**options)))
+        pols.append((split_label(spec)[0], POLICIES.get(name)(**options)))
     for spec in args.weights:
         label, _, path = spec.partition("=")
         pols.append((label, LearnedPolicy(weights=path)))
