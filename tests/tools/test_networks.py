@@ -228,7 +228,7 @@ def test_prenet_removes_streaks(tool_id: str, crop: np.ndarray) -> None:
 # -- noise-level estimator ---------------------------------------------------------------
 @pytest.mark.parametrize("sigma", [15, 25, 35, 50])
 def test_noise_estimator_within_20_percent(sigma: float) -> None:
-    from irpilot.tools.networks.noise_level import estimate_noise_sigma
+    from irpilot.noise import estimate_noise_sigma
 
     for k, (name, y, x) in enumerate([("astronaut", 40, 180), ("chelsea", 50, 150), ("coffee", 150, 250)]):
         img = _photo(name, y, x, 128)
@@ -236,8 +236,23 @@ def test_noise_estimator_within_20_percent(sigma: float) -> None:
         assert abs(est - sigma) <= 0.2 * sigma, (name, sigma, est)
 
 
+def test_every_noise_estimator_measures_unclipped_noise() -> None:
+    """The three estimators of irpilot.noise agree on an unclipped noisy photo (within 10 %)."""
+    from irpilot.noise import METHODS, estimate_noise_sigma
+    from irpilot.quality import get_metric
+
+    img = _photo("astronaut", 40, 180, 128)
+    noisy = (img + np.random.default_rng(1).normal(0, 25 / 255, img.shape)).astype(np.float32)
+    for method in METHODS:
+        assert abs(estimate_noise_sigma(noisy, method=method) - 25) <= 2.5, method
+    clipped = np.clip(noisy, 0, 1)  # what a metric sees
+    assert get_metric("noise_sigma")(clipped, None) == pytest.approx(estimate_noise_sigma(clipped, method="immerkaer"))
+    with pytest.raises(ValueError, match="pca"):
+        estimate_noise_sigma(noisy, method="median")
+
+
 def test_noise_estimator_low_on_clean_smooth_image() -> None:
-    from irpilot.tools.networks.noise_level import estimate_noise_sigma
+    from irpilot.noise import estimate_noise_sigma
 
     yy, xx = np.mgrid[0:96, 0:96] / 96.0
     img = np.stack([yy, xx, 0.5 * (yy + xx)]).astype(np.float32)

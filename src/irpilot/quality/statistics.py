@@ -26,28 +26,12 @@ __all__ = [
     "dark_channel",
 ]
 
-_IMMERKAER = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
-
-
 def noise_sigma(img: np.ndarray) -> float:
-    """Gaussian noise standard deviation on the 0-255 scale (Immerkaer 1996), mean over RGB.
+    """Gaussian noise standard deviation on the 0-255 scale, mean over RGB: Immerkaer's
+    edge-masked estimate (:func:`irpilot.noise.immerkaer_sigma`)."""
+    from ..noise import immerkaer_sigma
 
-    The 3x3 mask is the difference of two Laplacians, which cancels smooth image structure;
-    the sigma follows from the mean absolute response.  To keep edges from inflating the
-    estimate, only pixels whose Sobel gradient magnitude lies below the 90th percentile
-    are used (the usual edge-masked variant).  Images smaller than 3x3 give 0.
-    """
-    h, w = img.shape[-2:]
-    if h < 3 or w < 3:
-        return 0.0
-    sigmas = []
-    grey = luma(img)
-    gmag = np.hypot(ndimage.sobel(grey, axis=0), ndimage.sobel(grey, axis=1))[1:-1, 1:-1]
-    keep = gmag <= np.quantile(gmag, 0.9)
-    for ch in img.astype(np.float64) * 255.0:
-        resp = np.abs(ndimage.correlate(ch, _IMMERKAER, mode="reflect"))[1:-1, 1:-1]
-        sigmas.append(np.sqrt(np.pi / 2.0) * np.mean(resp[keep]) / 6.0)
-    return float(np.mean(sigmas))
+    return immerkaer_sigma(img)
 
 
 def blockiness(img: np.ndarray, block: int = 8) -> float:

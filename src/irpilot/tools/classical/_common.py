@@ -55,15 +55,10 @@ def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
 
 def estimate_noise_sigma(img: np.ndarray) -> float:
     """Gaussian noise standard deviation (0-1 scale) from the finest wavelet subband
-    (median absolute deviation, Donoho & Johnstone 1994), averaged over channels."""
-    import warnings
+    (:func:`irpilot.noise.wavelet_sigma`, Donoho & Johnstone 1994), averaged over channels."""
+    from ...noise import wavelet_sigma
 
-    from skimage.restoration import estimate_sigma
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # flat images: empty detail subbands
-        sigma = float(np.mean(estimate_sigma(to_hwc(img), channel_axis=-1, average_sigmas=False)))
-    return sigma if np.isfinite(sigma) else 0.0
+    return wavelet_sigma(img) / 255.0
 
 
 def imresize(img: np.ndarray, scale: float, out_hw: tuple[int, int] | None = None) -> np.ndarray:

@@ -209,14 +209,14 @@ class FFDNetColor(NetworkTool):
         # estimate once on the whole image so every tile gets the same level
         if args.get("sigma") is None:
             from ...io import as_image
-            from .noise_level import estimate_noise_sigma
+            from ...noise import estimate_noise_sigma
 
             args["sigma"] = estimate_noise_sigma(as_image(img))
         return super().__call__(img, **args)
 
     def _run(self, img: np.ndarray, sigma: float | None = None, **args: Any) -> np.ndarray:
         if sigma is None:
-            from .noise_level import estimate_noise_sigma
+            from ...noise import estimate_noise_sigma
 
             sigma = estimate_noise_sigma(img)
         level = float(np.clip(sigma, 0.0, 75.0)) / 255.0

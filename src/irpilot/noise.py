@@ -1,0 +1,134 @@
+"""Blind estimates of additive Gaussian noise strength: the one place irpilot measures it.
+
+Three estimators, each used where its trade-off fits (all return sigma on the 0-255 scale,
+the mean over the RGB channels):
+
+- ``"pca"`` (:func:`estimate_noise_sigma`, the default): the patch-PCA idea of Chen, Zhu &
+  Heng, "An Efficient Statistical Method for Image Noise Level Estimation" (ICCV 2015).  In
+  the covariance of small image patches, texture occupies a few large eigenvalues while white
+  noise adds sigma^2 to all of them; the noise variance is the largest tail of eigenvalues
+  whose mean equals its median (a tail without texture).  Within 10-15 % for sigma 10-50 on
+  natural photos; about 0.1 s on 512 px.  FFDNet's noise-level input uses it.
+- ``"wavelet"`` (:func:`wavelet_sigma`): Donoho & Johnstone's median |HH| / 0.6745 of the
+  finest diagonal Haar band (scikit-image's implementation); also the PCA estimate's fallback
+  on channels too small for patch statistics.  Fast and simple, biased upward by texture; the classical
+  denoisers and deconvolution use it to set their strength.
+- ``"immerkaer"`` (:func:`immerkaer_sigma`): Immerkaer (1996), the mean absolute response to
+  the difference of two Laplacians, on pixels below the 90th percentile of gradient
+  magnitude.  Milliseconds on a photo; the ``noise_sigma`` statistic of :mod:`irpilot.quality`.
+
+Pure numpy / scipy, no torch.
+
+>>> estimate_noise_sigma(img)                     # doctest: +SKIP
+24.6
+>>> estimate_noise_sigma(img, method="wavelet")   # doctest: +SKIP
+27.1
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .io import as_image
+
+__all__ = ["METHODS", "estimate_noise_sigma", "channel_noise_sigmas", "wavelet_sigma", "immerkaer_sigma"]
+
+METHODS: tuple[str, ...] = ("pca", "wavelet", "immerkaer")
+
+
+def _patches(channel: np.ndarray, size: int, max_patches: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, size*size) overlapping patches of a 2-D array (a random subset when many)."""
+    view = np.lib.stride_tricks.sliding_window_view(channel, (size, size))
+    flat = view.reshape(-1, size * size)
+    if flat.shape[0] > max_patches:
+        flat = flat[rng.choice(flat.shape[0], max_patches, replace=False)]
+    return flat.astype(np.float64)
+
+
+def _pca_sigma(channel: np.ndarray, size: int, max_patches: int, rng: np.random.Generator) -> float:
+    """Noise std of one channel (0-1 scale) by the eigenvalue-tail criterion."""
+    if min(channel.shape) < 2 * size:
+        return _mad_sigma(channel)
+    p = _patches(channel, size, max_patches, rng)
+    if p.shape[0] < size * size * 2:
+        return _mad_sigma(channel)
+    p -= p.mean(axis=0, keepdims=True)
+    eig = np.sort(np.linalg.eigvalsh(p.T @ p / p.shape[0]))  # ascending
+    eig = np.maximum(eig, 0.0)
+    # largest tail eig[:k] whose mean does not exceed its median: texture-free eigenvalues
+    for k in range(eig.size, 0, -1):
+        tail = eig[:k]
+        if tail.mean() <= np.median(tail):
+            return float(np.sqrt(tail.mean()))
+    return float(np.sqrt(eig[0]))
+
+
+def _mad_sigma(channel: np.ndarray) -> float:
+    """Donoho's MAD estimate of one channel (0-1 scale): median |HH| / 0.6745 of the finest
+    diagonal db1 (Haar) band, symmetric boundaries (scikit-image's ``estimate_sigma``)."""
+    import warnings
+
+    from skimage.restoration import estimate_sigma
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # flat images: empty detail subbands
+        sigma = float(estimate_sigma(channel))
+    return sigma if np.isfinite(sigma) else 0.0
+
+
+def channel_noise_sigmas(
+    img: np.ndarray, *, patch: int = 7, max_patches: int = 20000, seed: int = 0
+) -> np.ndarray:
+    """Per-channel noise std (0-255 scale) of a (3, H, W) image, by patch PCA."""
+    img = as_image(img)
+    rng = np.random.default_rng(seed)
+    return np.array([_pca_sigma(c, patch, max_patches, rng) * 255.0 for c in img], dtype=np.float64)
+
+
+def estimate_noise_sigma(
+    img: np.ndarray, *, method: str = "pca", patch: int = 7, max_patches: int = 20000, seed: int = 0
+) -> float:
+    """Noise std on the 0-255 scale of a (3, H, W) float image in [0, 1] (mean over channels).
+
+    ``method`` is one of :data:`METHODS` (module docstring).  With ``"pca"``: accurate to about
+    10-15 % for Gaussian noise of sigma 10-50 on natural photos; clipped noise in saturated
+    regions is underestimated; deterministic for a given ``seed``.
+    """
+    if method == "pca":
+        return float(channel_noise_sigmas(img, patch=patch, max_patches=max_patches, seed=seed).mean())
+    if method == "wavelet":
+        return wavelet_sigma(img)
+    if method == "immerkaer":
+        return immerkaer_sigma(img)
+    raise ValueError(f"unknown noise estimator {method!r}; known: {', '.join(METHODS)}")
+
+
+def wavelet_sigma(img: np.ndarray) -> float:
+    """Wavelet MAD estimate (0-255 scale), mean over channels; biased upward by texture."""
+    img = as_image(img)
+    return float(np.mean([_mad_sigma(c) for c in img]) * 255.0)
+
+
+_IMMERKAER = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+
+
+def immerkaer_sigma(img: np.ndarray) -> float:
+    """Immerkaer's estimate (0-255 scale), mean over RGB.
+
+    The 3x3 mask is the difference of two Laplacians, which cancels smooth image structure;
+    the sigma follows from the mean absolute response.  To keep edges from inflating the
+    estimate, only pixels whose Sobel gradient magnitude lies below the 90th percentile
+    are used (the usual edge-masked variant).  Images smaller than 3x3 give 0.
+    """
+    h, w = img.shape[-2:]
+    if h < 3 or w < 3:
+        return 0.0
+    grey = (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).astype(np.float64)  # BT.601 luma
+    gmag = np.hypot(ndimage.sobel(grey, axis=0), ndimage.sobel(grey, axis=1))[1:-1, 1:-1]
+    keep = gmag <= np.quantile(gmag, 0.9)
+    sigmas = []
+    for ch in img.astype(np.float64) * 255.0:
+        resp = np.abs(ndimage.correlate(ch, _IMMERKAER, mode="reflect"))[1:-1, 1:-1]
+        sigmas.append(np.sqrt(np.pi / 2.0) * np.mean(resp[keep]) / 6.0)
+    return float(np.mean(sigmas))
