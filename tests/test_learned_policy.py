@@ -207,3 +207,21 @@ def test_agenda_threshold_and_skip():
     assert set(agenda(perc, skip=["motion_blur"])) == {"denoise", "dehaze"}
     assert agenda(None) == []
     assert LearnedPolicy(agenda_skip="motion_blur+defocus_blur").agenda_skip == ("motion_blur", "defocus_blur")
+
+
+def test_ensemble_averages_the_logits_of_its_members():
+    """``weights="a.pt+b.pt"``: one decision from the mean of the members' logits."""
+    static = default_weights("rl_static")
+    single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
+    twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
+    pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
+    other = LearnedPolicy(weights=static, finish_agenda=False, repeat_penalty=0.0)
+    img = np.random.default_rng(3).uniform(0, 1, (3, 64, 80)).astype(np.float32)
+    obs = Observation(image=img, input_image=img, history=[], calls_left=6)
+    p1, p2, pp, po = (pol.probabilities(obs) for pol in (single, twice, pair, other))
+    assert np.allclose(p1, p2)
+    # mean logits: the ensemble's log-probabilities are the mean of the members' up to a constant
+    d = np.log(pp) - (np.log(p1) + np.log(po)) / 2
+    ok = np.isfinite(d)
+    assert ok.sum() > 2 and np.allclose(d[ok], d[ok][0], atol=1e-5)
+    assert not np.allclose(pp, p1)

@@ -158,6 +158,21 @@ def test_dncnn3_improves_jpeg_q20(crop: np.ndarray) -> None:
     assert psnr(tool(lq), crop) >= psnr(lq, crop) + 0.3
 
 
+def test_dncnn3_ycbcr420_mode_restores_chroma_at_half_size(crop: np.ndarray) -> None:
+    """``ycbcr420``: luma as in ``luma`` mode, chroma through the network at half size; odd
+    sizes come back whole, and the JPEG artefacts of chroma are reduced too."""
+    tool = _need("dncnn3_dejpeg")
+    lq = _jpeg(crop, 20)
+    half = tool(lq, mode="ycbcr420")
+    assert half.shape == lq.shape and np.isfinite(half).all()
+    assert psnr(half, crop) >= psnr(lq, crop) + 0.3
+    assert not np.allclose(half, tool(lq, mode="luma"), atol=1e-3)  # chroma changed as well
+    odd = lq[:, :77, :61]
+    assert tool(odd, mode="ycbcr420").shape == odd.shape
+    with pytest.raises(Exception, match="ycbcr420"):
+        tool(lq, mode="rgb")
+
+
 def test_dncnn3_sr_beats_bicubic(crop: np.ndarray) -> None:
     from irpilot.tools.networks.dncnn import bicubic_upscale
 

@@ -132,7 +132,8 @@ class LearnedPolicy(StepPolicy):
     """Step policy backed by a trained :class:`~irpilot.train.model.PolicyNet`.
 
     Options: ``weights`` (path of a ``.pt`` with its ``.json`` meta; default the shipped
-    ``assets/policy_learned.pt``), ``variant`` (a shipped file ``assets/policy_<variant>.pt``),
+    ``assets/policy_learned.pt``; several paths joined by ``+``, or a list, make an ensemble
+    that averages the members' logits), ``variant`` (a shipped file ``assets/policy_<variant>.pt``),
     ``greedy`` (default True; False samples with ``temperature``), ``repeat_penalty`` (logits,
     default 3.0), ``n_crops`` (crops averaged per decision, default from the weights),
     ``finish_agenda`` (default True: while a degradation perception rates present in the
@@ -152,8 +153,20 @@ class LearnedPolicy(StepPolicy):
 
         variant = str(options.get("variant") or getattr(type(self), "_variant", "learned"))
         weights = options.get("weights") or default_weights(variant)
-        self.weights = Path(weights)
+        # several files ("a.pt+b.pt", or a list): an ensemble that averages their logits
+        paths = [Path(w) for w in (weights.split("+") if isinstance(weights, str) else
+                                   [weights] if isinstance(weights, Path) else weights)]
+        self.weights = paths[0]
         self.net, self.space, self.encoder, self.meta = load_policy(self.weights)
+        self.nets = [self.net]
+        for extra in paths[1:]:
+            net, space, encoder, _ = load_policy(extra)
+            if space.names != self.space.names or encoder.config() != self.encoder.config():
+                from ..errors import ConfigError
+
+                raise ConfigError(f"{extra} has another action space or state encoder than {self.weights}: "
+                                  "an ensemble needs policies trained from the same SFT model")
+            self.nets.append(net)
         if options.get("n_crops"):
             self.encoder.n_crops = int(options["n_crops"])
         self.greedy = bool(options.get("greedy", True))
@@ -193,7 +206,8 @@ class LearnedPolicy(StepPolicy):
         with torch.inference_mode():
             from ..train.model import stack_states
 
-            logits = self.net(*stack_states([state]))[0].numpy().astype(np.float64)
+            batch = stack_states([state])
+            logits = np.mean([net(*batch)[0].numpy().astype(np.float64) for net in self.nets], axis=0)
         off = decision_mask(
             self.space,
             self._called,

@@ -40,17 +40,22 @@ _W_COLOR = _dncnn_weights("GD_Color_Blind.mat", "57db5437a44037e7675a99042fe7b14
 _W_GRAY = _dncnn_weights("GD_Gray_Blind.mat", "37f76da0b71dd2b2789ce91848fe2f184ab486203c9af9ac1b98199b60ea02b0")
 _W_DNCNN3 = _dncnn_weights("DnCNN3.mat", "3962377d522b6728417e364bf7a589cf34ddfb592af0bd9769e53f8123d17677")
 
+GREY_MODES: tuple[str, ...] = ("channels", "luma", "ycbcr420")
+
 _GREY_MODE_ARG = {
     "mode": {
         "type": "string",
-        "enum": ["channels", "luma"],
-        "description": "apply the greyscale network to each RGB channel, or to luma Y only (chroma kept)",
+        "enum": list(GREY_MODES),
+        "description": "apply the greyscale network to each RGB channel, to luma Y only (chroma kept), "
+        "or to Y at full size and to Cb, Cr at half size (where JPEG stores them)",
     }
 }
 
 
 class _GreyscaleMixin(NetworkTool):
-    """Runs a single-channel network on a colour image, per RGB channel or on luma only."""
+    """Runs a single-channel network on a colour image: per RGB channel (``channels``), on
+    luma only (``luma``), or on luma at full size and chroma at half size (``ycbcr420``: the
+    layout of a JPEG with 4:2:0 subsampling; the network sees 1.5 image planes instead of 3)."""
 
     default_mode: str = "channels"
     studio_luma: bool = False  # MATLAB rgb2ycbcr (studio range) when the model was trained on it
@@ -63,7 +68,17 @@ class _GreyscaleMixin(NetworkTool):
             ycc = rgb_to_ycbcr(img, studio=self.studio_luma)
             ycc[0] = self.forward(ycc[:1])[0]
             return ycbcr_to_rgb(ycc, studio=self.studio_luma)
-        raise ValueError(f"mode must be 'channels' or 'luma', got {mode!r}")
+        if mode == "ycbcr420":
+            from ...degrade.resize import imresize
+
+            ycc = rgb_to_ycbcr(img, studio=self.studio_luma)
+            h, w = img.shape[-2:]
+            half = imresize(ycc[1:], 0.5).astype(np.float32)
+            chroma = self.forward(half[:, None])[:, 0]
+            ycc[1:] = imresize(chroma, 2.0, output_shape=(h, w))
+            ycc[0] = self.forward(ycc[:1])[0]
+            return ycbcr_to_rgb(ycc, studio=self.studio_luma)
+        raise ValueError(f"mode must be one of {', '.join(GREY_MODES)}, got {mode!r}")
 
 
 class _MatConvNetDnCNN(_GreyscaleMixin):
