@@ -205,7 +205,11 @@ def test_agenda_threshold_and_skip():
     assert set(agenda(perc)) == {"denoise", "dehaze", "motion_deblur"}
     assert set(agenda(perc, 0.65)) == {"denoise", "motion_deblur"}
     assert set(agenda(perc, skip=["motion_blur"])) == {"denoise", "dehaze"}
+    # a skipped degradation comes back when perception is sure enough of it
+    assert set(agenda(perc, skip=["motion_blur"], skip_threshold=0.65)) == {"denoise", "dehaze", "motion_deblur"}
+    assert set(agenda(perc, skip=["motion_blur", "noise"], skip_threshold=0.95)) == {"dehaze"}
     assert agenda(None) == []
+    assert LearnedPolicy(skip_threshold="0.8").skip_threshold == 0.8 and LearnedPolicy().skip_threshold is None
     assert LearnedPolicy(agenda_skip="motion_blur+defocus_blur").agenda_skip == ("motion_blur", "defocus_blur")
 
 

@@ -112,18 +112,20 @@ def redirect_stop(p: np.ndarray, pending: np.ndarray, stop_index: int) -> np.nda
     return np.where(has, out, p)
 
 
-def agenda(perception: Any, threshold: float = 0.5, skip: Iterable[str] = ()) -> list[str]:
+def agenda(perception: Any, threshold: float = 0.5, skip: Iterable[str] = (), skip_threshold: float | None = None) -> list[str]:
     """Tasks of the degradations ``perception`` rates present (probability >= ``threshold``),
-    except those of the degradations in ``skip``."""
+    except those of the degradations in ``skip``, which need a probability of at least
+    ``skip_threshold`` (never, when None)."""
     from .common import DEGRADATION_TO_TASK
 
     if perception is None:
         return []
     skip = set(skip)
+    strict = math.inf if skip_threshold is None else float(skip_threshold)
     return [
         DEGRADATION_TO_TASK[d]
         for d, p in perception.probs.items()
-        if p >= threshold and d in DEGRADATION_TO_TASK and d not in skip
+        if d in DEGRADATION_TO_TASK and p >= (strict if d in skip else threshold)
     ]
 
 
@@ -141,7 +143,8 @@ class LearnedPolicy(StepPolicy):
     the tools of those tasks (:func:`redirect_stop`); every other choice, the order, the tools
     and any extra steps stay the network's), ``agenda_skip`` (degradations the agenda leaves to
     the network, separated by ``,`` or ``+``, or a list; default :data:`AGENDA_SKIP`, ``none``
-    for an empty list).
+    for an empty list), ``skip_threshold`` (those degradations still go on the agenda when
+    perception's probability reaches this; default none: never).
     """
 
     name = "learned"
@@ -179,6 +182,8 @@ class LearnedPolicy(StepPolicy):
         if isinstance(skip, str):  # "a,b" or "a+b" (a bench policy list is itself comma-separated)
             skip = [] if skip.strip().lower() == "none" else skip.replace("+", ",").split(",")
         self.agenda_skip = tuple(x.strip() for x in skip if x.strip())
+        strict = options.get("skip_threshold")
+        self.skip_threshold = None if strict in (None, "", "none") else float(strict)
         self._called: list[str] = []
         self._banned: set[str] = set()
         self._last: str | None = None
@@ -222,7 +227,7 @@ class LearnedPolicy(StepPolicy):
         p = np.exp(z)
         p = p / p.sum()
         if self.finish_agenda:
-            required = agenda(obs.input_perception or obs.perception, self.threshold, self.agenda_skip)
+            required = agenda(obs.input_perception or obs.perception, self.threshold, self.agenda_skip, self.skip_threshold)
             p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
         return p
 
