@@ -19,8 +19,10 @@ import numpy as np
 COLUMNS = ("c_d_psnr", "c_d_ssim", "c_d_niqe", "c_seconds", "calls", "identical_groups", "distinct_seqs", "entropy", "kl")
 
 
-def summarise(path: str | Path) -> dict[str, object]:
+def summarise(path: str | Path, upto: int | None = None) -> dict[str, object]:
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    if upto is not None:  # e.g. the last checkpoint of a run stopped between checkpoints
+        rows = [r for r in rows if r.get("update", 0) <= upto]
     if not rows:
         raise ValueError(f"{path}: no updates logged")
     q = max(1, len(rows) // 4)
@@ -42,12 +44,13 @@ def summarise(path: str | Path) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("logs", nargs="+")
+    ap.add_argument("logs", nargs="+", help="LOG or LOG:N (only the updates up to N, e.g. the last checkpoint)")
     args = ap.parse_args(argv)
     print("| log | updates (quarter) | minutes | " + " | ".join(COLUMNS) + " | final weights |")
     print("|---" * (len(COLUMNS) + 4) + "|")
-    for path in args.logs:
-        s = summarise(path)
+    for spec in args.logs:
+        path, _, upto = spec.partition(":")
+        s = summarise(path, int(upto) if upto else None)
         cells = []
         for k in COLUMNS:
             a, b = s[k]
