@@ -325,3 +325,15 @@ def test_expert_sft_rl_smoke(tmp_path, pool):
 
     pol = LearnedPolicy(weights=rl_out)
     assert pol.actions == SPACE.names
+
+    # the command line, fine-tuning a trained policy (--init keeps its action space, which here
+    # holds this module's test tools; from scratch the CLI uses the real toolbox's actions)
+    from irpilot.cli import main
+    from irpilot.train.checkpoint import load_policy
+
+    ft_out = tmp_path / "cli_ft.pt"
+    assert main(["train", "sft", "--expert", str(tmp_path / "expert"), "--out", str(ft_out), "--epochs", "1", "--lr", "1e-4",
+                 "--init", str(out)]) == 0
+    before, after = load_policy(out), load_policy(ft_out)
+    assert after[1].names == before[1].names and after[3]["info"]["init"] == out.name
+    assert any(not torch.equal(a, b) for a, b in zip(before[0].state_dict().values(), after[0].state_dict().values()))

@@ -73,6 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --perception: see only the current image's perception, not the input's (ablation)",
     )
     s.add_argument("--dropout", type=float, default=0.0, help="dropout in the policy head (default: 0)")
+    s.add_argument("--init", default=None,
+                   help="fine-tune this policy (.pt) instead of a new network (its actions, encoder and width are kept)")
     s.add_argument("--minutes", type=float, default=None)
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=run_sft)
@@ -149,13 +151,19 @@ def run_sft(args: argparse.Namespace) -> int:
         perturb=pc,
         dropout=args.dropout,
         time_budget=args.minutes * 60 if args.minutes else None,
-        finish_agenda=not args.no_finish_agenda,
-        reward_lag=args.lag,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     encoder = perceiver = None
-    if args.perception:
+    if args.init:
+        from ..train.checkpoint import load_policy
+
+        encoder = load_policy(args.init)[2]
+        if encoder.perc_dim:
+            from ..perceive import load_default_perceiver
+
+            perceiver = load_default_perceiver()
+    elif args.perception:
         from ..perceive import load_default_perceiver
         from ..train.actions import default_action_space
         from ..train.model import StateEncoder
@@ -171,7 +179,8 @@ def run_sft(args: argparse.Namespace) -> int:
                 perception_labels=list(DEGRADATION_NAMES),
                 input_perception=not args.no_input_perception,
             )
-    res = train_sft([p for p in args.expert.split(",") if p], out, cfg, encoder=encoder, perceiver=perceiver, progress=_progress("sft"), log_path=out.with_suffix(".log.jsonl"))
+    res = train_sft([p for p in args.expert.split(",") if p], out, cfg, encoder=encoder, perceiver=perceiver, progress=_progress("sft"),
+                    log_path=out.with_suffix(".log.jsonl"), init=args.init)
     print({k: v for k, v in res["info"].items() if k.startswith("val_")})
     print(f"policy: {out}")
     return 0

@@ -207,13 +207,22 @@ def train_sft(
     perceiver: Any = None,
     progress: Callable[[str], None] | None = None,
     log_path: str | Path | None = None,
+    init: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train a policy on the expert dataset; writes ``out`` (.pt + .json); returns a summary."""
+    """Train a policy on the expert dataset; writes ``out`` (.pt + .json); returns a summary.
+
+    With ``init`` (a policy .pt), fine-tune that policy instead of a new network: its action
+    space, state encoder, width and input normalisation are kept, and expert actions outside
+    its action space are dropped (e.g. to correct a trained policy with new expert data)."""
     import torch
 
-    from .checkpoint import build_net, save_policy
+    from .checkpoint import build_net, load_policy, save_policy
 
     cfg = cfg or SFTConfig()
+    init_net = None
+    if init is not None:
+        init_net, space, encoder, init_meta = load_policy(init)
+        cfg = dataclasses.replace(cfg, width=int(init_meta["net"]["width"]))
     torch.manual_seed(cfg.seed)
     paths = [expert_path] if isinstance(expert_path, (str, Path)) else list(expert_path)
     records = []
@@ -242,9 +251,12 @@ def train_sft(
     if progress:
         progress(f"{len(bank.states)} states from {len(train)} train / {len(val)} val cases in {time.perf_counter() - t0:.0f}s")
     net = build_net(space, encoder, width=cfg.width, dropout=cfg.dropout)
-    stats = np.stack([s.stats for s in bank.states])
-    net.stats_mean.copy_(torch.from_numpy(stats.mean(0)))
-    net.stats_std.copy_(torch.from_numpy(np.maximum(stats.std(0), 0.02)))
+    if init_net is not None:
+        net.load_state_dict(init_net.state_dict())  # the statistics' normalisation comes with it
+    else:
+        stats = np.stack([s.stats for s in bank.states])
+        net.stats_mean.copy_(torch.from_numpy(stats.mean(0)))
+        net.stats_std.copy_(torch.from_numpy(np.maximum(stats.std(0), 0.02)))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed + 1)
     masks = torch.from_numpy(np.maximum(np.stack(bank.masks), -1e4))
@@ -291,6 +303,7 @@ def train_sft(
     final = {f"val_{k}": v for k, v in evaluate(net, bank, val, space).items()}
     info = {
         "stage": "sft",
+        **({"init": Path(init).name} if init is not None else {}),
         "expert": [Path(p).name for p in paths],
         "cases": len(records),
         "train_cases": len(train),
