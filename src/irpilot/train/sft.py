@@ -223,6 +223,7 @@ def train_sft(
     if init is not None:
         init_net, space, encoder, init_meta = load_policy(init)
         cfg = dataclasses.replace(cfg, width=int(init_meta["net"]["width"]))
+        init_net.train()
     torch.manual_seed(cfg.seed)
     paths = [expert_path] if isinstance(expert_path, (str, Path)) else list(expert_path)
     records = []
@@ -250,10 +251,10 @@ def train_sft(
     bank = build_bank(records, paths[0], encoder, n_crops=cfg.bank_crops, seed=cfg.seed, perceiver=perceiver, progress=progress)
     if progress:
         progress(f"{len(bank.states)} states from {len(train)} train / {len(val)} val cases in {time.perf_counter() - t0:.0f}s")
-    net = build_net(space, encoder, width=cfg.width, dropout=cfg.dropout)
     if init_net is not None:
-        net.load_state_dict(init_net.state_dict())  # the statistics' normalisation comes with it
+        net = init_net  # its architecture (width, dropout) and input normalisation are kept
     else:
+        net = build_net(space, encoder, width=cfg.width, dropout=cfg.dropout)
         stats = np.stack([s.stats for s in bank.states])
         net.stats_mean.copy_(torch.from_numpy(stats.mean(0)))
         net.stats_std.copy_(torch.from_numpy(np.maximum(stats.std(0), 0.02)))
