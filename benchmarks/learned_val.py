@@ -20,24 +20,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=40, help="validation crops")
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--policies", default="learned,learned_sft,fixed,random,explore")
-    ap.add_argument("--weights", action="append", default=[], metavar="LABEL=PATH", help="extra learned policy files")
+    ap.add_argument("--weights", action="append", default=[], metavar="LABEL=PATH",
+                    help="an extra learned policy file (the same as LABEL=learned:weights=PATH in --policies)")
     ap.add_argument("--out", default=None, help="write the JSON here")
     ap.add_argument("--details", action="store_true", help="also record every case's PSNR gain and tool chain")
     args = ap.parse_args(argv)
 
     from irpilot.pool import Pool
     from irpilot.policies.base import POLICIES, parse_policy, split_label
-    from irpilot.policies.learned import LearnedPolicy
     from irpilot.train.evaluate import evaluate_policies, validation_cases
 
     cases = validation_cases(args.n, args.seed)
     pols = []
-    for spec in [p for p in args.policies.split(",") if p]:
-        name, options = parse_policy(spec)  # name:key=value options, as for irpilot bench
+    specs = [p for p in args.policies.split(",") if p]
+    specs += [f"{label}=learned:weights={path}" for label, _, path in (w.partition("=") for w in args.weights)]
+    for spec in specs:
+        name, options = parse_policy(spec)  # [label=]name:key=value, as for irpilot bench
         pols.append((split_label(spec)[0], POLICIES.get(name)(**options)))
-    for spec in args.weights:
-        label, _, path = spec.partition("=")
-        pols.append((label, LearnedPolicy(weights=path)))
     with Pool(workers=2) as pool:
         res = evaluate_policies(
             pols, cases, pool=pool, details=args.details, progress=lambda m: print(m, file=sys.stderr, flush=True)

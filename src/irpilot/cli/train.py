@@ -74,7 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--dropout", type=float, default=0.0, help="dropout in the policy head (default: 0)")
     s.add_argument("--init", default=None,
-                   help="fine-tune this policy (.pt) instead of a new network (its actions, encoder and width are kept)")
+                   help="fine-tune this policy (.pt) instead of a new network (its actions, encoder and architecture "
+                   "are kept; --perception and --dropout are then ignored)")
     s.add_argument("--minutes", type=float, default=None)
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=run_sft)
@@ -155,15 +156,7 @@ def run_sft(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     encoder = perceiver = None
-    if args.init:
-        from ..train.checkpoint import load_policy
-
-        encoder = load_policy(args.init)[2]
-        if encoder.perc_dim:
-            from ..perceive import load_default_perceiver
-
-            perceiver = load_default_perceiver()
-    elif args.perception:
+    if args.perception and not args.init:  # a fine-tuned policy keeps its own encoder
         from ..perceive import load_default_perceiver
         from ..train.actions import default_action_space
         from ..train.model import StateEncoder

@@ -212,8 +212,10 @@ def train_sft(
     """Train a policy on the expert dataset; writes ``out`` (.pt + .json); returns a summary.
 
     With ``init`` (a policy .pt), fine-tune that policy instead of a new network: its action
-    space, state encoder, width and input normalisation are kept, and expert actions outside
-    its action space are dropped (e.g. to correct a trained policy with new expert data)."""
+    space, state encoder (and so whether it sees perception), architecture and input
+    normalisation are kept, ``encoder`` and ``cfg.width`` / ``cfg.dropout`` are ignored, and
+    expert actions outside its action space are dropped (e.g. to correct a trained policy with
+    new expert data)."""
     import torch
 
     from .checkpoint import build_net, load_policy, save_policy
@@ -224,6 +226,10 @@ def train_sft(
         init_net, space, encoder, init_meta = load_policy(init)
         cfg = dataclasses.replace(cfg, width=int(init_meta["net"]["width"]))
         init_net.train()
+        if encoder.perc_dim and perceiver is None:  # the policy was trained seeing perception
+            from ..perceive import load_default_perceiver
+
+            perceiver = load_default_perceiver()
     torch.manual_seed(cfg.seed)
     paths = [expert_path] if isinstance(expert_path, (str, Path)) else list(expert_path)
     records = []
