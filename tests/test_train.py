@@ -234,6 +234,24 @@ def test_rollouts_are_charged_the_execution_time_of_shared_calls():
     assert sum(r.seconds for r in rolls) > 0.25 * len(executed)
 
 
+def test_expert_counts_weight_the_number_of_degradations():
+    """``irpilot train expert --counts 0,0.8,0.2`` draws pairs and triples only, in both proportions."""
+    from irpilot.cli.train import _counts
+    from irpilot.errors import ConfigError
+    from irpilot.train.data import sample_combination
+
+    w = _counts("0,0.8,0.2")
+    assert w == (0.0, 0.8, 0.2) and _counts(None) is None
+    rng = np.random.default_rng(0)
+    sizes = [len(sample_combination(rng, w)) for _ in range(500)]
+    assert set(sizes) == {2, 3}
+    assert 0.72 < sizes.count(2) / 500 < 0.88
+    assert all(len(set(sample_combination(rng, (0, 0, 1)))) == 3 for _ in range(20))
+    for bad in ("x", "0,0", "-1,2"):
+        with pytest.raises(ConfigError):
+            _counts(bad)
+
+
 def test_group_advantages():
     from irpilot.train.rl import group_advantages
 

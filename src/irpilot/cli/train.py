@@ -54,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--size", default="96,144", help="crop side range in pixels (default: 96,144)")
     e.add_argument("--tools", default=None, help="candidates, e.g. 'denoise=ffdnet_color,nlm;dehaze=aod_net'")
     e.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (resumable)")
+    e.add_argument(
+        "--counts",
+        default=None,
+        help="weights of 1, 2, 3, ... degradations per crop, e.g. '0,0.6,0.4' for pairs and triples only",
+    )
     add_pool_arguments(e)
     e.set_defaults(func=run_expert)
 
@@ -118,6 +123,20 @@ def _size(s: str) -> tuple[int, int]:
     return int(a), int(b or a)
 
 
+def _counts(s: str | None) -> tuple[float, ...] | None:
+    if not s:
+        return None
+    from ..errors import ConfigError
+
+    try:
+        w = tuple(float(x) for x in s.split(","))
+    except ValueError:
+        raise ConfigError(f"--counts takes comma-separated weights, got {s!r}") from None
+    if any(x < 0 for x in w) or sum(w) <= 0 or len(w) > 8:
+        raise ConfigError(f"--counts needs 1-8 non-negative weights with a positive sum, got {s!r}")
+    return w
+
+
 def run_expert(args: argparse.Namespace) -> int:
     from ..pool import pool_from_args
     from ..train.expert import run_expert as _run
@@ -134,6 +153,7 @@ def run_expert(args: argparse.Namespace) -> int:
         size=_size(args.size),
         progress=_progress("expert"),
         time_budget=args.minutes * 60 if args.minutes else None,
+        counts=_counts(args.counts),
     )
     print(pool.stats_table())
     print(f"expert data: {path}")

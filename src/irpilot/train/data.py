@@ -94,7 +94,10 @@ def training_photos(data_dir: str | Path | None = None, sets: Sequence[str] = TR
 
 
 def sample_combination(rng: np.random.Generator, probs_n: Sequence[float] = (0.22, 0.38, 0.3, 0.07, 0.03)) -> list[str]:
-    """1-5 distinct degradations, mostly in the natural order (30 % shuffled)."""
+    """1-5 distinct degradations, mostly in the natural order (30 % shuffled).
+
+    ``probs_n[k]`` weights ``k + 1`` degradations (weights need not sum to 1).
+    """
     n = int(rng.choice(len(probs_n), p=np.asarray(probs_n) / np.sum(probs_n))) + 1
     names = list(rng.choice(DEGRADATION_NAMES, size=n, replace=False))
     if rng.random() < 0.7:

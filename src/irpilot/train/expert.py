@@ -155,14 +155,17 @@ def run_expert(
     progress: Callable[[str], None] | None = None,
     time_budget: float | None = None,
     skip_unsupported: bool = True,
+    counts: Sequence[float] | None = None,
 ) -> Path:
     """Generate (or continue) the expert dataset in ``out_dir``; returns the JSONL path.
 
     Case ``i`` is drawn from ``numpy.random.default_rng([seed, i])``, so an interrupted run
-    resumes where it stopped and produces the same cases.
+    resumes where it stopped and produces the same cases. ``counts`` weights the number of
+    degradations per crop (1, 2, ...; default: ``sample_combination``'s), e.g. ``(0, 0.6, 0.4)``
+    for pairs and triples only, where the order of the steps matters.
     """
     from .actions import default_action_space
-    from .data import make_case, training_photos
+    from .data import make_case, sample_combination, training_photos
 
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -193,7 +196,8 @@ def run_expert(
                 progress(f"time budget reached after {len(done)} cases")
             break
         rng = np.random.default_rng([seed, i])
-        case = make_case(rng, photos, size=size, case_id=cid)
+        names = sample_combination(rng, counts) if counts is not None else None
+        case = make_case(rng, photos, size=size, case_id=cid, names=names)
         tasks = [t for t in case.tasks if candidates.get(t)]
         if skip_unsupported and len(tasks) < len(case.tasks):
             continue  # not recorded: a later run with tools for every task picks it up
