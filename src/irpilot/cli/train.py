@@ -104,6 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-resume", action="store_true")
     r.add_argument("--lag", choices=("relative", "level", "absolute"), default="relative",
                    help="the adaptive reward's lag rule (irpilot.quality.reward; default: relative)")
+    r.add_argument("--counts", default=None, help="weights of 1, 2, 3, ... degradations per crop, as for expert")
     r.add_argument("--no-finish-agenda", action="store_true",
                    help="let rollouts stop before every degradation perceived in the input is treated")
     add_pool_arguments(r)
@@ -218,6 +219,7 @@ def run_rl(args: argparse.Namespace) -> int:
         time_budget=args.minutes * 60 if args.minutes else None,
         finish_agenda=not args.no_finish_agenda,
         reward_lag=args.lag,
+        counts=_counts(args.counts),
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
