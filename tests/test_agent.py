@@ -43,6 +43,15 @@ class Brighten(Tool):
         return img * 2.0
 
 
+class Darken(Tool):
+    """A 'dehazer' that leaves the haze and darkens the image: a visibly worse result."""
+
+    card: ClassVar[ToolCard] = _card("agent_test_darken", "dehaze")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return img * 0.3
+
+
 class Broken(Tool):
     card: ClassVar[ToolCard] = _card("agent_test_broken", "low_light")
 
@@ -54,7 +63,7 @@ class Broken(Tool):
 def toy_tools():
     """Registered only while this module runs, so other tests (the contract tests over every
     tool) never see them."""
-    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, Brighten, Broken)}):
+    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, Brighten, Darken, Broken)}):
         yield
 
 TOOLBOX = {"dehaze": ["agent_test_dehaze_weak", "agent_test_dehaze"], "low_light": ["agent_test_brighten"]}
@@ -147,6 +156,26 @@ def test_failing_tool_is_reported_and_agent_goes_on(world):
     failed = [s for s in traj.steps if not s.ok]
     assert len(failed) == 1 and "always fails" in failed[0].error
     assert [c["name"] for c in traj.chain] == ["agent_test_dehaze"]
+
+
+def test_check_rolls_back_a_step_that_makes_the_image_visibly_worse(world):
+    clean, degraded, pool = world
+    agent = Agent(pool=pool, perceiver=toy_perceiver)
+    toolbox = {"dehaze": ["agent_test_darken"], "low_light": ["agent_test_brighten"]}
+    kept = agent.run(degraded, "fixed", tools=toolbox)
+    assert [c["name"] for c in kept.chain] == ["agent_test_brighten", "agent_test_darken"]
+    checked = agent.run(degraded, "fixed", tools=toolbox, check="0.3")
+    assert [c["name"] for c in checked.chain] == ["agent_test_brighten"]
+    darken = [s for s in checked.steps if s.action["name"] == "agent_test_darken"]
+    assert len(darken) == 1 and not darken[0].accepted and "rolled back" in darken[0].note
+    assert checked.output_hash == checked.steps[0].output_hash  # the image after brightening
+    # a good step passes the same check
+    good = agent.run(degraded, "fixed", tools=TOOLBOX, check=0.3)
+    assert len(good.chain) == 2
+    from irpilot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="check"):
+        agent.run(degraded, "fixed", tools=toolbox, check="-1")
 
 
 def test_call_limit(world):

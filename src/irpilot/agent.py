@@ -343,11 +343,28 @@ class Agent:
                          input_hash=image_hash(ctx.current), decision_seconds=dt, accepted=True)
                 )
                 return
+            before = ctx.current
             step = ctx.call(action, decision_seconds=dt)
-            if step.ok:
-                ctx.accept(step)
-            else:
+            if not step.ok:
                 step.note = "tool failed; continuing without it"
+                continue
+            ctx.accept(step)
+            rise = self._perception_rise(ctx, before, ctx.current, policy.check_rise)
+            if rise is not None:
+                ctx.rollback(len(ctx.accepted) - 1)
+                step.note = f"rolled back: degradation probabilities rose by {rise:.2f}"
+
+    @staticmethod
+    def _perception_rise(ctx: AgentContext, before: np.ndarray, after: np.ndarray, limit: float | None) -> float | None:
+        """The rise of perception's summed degradation probabilities from ``before`` to
+        ``after`` when it exceeds ``limit`` (else None; None also without a check or a perception model)."""
+        if limit is None:
+            return None
+        p0, p1 = ctx.perceive(before), ctx.perceive(after)
+        if p0 is None or p1 is None:
+            return None
+        rise = float(sum(p1.probs.values()) - sum(p0.probs.values()))
+        return rise if rise > limit else None
 
 
 def _default_perceiver() -> Any:

@@ -55,6 +55,17 @@ class Policy:
 
 
 class StepPolicy(Policy):
+    """Decides one tool call (or stop) at a time; the agent runs it and checks the result.
+
+    Option ``check=R``: the agent rolls a step back when perception's summed degradation
+    probabilities rise by more than ``R`` after it (the tool made the image visibly worse, e.g.
+    a dehazer darkening a haze-free photo); the policy then decides again without that tool.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.check_rise = parse_check(options.get("check"))
+
     def reset(self, obs: "Observation") -> None:
         """Called once per image before the first decision."""
 
@@ -66,6 +77,21 @@ class SearchPolicy(Policy):
     def search(self, ctx: "AgentContext") -> None:
         """Drive ``ctx`` (call tools, accept or roll back steps) until done."""
         raise NotImplementedError
+
+
+def parse_check(value: Any) -> float | None:
+    """The ``check`` option: None / "off" (no check) or the allowed rise, a float >= 0."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off", "none")):
+        return None
+    from ..errors import ConfigError
+
+    try:
+        rise = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"check must be 'off' or a number >= 0, not {value!r}") from None
+    if not rise >= 0:
+        raise ConfigError(f"check must be 'off' or a number >= 0, not {value!r}")
+    return rise
 
 
 POLICIES: Registry[type[Policy]] = Registry(
