@@ -349,7 +349,7 @@ class Agent:
                 step.note = "tool failed; continuing without it"
                 continue
             ctx.accept(step)
-            rise = self._perception_rise(ctx, before, ctx.current, policy.check_rise)
+            rise = self._perception_rise(ctx, before, ctx.current, getattr(policy, "check_rise", None))
             if rise is not None:
                 ctx.rollback(len(ctx.accepted) - 1)
                 step.note = f"rolled back: degradation probabilities rose by {rise:.2f}"
