@@ -144,11 +144,17 @@ def make_case(
     names: Sequence[str] | None = None,
     case_id: str = "",
     sr_size: tuple[int, int] = (32, 64),
+    counts: Sequence[float] | None = None,
 ) -> Case:
-    """Sample a photo, a crop and a degradation combination; degrade it (seeded, replayable)."""
+    """Sample a photo, a crop and a degradation combination; degrade it (seeded, replayable).
+
+    ``counts`` weights the number of degradations (``sample_combination``'s ``probs_n``)."""
     from ..degrade import degrade
 
-    names = list(names) if names is not None else sample_combination(rng)
+    if names is not None:
+        names = list(names)
+    else:
+        names = sample_combination(rng) if counts is None else sample_combination(rng, counts)
     scale = 4 if "low_resolution" in names else 1
     lo, hi = size
     if scale > 1:

@@ -165,7 +165,7 @@ def run_expert(
     for pairs and triples only, where the order of the steps matters.
     """
     from .actions import default_action_space
-    from .data import make_case, sample_combination, training_photos
+    from .data import make_case, training_photos
 
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -196,8 +196,7 @@ def run_expert(
                 progress(f"time budget reached after {len(done)} cases")
             break
         rng = np.random.default_rng([seed, i])
-        names = sample_combination(rng, counts) if counts is not None else None
-        case = make_case(rng, photos, size=size, case_id=cid, names=names)
+        case = make_case(rng, photos, size=size, case_id=cid, counts=counts)
         tasks = [t for t in case.tasks if candidates.get(t)]
         if skip_unsupported and len(tasks) < len(case.tasks):
             continue  # not recorded: a later run with tools for every task picks it up

@@ -366,13 +366,12 @@ def train_rl(
     # the x4 cases keep the benchmark's proportion (a 320 px crop is 80 px degraded)
     sr_size = (max(32, cfg.case_size[0] // 4), max(48, cfg.case_size[1] // 4))
     if cases is None:
-        from .data import make_case, sample_combination, training_photos
+        from .data import make_case, training_photos
 
         photos = training_photos()
 
         def cases(rng: np.random.Generator, i: int) -> tuple[np.ndarray, np.ndarray]:
-            names = sample_combination(rng, cfg.counts) if cfg.counts is not None else None
-            c = make_case(rng, photos, size=cfg.case_size, sr_size=sr_size, names=names)
+            c = make_case(rng, photos, size=cfg.case_size, sr_size=sr_size, counts=cfg.counts)
             return c.degraded, c.clean
 
     state_path = out.with_name(out.stem + "_state.pt")
