@@ -45,7 +45,7 @@ PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
     "denoise": ("dncnn_color_blind", "ffdnet_color", "bilateral", "nlm"),
     "motion_deblur": ("motion_deblur_hqs", "motion_deblur_wiener"),
     "defocus_deblur": ("defocus_deblur_hqs", "defocus_deblur_wiener"),
-    "dehaze": ("color_attenuation_prior", "dark_channel_prior", "aod_net"),
+    "dehaze": ("dark_channel_prior", "color_attenuation_prior", "aod_net"),
     # rain100l first: rain100h scores a little higher on the benchmark crops but shifts the
     # colours of some photos badly (its card says so)
     "derain": ("prenet_rain100l", "prenet_rain100h", "derain_directional_opening"),
