@@ -355,3 +355,20 @@ def test_expert_sft_rl_smoke(tmp_path, pool):
     before, after = load_policy(out), load_policy(ft_out)
     assert after[1].names == before[1].names and after[3]["info"]["init"] == out.name
     assert any(not torch.equal(a, b) for a, b in zip(before[0].state_dict().values(), after[0].state_dict().values()))
+
+
+def test_validation_times_each_policy_without_the_other_policies_results():
+    """Two runs of the same policy on the same case: with a fresh cache both execute their tools
+    (neither is timed on the other's results); without it the second run is served from the cache."""
+    from irpilot.policies.base import POLICIES
+    from irpilot.train.evaluate import evaluate_policies, validation_cases
+
+    cases = validation_cases(1, seed=5, size=(48, 48), sr_size=(12, 12))
+    twice = [("a", POLICIES.get("fixed")()), ("b", POLICIES.get("fixed")())]
+    for fresh, runs_executed in ((True, 2), (False, 1)):
+        with Pool(workers=1) as pool:
+            res = evaluate_policies(twice, cases, pool=pool, fresh_cache=fresh)
+            total = pool.stats()["total"]
+        calls = res["a"]["calls_per_degradation"] * len(cases[0].tasks)
+        assert calls >= 1
+        assert total["executions"] == round(runs_executed * calls)

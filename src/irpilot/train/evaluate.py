@@ -41,10 +41,14 @@ def evaluate_policies(
     max_calls: int = 8,
     progress: Callable[[str], None] | None = None,
     details: bool = False,
+    fresh_cache: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Run each ``(label, policy)`` on every case; mean PSNR / SSIM gain, calls per degradation
     present, wall seconds, and the share of images where the policy made them worse (with
-    ``details``, also each case's PSNR gain and tool chain under ``"cases"``)."""
+    ``details``, also each case's PSNR gain and tool chain under ``"cases"``).
+
+    With ``fresh_cache`` the pool's in-memory results are dropped before every run, so no
+    policy's seconds profit from the calls another policy made on the same case."""
     from ..agent import Agent, AgentConfig
     from .scoring import fidelity
 
@@ -55,6 +59,8 @@ def evaluate_policies(
         dp, ds, calls, secs, worse, bad = [], [], [], [], 0, 0
         per_case: list[dict[str, Any]] = []
         for c, b in zip(cases, base):
+            if fresh_cache and hasattr(agent.pool, "clear_cache"):
+                agent.pool.clear_cache()
             t = time.perf_counter()
             traj = agent.run(c.degraded, policy, reference=c.clean if getattr(policy, "needs_reference", False) else None)
             secs.append(time.perf_counter() - t)
