@@ -4,6 +4,9 @@ the *training* photos, and how often each chain is the best.
 
     OMP_NUM_THREADS=1 python benchmarks/order_check.py --degradations rain,dark --n 16 \\
         --chains hsv_value_inverse+prenet_rain100l,prenet_rain100l+hsv_value_inverse
+
+A step may set tool arguments, ``tool:key=value[:key=value]``, e.g. to compare settings of one
+tool: ``--degradations haze --chains dark_channel_prior:omega=0.9,dark_channel_prior:omega=0.7``.
 """
 
 from __future__ import annotations
@@ -11,14 +14,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 import numpy as np
+
+
+def _step(step: str) -> tuple[str, dict[str, Any]]:
+    """``tool:key=value:key=value`` -> (tool, {key: value}), numbers parsed as floats."""
+    tool, *pairs = step.split(":")
+    args: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"bad tool argument {pair!r} in {step!r}: expected key=value")
+        try:
+            args[key] = float(value)
+        except ValueError:
+            args[key] = value
+    return tool, args
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--degradations", required=True, help="comma-separated, in the order they are applied")
-    ap.add_argument("--chains", required=True, help="comma-separated tool chains, tools joined by +")
+    ap.add_argument("--chains", required=True,
+                    help="comma-separated tool chains, tools joined by +; a tool may take arguments as tool:key=value")
     ap.add_argument("--n", type=int, default=16, help="crops")
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--seed", type=int, default=4242)
@@ -40,12 +60,14 @@ def main(argv: list[str] | None = None) -> int:
             base = fidelity(degraded, c.clean)[0]
             for j, chain in enumerate(chains):
                 img = degraded
-                for tool in chain:
-                    img = pool.run(tool, img).unwrap()
+                for step in chain:
+                    tool, tool_args = _step(step)
+                    img = pool.run(tool, img, tool_args).unwrap()
                 gains[i, j] = fidelity(img, c.clean)[0] - base
             print(i, c.photo, " ".join(f"{g:+.2f}" for g in gains[i]), file=sys.stderr, flush=True)
     best = gains.argmax(axis=1)
-    out = {"+".join(ch): {"mean_gain_db": float(gains[:, j].mean()), "best_on": int((best == j).sum())}
+    out = {"+".join(ch): {"mean_gain_db": float(gains[:, j].mean()), "worst_gain_db": float(gains[:, j].min()),
+                          "best_on": int((best == j).sum())}
            for j, ch in enumerate(chains)}
     out["_setup"] = {"degradations": names, "n": args.n, "size": args.size, "seed": args.seed}
     print(json.dumps(out, indent=1))
