@@ -229,3 +229,22 @@ def test_ensemble_averages_the_logits_of_its_members():
     ok = np.isfinite(d)
     assert ok.sum() > 2 and np.allclose(d[ok], d[ok][0], atol=1e-5)
     assert not np.allclose(pp, p1)
+
+
+def test_trace_records_the_policy_choices_of_each_step(tmp_path):
+    """Each decision of ``learned`` keeps its most probable actions in the trace; the greedy
+    action is the first of them, and they survive saving and loading the trace."""
+    from irpilot.agent import Trajectory
+
+    img = np.random.default_rng(1).uniform(0, 1, (3, 64, 64)).astype(np.float32)
+    agent = Agent(pool=_IdentityPool(), perceiver=None, config=AgentConfig(max_calls=4))
+    traj = agent.run(img, "learned")
+    assert traj.steps
+    for s in traj.steps:
+        probs = list(s.choices.values())
+        assert 1 <= len(probs) <= 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1.0 + 1e-6
+        assert next(iter(s.choices)) == s.action["name"]
+    loaded = Trajectory.load(traj.save(tmp_path / "t.trace.json"))
+    assert [s.choices for s in loaded.steps] == [s.choices for s in traj.steps]
+    fixed = agent.run(img, "fixed", tasks="noise")
+    assert all(s.choices == {} for s in fixed.steps)

@@ -49,6 +49,9 @@ class Step:
     cached: bool = False
     seconds: float = 0.0  #: tool execution time (0 when served from cache)
     decision_seconds: float = 0.0  #: time the policy took to choose this action
+    #: the step policy's most probable choices at this decision, ``{action: probability}``
+    #: (policies that expose ``last_probs``, e.g. ``learned``; empty otherwise)
+    choices: dict[str, float] = dataclasses.field(default_factory=dict)
     accepted: bool = False  #: whether the output was kept (False: rolled back or failed)
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     perception: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -337,14 +340,16 @@ class Agent:
             t = time.perf_counter()
             action = policy.act(ctx.observation())
             dt = time.perf_counter() - t
+            choices = _top_choices(getattr(policy, "last_probs", None))
             if action.is_stop:
                 ctx.traj.steps.append(
                     Step(index=len(ctx.traj.steps), action=action.as_call(), task=None,
-                         input_hash=image_hash(ctx.current), decision_seconds=dt, accepted=True)
+                         input_hash=image_hash(ctx.current), decision_seconds=dt, choices=choices, accepted=True)
                 )
                 return
             before = ctx.current
             step = ctx.call(action, decision_seconds=dt)
+            step.choices = choices
             if not step.ok:
                 step.note = "tool failed; continuing without it"
                 continue
@@ -365,6 +370,14 @@ class Agent:
             return None
         rise = float(sum(p1.probs.values()) - sum(p0.probs.values()))
         return rise if rise > limit else None
+
+
+def _top_choices(probs: Any, k: int = 3) -> dict[str, float]:
+    """The ``k`` most probable actions of a policy's last decision, for the trace."""
+    if not probs:
+        return {}
+    top = sorted(probs.items(), key=lambda kv: -kv[1])[:k]
+    return {name: round(float(p), 3) for name, p in top}
 
 
 def _default_perceiver() -> Any:

@@ -30,10 +30,13 @@ def write_report(out: Path, records: list[tuple[str, Path, Any]]) -> Path:
                 p = write_image(step_dir / f"{s.index + 1:02d}_{name}.png", s.image)
                 img_html = f'<img src="{html.escape(str(p.relative_to(out)))}">'
             cached = " (cached)" if s.cached else ""
+            choices = ", ".join(f"{k} {v:.2f}" for k, v in s.choices.items())
             cells.append(
                 f'<figure class="{"kept" if s.accepted else "other"}">{img_html}<figcaption>'
                 f"{s.index + 1}. <b>{html.escape(str(name))}</b> [{html.escape(str(s.task))}]<br>"
-                f"{status}, {s.seconds:.2f} s{cached}<br>{html.escape(_fmt(s.metrics))}</figcaption></figure>"
+                f"{status}, {s.seconds:.2f} s{cached}<br>{html.escape(_fmt(s.metrics))}"
+                + (f"<br>policy: {html.escape(choices)}" if choices else "")
+                + "</figcaption></figure>"
             )
         perception = ", ".join(
             f"{k} {v:.2f}" for k, v in sorted(traj.perception.get("probs", {}).items(), key=lambda kv: -kv[1]) if v >= 0.05
