@@ -248,3 +248,18 @@ def test_trace_records_the_policy_choices_of_each_step(tmp_path):
     assert [s.choices for s in loaded.steps] == [s.choices for s in traj.steps]
     fixed = agent.run(img, "fixed", tasks="noise")
     assert all(s.choices == {} for s in fixed.steps)
+
+
+def test_min_prob_keeps_only_confident_calls_off_the_agenda():
+    """``min_prob`` above every probability: with nothing on perception's agenda the policy
+    stops at once; with noise on it, it still denoises (the agenda's tools are exempt), and
+    calls nothing else."""
+    img = np.random.default_rng(2).uniform(0, 1, (3, 64, 64)).astype(np.float32)
+    pol = LearnedPolicy()
+    for probs, expected in (({"noise": 0.1, "dark": 0.2}, set()), ({"noise": 0.9, "dark": 0.2}, {"denoise"})):
+        perceiver = lambda im, probs=probs, **_: _Perception(dict(probs), dict(probs))  # noqa: E731
+        agent = Agent(pool=_IdentityPool(), perceiver=perceiver, config=AgentConfig(max_calls=4))
+        traj = agent.run(img, "learned", min_prob=1.01)
+        assert {pol.space.task_of(c["name"]) for c in traj.chain} == expected
+        free = agent.run(img, "learned")  # without the floor the network's choices stand
+        assert free.tool_calls >= traj.tool_calls

@@ -144,7 +144,9 @@ class LearnedPolicy(StepPolicy):
     and any extra steps stay the network's), ``agenda_skip`` (degradations the agenda leaves to
     the network, separated by ``,`` or ``+``, or a list; default :data:`AGENDA_SKIP`, ``none``
     for an empty list), ``skip_threshold`` (those degradations still go on the agenda when
-    perception's probability reaches this; default none: never).
+    perception's probability reaches this; default none: never), ``min_prob`` (a tool whose task
+    perception does not put on the agenda is called only when the network gives it at least this
+    probability, else the policy stops; default none: the network's choice stands).
     """
 
     name = "learned"
@@ -184,6 +186,9 @@ class LearnedPolicy(StepPolicy):
         self.agenda_skip = tuple(x.strip() for x in skip if x.strip())
         strict = options.get("skip_threshold")
         self.skip_threshold = None if strict in (None, "", "none") else float(strict)
+        floor = options.get("min_prob")
+        self.min_prob = None if floor in (None, "", "none") else float(floor)
+        self._agenda: list[str] = []
         self._called: list[str] = []
         self._banned: set[str] = set()
         self._last: str | None = None
@@ -226,16 +231,31 @@ class LearnedPolicy(StepPolicy):
         z = z - z.max()
         p = np.exp(z)
         p = p / p.sum()
+        required = agenda(obs.input_perception or obs.perception, self.threshold, self.agenda_skip, self.skip_threshold)
+        self._agenda = required
         if self.finish_agenda:
-            required = agenda(obs.input_perception or obs.perception, self.threshold, self.agenda_skip, self.skip_threshold)
             p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
         return p
+
+    def _drop_unsure(self, p: np.ndarray) -> np.ndarray:
+        """``min_prob``: tools below it whose task is not on perception's agenda lose their
+        probability (stop and the agenda's tools keep theirs)."""
+        q = np.array(p, dtype=np.float64)
+        for i, name in enumerate(self.space.names):
+            if name != "stop" and q[i] < self.min_prob and self.space.task_of(name) not in self._agenda:
+                q[i] = 0.0
+        return q
 
     def act(self, obs: "Observation") -> Action:
         p = self.probabilities(obs)
         self.last_probs = {n: float(v) for n, v in zip(self.space.names, p)}
-        i = int(np.argmax(p)) if self.greedy else int(obs.rng.choice(len(p), p=p))
-        name = self.space.names[i]
+        if self.min_prob is not None:
+            p = self._drop_unsure(p)
+        if not p.any():
+            name = "stop"
+        else:
+            i = int(np.argmax(p)) if self.greedy else int(obs.rng.choice(len(p), p=p / p.sum()))
+            name = self.space.names[i]
         if name == "stop":
             self._last = None
             return STOP
