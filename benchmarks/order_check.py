@@ -20,18 +20,11 @@ import numpy as np
 
 
 def _step(step: str) -> tuple[str, dict[str, Any]]:
-    """``tool:key=value:key=value`` -> (tool, {key: value}), numbers parsed as floats."""
+    """``tool:key=value:key=value`` -> (tool, arguments), values parsed as ``irpilot tools run --arg`` does."""
+    from irpilot.cli.tools import parse_args_kv
+
     tool, *pairs = step.split(":")
-    args: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"bad tool argument {pair!r} in {step!r}: expected key=value")
-        try:
-            args[key] = float(value)
-        except ValueError:
-            args[key] = value
-    return tool, args
+    return tool, parse_args_kv(pairs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -210,6 +210,10 @@ def test_agenda_threshold_and_skip():
     assert set(agenda(perc, skip=["motion_blur", "noise"], skip_threshold=0.95)) == {"dehaze"}
     assert agenda(None) == []
     assert LearnedPolicy(skip_threshold="0.8").skip_threshold == 0.8 and LearnedPolicy().skip_threshold is None
+    from irpilot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_prob"):
+        LearnedPolicy(min_prob="abc")
     assert LearnedPolicy(agenda_skip="motion_blur+defocus_blur").agenda_skip == ("motion_blur", "defocus_blur")
 
 
@@ -262,4 +266,4 @@ def test_min_prob_keeps_only_confident_calls_off_the_agenda():
         traj = agent.run(img, "learned", min_prob=1.01)
         assert {pol.space.task_of(c["name"]) for c in traj.chain} == expected
         free = agent.run(img, "learned")  # without the floor the network's choices stand
-        assert free.tool_calls >= traj.tool_calls
+        assert free.tool_calls > traj.tool_calls  # ... and it calls tools the floor refused

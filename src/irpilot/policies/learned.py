@@ -146,7 +146,8 @@ class LearnedPolicy(StepPolicy):
     for an empty list), ``skip_threshold`` (those degradations still go on the agenda when
     perception's probability reaches this; default none: never), ``min_prob`` (a tool whose task
     perception does not put on the agenda is called only when the network gives it at least this
-    probability, else the policy stops; default none: the network's choice stands).
+    probability; the most probable of the remaining actions (stop, the agenda's tools, tools
+    above the floor) is taken instead; default none: the network's choice stands).
     """
 
     name = "learned"
@@ -184,10 +185,8 @@ class LearnedPolicy(StepPolicy):
         if isinstance(skip, str):  # "a,b" or "a+b" (a bench policy list is itself comma-separated)
             skip = [] if skip.strip().lower() == "none" else skip.replace("+", ",").split(",")
         self.agenda_skip = tuple(x.strip() for x in skip if x.strip())
-        strict = options.get("skip_threshold")
-        self.skip_threshold = None if strict in (None, "", "none") else float(strict)
-        floor = options.get("min_prob")
-        self.min_prob = None if floor in (None, "", "none") else float(floor)
+        self.skip_threshold = _optional_float(options, "skip_threshold")
+        self.min_prob = _optional_float(options, "min_prob")
         self._agenda: list[str] = []
         self._called: list[str] = []
         self._banned: set[str] = set()
@@ -261,6 +260,19 @@ class LearnedPolicy(StepPolicy):
             return STOP
         self._last = name
         return Action(name)
+
+
+def _optional_float(options: dict[str, Any], key: str) -> float | None:
+    """The number option ``key``, which may be absent (None, "" or "none" on a command line)."""
+    value = options.get(key)
+    if value in (None, "", "none"):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"learned: {key} must be a number or none, got {value!r}") from None
 
 
 def _flag(value: Any) -> bool:

@@ -72,7 +72,8 @@ class DarkChannelPrior(Tool):
         version="2",  # omega 0.9 -> 0.7
         arguments={
             # 0.7 rather than He et al.'s 0.95: on training photos with the protocol's haze the
-            # larger values over-darken bright scenes (BENCHMARKS.md, "Toolbox on training photos")
+            # larger values over-darken bright scenes (BENCHMARKS.md, "Learned policy", "Current
+            # numbers", and "Toolbox on training photos")
             "omega": {"type": "number", "minimum": 0.5, "maximum": 1.0, "default": 0.7,
                       "description": "fraction of haze removed"},
             "t_min": {"type": "number", "minimum": 0.05, "maximum": 0.5, "default": 0.15},
