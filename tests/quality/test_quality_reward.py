@@ -207,6 +207,22 @@ def test_combine_formulas_and_gate():
     assert sum(group_advantages([1.0, 2.0, 4.0])) == pytest.approx(0.0)
 
 
+def test_adaptive_on_unit_scales_is_static_with_moving_weights(groups):
+    """``norm="scale"``: before any update ``adaptive`` gives exactly ``static``'s rewards; after
+    updates, the static formula with the moved weights."""
+    static = RewardModel(RewardConfig(strategy="static", weights=NR_HEAVY, gate=False))
+    adaptive = RewardModel(RewardConfig(strategy="adaptive", norm="scale", weights=NR_HEAVY, gate=False))
+    assert adaptive.combine(groups[0]) == pytest.approx(static.combine(groups[0]))
+    for g in groups:
+        adaptive.update(g)
+    assert adaptive.weights != pytest.approx(NR_HEAVY)
+    moved = RewardModel(RewardConfig(strategy="static", weights=dict(adaptive.weights), gate=False))
+    assert adaptive.combine(groups[1]) == pytest.approx(moved.combine(groups[1]))
+    # the agreement signal still moves weight from the hacked metrics to fidelity
+    assert adaptive.weights["d_contrast"] < NR_HEAVY["d_contrast"]
+    assert adaptive.weights["d_psnr"] > NR_HEAVY["d_psnr"]
+
+
 def dataclasses_replace(cfg: RewardConfig, **kw) -> RewardConfig:
     import dataclasses
 
@@ -230,6 +246,8 @@ def test_config_validation():
         RewardConfig(strategy="greedy")
     with pytest.raises(ValueError, match="w_min"):
         RewardConfig(w_min=0.0)
+    with pytest.raises(ValueError, match="norm"):
+        RewardConfig(norm="rank")
 
 
 def _steady_weights(lag: str) -> dict[str, float]:

@@ -104,6 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-resume", action="store_true")
     r.add_argument("--lag", choices=("relative", "level", "absolute"), default="relative",
                    help="the adaptive reward's lag rule (irpilot.quality.reward; default: relative)")
+    r.add_argument("--norm", choices=("group", "scale"), default="group",
+                   help="the adaptive reward's normalisation: z-scores within the group (GDPO, default) "
+                        "or the static sum's unit scales")
     r.add_argument("--counts", default=None, help="weights of 1, 2, 3, ... degradations per crop, as for expert")
     r.add_argument("--no-finish-agenda", action="store_true",
                    help="let rollouts stop before every degradation perceived in the input is treated")
@@ -219,6 +222,7 @@ def run_rl(args: argparse.Namespace) -> int:
         time_budget=args.minutes * 60 if args.minutes else None,
         finish_agenda=not args.no_finish_agenda,
         reward_lag=args.lag,
+        reward_norm=args.norm,
         counts=_counts(args.counts),
     )
     out = Path(args.out)

@@ -20,6 +20,9 @@ of rollouts from the same image:
   within the group, ``r_i = sum_k w_k z_ik``, so each metric counts by rank-like spread, not
   by its units.
 - ``adaptive``: ``gdpo`` whose weights move between groups (:meth:`RewardModel.update`).
+  With ``norm="scale"`` it is ``static`` whose weights move instead: the same unit scales, so
+  ``static`` against ``adaptive`` isolates the re-weighting from the normalisation (with
+  ``norm="group"``, the default, the two differ in both).
 
 In every strategy the penalties are added un-normalised: ``- call_cost * n_calls``,
 ``- time_cost * seconds_per_megapixel`` and ``invalid_penalty * valid``.
@@ -183,6 +186,9 @@ class RewardConfig:
     """
 
     strategy: str = "adaptive"
+    #: ``adaptive`` only: how components are put on one footing before the weights apply,
+    #: "group" (z-scores within the group, as ``gdpo``) or "scale" (unit scales, as ``static``)
+    norm: str = "group"
     weights: dict[str, float] = dataclasses.field(default_factory=_default_weights)
     default_weight: float = 0.5
     scales: dict[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_SCALES))
@@ -212,6 +218,8 @@ class RewardConfig:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.norm not in ("group", "scale"):
+            raise ValueError(f"norm must be 'group' or 'scale', got {self.norm!r}")
         if self.lag not in ("relative", "level", "absolute"):
             raise ValueError(f"lag must be 'relative', 'level' or 'absolute', got {self.lag!r}")
         if not 0 < self.w_min <= self.w_max:
@@ -315,7 +323,7 @@ class RewardModel:
         gated = [self.gated(c)[0] for c in components]
         x = self._matrix(gated, keys)
         w = np.array([self.weight(k) for k in keys])
-        if cfg.strategy == "static":
+        if cfg.strategy == "static" or (cfg.strategy == "adaptive" and cfg.norm == "scale"):
             s = np.array([cfg.scale(k) for k in keys])
             quality = x @ (w * s) if keys else np.zeros(len(components))
         else:

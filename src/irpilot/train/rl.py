@@ -60,6 +60,8 @@ class RLConfig:
     finish_agenda: bool = True
     #: the adaptive reward's lag rule (irpilot.quality.reward.RewardConfig.lag)
     reward_lag: str = "relative"
+    #: the adaptive reward's normalisation (irpilot.quality.reward.RewardConfig.norm)
+    reward_norm: str = "group"
     #: degradations the agenda leaves to the network (default: the policy's, AGENDA_SKIP)
     agenda_skip: tuple[str, ...] | None = None
     #: weights of 1, 2, 3, ... degradations per training crop (default: sample_combination's)
@@ -358,7 +360,7 @@ def train_rl(
     # eval mode throughout (dropout off): PPO ratios must compare the same deterministic network
     net.eval()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    reward = reward or RewardAdapter(cfg.strategy, cfg.call_cost, lag=cfg.reward_lag, time_cost=cfg.time_cost)
+    reward = reward or RewardAdapter(cfg.strategy, cfg.call_cost, lag=cfg.reward_lag, norm=cfg.reward_norm, time_cost=cfg.time_cost)
     if pool is None:
         from ..pool import Pool
 
