@@ -51,3 +51,14 @@ def test_bad_policy_options_are_a_clear_error(batch: Path, tmp_path: Path, capsy
     code = main(["restore", str(batch / "a.png"), "-o", str(tmp_path / "o"), "--policy", "fixed:threshold"])
     assert code != 0
     assert "key=value" in capsys.readouterr().err
+
+
+def test_a_bad_policy_value_is_reported_once_before_any_image(batch: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o"
+    code = main(["restore", str(batch), "-o", str(out), "--policy", "explore:accept=sometimes", "--workers", "1"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1  # once for the batch, not once per image
+    assert "explore:accept=sometimes" in err and "'best' or 'first'" in err
+    assert not out.exists() or not any(out.iterdir())

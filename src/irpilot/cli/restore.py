@@ -67,11 +67,18 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print("irpilot: no images found in the given inputs", file=sys.stderr)
         return 1
-    from ..policies.base import parse_policy
+    from ..errors import ConfigError
+    from ..policies.base import POLICIES, parse_policy
 
-    policy, options = parse_policy(args.policy or default_policy_name())
+    spec = args.policy or default_policy_name()
+    policy, options = parse_policy(spec)
     if args.tasks:
         options["tasks"] = args.tasks
+    # built once, so a bad option is reported once, before any image, and weights load once
+    try:
+        agent_policy = POLICIES.get(policy)(**options)
+    except (TypeError, ValueError) as exc:  # a constructor's own check of an option's value
+        raise ConfigError(f"policy {spec!r}: {exc}") from exc
     config = AgentConfig(
         max_calls=args.max_calls,
         check_metrics=tuple(m for m in args.metrics.split(",") if m),
@@ -106,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                     if ref_path is None:
                         raise FileNotFoundError(f"no reference named {path.stem}.* in {args.ref}")
                     ref = read_image(ref_path)
-                traj = agent.run(img, policy, reference=ref, source=str(path), **options)
+                traj = agent.run(img, agent_policy, reference=ref, source=str(path))
             except Exception as exc:  # one bad file does not stop the batch
                 failures += 1
                 print(f"irpilot: {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
