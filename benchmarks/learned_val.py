@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", action="append", default=[], metavar="LABEL=PATH",
                     help="an extra learned policy file (the same as LABEL=learned:weights=PATH in --policies)")
     ap.add_argument("--out", default=None, help="write the JSON here")
-    ap.add_argument("--details", action="store_true", help="also record every case's PSNR gain and tool chain")
+    ap.add_argument("--details", action="store_true", help="also record every case's PSNR gain, tool chain and the policy's top choices at each decision")
     args = ap.parse_args(argv)
 
     from irpilot.pool import Pool

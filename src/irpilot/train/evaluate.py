@@ -45,7 +45,7 @@ def evaluate_policies(
 ) -> dict[str, dict[str, Any]]:
     """Run each ``(label, policy)`` on every case; mean PSNR / SSIM gain, calls per degradation
     present, wall seconds, and the share of images where the policy made them worse (with
-    ``details``, also each case's PSNR gain and tool chain under ``"cases"``).
+    ``details``, also each case's PSNR gain, tool chain and (step policies) the policy's top choices at each decision under ``"cases"``).
 
     With ``fresh_cache`` the pool's in-memory results are dropped before every run, so no
     policy's seconds profit from the calls another policy made on the same case."""
@@ -74,7 +74,10 @@ def evaluate_policies(
             worse += p < b[0] - 0.05
             calls.append(traj.tool_calls / max(1, len(c.tasks)))
             per_case.append({"id": c.id, "degradations": list(c.names), "d_psnr": round(p - b[0], 3),
-                             "chain": [step["name"] for step in traj.chain]})
+                             "chain": [step["name"] for step in traj.chain],
+                             # a step policy's decisions (stop included), each with its most probable actions
+                             "decisions": [{"action": step.action["name"], "choices": step.choices}
+                                           for step in traj.steps if step.choices]})
         out[label] = {
             "d_psnr": float(np.mean(dp)),
             "d_ssim": float(np.mean(ds)),
