@@ -267,3 +267,30 @@ def test_min_prob_keeps_only_confident_calls_off_the_agenda():
         assert {pol.space.task_of(c["name"]) for c in traj.chain} == expected
         free = agent.run(img, "learned")  # without the floor the network's choices stand
         assert free.tool_calls > traj.tool_calls  # ... and it calls tools the floor refused
+
+
+def test_task_decoding_takes_a_task_whose_probability_is_split_between_its_tools():
+    """stop 0.4 against two motion deblurring tools at 0.3 each: ``decode=tool`` stops,
+    ``decode=task`` deblurs with the more probable of the two."""
+    from irpilot.errors import ConfigError
+
+    by_tool, by_task = LearnedPolicy(), LearnedPolicy(decode="task")
+    names = by_tool.space.names
+    p = np.zeros(len(names))
+    p[names.index("stop")] = 0.4
+    p[names.index("motion_deblur_hqs")] = 0.28
+    p[names.index("motion_deblur_wiener")] = 0.32
+    img = np.zeros((3, 8, 8), np.float32)
+    obs = Observation(image=img, input_image=img, history=[], calls_left=5)
+    for pol in (by_tool, by_task):
+        pol.probabilities = lambda _obs, p=p: p
+    assert by_tool.act(obs).is_stop
+    assert by_task.act(obs).name == "motion_deblur_wiener"
+    # one dominant tool: both decodings agree
+    q = np.zeros(len(names))
+    q[names.index("stop")], q[names.index("motion_deblur_hqs")], q[names.index("dncnn3_dejpeg")] = 0.2, 0.3, 0.5
+    for pol in (by_tool, by_task):
+        pol.probabilities = lambda _obs, q=q: q
+        assert pol.act(obs).name == "dncnn3_dejpeg"
+    with pytest.raises(ConfigError, match="decode"):
+        LearnedPolicy(decode="beam")

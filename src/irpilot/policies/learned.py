@@ -147,7 +147,11 @@ class LearnedPolicy(StepPolicy):
     perception's probability reaches this; default none: never), ``min_prob`` (a tool whose task
     perception does not put on the agenda is called only when the network gives it at least this
     probability; the most probable of the remaining actions (stop, the agenda's tools, tools
-    above the floor) is taken instead; default none: the network's choice stands).
+    above the floor) is taken instead; default none: the network's choice stands), ``decode``
+    (greedy decisions: ``tool``, the default, takes the most probable action; ``task`` first takes
+    the most probable *task* or stop, summing the probabilities of each task's tools, then that
+    task's most probable tool, so a task whose probability is split between two good tools is
+    not lost to a stop or another task that no single tool outweighs).
     """
 
     name = "learned"
@@ -187,6 +191,11 @@ class LearnedPolicy(StepPolicy):
         self.agenda_skip = tuple(x.strip() for x in skip if x.strip())
         self.skip_threshold = _optional_float(options, "skip_threshold")
         self.min_prob = _optional_float(options, "min_prob")
+        self.decode = str(options.get("decode", "tool"))
+        if self.decode not in ("tool", "task"):
+            from ..errors import ConfigError
+
+            raise ConfigError(f"learned: decode must be 'tool' or 'task', got {self.decode!r}")
         self._agenda: list[str] = []
         self._called: list[str] = []
         self._banned: set[str] = set()
@@ -245,6 +254,17 @@ class LearnedPolicy(StepPolicy):
                 q[i] = 0.0
         return q
 
+    def _task_argmax(self, p: np.ndarray) -> int:
+        """``decode="task"``: the most probable tool of the most probable task (stop counts as
+        a task of its own)."""
+        mass: dict[str | None, float] = {}
+        for name, v in zip(self.space.names, p):
+            key = self.space.task_of(name)
+            mass[key] = mass.get(key, 0.0) + float(v)
+        best = max(mass, key=mass.__getitem__)
+        members = [i for i, name in enumerate(self.space.names) if self.space.task_of(name) == best]
+        return max(members, key=lambda i: p[i])
+
     def act(self, obs: "Observation") -> Action:
         p = self.probabilities(obs)
         self.last_probs = {n: float(v) for n, v in zip(self.space.names, p)}
@@ -253,7 +273,12 @@ class LearnedPolicy(StepPolicy):
         if not p.any():
             name = "stop"
         else:
-            i = int(np.argmax(p)) if self.greedy else int(obs.rng.choice(len(p), p=p / p.sum()))
+            if not self.greedy:
+                i = int(obs.rng.choice(len(p), p=p / p.sum()))
+            elif self.decode == "task":
+                i = self._task_argmax(p)
+            else:
+                i = int(np.argmax(p))
             name = self.space.names[i]
         if name == "stop":
             self._last = None
