@@ -229,6 +229,22 @@ def test_defocus_deblur_improves(crops, blur_crop, tool_id):
     assert _gain(tool_id, clean, blurred) > 0.5
 
 
+@pytest.mark.parametrize("tool_id", ["defocus_deblur_wiener", "defocus_deblur_hqs"])
+def test_defocus_deblur_leaves_images_without_disk_blur_alone(crops, blur_crop, tool_id):
+    """A sharp crop and a motion-blurred one: no disk explains their spectra, so the tool
+    returns them unchanged instead of deconvolving them into ringing (which cost 5-25 dB)."""
+    from irpilot.tools.classical.deblur import estimate_defocus_radius
+
+    sharp = crops[1]
+    moved = _degrade("motion_blur", blur_crop, {"radius": 15, "sigma": 5.0, "angle": 40.0})
+    for img in (sharp, moved):
+        _, info = estimate_defocus_radius(img)
+        assert info["score"] >= info["sharp_score"]
+        np.testing.assert_array_equal(get_tool(tool_id)(img), img)
+    # a given radius skips the check: the caller knows better
+    assert not np.array_equal(get_tool(tool_id)(sharp, radius=3), sharp)
+
+
 # ---------------------------------------------------------------------------------------
 # weather and compression
 def _rain(img: np.ndarray, angle: float, seed: int) -> np.ndarray:
