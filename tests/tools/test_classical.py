@@ -245,6 +245,17 @@ def test_defocus_deblur_leaves_images_without_disk_blur_alone(crops, blur_crop, 
     assert not np.array_equal(get_tool(tool_id)(sharp, radius=3), sharp)
 
 
+@pytest.mark.parametrize("tool_id", ["motion_deblur_wiener", "motion_deblur_hqs"])
+def test_motion_deblur_leaves_a_sharp_image_alone(crops, tool_id):
+    from irpilot.tools.classical.deblur import estimate_motion_kernel
+
+    sharp = crops[1]
+    _, info = estimate_motion_kernel(sharp)
+    assert info["score"] >= info["sharp_score"]
+    np.testing.assert_array_equal(get_tool(tool_id)(sharp), sharp)
+    assert not np.array_equal(get_tool(tool_id)(sharp, angle=30.0, sigma=3.0), sharp)
+
+
 # ---------------------------------------------------------------------------------------
 # weather and compression
 def _rain(img: np.ndarray, angle: float, seed: int) -> np.ndarray:

@@ -141,8 +141,10 @@ def estimate_motion_kernel(
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Estimate the one-sided motion kernel of a blurred image (3, H, W) or (H, W).
 
-    Returns ``(kernel, {"angle": degrees in (-180, 180], "sigma": ..., "score": ...})``; the
-    kernel is a correlation kernel centred on its middle pixel (see :func:`motion_kernel`).
+    Returns ``(kernel, {"angle": degrees in (-180, 180], "sigma": ..., "score": ...,
+    "sharp_score": ...})``; the kernel is a correlation kernel centred on its middle pixel (see
+    :func:`motion_kernel`); ``sharp_score`` is the anisotropy misfit with no kernel divided out,
+    so ``score / sharp_score`` says how much better a motion kernel explains the spectrum than no blur.
     ``prior_weight`` (per degree outside (-90, 90]) mildly favours rays pointing right.
     """
     y = luminance(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
@@ -174,7 +176,8 @@ def estimate_motion_kernel(
         # soft prior: rays pointing right (-90 < a <= 90), as in the benchmark protocol
         tvs.append(tv * (1.0 + prior_weight * max(0.0, abs(a) - 90.0)))
     angle = cands[int(np.argmin(tvs))]
-    return motion_kernel(sigma, angle), {"angle": angle, "sigma": sigma, "score": score}
+    sharp = _band_variance_score(logp, band, 2, 30)  # the same misfit with no kernel divided out
+    return motion_kernel(sigma, angle), {"angle": angle, "sigma": sigma, "score": score, "sharp_score": sharp}
 
 
 def _disk_power(radius: float, alias: float, n: int = _N) -> np.ndarray:
@@ -268,18 +271,20 @@ class _Deblur(Tool):
         return run_tiled(lambda x: self._deconv(x, k, lam, sigma), img, _TILE, overlap)
 
 
+#: a kernel must explain the spectrum better than no blur at all (misfit ratio below this) for
+#: the deblurring tools to deconvolve.  Without the check they "deblurred" sharp, denoised and
+#: otherwise blurred images into ringing: on training crops the defocus tools lost 22 dB on
+#: denoised noise-only crops and 8 dB on motion blur alone, the motion tools 4-14 dB on sharp
+#: crops (BENCHMARKS.md, "Toolbox": the deblurring tools' no-blur check)
+FIT_RATIO = 1.0
+
+
 class _MotionMixin:
-    def _kernel(self, img: np.ndarray, args: dict[str, Any]) -> np.ndarray:
+    def _kernel(self, img: np.ndarray, args: dict[str, Any]) -> np.ndarray | None:
         if args.get("angle") is not None and args.get("sigma") is not None:
             return motion_kernel(float(args["sigma"]), float(args["angle"]))
-        return estimate_motion_kernel(img)[0]
-
-
-#: a disk must explain the spectrum better than no blur at all (misfit ratio below this) for
-#: the defocus tools to deconvolve.  Without the check they "deblurred" sharp and motion-blurred
-#: images into ringing: on training crops, -22 dB on denoised noise-only crops, -8 dB on motion
-#: blur alone (BENCHMARKS.md, "Toolbox": defocus check)
-DEFOCUS_FIT_RATIO = 1.0
+        k, info = estimate_motion_kernel(img)
+        return k if info["score"] < FIT_RATIO * info["sharp_score"] else None
 
 
 class _DefocusMixin:
@@ -287,14 +292,12 @@ class _DefocusMixin:
         if args.get("radius") is not None:
             return disk_kernel(float(args["radius"]), 0.5)
         k, info = estimate_defocus_radius(img)
-        if info["score"] >= DEFOCUS_FIT_RATIO * info["sharp_score"]:
-            return None
-        return k
+        return k if info["score"] < FIT_RATIO * info["sharp_score"] else None
 
 
 _MOTION_ARGS = {
     **_DEBLUR_ARGS,
-    "angle": {"type": "number", "description": "known motion angle in degrees (skips estimation; needs sigma)"},
+    "angle": {"type": "number", "description": "known motion angle in degrees (skips estimation and the no-blur check; needs sigma)"},
     "sigma": {"type": "number", "minimum": 0.5, "maximum": 15, "description": "known kernel sigma"},
 }
 _DEFOCUS_ARGS = {**_DEBLUR_ARGS, "radius": {"type": "number", "minimum": 0.5, "maximum": 12,
@@ -310,8 +313,10 @@ class MotionDeblurWiener(_MotionMixin, _Deblur):
         description=(
             "Blind motion deblurring: estimates a one-sided line kernel (angle, length) from the "
             "anisotropy of the power spectrum, then deconvolves with a gradient-regularised "
-            "Wiener filter (fast).  The exact off-centre kernel undoes the blur's content shift."
+            "Wiener filter (fast).  The exact off-centre kernel undoes the blur's content shift.  "
+            "Returns the image unchanged when no line kernel explains the spectrum better than no blur."
         ),
+        version="2",  # the no-blur check
         tiling=False,
         cpu_seconds_512=0.56,
         reference=_MOTION_REF + "; deconvolution: Wiener 1949 / Tikhonov",
@@ -327,8 +332,10 @@ class MotionDeblurHQS(_MotionMixin, _Deblur):
         description=(
             "Blind motion deblurring: same kernel estimate as motion_deblur_wiener, then "
             "plug-and-play half-quadratic splitting with a total-variation denoiser prior "
-            "(fewer ringing and noise artefacts, slower)."
+            "(fewer ringing and noise artefacts, slower).  Returns the image unchanged when no "
+            "line kernel explains the spectrum better than no blur."
         ),
+        version="2",  # the no-blur check
         tiling=False,
         cpu_seconds_512=2.5,
         reference=_MOTION_REF + "; Geman & Yang 1995 half-quadratic splitting; Chambolle 2004 TV",
