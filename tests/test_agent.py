@@ -236,3 +236,14 @@ def test_policy_spec_label_names_the_variant():
     for bad in ("=learned", "mine=", "mine=:x=1"):
         with pytest.raises(ConfigError):
             split_label(bad)
+
+
+def test_run_takes_a_policy_spec_as_the_command_line_writes_it():
+    """``Agent.run`` / ``irpilot.restore`` accept "name:key=value" like ``--policy``; keyword options win."""
+    import irpilot
+
+    img = np.full((3, 24, 24), 0.1, np.float32)
+    traj = irpilot.restore(img, "fixed:tasks=low_light")
+    assert [c["name"] for c in traj.chain] == ["hsv_value_inverse"]
+    traj = irpilot.restore(img, "fixed:tasks=low_light", tasks="denoise")
+    assert [c["name"] for c in traj.chain] == ["dncnn_color_blind"]

@@ -274,7 +274,8 @@ def test_task_decoding_takes_a_task_whose_probability_is_split_between_its_tools
     ``decode=task`` deblurs with the more probable of the two."""
     from irpilot.errors import ConfigError
 
-    by_tool, by_task = LearnedPolicy(), LearnedPolicy(decode="task")
+    by_tool, by_task = LearnedPolicy(decode="tool"), LearnedPolicy()
+    assert by_task.decode == "task"  # the default
     names = by_tool.space.names
     p = np.zeros(len(names))
     p[names.index("stop")] = 0.4

@@ -380,11 +380,11 @@ def test_validation_details_record_the_learned_policys_choices():
 
     cases = validation_cases(2, seed=3, size=(48, 48), sr_size=(12, 12))
     with Pool(workers=1) as pool:
-        res = evaluate_policies([("learned", LearnedPolicy())], cases, pool=pool, details=True)
+        res = evaluate_policies([("learned", LearnedPolicy(decode="tool"))], cases, pool=pool, details=True)
     for case in res["learned"]["cases"]:
         actions = [d["action"] for d in case["decisions"]]
         assert [a for a in actions if a != "stop"] == case["chain"]  # every call (no rollback here), in order
         for d in case["decisions"]:
             top = d["choices"]
             assert 0 < len(top) <= 3 and all(0.0 <= p <= 1.0 for p in top.values())
-            assert max(top, key=top.get) == d["action"]  # greedy: the most probable action is taken
+            assert max(top, key=top.get) == d["action"]  # greedy by tool: the most probable action is taken
