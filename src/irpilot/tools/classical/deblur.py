@@ -273,9 +273,10 @@ class _Deblur(Tool):
 
 #: a kernel must explain the spectrum better than no blur at all (misfit ratio below this) for
 #: the deblurring tools to deconvolve.  Without the check they "deblurred" sharp, denoised and
-#: otherwise blurred images into ringing: on training crops the defocus tools lost 22 dB on
-#: denoised noise-only crops and 8 dB on motion blur alone, the motion tools 4-14 dB on sharp
-#: crops (BENCHMARKS.md, "Toolbox": the deblurring tools' no-blur check)
+#: otherwise blurred images into ringing: on training crops the defocus tools lost 19-20 dB on
+#: denoised noise-only crops and 8-9 dB on motion blur alone, the motion tools 7-8 dB on
+#: denoised noise-only or JPEG-only crops (BENCHMARKS.md, "Current numbers";
+#: ``benchmarks/deblur_check.py``)
 FIT_RATIO = 1.0
 
 
