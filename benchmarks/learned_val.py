@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from irpilot.pool import Pool
-    from irpilot.policies.base import POLICIES, parse_policy, split_label
+    from irpilot.policies.base import make_policy, split_label
     from irpilot.train.evaluate import evaluate_policies, validation_cases
 
     cases = validation_cases(args.n, args.seed)
@@ -35,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = [p for p in args.policies.split(",") if p]
     specs += [f"{label}=learned:weights={path}" for label, _, path in (w.partition("=") for w in args.weights)]
     for spec in specs:
-        name, options = parse_policy(spec)  # [label=]name:key=value, as for irpilot bench
-        pols.append((split_label(spec)[0], POLICIES.get(name)(**options)))
+        pols.append((split_label(spec)[0], make_policy(spec)))  # [label=]name:key=value, as for irpilot bench
     with Pool(workers=2) as pool:
         res = evaluate_policies(
             pols, cases, pool=pool, details=args.details, progress=lambda m: print(m, file=sys.stderr, flush=True)

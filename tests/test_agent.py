@@ -247,3 +247,7 @@ def test_run_takes_a_policy_spec_as_the_command_line_writes_it():
     assert [c["name"] for c in traj.chain] == ["hsv_value_inverse"]
     traj = irpilot.restore(img, "fixed:tasks=low_light", tasks="denoise")
     assert [c["name"] for c in traj.chain] == ["dncnn_color_blind"]
+    from irpilot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'explore:accept=sometimes'"):  # the spec is named
+        irpilot.restore(img, "explore:accept=sometimes")

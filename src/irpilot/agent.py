@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .io import as_image, atomic_write_bytes, image_hash
-from .policies.base import POLICIES, Action, Policy, SearchPolicy, StepPolicy, parse_policy
+from .policies.base import Action, Policy, SearchPolicy, StepPolicy, make_policy
 
 __all__ = ["AgentConfig", "Step", "Trajectory", "Observation", "AgentContext", "Agent", "replay_trajectory"]
 
@@ -302,8 +302,7 @@ class Agent:
     ) -> Trajectory:
         image = as_image(image)
         if isinstance(policy, str):  # a name, or a spec as on the command line: "learned:decode=tool"
-            name, spec_options = parse_policy(policy)
-            policy = POLICIES.get(name)(**{**spec_options, **policy_options})
+            policy = make_policy(policy, **policy_options)
         if policy.needs_reference and reference is None:
             raise ValueError(f"policy {policy.name!r} needs the clean reference image (benchmark only)")
         t0 = time.perf_counter()

@@ -30,5 +30,5 @@ class ToolError(IrpilotError):
     """A tool failed while running."""
 
 
-class ConfigError(IrpilotError):
-    """A setting has an invalid value."""
+class ConfigError(IrpilotError, ValueError):
+    """A setting has an invalid value (also a ``ValueError``)."""

@@ -67,18 +67,10 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print("irpilot: no images found in the given inputs", file=sys.stderr)
         return 1
-    from ..errors import ConfigError
-    from ..policies.base import POLICIES, parse_policy
+    from ..policies.base import make_policy
 
-    spec = args.policy or default_policy_name()
-    policy, options = parse_policy(spec)
-    if args.tasks:
-        options["tasks"] = args.tasks
     # built once, so a bad option is reported once, before any image, and weights load once
-    try:
-        agent_policy = POLICIES.get(policy)(**options)
-    except (TypeError, ValueError) as exc:  # a constructor's own check of an option's value
-        raise ConfigError(f"policy {spec!r}: {exc}") from exc
+    agent_policy = make_policy(args.policy or default_policy_name(), **({"tasks": args.tasks} if args.tasks else {}))
     config = AgentConfig(
         max_calls=args.max_calls,
         check_metrics=tuple(m for m in args.metrics.split(",") if m),
@@ -90,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     records = []
     with pool_from_args(args) as pool:
         agent = Agent(pool=pool, config=config)
-        for path in tqdm(files, desc=f"restore ({policy})", unit="img", disable=not sys.stderr.isatty()):
+        for path in tqdm(files, desc=f"restore ({agent_policy.name})", unit="img", disable=not sys.stderr.isatty()):
             stem = path.stem
             n = 1
             while stem in used:  # two inputs with the same name from different folders

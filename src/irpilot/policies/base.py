@@ -20,7 +20,7 @@ from ..registry import Registry
 if TYPE_CHECKING:
     from ..agent import AgentContext, Observation
 
-__all__ = ["Action", "STOP", "Policy", "StepPolicy", "SearchPolicy", "POLICIES", "parse_policy"]
+__all__ = ["Action", "STOP", "Policy", "StepPolicy", "SearchPolicy", "POLICIES", "parse_policy", "make_policy"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,3 +130,17 @@ def parse_policy(spec: str) -> tuple[str, dict[str, str]]:
             raise ConfigError(f"policy {spec!r}: options are written name:key=value[:key=value]")
         options[key] = value
     return name, options
+
+
+def make_policy(spec: str, **options: Any) -> "Policy":
+    """The policy a spec names, as the command line writes it (``"learned:decode=tool"``, an
+    optional ``label=`` dropped); keyword ``options`` win over the spec's.  An option value the
+    policy rejects is a :class:`~irpilot.errors.ConfigError` naming the spec."""
+    from ..errors import ConfigError
+
+    name, spec_options = parse_policy(spec)
+    cls = POLICIES.get(name)
+    try:
+        return cls(**{**spec_options, **options})
+    except (TypeError, ValueError) as exc:  # a constructor's own check of an option's value
+        raise ConfigError(f"policy {spec!r}: {exc}") from exc
