@@ -45,7 +45,8 @@ def evaluate_policies(
 ) -> dict[str, dict[str, Any]]:
     """Run each ``(label, policy)`` on every case; mean PSNR / SSIM gain, calls per degradation
     present, wall seconds, and the share of images where the policy made them worse (with
-    ``details``, also each case's PSNR gain, tool chain and (step policies) the policy's top choices at each decision under ``"cases"``).
+    ``details``, also each case's PSNR gain, tool chain and, for step policies, every decision
+    with the policy's top choices, under ``"cases"``).
 
     With ``fresh_cache`` the pool's in-memory results are dropped before every run, so no
     policy's seconds profit from the calls another policy made on the same case."""
