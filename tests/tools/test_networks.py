@@ -126,6 +126,22 @@ def test_tiled_run_matches_whole_image(tool_id: str) -> None:
     assert np.mean(np.abs(whole - tiled)) < 0.005
 
 
+@pytest.mark.parametrize("tool_id", ["dncnn3_sr_x4", "ffdnet_color", "prenet_rain100l", "zero_dce"])
+def test_channels_last_layout_gives_the_nchw_output(tool_id: str) -> None:
+    import torch
+
+    tool = _need(tool_id)
+    nchw = get_tool(tool_id, device="cpu", channels_last=False)
+    size = 64 if tool.card.scale == 1 else 24
+    img = _gaussian(_photo("astronaut", 100, 180, size), 15, seed=4)
+    out, ref = tool(img), nchw(img)
+    assert tool.model is not nchw.model
+    conv = next(m for m in tool.model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert out.flags.c_contiguous and out.shape == ref.shape
+    np.testing.assert_allclose(out, ref, atol=1e-4)
+
+
 # -- quality: each tool restores its degradation -----------------------------------------
 def test_cdncnn_gains_4db_on_sigma25(crop: np.ndarray) -> None:
     tool = _need("dncnn_color_blind")
