@@ -388,3 +388,16 @@ def test_validation_details_record_the_learned_policys_choices():
             top = d["choices"]
             assert 0 < len(top) <= 3 and all(0.0 <= p <= 1.0 for p in top.values())
             assert max(top, key=top.get) == d["action"]  # greedy by tool: the most probable action is taken
+
+
+def test_rl_command_rejects_a_normalisation_its_strategy_does_not_have(tmp_path, capsys):
+    """``--norm`` belongs to ``adaptive``: with ``static`` or ``gdpo`` a contradicting value is an
+    error before any policy or tool loads (the start policy here does not even exist)."""
+    from irpilot.cli import main
+
+    for strategy, norm in (("static", "group"), ("gdpo", "scale")):
+        code = main(["train", "rl", "--init", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "rl.pt"),
+                     "--strategy", strategy, "--norm", norm])
+        assert code == 1
+        assert f"contradicts strategy '{strategy}'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -248,6 +248,13 @@ def test_config_validation():
         RewardConfig(w_min=0.0)
     with pytest.raises(ValueError, match="norm"):
         RewardConfig(norm="rank")
+    # static and gdpo have one normalisation each: a contradicting value is an error, not ignored
+    with pytest.raises(ValueError, match="contradicts strategy 'static'"):
+        RewardConfig(strategy="static", norm="group")
+    with pytest.raises(ValueError, match="contradicts strategy 'gdpo'"):
+        RewardConfig(strategy="gdpo", norm="scale")
+    assert RewardConfig(strategy="static").normalisation == RewardConfig(strategy="static", norm="scale").normalisation == "scale"
+    assert RewardConfig(strategy="gdpo").normalisation == RewardConfig(strategy="adaptive").normalisation == "group"
 
 
 def _steady_weights(lag: str) -> dict[str, float]:

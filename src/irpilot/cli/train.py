@@ -104,9 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-resume", action="store_true")
     r.add_argument("--lag", choices=("relative", "level", "absolute"), default="relative",
                    help="the adaptive reward's lag rule (irpilot.quality.reward; default: relative)")
-    r.add_argument("--norm", choices=("group", "scale"), default="group",
+    r.add_argument("--norm", choices=("group", "scale"), default=None,
                    help="the adaptive reward's normalisation: z-scores within the group (GDPO, default) "
-                        "or the static sum's unit scales")
+                        "or the static sum's unit scales (adaptive only)")
     r.add_argument("--counts", default=None, help="weights of 1, 2, 3, ... degradations per crop, as for expert")
     r.add_argument("--no-finish-agenda", action="store_true",
                    help="let rollouts stop before every degradation perceived in the input is treated")
@@ -204,9 +204,15 @@ def run_sft(args: argparse.Namespace) -> int:
 
 
 def run_rl(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
     from ..pool import pool_from_args
+    from ..quality.reward import RewardConfig
     from ..train.rl import RLConfig, train_rl
 
+    try:  # a contradicting --norm is an error before anything loads
+        RewardConfig(strategy=args.strategy, norm=args.norm)
+    except ValueError as exc:
+        raise ConfigError(f"--norm {args.norm}: {exc}") from None
     cfg = RLConfig(
         group_size=args.group_size,
         groups_per_update=args.groups_per_update,

@@ -22,7 +22,8 @@ of rollouts from the same image:
 - ``adaptive``: ``gdpo`` whose weights move between groups (:meth:`RewardModel.update`).
   With ``norm="scale"`` it is ``static`` whose weights move instead: the same unit scales, so
   ``static`` against ``adaptive`` isolates the re-weighting from the normalisation (with
-  ``norm="group"``, the default, the two differ in both).
+  ``norm="group"``, the default, the two differ in both).  ``static`` and ``gdpo`` have one
+  normalisation each and reject a ``norm`` that contradicts it.
 
 In every strategy the penalties are added un-normalised: ``- call_cost * n_calls``,
 ``- time_cost * seconds_per_megapixel`` and ``invalid_penalty * valid``.
@@ -186,9 +187,11 @@ class RewardConfig:
     """
 
     strategy: str = "adaptive"
-    #: ``adaptive`` only: how components are put on one footing before the weights apply,
-    #: "group" (z-scores within the group, as ``gdpo``) or "scale" (unit scales, as ``static``)
-    norm: str = "group"
+    #: how components are put on one footing before the weights apply: "group" (z-scores
+    #: within the group) or "scale" (unit scales).  Only ``adaptive`` has a choice (default
+    #: "group"); ``static`` is "scale" and ``gdpo`` is "group" by definition, and None means
+    #: the strategy's own.  A contradicting value is an error, not silently ignored.
+    norm: str | None = None
     weights: dict[str, float] = dataclasses.field(default_factory=_default_weights)
     default_weight: float = 0.5
     scales: dict[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_SCALES))
@@ -218,8 +221,15 @@ class RewardConfig:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.norm not in ("group", "scale"):
+        if self.norm not in (None, "group", "scale"):
             raise ValueError(f"norm must be 'group' or 'scale', got {self.norm!r}")
+        own = "scale" if self.strategy == "static" else "group"
+        if self.norm is not None and self.strategy != "adaptive" and self.norm != own:
+            other = "gdpo" if self.strategy == "static" else "static"
+            raise ValueError(
+                f"norm={self.norm!r} contradicts strategy {self.strategy!r}, which always uses norm={own!r} "
+                f"(that is {other!r}; only 'adaptive' takes either)"
+            )
         if self.lag not in ("relative", "level", "absolute"):
             raise ValueError(f"lag must be 'relative', 'level' or 'absolute', got {self.lag!r}")
         if not 0 < self.w_min <= self.w_max:
@@ -227,6 +237,11 @@ class RewardConfig:
         for k, v in self.weights.items():
             if v < 0 or not math.isfinite(v):
                 raise ValueError(f"weight of {k!r} must be finite and >= 0, got {v}")
+
+    @property
+    def normalisation(self) -> str:
+        """The normalisation in effect: ``norm``, or the strategy's own when it is None."""
+        return self.norm or ("scale" if self.strategy == "static" else "group")
 
     def scale(self, comp: str) -> float:
         if comp in self.scales:
@@ -323,7 +338,7 @@ class RewardModel:
         gated = [self.gated(c)[0] for c in components]
         x = self._matrix(gated, keys)
         w = np.array([self.weight(k) for k in keys])
-        if cfg.strategy == "static" or (cfg.strategy == "adaptive" and cfg.norm == "scale"):
+        if cfg.normalisation == "scale":  # static, or adaptive on unit scales
             s = np.array([cfg.scale(k) for k in keys])
             quality = x @ (w * s) if keys else np.zeros(len(components))
         else:
@@ -486,7 +501,7 @@ def reward(
     """
     cfg = config or _STATIC
     if cfg.strategy != "static":
-        cfg = dataclasses.replace(cfg, strategy="static")
+        cfg = dataclasses.replace(cfg, strategy="static", norm=None)  # norm: static's own
     comps = reward_components(
         input_img, output_img, ref, n_calls=n_calls, valid=valid, metrics=metrics, input_scores=input_scores
     )

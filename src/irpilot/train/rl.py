@@ -60,8 +60,9 @@ class RLConfig:
     finish_agenda: bool = True
     #: the adaptive reward's lag rule (irpilot.quality.reward.RewardConfig.lag)
     reward_lag: str = "relative"
-    #: the adaptive reward's normalisation (irpilot.quality.reward.RewardConfig.norm)
-    reward_norm: str = "group"
+    #: the adaptive reward's normalisation (irpilot.quality.reward.RewardConfig.norm; None:
+    #: the strategy's own, "group" for adaptive)
+    reward_norm: str | None = None
     #: degradations the agenda leaves to the network (default: the policy's, AGENDA_SKIP)
     agenda_skip: tuple[str, ...] | None = None
     #: weights of 1, 2, 3, ... degradations per training crop (default: sample_combination's)
