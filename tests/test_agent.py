@@ -251,3 +251,30 @@ def test_run_takes_a_policy_spec_as_the_command_line_writes_it():
 
     with pytest.raises(ConfigError, match="'explore:accept=sometimes'"):  # the spec is named
         irpilot.restore(img, "explore:accept=sometimes")
+
+
+def test_only_images_below_the_size_rule_are_upscaled(world):
+    """Perception's CNN may call a 320 px photo low-resolution; no policy upscales an image whose
+    longest side reaches SR_MAX_SIDE (AgenticIR's rule), a smaller one is upscaled."""
+    from irpilot.policies.common import SR_MAX_SIDE, detected_degradations
+    from irpilot.policies.learned import LearnedPolicy, decision_mask
+
+    _, _, pool = world
+    def says_small(img: np.ndarray) -> ToyPerception:  # wrong at exactly SR_MAX_SIDE
+        p = 0.9 if max(img.shape[-2:]) <= SR_MAX_SIDE else 0.0
+        return ToyPerception({"low_resolution": p}, {"low_resolution": p})
+
+    agent = Agent(pool=pool, perceiver=says_small)
+    toolbox = {"super_resolution": ["bicubic_x4"]}
+    rng = np.random.default_rng(0)
+    for side, upscaled in ((SR_MAX_SIDE, False), (SR_MAX_SIDE - 220, True)):
+        img = rng.random((3, side - 20, side), dtype=np.float32)
+        assert detected_degradations(says_small(img), image_shape=img.shape) == (["low_resolution"] if upscaled else [])
+        for policy in ("fixed", "explore"):
+            traj = agent.run(img, policy, tools=toolbox)
+            assert [c["name"] for c in traj.chain] == (["bicubic_x4"] if upscaled else []), (policy, side)
+            assert traj.output.shape[-1] == side * (4 if upscaled else 1)
+    space = LearnedPolicy().space
+    sr = [i for i, task in enumerate(space.tasks) if task == "super_resolution"]
+    assert sr and all(np.isneginf(decision_mask(space, [], image_shape=(3, 200, SR_MAX_SIDE))[sr]))
+    assert all(np.isfinite(decision_mask(space, [], image_shape=(3, 60, SR_MAX_SIDE - 1))[sr]))

@@ -79,11 +79,24 @@ def restoration_order(degradations: Iterable[str]) -> list[str]:
     return sorted(set(degradations), key=lambda d: -rank.get(d, -1))
 
 
+#: Low resolution is a matter of size, as in AgenticIR (longest side below 300 px, also the
+#: perceiver's ``lr_max_side``): an agent upscales x4 only an image smaller than this, whatever
+#: perception's probability.  Its CNN term can read a hazy or smooth 320 px photo as an upscaled
+#: one (2 of 300 validation crops, each then scored at the wrong size); a user who wants a larger
+#: image upscaled names the task.
+SR_MAX_SIDE = 300
+
+
 def detected_degradations(obs_perception: Any, threshold: float = 0.5, image_shape: Sequence[int] | None = None) -> list[str]:
-    """Degradations the perception model says are present."""
+    """Degradations the perception model says are present; with ``image_shape`` (of the image
+    perceived), low resolution only for an image whose longest side is below :data:`SR_MAX_SIDE`."""
     if obs_perception is None:
         return []
-    return [d for d, p in obs_perception.probs.items() if p >= threshold and d in DEGRADATION_TO_TASK]
+    big = image_shape is not None and max(image_shape[-2:]) >= SR_MAX_SIDE
+    return [
+        d for d, p in obs_perception.probs.items()
+        if p >= threshold and d in DEGRADATION_TO_TASK and not (big and d == "low_resolution")
+    ]
 
 
 def tasks_option(options: dict[str, Any]) -> list[str] | None:

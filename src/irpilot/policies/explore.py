@@ -122,7 +122,7 @@ class ExplorePolicy(SearchPolicy):
         else:
             if ctx.perceive(ctx.input_image) is None:
                 raise RuntimeError("policy 'explore' needs a perception model; pass tasks instead")
-            agenda = detected_degradations(ctx.perceive(ctx.input_image), self.present)
+            agenda = detected_degradations(ctx.perceive(ctx.input_image), self.present, ctx.input_image.shape)
         self._best_chain: list[Any] = []
         self._best_score = self._score(ctx, ctx.input_image, None)
         ok = self._dfs(ctx, [], schedule(agenda, self.experience))

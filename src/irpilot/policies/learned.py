@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .base import POLICIES, STOP, Action, StepPolicy
+from .common import SR_MAX_SIDE
 
 if TYPE_CHECKING:
     from ..agent import Observation
@@ -35,8 +36,9 @@ __all__ = ["AGENDA_SKIP", "LearnedPolicy", "agenda", "decision_mask", "pending_t
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 #: super-resolution (x4) is offered only below this longest side: larger photos are not
 #: low-resolution (AgenticIR decides low resolution by size alone, < 300 px), and x4 would
-#: explode them
-MAX_SR_SIDE = 512
+#: explode them.  The same rule as every other policy's (:data:`.common.SR_MAX_SIDE`); until
+#: 2026-12-01 it was 512, which let perception's false "low resolution" on 320 px crops through.
+MAX_SR_SIDE = SR_MAX_SIDE
 #: degradations the agenda leaves to the network by default: on 60 validation crops of the
 #: training photos, forcing the deblurring tools after the network chose to stop lowered the
 #: mean PSNR gain (+3.90 dB with every task on the agenda, +4.25 dB without these two;

@@ -58,7 +58,7 @@ class OraclePolicy(SearchPolicy):
         degs = list(given) if given is not None else []
         perceived = ctx.perceive(ctx.input_image)
         if perceived is not None and (given is None or self.extra_tasks):
-            degs += [d for d in detected_degradations(perceived) if d not in degs]
+            degs += [d for d in detected_degradations(perceived, image_shape=ctx.input_image.shape) if d not in degs]
         tools = {d: self._tools(d) for d in degs}
         degs = [d for d in degs if tools[d]]
         # node = (chain of steps, remaining degradations)

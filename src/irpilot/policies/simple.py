@@ -27,7 +27,7 @@ class _PlanPolicy(StepPolicy):
                 f"policy {self.name!r} needs a perception model to know what to restore; "
                 "none is loaded: pass tasks (e.g. --tasks denoise,dejpeg)"
             )
-        return detected_degradations(obs.input_perception or obs.perception, self.threshold)
+        return detected_degradations(obs.input_perception or obs.perception, self.threshold, obs.input_image.shape)
 
     def make_plan(self, degradations: list[str], rng: np.random.Generator) -> list[Action]:
         raise NotImplementedError
