@@ -127,7 +127,7 @@ def test_adaptive_weights_alone_learn_to_reject_the_hack(groups):
     assert len(model.history) == 48 and set(model.history[0]["components"]) == set(NR_HEAVY)
 
 
-@pytest.mark.parametrize("lag", ["relative", "level"])
+@pytest.mark.parametrize("lag", ["relative", "level", "none"])
 def test_adaptive_with_gate_never_lets_the_hack_win(groups, lag):
     model, winners = _train(groups, RewardConfig(strategy="adaptive", weights=NR_HEAVY, gate=True, lag=lag))
     assert HACK not in winners, winners
@@ -310,3 +310,22 @@ def test_level_lag_neither_drifts_nor_punishes_an_improving_metric():
     again = RewardModel()
     again.load_state_dict(json.loads(json.dumps(state.state_dict())))
     assert again.fast_gain == state.fast_gain and again.agree_u == state.agree_u
+
+
+def test_without_a_lag_only_disagreeing_no_reference_metrics_move():
+    """``lag="none"``: full-reference gains, steady or improving, leave every weight where it was
+    configured; a no-reference metric whose gains run against fidelity's loses weight, and the
+    renormalisation gives it to the full-reference metrics."""
+    assert _steady_weights("none") == pytest.approx({"d_psnr": 1.0, "d_ssim": 1.0, "d_gmsd": 0.5})
+    assert _improving_weights("none") == pytest.approx({"d_psnr": 1.0, "d_ssim": 1.0})
+    rng = np.random.default_rng(2)
+    model = RewardModel(RewardConfig(strategy="adaptive", norm="scale", lag="none", gate=False))
+    for _ in range(30):
+        psnr = rng.normal(2, 1, size=8)
+        model.update([
+            {"d_psnr": p, "d_ssim": 0.05 * p, "d_gmsd": 0.01 * p, "d_niqe": -p + rng.normal(0, 0.2), "calls": -1.0, "valid": 0.0}
+            for p in psnr
+        ])
+    w = model.weights
+    assert w["d_niqe"] < 0.5 and w["d_psnr"] > 1.0 and w["d_ssim"] > 1.0
+    assert w["d_psnr"] / w["d_ssim"] == pytest.approx(1.0) and sum(w.values()) == pytest.approx(3.0)

@@ -102,8 +102,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--minutes", type=float, default=None)
     r.add_argument("--no-resume", action="store_true")
-    r.add_argument("--lag", choices=("relative", "level", "absolute"), default="relative",
-                   help="the adaptive reward's lag rule (irpilot.quality.reward; default: relative)")
+    r.add_argument("--lag", choices=("relative", "level", "absolute", "none"), default="relative",
+                   help="the adaptive reward's lag rule (irpilot.quality.reward; default: relative; "
+                        "none: only the agreement with the full-reference metrics moves the weights)")
     r.add_argument("--norm", choices=("group", "scale"), default=None,
                    help="the adaptive reward's normalisation: z-scores within the group (GDPO, default) "
                         "or the static sum's unit scales (adaptive only)")

@@ -47,6 +47,9 @@ publish its rule).  Work in log-weights ``u_k = log w_k``:
    and ``u_k = log w0_k + A_k + eta_level * L_k``, where ``A_k`` accumulates only the
    agreement term (kept within the weight bounds).  Per-group noise cannot random-walk the
    weights, and a metric the policy keeps improving loses at most a factor ``exp(eta_level)``.
+   ``lag="none"``: no lag term; ``u_k = log w0_k + A_k``, so only the agreement signal below
+   moves the weights (a no-reference metric that stops agreeing with fidelity loses weight, and
+   the renormalisation hands it to the others).
    ``lag="absolute"``: ``u_k += eta_lag * (-tanh(g_k))``: a negative gain gains weight, a
    comfortably positive one loses a little; with unit scales that are only roughly
    calibrated this drifts weight toward whichever metric has the smallest scaled gains
@@ -89,6 +92,7 @@ __all__ = [
 ]
 
 STRATEGIES = ("static", "gdpo", "adaptive")
+LAG_RULES = ("relative", "level", "absolute", "none")
 #: Metrics whose improvements form the reward by default (with a reference).
 DEFAULT_REWARD_METRICS: tuple[str, ...] = ("psnr", "ssim", "gmsd", "niqe")
 #: Unit scales: multiplying an improvement by its scale gives roughly "1 dB of PSNR worth".
@@ -207,7 +211,9 @@ class RewardConfig:
     #: slow rates: GRPO groups come from different photos and degradations, so one group's
     #: signals are mostly noise (at 0.3 / 1.0 the weights jumped by 2x between updates)
     eta_lag: float = 0.1
-    lag: str = "relative"  #: "relative" (to each metric's own running level), "level" or "absolute"
+    #: "relative" (to each metric's own running level), "level", "absolute" or "none" (only the
+    #: agreement signal moves the weights)
+    lag: str = "relative"
     lag_beta: float = 0.1
     lag_fast_beta: float = 0.2  #: "level" only: rate of the fast running mean
     eta_level: float = 0.5  #: "level" only: the lag moves a log-weight by at most this much
@@ -230,8 +236,8 @@ class RewardConfig:
                 f"norm={self.norm!r} contradicts strategy {self.strategy!r}, which always uses norm={own!r} "
                 f"(that is {other!r}; only 'adaptive' takes either)"
             )
-        if self.lag not in ("relative", "level", "absolute"):
-            raise ValueError(f"lag must be 'relative', 'level' or 'absolute', got {self.lag!r}")
+        if self.lag not in LAG_RULES:
+            raise ValueError(f"lag must be one of {', '.join(LAG_RULES)}, got {self.lag!r}")
         if not 0 < self.w_min <= self.w_max:
             raise ValueError(f"need 0 < w_min <= w_max, got {self.w_min}, {self.w_max}")
         for k, v in self.weights.items():
@@ -374,7 +380,7 @@ class RewardModel:
         if cfg.strategy == "adaptive":
             for k in keys:
                 self.weights.setdefault(k, cfg.default_weight)
-            level = cfg.lag == "level"
+            level = cfg.lag in ("level", "none")  # "none": the level rule without its lag term
             u = {k: math.log(max(self.weights[k], 1e-12)) for k in keys}
             means = gated.mean(axis=0)
             for i, k in enumerate(keys):
@@ -389,7 +395,8 @@ class RewardModel:
                     u0 = math.log(max(cfg.weights.get(k, cfg.default_weight), 1e-12))
                     room = (math.log(cfg.w_min) - u0, math.log(cfg.w_max) - u0)
                     self.agree_u[k] = min(max(self.agree_u.get(k, 0.0) + agree, room[0]), room[1])
-                    u[k] = u0 + self.agree_u[k] + cfg.eta_level * self._level(k, gain)
+                    lag = cfg.eta_level * self._level(k, gain) if cfg.lag == "level" else 0.0
+                    u[k] = u0 + self.agree_u[k] + lag
                 else:
                     u[k] += cfg.eta_lag * self._lag(k, gain) + agree
             self._set_weights({k: math.exp(v) for k, v in u.items()}, keys)
