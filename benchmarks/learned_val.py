@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", action="append", default=[], metavar="LABEL=PATH",
                     help="an extra learned policy file (the same as LABEL=learned:weights=PATH in --policies)")
     ap.add_argument("--out", default=None, help="write the JSON here")
+    ap.add_argument("--only", default=None, metavar="IDS",
+                    help="run only these cases of the set, e.g. val0082,val0088 (ids as in --details)")
     ap.add_argument("--details", action="store_true", help="also record every case's PSNR gain, tool chain and the policy's top choices at each decision")
     args = ap.parse_args(argv)
 
@@ -31,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     from irpilot.train.evaluate import evaluate_policies, validation_cases
 
     cases = validation_cases(args.n, args.seed)
+    if args.only:
+        wanted = {x.strip() for x in args.only.split(",") if x.strip()}
+        unknown = wanted - {c.id for c in cases}
+        if unknown:
+            ap.error(f"--only: no case {', '.join(sorted(unknown))} among the {args.n} of seed {args.seed}")
+        cases = [c for c in cases if c.id in wanted]
     pols = []
     specs = [p for p in args.policies.split(",") if p]
     specs += [f"{label}=learned:weights={path}" for label, _, path in (w.partition("=") for w in args.weights)]
