@@ -34,11 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["AGENDA_SKIP", "LearnedPolicy", "agenda", "decision_mask", "pending_tools", "redirect_stop", "default_weights", "ASSETS_DIR"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-#: super-resolution (x4) is offered only below this longest side: larger photos are not
-#: low-resolution (AgenticIR decides low resolution by size alone, < 300 px), and x4 would
-#: explode them.  The same rule as every other policy's (:data:`.common.SR_MAX_SIDE`); until
-#: 2026-12-01 it was 512, which let perception's false "low resolution" on 320 px crops through.
-MAX_SR_SIDE = SR_MAX_SIDE
 #: degradations the agenda leaves to the network by default: on 60 validation crops of the
 #: training photos, forcing the deblurring tools after the network chose to stop lowered the
 #: mean PSNR gain (+3.90 dB with every task on the agenda, +4.25 dB without these two;
@@ -73,7 +68,8 @@ def decision_mask(
     done_list = [space.task_of(c) for c in called if c in space.tools]
     done = set(done_list)
     twice = {t for t in done if done_list.count(t) >= 2}
-    big = image_shape is not None and max(image_shape[-2:]) >= MAX_SR_SIDE
+    # x4 only below the size rule every policy follows (.common.SR_MAX_SIDE, AgenticIR's < 300 px)
+    big = image_shape is not None and max(image_shape[-2:]) >= SR_MAX_SIDE
     for i, (tool, task) in enumerate(zip(space.tools, space.tasks)):
         if tool in banned:
             off[i] = -np.inf

@@ -93,6 +93,8 @@ __all__ = [
 
 STRATEGIES = ("static", "gdpo", "adaptive")
 LAG_RULES = ("relative", "level", "absolute", "none")
+#: the normalisation a strategy always uses (``adaptive`` takes either; its default is "group")
+_OWN_NORM = {"static": "scale", "gdpo": "group"}
 #: Metrics whose improvements form the reward by default (with a reference).
 DEFAULT_REWARD_METRICS: tuple[str, ...] = ("psnr", "ssim", "gmsd", "niqe")
 #: Unit scales: multiplying an improvement by its scale gives roughly "1 dB of PSNR worth".
@@ -229,8 +231,8 @@ class RewardConfig:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.norm not in (None, "group", "scale"):
             raise ValueError(f"norm must be 'group' or 'scale', got {self.norm!r}")
-        own = "scale" if self.strategy == "static" else "group"
-        if self.norm is not None and self.strategy != "adaptive" and self.norm != own:
+        own = _OWN_NORM.get(self.strategy)
+        if self.norm is not None and own is not None and self.norm != own:
             other = "gdpo" if self.strategy == "static" else "static"
             raise ValueError(
                 f"norm={self.norm!r} contradicts strategy {self.strategy!r}, which always uses norm={own!r} "
@@ -247,7 +249,7 @@ class RewardConfig:
     @property
     def normalisation(self) -> str:
         """The normalisation in effect: ``norm``, or the strategy's own when it is None."""
-        return self.norm or ("scale" if self.strategy == "static" else "group")
+        return self.norm or _OWN_NORM.get(self.strategy, "group")
 
     def scale(self, comp: str) -> float:
         if comp in self.scales:
