@@ -2,7 +2,9 @@
 the same tool deconvolving with its estimated kernel whatever the fit (as before the check), on
 crops of the training photos with and without the blur it removes.
 
-Noisy crops are denoised first (FFDNet), as an agent would do before deblurring.  For every
+Noisy crops are denoised first (FFDNet), as an agent would do before deblurring; rows marked
+"after DnCNN-3" have their JPEG artifacts removed first (``dncnn3_dejpeg``), the order the
+agents take.  For every
 combination: the mean PSNR gain of each tool over its input, the worst crop, and how many crops
 the check declined (returned unchanged).
 
@@ -32,6 +34,8 @@ COMBOS: dict[str, dict[str, list[str]]] = {
         "noise": ["noise"],
         "defocus": ["defocus_blur"],
         "jpeg": ["jpeg"],
+        "motion+jpeg after DnCNN-3": ["motion_blur", "jpeg"],
+        "jpeg after DnCNN-3": ["jpeg"],
         "haze": ["haze"],
     },
 }
@@ -53,6 +57,7 @@ def main() -> None:
 
     photos = training_photos()
     denoise = get_tool("ffdnet_color")
+    dejpeg = get_tool("dncnn3_dejpeg")
     checked = TOOLS_CHECKED[args.family]
     tools = {t: get_tool(t) for t in checked}
 
@@ -67,9 +72,12 @@ def main() -> None:
     for label, names in COMBOS[args.family].items():
         gains: dict[tuple[str, bool], list[float]] = {(t, c): [] for t in checked for c in (False, True)}
         declined = 0
+        crops = label.removesuffix(" after DnCNN-3")  # the same crops as the row without it
         for i in range(args.n):
-            case = make_case(np.random.default_rng([args.seed, i, len(label)]), photos, size=(args.size, args.size), names=names)
+            case = make_case(np.random.default_rng([args.seed, i, len(crops)]), photos, size=(args.size, args.size), names=names)
             x = denoise(case.degraded) if "noise" in names else case.degraded
+            if label.endswith("after DnCNN-3"):
+                x = dejpeg(x)
             base = psnr(x, case.clean)
             if args.family == "defocus":
                 _, info = estimate_defocus_radius(x)
