@@ -7,6 +7,7 @@ and saturation are kept exactly.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from ..base import Tool, ToolCard
 from ._common import register, to_chw, to_hwc
 
-__all__ = ["GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve"]
+__all__ = ["DARK_CHECK", "GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve", "darkness_features", "looks_darkened"]
 
 
 def apply_value_curve(img: np.ndarray, new_v: np.ndarray) -> np.ndarray:
@@ -66,6 +67,35 @@ class GammaAuto(Tool):
         return apply_value_curve(img, np.clip(v, 0.0, 1.0) ** g)
 
 
+def darkness_features(img: np.ndarray) -> np.ndarray:
+    """What the darkening check reads from the HSV value channel V = max(R, G, B): mean,
+    99.9th percentile (after a 3x3 median, so single hot pixels do not count), log of the
+    share of black pixels (+ 1e-3), median, and mean / 99.9th percentile."""
+    import cv2
+
+    v = img.max(axis=0).astype(np.float32)
+    vmax = float(np.quantile(cv2.medianBlur(v, 3), 0.999))
+    mean = float(v.mean())
+    black = float(np.mean(v <= 0.5 / 255))
+    return np.array([mean, vmax, math.log(black + 1e-3), float(np.median(v)), mean / max(vmax, 1e-3)])
+
+
+#: The darkening check: a logistic score on :func:`darkness_features`, weights then bias, fit
+#: on crops of the training photos with and without the ``dark`` degradation (after the
+#: denoising or JPEG removal an agent runs first), with the threshold folded into the bias so
+#: that a positive score means "darkened".  The threshold maximises the mean gain of
+#: ``hsv_value_inverse`` over darkened and other crops weighted equally.  Refit and measured
+#: by ``benchmarks/lowlight_check.py`` (BENCHMARKS.md, "Toolbox").
+DARK_CHECK: tuple[float, ...] = (-4.968, -8.424, 0.3531, 2.354, -4.702, 12.79)
+
+
+def looks_darkened(img: np.ndarray) -> bool:
+    """Whether ``img``'s value histogram looks like one of the darkening recipes rather than a
+    photo as taken (see :data:`DARK_CHECK`)."""
+    *w, bias = DARK_CHECK
+    return float(np.dot(w, darkness_features(img)) + bias) > 0.0
+
+
 @register
 class HsvValueInverse(Tool):
     card = ToolCard(
@@ -75,17 +105,22 @@ class HsvValueInverse(Tool):
             "Inverts the usual ways photos are darkened on the HSV value channel: recognises from "
             "the value histogram whether the value was shifted down, gamma-compressed or min-max "
             "squeezed into [0, vmax], and applies the inverse curve (V ** 0.6 for a power law; the "
-            "mean of the shift and power inverses when the histogram is ambiguous).  Global, so "
-            "it does not tile."
+            "mean of the shift and power inverses when the histogram is ambiguous).  An image "
+            "whose histogram does not look darkened (a logistic check on its mean, 99.9th "
+            "percentile, black share and median, fit on training photos) comes back unchanged "
+            "unless ``check`` is false.  Global, so it does not tile."
         ),
         tiling=False,
         cpu_seconds_512=0.01,
+        version="2",  # the darkening check
         reference="Inverse of the darkening recipes of AgenticIR-style degradation synthesis",
         arguments={"gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6,
-                             "description": "exponent applied to V when a power-law darkening is detected"}},
+                             "description": "exponent applied to V when a power-law darkening is detected"},
+                   "check": {"type": "boolean", "default": True,
+                             "description": "leave images that do not look darkened unchanged"}},
     )
 
-    def _run(self, img: np.ndarray, gamma: float = 0.6, **args: Any) -> np.ndarray:
+    def _run(self, img: np.ndarray, gamma: float = 0.6, check: bool = True, **args: Any) -> np.ndarray:
         import cv2
 
         v = img.max(axis=0).astype(np.float32)
@@ -93,7 +128,7 @@ class HsvValueInverse(Tool):
         vmax = float(np.quantile(vs, 0.999))
         shifted = np.where(v > 0.5 / 255, v + (1.0 - vmax), v)
         mean_v = float(v.mean())
-        if mean_v > 0.6:  # not dark: leave it
+        if mean_v > 0.6 or (check and not looks_darkened(img)):  # not dark: leave it
             return img.copy()
         gamma = np.clip(v, 0.0, 1.0) ** float(gamma)
         if vmax < 0.62:  # squeezed into [0, vmax]: stretch back
