@@ -7,6 +7,7 @@ and saturation are kept exactly.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -16,6 +17,8 @@ from ..base import Tool, ToolCard
 from ._common import register, to_chw, to_hwc
 
 __all__ = ["DARK_CHECK", "GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve", "darkness_features", "looks_darkened"]
+
+log = logging.getLogger(__name__)
 
 
 def apply_value_curve(img: np.ndarray, new_v: np.ndarray) -> np.ndarray:
@@ -129,6 +132,8 @@ class HsvValueInverse(Tool):
         shifted = np.where(v > 0.5 / 255, v + (1.0 - vmax), v)
         mean_v = float(v.mean())
         if mean_v > 0.6 or (check and not looks_darkened(img)):  # not dark: leave it
+            log.info("hsv_value_inverse: the image does not look darkened, so it is returned unchanged "
+                     "(check=false applies the curve anyway)")
             return img.copy()
         gamma = np.clip(v, 0.0, 1.0) ** float(gamma)
         if vmax < 0.62:  # squeezed into [0, vmax]: stretch back
