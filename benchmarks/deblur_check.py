@@ -10,6 +10,7 @@ the check declined (returned unchanged).
 
     OMP_NUM_THREADS=1 python benchmarks/deblur_check.py --family defocus --n 16 --seed 100
     OMP_NUM_THREADS=1 python benchmarks/deblur_check.py --family motion --n 16 --seed 100
+    OMP_NUM_THREADS=1 python benchmarks/deblur_check.py --family motion --n 16 --seed 99 --ratios 1.0,0.8,0.6,0.5,0.4,0.3
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=16, help="crops per combination")
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--ratios", default="", help="also tabulate, per misfit ratio in this comma-separated "
+                    "list, the mean gain if the tools deconvolved only below it (e.g. 1.0,0.8,0.6,0.5)")
     args = ap.parse_args()
+    ratios = [float(r) for r in args.ratios.split(",") if r.strip()]
 
     from irpilot.quality import score
     from irpilot.tools import get_tool
@@ -69,9 +73,12 @@ def main() -> None:
     head = " | ".join(f"{t} {k}" for t in checked for k in ("without check", "with check"))
     print(f"| crops | declined | {head} |")
     print("|---|---|" + "---|" * (2 * len(checked)))
+    fits: dict[str, list[float]] = {}  # per combination: each crop's misfit ratio
+    plain: dict[str, dict[str, list[float]]] = {}  # per combination and tool: gains without the check
     for label, names in COMBOS[args.family].items():
         gains: dict[tuple[str, bool], list[float]] = {(t, c): [] for t in checked for c in (False, True)}
         declined = 0
+        fits[label] = []
         crops = label.removesuffix(" after DnCNN-3")  # the same crops as the row without it
         for i in range(args.n):
             case = make_case(np.random.default_rng([args.seed, i, len(crops)]), photos, size=(args.size, args.size), names=names)
@@ -86,6 +93,7 @@ def main() -> None:
                 _, info = estimate_motion_kernel(x)
                 kernel = {"angle": info["angle"], "sigma": info["sigma"]}
             declined += info["score"] >= FIT_RATIO * info["sharp_score"]
+            fits[label].append(info["score"] / max(info["sharp_score"], 1e-12))
             for t, tool in tools.items():
                 gains[(t, False)].append(psnr(tool(x, **kernel), case.clean) - base)
                 gains[(t, True)].append(psnr(tool(x), case.clean) - base)
@@ -93,6 +101,14 @@ def main() -> None:
             f"{np.mean(gains[(t, c)]):+.2f} (worst {min(gains[(t, c)]):+.2f})" for t in checked for c in (False, True)
         )
         print(f"| {label} | {declined} / {args.n} | {cells} |", flush=True)
+        plain[label] = {t: gains[(t, False)] for t in checked}
+    for t in checked if ratios else ():
+        print(f"\n{t}: mean gain if it deconvolved only below each misfit ratio (the mean over combinations last)\n")
+        print("| ratio below | " + " | ".join(plain) + " | mean |")
+        print("|---|" + "---|" * (len(plain) + 1))
+        for r in ratios:
+            row = [float(np.mean(np.where(np.array(fits[c]) < r, plain[c][t], 0.0))) for c in plain]
+            print(f"| {r} | " + " | ".join(f"{v:+.2f}" for v in row) + f" | {np.mean(row):+.2f} |")
 
 
 if __name__ == "__main__":
