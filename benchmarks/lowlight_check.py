@@ -112,9 +112,11 @@ def fit(data: list[dict[str, dict[str, np.ndarray]]]) -> np.ndarray:
 
 
 def gains(d: dict[str, np.ndarray], rule: np.ndarray | None) -> np.ndarray:
+    from irpilot.tools.classical.lowlight import darkening_score
+
     if rule is None:
         return d["plain"]
-    darkened = d["features"] @ rule[:-1] + rule[-1] > 0
+    darkened = darkening_score(d["features"], rule) > 0
     return np.where(darkened, d["plain"], 0.0)
 
 
@@ -137,7 +139,7 @@ def main() -> None:
     ap.add_argument("--cache", help="folder keeping the fit seeds' measurements between runs")
     args = ap.parse_args()
 
-    from irpilot.tools.classical.lowlight import DARK_CHECK
+    from irpilot.tools.classical.lowlight import DARK_CHECK, darkening_score
 
     train = [cached(args.cache, int(s), args.n, args.size) for s in args.fit.split(",")]
     rule = fit(train)
@@ -150,10 +152,9 @@ def main() -> None:
           "PSNR gain of hsv_value_inverse, mean (worst crop)\n")
     print("| crops | looks darkened (shipped) | without check | fitted check | shipped tool |")
     print("|---|---|---|---|---|")
-    shipped = np.array(DARK_CHECK)
     for c in COMBOS:
         d = test[c]
-        flagged = int(np.sum(d["features"] @ shipped[:-1] + shipped[-1] > 0))
+        flagged = int(np.sum(darkening_score(d["features"]) > 0))
         cells = " | ".join(f"{g.mean():+.2f} (worst {g.min():+.2f})" for g in (d["plain"], gains(d, rule), d["shipped"]))
         print(f"| {c} | {flagged} / {args.n} | {cells} |")
     for name, r in (("without check", None), ("fitted check", rule)):

@@ -16,7 +16,7 @@ import numpy as np
 from ..base import Tool, ToolCard
 from ._common import register, to_chw, to_hwc
 
-__all__ = ["DARK_CHECK", "GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve", "darkness_features", "looks_darkened"]
+__all__ = ["DARK_CHECK", "GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve", "darkening_score", "darkness_features", "looks_darkened"]
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,17 @@ def darkness_features(img: np.ndarray) -> np.ndarray:
 DARK_CHECK: tuple[float, ...] = (-4.968, -8.424, 0.3531, 2.354, -4.702, 12.79)
 
 
+def darkening_score(features: np.ndarray, coefficients: Any = DARK_CHECK) -> np.ndarray | float:
+    """The check's logistic score of :func:`darkness_features` (one row, or one per row of a
+    (n, 5) array); positive means "darkened"."""
+    c = np.asarray(coefficients, dtype=np.float64)
+    return np.asarray(features, dtype=np.float64) @ c[:-1] + c[-1]
+
+
 def looks_darkened(img: np.ndarray) -> bool:
     """Whether ``img``'s value histogram looks like one of the darkening recipes rather than a
     photo as taken (see :data:`DARK_CHECK`)."""
-    *w, bias = DARK_CHECK
-    return float(np.dot(w, darkness_features(img)) + bias) > 0.0
+    return bool(darkening_score(darkness_features(img)) > 0.0)
 
 
 @register
@@ -124,17 +130,17 @@ class HsvValueInverse(Tool):
     )
 
     def _run(self, img: np.ndarray, gamma: float = 0.6, check: bool = True, **args: Any) -> np.ndarray:
-        import cv2
-
-        v = img.max(axis=0).astype(np.float32)
-        vs = cv2.medianBlur(v, 3)
-        vmax = float(np.quantile(vs, 0.999))
-        shifted = np.where(v > 0.5 / 255, v + (1.0 - vmax), v)
-        mean_v = float(v.mean())
-        if mean_v > 0.6 or (check and not looks_darkened(img)):  # not dark: leave it
+        features = darkness_features(img)
+        mean_v, vmax = float(features[0]), float(features[1])
+        if mean_v > 0.6:  # bright: not dark whatever the check says
+            log.info("hsv_value_inverse: the image is bright (mean value %.2f), so it is returned unchanged", mean_v)
+            return img.copy()
+        if check and darkening_score(features) <= 0.0:
             log.info("hsv_value_inverse: the image does not look darkened, so it is returned unchanged "
                      "(check=false applies the curve anyway)")
             return img.copy()
+        v = img.max(axis=0).astype(np.float32)
+        shifted = np.where(v > 0.5 / 255, v + (1.0 - vmax), v)
         gamma = np.clip(v, 0.0, 1.0) ** float(gamma)
         if vmax < 0.62:  # squeezed into [0, vmax]: stretch back
             new_v = v / max(vmax, 1e-3)
