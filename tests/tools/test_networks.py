@@ -131,7 +131,8 @@ def test_channels_last_layout_gives_the_nchw_output(tool_id: str) -> None:
     import torch
 
     tool = _need(tool_id)
-    nchw = get_tool(tool_id, device="cpu", channels_last=False)
+    tool = get_tool(tool_id, device="cpu", precision="float32")
+    nchw = get_tool(tool_id, device="cpu", channels_last=False, precision="float32")
     size = 64 if tool.card.scale == 1 else 24
     img = _gaussian(_photo("astronaut", 100, 180, size), 15, seed=4)
     out, ref = tool(img), nchw(img)
@@ -140,6 +141,30 @@ def test_channels_last_layout_gives_the_nchw_output(tool_id: str) -> None:
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert out.flags.c_contiguous and out.shape == ref.shape
     np.testing.assert_allclose(out, ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("tool_id", ["dncnn_color_blind", "ffdnet_color", "prenet_rain100l", "zero_dce"])
+def test_bfloat16_runs_the_convolutions_in_bfloat16_and_agrees_with_float32(tool_id: str) -> None:
+    import torch
+
+    _need(tool_id)
+    f32 = get_tool(tool_id, device="cpu", precision="float32")
+    b16 = get_tool(tool_id, device="cpu", precision="bfloat16")
+    assert (f32.dtype, b16.dtype) == ("float32", "bfloat16")
+    img = _gaussian(_photo("astronaut", 100, 180, 64), 15, seed=5)
+    ref = f32(img)
+    b16.ensure_setup()
+    seen: list[torch.dtype] = []
+    conv = next(m for m in b16.model.modules() if isinstance(m, torch.nn.Conv2d))
+    handle = conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    try:
+        out = b16(img)
+    finally:
+        handle.remove()
+    assert seen and set(seen) == {torch.bfloat16}
+    assert out.dtype == np.float32 and out.shape == ref.shape
+    assert not np.array_equal(out, ref)
+    assert psnr(out, ref) > 40.0  # rounding, far below what the tool changes
 
 
 # -- quality: each tool restores its degradation -----------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from ..errors import IrpilotError
@@ -36,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"irpilot {__version__}")
     parser.add_argument("--weights-dir", help="folder of third-party weights (env IRPILOT_WEIGHTS_DIR)")
     parser.add_argument("--device", help="torch device for networks, e.g. cpu or cuda (env IRPILOT_DEVICE)")
+    parser.add_argument(
+        "--precision", choices=("auto", "float32", "bfloat16"),
+        help="arithmetic of the networks: float32 (default); bfloat16 runs them 1.6-2x faster on a "
+        "CPU with native bfloat16 instructions, up to 0.1 dB less; auto: bfloat16 on such a CPU, "
+        "float32 elsewhere (env IRPILOT_PRECISION)",
+    )
     parser.add_argument("--max-pixels", type=int, help="refuse images with more pixels than this")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -53,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     from ..config import configure
 
-    configure(weights_dir=args.weights_dir, device=args.device, max_pixels=args.max_pixels)
+    configure(weights_dir=args.weights_dir, device=args.device, precision=args.precision, max_pixels=args.max_pixels)
+    if args.precision:  # tool worker processes read it from the environment
+        os.environ["IRPILOT_PRECISION"] = args.precision
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -203,10 +203,19 @@ class Pool:
             self._tool_info[tool_id] = info
         return info
 
+    def _version(self, tool_id: str) -> str:
+        """The tool's card version, tagged when its outputs depend on the current arithmetic
+        settings (bfloat16 networks), so that outputs of another arithmetic are cached apart."""
+        version = self._info(tool_id)[0]
+        from ..tools import TOOLS
+
+        tag = TOOLS.get(tool_id).precision_tag()
+        return f"{version}+{tag}" if tag else version
+
     # -- public API -----------------------------------------------------------------
     def key(self, tool_id: str, image: np.ndarray, args: Mapping[str, Any] | None = None) -> str:
         """The cache key of a call (input pixels, tool id, canonical args, tool card version)."""
-        version = self._info(tool_id)[0]
+        version = self._version(tool_id)
         return call_key(image_hash(as_image(image)), tool_id, canonical_args(args), version)
 
     def call(self, tool_id: str, image: Any, args: Mapping[str, Any] | None = None) -> Future[CallResult]:
@@ -220,7 +229,7 @@ class Pool:
         if closed:
             return self._fail_now(fut, tool_id, "pool closed")
         try:
-            version = self._info(tool_id)[0]
+            version = self._version(tool_id)
             img = as_image(image)
             args_json = canonical_args(args)
             key = call_key(image_hash(img), tool_id, args_json, version)

@@ -174,6 +174,12 @@ class Tool:
     def available(cls) -> bool:
         return cls.unavailable_reason() is None
 
+    @classmethod
+    def precision_tag(cls, device: str | None = None, precision: str | None = None) -> str:
+        """A tag that tells apart outputs of different arithmetic (e.g. "bf16"), part of the
+        result cache key; "" for tools whose arithmetic does not depend on the settings."""
+        return ""
+
     def setup(self) -> None:
         """Load weights.  Called once, lazily, before the first run."""
 

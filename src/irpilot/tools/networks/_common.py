@@ -151,6 +151,10 @@ class NetworkTool(Tool):
     convolutions run fastest in: the DnCNN family is 1.3-1.4x faster on CPU than with the
     default NCHW layout, with outputs equal to float rounding (``benchmarks/memory_format.py``).
     The tool option ``channels_last=False`` keeps NCHW.
+
+    Arithmetic follows the ``precision`` setting (tool option ``precision`` overrides it):
+    float32 by default; bfloat16 is 1.6-2x faster on a CPU with native bfloat16 instructions,
+    outputs within about 50 dB PSNR of float32 (``irpilot.config.network_dtype``).
     """
 
     model: Any = None
@@ -177,6 +181,24 @@ class NetworkTool(Tool):
     def channels_last(self) -> bool:
         return bool(self.options.get("channels_last", True))
 
+    #: whether bfloat16 may be used at all (a tool whose outputs it measurably harms sets False)
+    bf16_ok: bool = True
+
+    @classmethod
+    def precision_tag(cls, device: str | None = None, precision: str | None = None) -> str:
+        """"bf16" when this tool's networks run in bfloat16 under these settings, else ""."""
+        from ...config import network_dtype
+
+        return "bf16" if cls.bf16_ok and network_dtype(device, precision) == "bfloat16" else ""
+
+    @property
+    def dtype(self) -> str:
+        """"bfloat16" or "float32": the arithmetic of this tool's convolutions.  Under
+        bfloat16 the weights stay float32 and ``torch.autocast`` runs the matrix products in
+        bfloat16; additions such as a residual network's ``x - noise`` stay float32."""
+        tag = self.precision_tag(self.device, self.options.get("precision"))
+        return "bfloat16" if tag else "float32"
+
     def forward(self, arr: np.ndarray, *extra: Any) -> np.ndarray:
         """Run the model on ``arr`` ((C,H,W) or (N,C,H,W) float32); returns the first output
         (tuples are unpacked) as numpy with the same batch layout."""
@@ -186,7 +208,10 @@ class NetworkTool(Tool):
         x = torch.from_numpy(np.ascontiguousarray(arr[None] if single else arr, dtype=np.float32)).to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
+        dtype = self.dtype
+        with torch.inference_mode(), torch.autocast(
+            torch.device(self.device).type, dtype=torch.bfloat16, enabled=dtype == "bfloat16"
+        ):
             y = self.model(x, *extra)
             if isinstance(y, (tuple, list)):
                 y = y[0]
