@@ -6,7 +6,11 @@ the images with the largest differences (with both tool chains).
     python benchmarks/compare_policies.py runs/b1/all runs/b2/all --a fixed --b rl320 --top 5 --json cmp.json
 
 Each argument is a bench ``--out`` folder (or its ``results.jsonl``); rows of several folders
-are pooled, the last one read winning for the same policy and image.
+are pooled, the last one read winning for the same policy and image.  ``--b-from`` reads policy
+``b`` from other folders instead, so that one policy can be compared with itself across two
+runs (e.g. before and after a tool change):
+
+    python benchmarks/compare_policies.py runs/old/all --a learned --b learned --b-from runs/new/all
 """
 
 from __future__ import annotations
@@ -69,10 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tie", type=float, default=0.05, help="PSNR differences within this many dB count as level")
     ap.add_argument("--top", type=int, default=3, help="largest differences listed per group")
     ap.add_argument("--json", help="also write the comparison here")
+    ap.add_argument("--b-from", nargs="+", metavar="RESULTS", help="read policy b from these folders instead")
     args = ap.parse_args(argv)
 
     rows = load_rows(args.results)
-    res = compare(rows, args.a, args.b, args.tie)
+    b = args.b
+    if args.b_from:
+        b = f"{args.b} (--b-from)"
+        rows = {k: v for k, v in rows.items() if k[0] != b}
+        rows.update({(b, *k[1:]): v for k, v in load_rows(args.b_from).items() if k[0] == args.b})
+    res = compare(rows, args.a, b, args.tie)
     if not res:
         labels = sorted({k[0] for k in rows})
         print(f"no image has results for both {args.a!r} and {args.b!r}; policies present: {', '.join(labels)}", file=sys.stderr)

@@ -81,3 +81,11 @@ def test_darkening_check_fit_keeps_the_gains_and_ignores_clean_crops() -> None:
     # clean crops' capped gain is not part of the objective: the same rule whatever the cap
     other_cap = [_synthetic_check_data(0, 0.0), _synthetic_check_data(1, 0.0)]
     np.testing.assert_allclose(lowlight_check.fit(other_cap), rule)
+
+
+def test_compare_one_policy_with_itself_across_two_runs(tmp_path: Path, capsys) -> None:
+    old = _write(tmp_path / "old.jsonl", [_row("learned", "1.png", 20.0), _row("learned", "2.png", 20.0)])
+    new = _write(tmp_path / "new.jsonl", [_row("learned", "1.png", 21.0), _row("fixed", "2.png", 25.0)])
+    assert compare_policies.main([str(old), "--a", "learned", "--b", "learned", "--b-from", str(new), "--top", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "| A | 1 | 1 | 0 | 0 | +1.00 |" in out  # only image 1 has learned in both runs
