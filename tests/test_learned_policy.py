@@ -295,3 +295,25 @@ def test_task_decoding_takes_a_task_whose_probability_is_split_between_its_tools
         assert pol.act(obs).name == "dncnn3_dejpeg"
     with pytest.raises(ConfigError, match="decode"):
         LearnedPolicy(decode="beam")
+
+
+def test_sure_dark_skips_the_darkening_check_only_when_perception_is_sure():
+    """``sure_dark=0.9``: ``hsv_value_inverse`` is called with ``check=false`` when perception
+    rates the image dark at 0.9 or more, as it is without the option below that; other tools
+    never get the argument."""
+    names = LearnedPolicy().space.names
+    img = np.zeros((3, 8, 8), np.float32)
+
+    def act(tool: str, p_dark: float, **options) -> dict:
+        pol = LearnedPolicy(**options)
+        p = np.zeros(len(names))
+        p[names.index(tool)] = 1.0
+        pol.probabilities = lambda _obs: p
+        perception = _Perception({"dark": p_dark}, {"dark": p_dark})
+        obs = Observation(image=img, input_image=img, history=[], calls_left=5, perception=perception)
+        return pol.act(obs).arguments
+
+    assert act("hsv_value_inverse", 0.95, sure_dark=0.9) == {"check": False}
+    assert act("hsv_value_inverse", 0.85, sure_dark=0.9) == {}
+    assert act("hsv_value_inverse", 0.99) == {}  # off by default
+    assert act("gamma_auto", 0.99, sure_dark=0.9) == {}  # a tool without the check

@@ -150,7 +150,10 @@ class LearnedPolicy(StepPolicy):
     summing the probabilities of each task's tools, then that task's most probable tool, so a
     task whose probability is split between two good tools is not lost to a stop or another
     task that no single tool outweighs; ``tool`` takes the most probable action.  On 300 fresh
-    validation crops ``task`` was +0.05 dB ahead, paired SE 0.03; BENCHMARKS.md, "Current numbers").
+    validation crops ``task`` was +0.05 dB ahead, paired SE 0.03; BENCHMARKS.md, "Current numbers"),
+    ``sure_dark`` (when perception rates the current image dark with at least this probability,
+    ``hsv_value_inverse`` is called with ``check=false``, so that its darkening check cannot
+    leave a photo perception is sure of dark; default none: the tool's check decides).
     """
 
     name = "learned"
@@ -190,6 +193,7 @@ class LearnedPolicy(StepPolicy):
         self.agenda_skip = tuple(x.strip() for x in skip if x.strip())
         self.skip_threshold = _optional_float(options, "skip_threshold")
         self.min_prob = _optional_float(options, "min_prob")
+        self.sure_dark = _optional_float(options, "sure_dark")
         self.decode = str(options.get("decode", "task"))
         if self.decode not in ("tool", "task"):
             from ..errors import ConfigError
@@ -283,7 +287,19 @@ class LearnedPolicy(StepPolicy):
             self._last = None
             return STOP
         self._last = name
-        return Action(name)
+        return Action(name, self._arguments(name, obs))
+
+    def _arguments(self, name: str, obs: "Observation") -> dict[str, Any]:
+        """``sure_dark``: when perception rates the current image dark with at least this
+        probability, a low-light tool that checks whether the image was darkened
+        (``hsv_value_inverse``) is told to skip its check (``check=false``)."""
+        if self.sure_dark is None or obs.perception is None:
+            return {}
+        from ..tools import TOOLS
+
+        if "check" not in TOOLS.get(name).card.arguments:
+            return {}
+        return {"check": False} if obs.perception.probs.get("dark", 0.0) >= self.sure_dark else {}
 
 
 def _optional_float(options: dict[str, Any], key: str) -> float | None:
