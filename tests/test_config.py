@@ -34,6 +34,13 @@ def test_default_precision_is_float32(monkeypatch) -> None:
     assert config.Settings().precision == "bfloat16"
 
 
+def test_configure_is_part_of_the_python_api(precision) -> None:
+    import irpilot
+
+    irpilot.configure(precision="bfloat16")
+    assert settings.precision == "bfloat16"
+
+
 def test_unknown_precision_is_a_clear_error(precision) -> None:
     with pytest.raises(ConfigError, match="precision must be one of"):
         configure(precision="fp8")

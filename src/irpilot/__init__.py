@@ -8,12 +8,14 @@ Data flow: ``degrade`` (make degraded photos) -> ``tools`` (restore one step) ->
 >>> img = irpilot.read_image("photo.jpg")                # doctest: +SKIP
 >>> traj = irpilot.restore(img)                          # doctest: +SKIP
 >>> irpilot.write_image("restored.png", traj.output)     # doctest: +SKIP
+>>> irpilot.configure(precision="bfloat16")              # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .config import configure
 from .io import read_image, write_image
 
 if TYPE_CHECKING:
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from .agent import Trajectory
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "read_image", "write_image", "restore"]
+__all__ = ["__version__", "configure", "read_image", "write_image", "restore"]
 
 
 def restore(image: "np.ndarray", policy: str | None = None, *, pool: Any = None, **options: Any) -> "Trajectory":
