@@ -42,9 +42,9 @@ def test_configure_is_part_of_the_python_api(precision) -> None:
 
 
 def test_unknown_precision_is_a_clear_error(precision) -> None:
-    with pytest.raises(ConfigError, match="precision must be one of"):
+    with pytest.raises(ConfigError, match="must be one of"):
         configure(precision="fp8")
-    with pytest.raises(ConfigError, match="precision must be one of"):
+    with pytest.raises(ConfigError, match="must be one of"):
         network_dtype("cpu", "half")
 
 
@@ -82,3 +82,11 @@ def test_cli_precision_option_sets_the_setting_and_the_workers_environment(preci
     assert settings.precision == "float32" and os.environ["IRPILOT_PRECISION"] == "float32"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--precision", "fp16"])
+
+
+def test_cli_reports_a_bad_precision_in_the_environment(precision, monkeypatch, capsys) -> None:
+    from irpilot.cli import main
+
+    monkeypatch.setattr(settings, "precision", "half")  # as read from IRPILOT_PRECISION=half
+    assert main(["tools"]) == 2
+    assert "IRPILOT_PRECISION" in capsys.readouterr().err

@@ -130,7 +130,8 @@ def configure(**changes: object) -> Settings:
         if key in ("weights_dir", "data_dir", "cache_dir"):
             value = Path(str(value)).expanduser()
         if key == "precision" and value not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+            raise ConfigError(f"precision (IRPILOT_PRECISION / --precision) must be one of "
+                              f"{', '.join(PRECISIONS)}, got {value!r}")
         if key == "max_pixels" and (not isinstance(value, int) or value <= 0):
             raise ConfigError(f"max_pixels must be a positive integer, got {value!r}")
         setattr(settings, key, value)

@@ -58,9 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from ..config import configure
+    from ..config import configure, settings
 
-    configure(weights_dir=args.weights_dir, device=args.device, precision=args.precision, max_pixels=args.max_pixels)
+    try:  # a bad IRPILOT_PRECISION is reported here, not by every network call
+        configure(weights_dir=args.weights_dir, device=args.device, precision=args.precision or settings.precision,
+                  max_pixels=args.max_pixels)
+    except IrpilotError as exc:
+        print(f"irpilot: error: {exc}", file=sys.stderr)
+        return 2
     if args.precision:  # tool worker processes read it from the environment
         os.environ["IRPILOT_PRECISION"] = args.precision
     if not getattr(args, "func", None):
