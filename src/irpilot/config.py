@@ -76,6 +76,13 @@ def cpu_has_native_bf16() -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
+def _checked_precision(value: object) -> str:
+    if value not in PRECISIONS:
+        raise ConfigError(f"precision (IRPILOT_PRECISION / --precision) must be one of "
+                          f"{', '.join(PRECISIONS)}, got {value!r}")
+    return str(value)
+
+
 def network_dtype(device: str | None = None, precision: str | None = None) -> str:
     """The arithmetic the networks run in: "bfloat16" or "float32".
 
@@ -85,9 +92,7 @@ def network_dtype(device: str | None = None, precision: str | None = None) -> st
     BENCHMARKS.md).  float32 is the default, so results match the published networks'.
     "auto" picks bfloat16 on such a CPU and float32 everywhere else (GPUs included)."""
     device = str(device or settings.device)
-    precision = str(precision or settings.precision)
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    precision = _checked_precision(precision or settings.precision)
     if precision == "auto":
         return "bfloat16" if device.startswith("cpu") and cpu_has_native_bf16() else "float32"
     return precision
@@ -129,9 +134,8 @@ def configure(**changes: object) -> Settings:
             raise ConfigError(f"unknown setting {key!r}; known: {sorted(settings.as_dict())}")
         if key in ("weights_dir", "data_dir", "cache_dir"):
             value = Path(str(value)).expanduser()
-        if key == "precision" and value not in PRECISIONS:
-            raise ConfigError(f"precision (IRPILOT_PRECISION / --precision) must be one of "
-                              f"{', '.join(PRECISIONS)}, got {value!r}")
+        if key == "precision":
+            value = _checked_precision(value)
         if key == "max_pixels" and (not isinstance(value, int) or value <= 0):
             raise ConfigError(f"max_pixels must be a positive integer, got {value!r}")
         setattr(settings, key, value)
