@@ -103,3 +103,29 @@ def test_toolbox_has_two_available_tools_per_task(capsys: pytest.CaptureFixture[
     short = {t: ids for t, ids in per_task.items() if len(ids) < 2}
     assert not short, f"tasks with fewer than 2 available tools: {short}"
     assert len(rows) >= 24, f"only {len(rows)} available tools"
+
+
+def test_measured_speed_replaces_the_card_figure(monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import irpilot.tools
+
+    fake = {"date": "2026-01-02", "machine": "test CPU", "precision": "float32", "seconds_512": {"bicubic_x4": 12.5}}
+    monkeypatch.setattr(irpilot.tools, "measured_speeds", lambda: fake)
+    rows = {r["id"]: r for r in _json(capsys, "--task", "super_resolution")}
+    assert rows["bicubic_x4"]["cpu_seconds_512"] == 12.5 and rows["bicubic_x4"]["cpu_seconds_512_measured"]
+    others = [r for name, r in rows.items() if name != "bicubic_x4"]
+    assert all("cpu_seconds_512_measured" not in r for r in others)
+    assert others and all(r["cpu_seconds_512"] == TOOLS.get(r["id"]).card.cpu_seconds_512 for r in others)
+    assert main(["tools", "--task", "super_resolution"]) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith("bicubic_x4") and " 12 " in f"{line} " for line in out.splitlines())
+    assert "measured 2026-01-02 on test CPU" in out
+
+
+def test_shipped_speeds_file_is_readable() -> None:
+    from irpilot.tools import measured_speeds
+
+    speeds = measured_speeds()
+    if not speeds:
+        pytest.skip("no measured speeds shipped")
+    assert {"date", "machine", "seconds_512"} <= set(speeds)
+    assert all(name in TOOLS and s > 0 for name, s in speeds["seconds_512"].items())

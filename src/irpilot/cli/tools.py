@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def tool_rows(task: str | None = None, only_available: bool = False) -> list[dict[str, Any]]:
     """One dict per registered tool: the card's fields plus ``available`` and ``unavailable_reason``."""
     from ..errors import ConfigError
-    from ..tools import TASKS, TOOLS
+    from ..tools import TASKS, TOOLS, measured_speeds
 
     if task is not None and task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
@@ -65,6 +65,9 @@ def tool_rows(task: str | None = None, only_available: bool = False) -> list[dic
             continue
         row = {"id": name, "task": card.task, "available": reason is None, "unavailable_reason": reason}
         row.update({k: v for k, v in card.as_dict().items() if k not in row})
+        measured = measured_speeds().get("seconds_512", {}).get(name)
+        if measured is not None:  # benchmarks/tool_speed.py's measurement replaces the card's figure
+            row["cpu_seconds_512"], row["cpu_seconds_512_measured"] = float(measured), True
         rows.append(row)
     return rows
 
@@ -93,6 +96,14 @@ def run_list(args: argparse.Namespace) -> int:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
+    from ..tools import measured_speeds
+
+    speeds = measured_speeds()
+    if speeds and any(r.get("cpu_seconds_512_measured") for r in rows):
+        print(f"\nsec/512: seconds per 512 x 512 image (x4 tools: per 512 x 512 output), measured "
+              f"{speeds.get('date', '?')} on {speeds.get('machine', '?')}, {speeds.get('precision', 'float32')} "
+              "(benchmarks/tool_speed.py)"
+              + ("" if all(r.get("cpu_seconds_512_measured") for r in rows) else "; other rows: the tool card's figure"))
     missing = [r for r in rows if not r["available"]]
     if missing:
         print(f"\n{len(missing)} unavailable:")

@@ -12,7 +12,9 @@ tool supports it, and checks the output contract (shape, dtype, range).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import json
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,7 +26,7 @@ from ..errors import ToolError, ToolUnavailableError
 from ..io import as_image
 from ..registry import Registry
 
-__all__ = ["TASKS", "WeightsFile", "ToolCard", "Tool", "TOOLS", "sha256_file", "tool_names_for_task"]
+__all__ = ["TASKS", "WeightsFile", "ToolCard", "Tool", "TOOLS", "sha256_file", "tool_names_for_task", "measured_speeds"]
 
 #: Task names, used everywhere (policies emit them, perception labels map to them).
 TASKS: tuple[str, ...] = (
@@ -123,7 +125,9 @@ class ToolCard:
     tiling: bool = True  # whether the tool may run tile by tile with overlap
     tile_size: int = 512
     tile_overlap: int = 32
-    cpu_seconds_512: float | None = None  # measured seconds per 512x512 image on 2 CPU cores
+    #: seconds per 512x512 image on 2 CPU cores when the tool was written; ``irpilot tools`` shows
+    #: the measurement of ``benchmarks/tool_speed.py`` (``assets/tool_speeds.json``) instead
+    cpu_seconds_512: float | None = None
     devices: tuple[str, ...] = ("cpu",)
     kind: str = "classical"  # "network" | "classical"
     reference: str = ""  # paper
@@ -259,3 +263,17 @@ def tool_names_for_task(task: str, *, only_available: bool = True) -> list[str]:
         for name, cls in TOOLS.items()
         if cls.card.task == task and (not only_available or cls.available())
     ]
+
+
+@functools.lru_cache(maxsize=1)
+def measured_speeds() -> dict[str, Any]:
+    """The tools' measured seconds per 512 x 512 image (``assets/tool_speeds.json``, written by
+    ``benchmarks/tool_speed.py``): ``{"seconds_512": {tool id: s}, "date", "machine", ...}``;
+    empty when the file is absent.  They take the place of the cards' ``cpu_seconds_512``."""
+    from importlib import resources
+
+    try:
+        return dict(json.loads(resources.files("irpilot").joinpath("assets/tool_speeds.json").read_text()))
+    except (FileNotFoundError, OSError, ValueError):
+        return {}
+
