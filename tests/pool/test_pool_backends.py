@@ -208,3 +208,20 @@ def test_ray_actor_cache_is_shared_by_clients(ray_session):
         np.testing.assert_array_equal(a.image, b.image)
         st = second.stats()["tools"]["pool_test_gain"]
         assert st["remote_hits"] == 1 and st["executions"] == 0
+
+
+@pytest.mark.parametrize("backend", ["local", "process"])
+def test_workers_take_over_the_settings_of_the_process_that_starts_them(backend):
+    """``irpilot.configure`` before the pool starts reaches the tools, in this process and in
+    spawned worker processes (which would otherwise read only the environment)."""
+    from irpilot.config import configure, settings
+
+    before = settings.precision
+    configure(precision="bfloat16")
+    try:
+        with Pool(backend, imports=IMPORTS, workers=1, cache=False) as pool:
+            res = pool.run("pool_test_settings", _img())
+    finally:
+        configure(precision=before)
+    assert res.ok, res.error
+    assert float(res.image.min()) == 1.0

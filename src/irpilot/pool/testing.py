@@ -11,6 +11,8 @@ process and Ray workers register them too.
 - ``pool_test_batch``: like ``pool_test_gain`` with a native ``run_batch``; appends each batch
   size to the file ``log`` when given.
 - ``pool_test_smooth``: a realistic numpy workload (``passes`` box filters of ``radius``).
+- ``pool_test_settings``: an image of ones where the worker's ``precision`` setting is
+  bfloat16, of zeros elsewhere (whether settings reach the workers).
 """
 
 from __future__ import annotations
@@ -49,6 +51,15 @@ class SleepTool(Tool):
     def _run(self, img: np.ndarray, seconds: float = 60.0, **_: Any) -> np.ndarray:
         time.sleep(float(seconds))
         return img
+
+
+class SettingsTool(Tool):
+    card: ClassVar[ToolCard] = _card("pool_test_settings", "test tool: shows the worker's precision setting")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        from ..config import settings
+
+        return np.full_like(img, 1.0 if settings.precision == "bfloat16" else 0.0)
 
 
 class CrashTool(Tool):
@@ -97,7 +108,7 @@ class SmoothTool(Tool):
         return out
 
 
-TEST_TOOLS: tuple[type[Tool], ...] = (GainTool, SleepTool, CrashTool, FlakyTool, BatchTool, SmoothTool)
+TEST_TOOLS: tuple[type[Tool], ...] = (GainTool, SleepTool, CrashTool, FlakyTool, BatchTool, SmoothTool, SettingsTool)
 
 
 def register() -> None:

@@ -94,7 +94,23 @@ class ThreadWorker:
         self._in.put(None)
 
 
-def _process_main(conn: Any, imports: Sequence[str], threads: int | None) -> None:
+#: the process-wide settings a worker process takes over from the process that started it, so
+#: that ``irpilot.configure(...)`` reaches the tools it runs (a spawned child would otherwise
+#: read only the environment)
+WORKER_SETTINGS = ("weights_dir", "data_dir", "device", "precision", "max_pixels")
+
+
+def _settings_snapshot() -> dict[str, Any]:
+    from ..config import settings
+
+    return {k: v for k, v in settings.as_dict().items() if k in WORKER_SETTINGS and v is not None}
+
+
+def _process_main(conn: Any, imports: Sequence[str], threads: int | None, config: dict[str, Any] | None = None) -> None:
+    if config:
+        from ..config import configure
+
+        configure(**config)
     limit_threads(threads)
     import_modules(imports)
     while True:
@@ -112,7 +128,8 @@ def _process_main(conn: Any, imports: Sequence[str], threads: int | None) -> Non
 
 class ProcessWorker:
     """Runs batches in a child process (``spawn``) that keeps its tools loaded.  A hung worker
-    is killed after a timeout; a dead one is replaced."""
+    is killed after a timeout; a dead one is replaced.  The child starts with this process's
+    settings (:data:`WORKER_SETTINGS`) as they are when it starts."""
 
     streams = True
 
@@ -128,7 +145,8 @@ class ProcessWorker:
         parent, child = self._ctx.Pipe(duplex=True)
         self._conn = parent
         self._proc = self._ctx.Process(
-            target=_process_main, args=(child, self.imports, self.threads), name="irpilot-pool-worker", daemon=True
+            target=_process_main, args=(child, self.imports, self.threads, _settings_snapshot()),
+            name="irpilot-pool-worker", daemon=True,
         )
         self._proc.start()
         child.close()  # so that the child's death shows up as EOF here
