@@ -46,13 +46,13 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def bench_tool(name: str, images: list[np.ndarray], repeats: int) -> dict[str, float] | str:
-    from irpilot.degrade import DEGRADATION_TO_TASK, degrade
+    from irpilot.degrade import degrade
+    from irpilot.policies.common import TASK_TO_DEGRADATION
     from irpilot.tools import TOOLS, get_tool
 
     if name not in TOOLS or not TOOLS.get(name).available():
         return "unavailable"
-    task = TOOLS.get(name).card.task
-    degradation = next(d for d, t in DEGRADATION_TO_TASK.items() if t == task)
+    degradation = TASK_TO_DEGRADATION[TOOLS.get(name).card.task]
     tools = {p: get_tool(name, precision=p) for p in ("float32", "bfloat16")}
     times: dict[str, list[float]] = {p: [] for p in tools}
     agree, quality = [], {p: [] for p in tools}

@@ -10,7 +10,7 @@ tabulates, per threshold, the mean PSNR change over all cases if the check were 
 that probability on (``learned:sure_dark=T``).
 
     OMP_NUM_THREADS=1 python benchmarks/sure_dark.py --n 200 --seed 2026 --out runs/dark/s2026.json
-    python benchmarks/sure_dark.py --table runs/dark/s2026.json
+    python benchmarks/sure_dark.py --table runs/dark/s2026.json --cases
 """
 
 from __future__ import annotations
@@ -71,18 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--policy", default="learned", help="the policy spec (sure_dark is added to it)")
     ap.add_argument("--out", type=Path, help="write the cases here")
-    ap.add_argument("--table", type=Path, nargs="*", help="only tabulate these result files")
+    ap.add_argument("--table", type=Path, nargs="+", metavar="RESULTS", help="only tabulate these result files")
+    ap.add_argument("--cases", action="store_true",
+                    help="also list every declined case from the lowest threshold on (p(dark), PSNR change)")
     args = ap.parse_args(argv)
 
-    files = args.table if args.table else []
-    if not files:
-        data = collect(args.n, args.seed, args.policy)
+    if args.table:
+        results = [json.loads(f.read_text()) for f in args.table]
+    else:
+        results = [collect(args.n, args.seed, args.policy)]
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(data, indent=1))
-        results = [data]
-    else:
-        results = [json.loads(f.read_text()) for f in files]
+            args.out.write_text(json.dumps(results[0], indent=1))
     for data in results:
         declined = sum("p_dark" in c for c in data["cases"])
         print(f"seed {data['seed']}: {len(data['cases'])} cases, the check declined on {declined}")
@@ -90,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         print("| --- | --- | --- | --- | --- |")
         for r in table(data):
             print(f"| {r['threshold']} | {r['forced']} | {r['darkened']} | {r['losses']} | {r['mean_change_db']:+.3f} |")
+        if args.cases:
+            for c in sorted(data["cases"], key=lambda c: -c.get("p_dark", -1.0)):
+                if c.get("p_dark", -1.0) >= THRESHOLDS[0]:
+                    print(f"  {c['id']} {'+'.join(c['degradations'])}: p(dark) {c['p_dark']:.2f}, "
+                          f"{c['psnr_forced'] - c['psnr_plain']:+.2f} dB with the check skipped")
     return 0
 
 

@@ -42,15 +42,12 @@ def cpu_model() -> str:
 
 
 def time_tool(name: str, clean: np.ndarray, repeats: int) -> float | str:
-    from irpilot.degrade import DEGRADATION_TO_TASK, degrade
+    from irpilot.degrade import degrade
+    from irpilot.policies.common import TASK_TO_DEGRADATION
     from irpilot.tools import TOOLS, get_tool
 
-    cls = TOOLS.get(name)
-    task = cls.card.task
-    degradation = next((d for d, t in DEGRADATION_TO_TASK.items() if t == task), None)
-    lq = degrade(clean, [degradation], seed=0)[0] if degradation else clean
-    if cls.card.scale > 1 and degradation != "low_resolution":
-        lq = np.ascontiguousarray(lq[:, ::cls.card.scale, ::cls.card.scale])
+    degradation = TASK_TO_DEGRADATION.get(TOOLS.get(name).card.task)
+    lq = degrade(clean, [degradation], seed=0)[0] if degradation else clean  # x4 tools: 128 px
     tool = get_tool(name)
     try:
         tool(lq)  # loads the weights

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import compare_policies  # noqa: E402
 import lowlight_check  # noqa: E402
+import sure_dark  # noqa: E402
 
 
 def _row(policy: str, image: str, psnr: float, group: str = "A", ok: bool = True) -> dict:
@@ -89,3 +90,18 @@ def test_compare_one_policy_with_itself_across_two_runs(tmp_path: Path, capsys) 
     assert compare_policies.main([str(old), "--a", "learned", "--b", "learned", "--b-from", str(new), "--top", "0"]) == 0
     out = capsys.readouterr().out
     assert "| A | 1 | 1 | 0 | 0 | +1.00 |" in out  # only image 1 has learned in both runs
+
+
+def test_sure_dark_table_counts_forced_cases_and_averages_over_all_cases() -> None:
+    data = {"seed": 0, "cases": [
+        {"id": "a", "degradations": ["dark"], "psnr_plain": 20.0, "p_dark": 0.97, "psnr_forced": 26.0},
+        {"id": "b", "degradations": ["rain"], "psnr_plain": 25.0, "p_dark": 0.59, "psnr_forced": 15.0},
+        {"id": "c", "degradations": ["noise"], "psnr_plain": 30.0},  # the check did not decline
+        {"id": "d", "degradations": ["dark", "jpeg"], "psnr_plain": 18.0, "p_dark": 0.3, "psnr_forced": 24.0},
+    ]}
+    rows = {r["threshold"]: r for r in sure_dark.table(data)}
+    assert (rows[0.5]["forced"], rows[0.5]["darkened"], rows[0.5]["losses"]) == (2, 1, 1)
+    assert rows[0.5]["mean_change_db"] == pytest.approx((6.0 - 10.0) / 4)
+    assert (rows[0.6]["forced"], rows[0.6]["mean_change_db"]) == (1, pytest.approx(6.0 / 4))
+    assert rows[0.98]["forced"] == 0 and rows[0.98]["mean_change_db"] == 0.0
+

@@ -48,8 +48,13 @@ def test_unknown_precision_is_a_clear_error(precision) -> None:
         network_dtype("cpu", "half")
 
 
-def test_native_bf16_check_reads_the_cpu_flags() -> None:
-    assert isinstance(config.cpu_has_native_bf16(), bool)
+def test_native_bf16_is_read_from_the_cpu_flags() -> None:
+    zen4 = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n"
+    skylake = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512bw avx512_vnni\n"
+    sapphire = "flags\t\t: avx512f amx_bf16 amx_tile\n"
+    assert config.bf16_in_cpuinfo(zen4) and config.bf16_in_cpuinfo(sapphire)
+    assert not config.bf16_in_cpuinfo(skylake)
+    assert not config.bf16_in_cpuinfo("")  # no flags line (not x86 Linux): float32
 
 
 def test_precision_setting_reaches_network_tools_and_splits_the_cache_key(precision) -> None:

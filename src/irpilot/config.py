@@ -60,20 +60,22 @@ def _default_max_pixels() -> int:
 PRECISIONS = ("auto", "float32", "bfloat16")
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU has bfloat16 instructions (x86 AVX512-BF16 or AMX-BF16), read from
-    ``/proc/cpuinfo``; False where that cannot be read (then "auto" means float32)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
-    flags: set[str] = set()
+def bf16_in_cpuinfo(text: str) -> bool:
+    """Whether a Linux ``/proc/cpuinfo`` lists x86 bfloat16 instructions (AVX512-BF16, AMX-BF16)."""
     for line in text.splitlines():
         if line.startswith("flags"):
-            flags.update(line.split(":", 1)[-1].split())
-            break
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
+            return bool(set(line.split(":", 1)[-1].split()) & {"avx512_bf16", "amx_bf16"})
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions, read from ``/proc/cpuinfo``; False where
+    that cannot be read (then "auto" means float32)."""
+    try:
+        return bf16_in_cpuinfo(Path("/proc/cpuinfo").read_text(errors="replace"))
+    except OSError:
+        return False
 
 
 def _checked_precision(value: object) -> str:
