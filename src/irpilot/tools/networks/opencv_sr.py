@@ -1,21 +1,29 @@
-"""x4 super-resolution networks run by OpenCV's ``dnn_superres`` module (frozen TensorFlow
-graphs from OpenCV's GSoC 2019 model zoo: FSRCNN, ESPCN, LapSRN; Apache-2.0).
+"""x4 super-resolution networks of OpenCV's ``dnn_superres`` model zoo (frozen TensorFlow graphs
+from its GSoC 2019 work: FSRCNN, ESPCN, LapSRN; Apache-2.0), run in torch.
 
-The graphs work on luma: OpenCV converts to YCrCb, runs the network on Y and upscales the
-chroma bicubically.  They were trained on low-resolution images made by OpenCV's bicubic
-resize *without* antialiasing: on such inputs they beat bicubic upscaling by about 0.5 dB,
-on antialiased (MATLAB-style) downscaling, the benchmark's, by only about 0.1 dB.  Needs ``opencv-contrib-python[-headless]`` (``cv2.dnn_superres``).
+The graphs work on luma: as ``dnn_superres`` does, the image is converted to YCrCb (8-bit),
+the network upscales Y and the chroma is upscaled bilinearly.  They were trained on
+low-resolution images made by OpenCV's bicubic resize *without* antialiasing: on such inputs
+they beat bicubic upscaling by about 0.5 dB, on antialiased (MATLAB-style) downscaling, the
+benchmark's, by only about 0.1 dB.
+
+The graphs are evaluated by :mod:`.tf_graph` rather than by ``cv2.dnn_superres``, which
+OpenCV 5.1 no longer lets read them; the outputs match OpenCV 4.13's (``tests/tools/
+test_tf_graph.py``), whatever OpenCV is installed.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ...io import from_uint8, to_uint8
-from ..base import Tool, ToolCard
-from ._common import github_weights, register
+from ..base import ToolCard
+from ._common import NetworkTool, github_weights, register
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 __all__ = ["FSRCNNx4", "ESPCNx4", "LapSRNx4"]
 
@@ -28,50 +36,49 @@ def _sr_card(tool_id: str, description: str, weights, reference: str, tile: int,
         scale=4,
         weights_license="Apache-2.0",
         weights=(weights,),
-        python_packages=("cv2",),
+        python_packages=("torch", "cv2"),
         kind="network",
         reference=reference,
         tile_size=tile,
         tile_overlap=16,
-        devices=("cpu",),
+        devices=("cpu", "cuda"),
         cpu_seconds_512=seconds,  # per 512x512 output (128x128 input)
     )
 
 
-class _OpenCVSuperRes(Tool):
-    """A ``cv2.dnn_superres.DnnSuperResImpl`` model at x4."""
+class _LumaSuperRes(NetworkTool):
+    """A ``dnn_superres`` graph at x4 on the luma of a YCrCb image."""
 
-    algorithm: ClassVar[str]
+    #: the graph node holding the x4 luma output
+    output_node: ClassVar[str] = "NCHW_output"
+    #: the graphs' arithmetic is tuned to float32 8-bit output; keep them exact
+    bf16_ok = False
 
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        reason = super().unavailable_reason()
-        if reason is None:
-            import cv2
+    def build(self) -> torch.nn.Module:
+        from .tf_graph import TFGraphModule, read_graph_def
 
-            if not hasattr(cv2, "dnn_superres"):
-                return "needs cv2.dnn_superres (pip install opencv-contrib-python-headless)"
-        return reason
-
-    def setup(self) -> None:
-        import cv2
-
-        sr = cv2.dnn_superres.DnnSuperResImpl_create()
-        sr.readModel(str(self.card.weights[0].resolve()))
-        sr.setModel(self.algorithm, self.card.scale)
-        self._sr = sr
+        return TFGraphModule(read_graph_def(self.weights_path()), self.output_node)
 
     def _run(self, img: np.ndarray, **args: Any) -> np.ndarray:
-        bgr = np.ascontiguousarray(to_uint8(img)[:, :, ::-1])
-        out = self._sr.upsample(bgr)
-        return from_uint8(np.ascontiguousarray(out[:, :, ::-1]))
+        import cv2
+
+        # dnn_superres: 8-bit BGR -> 8-bit YCrCb -> float in [0, 1]
+        ycrcb = cv2.cvtColor(np.ascontiguousarray(to_uint8(img)[:, :, ::-1]), cv2.COLOR_BGR2YCrCb)
+        ycrcb = ycrcb.astype(np.float32) / 255.0
+        y = self.forward(ycrcb[None, :, :, 0])[0]
+        h, w = y.shape
+        cr = cv2.resize(ycrcb[:, :, 1], (w, h), interpolation=cv2.INTER_LINEAR)
+        cb = cv2.resize(ycrcb[:, :, 2], (w, h), interpolation=cv2.INTER_LINEAR)
+        merged = np.stack([y, cr, cb], axis=-1) * 255.0
+        merged8 = np.clip(np.rint(merged), 0, 255).astype(np.uint8)
+        rgb = cv2.cvtColor(merged8, cv2.COLOR_YCrCb2RGB)
+        return from_uint8(rgb)
 
 
 @register
-class FSRCNNx4(_OpenCVSuperRes):
+class FSRCNNx4(_LumaSuperRes):
     """FSRCNN x4 (Dong, Loy, Tang 2016)."""
 
-    algorithm = "fsrcnn"
     card = _sr_card(
         "fsrcnn_x4",
         "FSRCNN x4: small hourglass CNN with a final deconvolution, on luma (chroma bicubic)",
@@ -90,10 +97,9 @@ class FSRCNNx4(_OpenCVSuperRes):
 
 
 @register
-class ESPCNx4(_OpenCVSuperRes):
+class ESPCNx4(_LumaSuperRes):
     """ESPCN x4 (Shi et al. 2016)."""
 
-    algorithm = "espcn"
     card = _sr_card(
         "espcn_x4",
         "ESPCN x4: 3-layer CNN with a sub-pixel (pixel-shuffle) output layer, on luma (chroma bicubic)",
@@ -114,10 +120,9 @@ class ESPCNx4(_OpenCVSuperRes):
 
 
 @register
-class LapSRNx4(_OpenCVSuperRes):
+class LapSRNx4(_LumaSuperRes):
     """LapSRN x4 (Lai et al. 2017)."""
 
-    algorithm = "lapsrn"
     card = _sr_card(
         "lapsrn_x4",
         "LapSRN x4: Laplacian-pyramid CNN predicting x2 then x4 residuals, on luma (chroma bicubic)",
