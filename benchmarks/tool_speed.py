@@ -43,7 +43,7 @@ def cpu_model() -> str:
 
 def time_tool(name: str, clean: np.ndarray, repeats: int) -> float | str:
     from irpilot.degrade import degrade
-    from irpilot.policies.common import TASK_TO_DEGRADATION
+    from irpilot.vocab import TASK_TO_DEGRADATION
     from irpilot.tools import TOOLS, get_tool
 
     degradation = TASK_TO_DEGRADATION.get(TOOLS.get(name).card.task)

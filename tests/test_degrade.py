@@ -19,11 +19,11 @@ from irpilot.degrade import (
     imresize_u8,
     replay,
 )
-from irpilot.degrade.base import from_u8, to_u8
+from irpilot.imaging.convert import from_uint8, to_uint8
 from irpilot.degrade.classical import disk_kernel, motion_offsets
 from irpilot.degrade.weather import depth_proxy, rain_streak_kernel
 from irpilot.errors import RegistryError
-from irpilot.tools.base import TASKS
+from irpilot.vocab import TASKS
 
 NAMES = ("low_resolution", "noise", "motion_blur", "defocus_blur", "haze", "rain", "dark", "jpeg", "snow")
 
@@ -33,7 +33,7 @@ def photo() -> np.ndarray:
     """A real photo crop (scikit-image ships it), 96 x 128, on the 8-bit grid."""
     import skimage.data
 
-    return from_u8(skimage.data.astronaut()[40:136, 180:308])
+    return from_uint8(skimage.data.astronaut()[40:136, 180:308])
 
 
 def grey(value: int, h: int = 64, w: int = 64) -> np.ndarray:
@@ -178,7 +178,7 @@ def test_jpeg_decodes_at_the_sampled_quality(photo):
     deg = get_degradation("jpeg")
 
     def rejpeg_err(img: np.ndarray, q: int) -> float:
-        arr = to_u8(img)[:, :, ::-1]
+        arr = to_uint8(img)[:, :, ::-1]
         ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(arr), [cv2.IMWRITE_JPEG_QUALITY, q])
         return float(np.abs(cv2.imdecode(buf, cv2.IMREAD_COLOR).astype(int) - arr.astype(int)).mean())
 
@@ -201,7 +201,7 @@ def test_jpeg_quantisation_tables_are_the_sampled_quality(photo):
                      113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99]).reshape(8, 8)
     jpeg = DEGRADATIONS.get("jpeg")
     for q in (10, 17, 29):
-        data = jpeg.encode(to_u8(photo), {"quality": q})
+        data = jpeg.encode(to_uint8(photo), {"quality": q})
         table = np.array(Image.open(io.BytesIO(data)).quantization[0])
         scale = 5000 // q if q < 50 else 200 - 2 * q
         expected = np.clip((base * scale + 50) // 100, 1, 255)
@@ -281,7 +281,7 @@ def test_haze_monotone_in_beta_and_depth_options(photo, tmp_path):
     with pytest.raises(ValueError, match="depth="):
         replay(photo, recs)
     # the proxy looks like metric depth, far at the top
-    d = depth_proxy(to_u8(photo))
+    d = depth_proxy(to_uint8(photo))
     assert d.shape == photo.shape[1:] and 7.0 <= d.min() and d.max() <= 82.0
     assert d[:10].mean() > d[-10:].mean()
 

@@ -98,14 +98,14 @@ def test_size_hint_decides_low_resolution_for_crops():
 
 def test_jpeg_blockiness_cue():
     from irpilot.degrade.base import get_degradation
-    from irpilot.perceive.cues import jpeg_blockiness
+    from irpilot.imaging.blocks import grid_peak_log_ratio
 
     clean = _photo(128)
     jpeg = get_degradation("jpeg")
     compressed = jpeg.apply(clean, {**jpeg.sample(np.random.default_rng(0), "extreme"), "quality": 10})
-    assert jpeg_blockiness(compressed) > jpeg_blockiness(clean) + 0.1
-    assert jpeg_blockiness(compressed[:, 3:, 5:]) > jpeg_blockiness(clean[:, 3:, 5:]) + 0.1  # grid phase unknown
-    assert jpeg_blockiness(np.zeros((3, 10, 10), np.float32)) == 0.0  # too small to tell
+    assert grid_peak_log_ratio(compressed) > grid_peak_log_ratio(clean) + 0.1
+    assert grid_peak_log_ratio(compressed[:, 3:, 5:]) > grid_peak_log_ratio(clean[:, 3:, 5:]) + 0.1  # grid phase unknown
+    assert grid_peak_log_ratio(np.zeros((3, 10, 10), np.float32)) == 0.0  # too small to tell
 
 
 def test_stacking_applies_and_validates():

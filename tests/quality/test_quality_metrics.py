@@ -22,7 +22,7 @@ from irpilot.quality import (
     metric_info,
     score,
 )
-from irpilot.quality.resize import imresize_bicubic
+from irpilot.imaging.resize import imresize_bicubic
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -190,7 +190,7 @@ def run_sft(args: argparse.Namespace) -> int:
         if perceiver is None:
             print("irpilot: no perception model available; training without it", file=sys.stderr)
         else:
-            from ..perceive import DEGRADATION_NAMES
+            from ..vocab import DEGRADATION_NAMES
 
             encoder = StateEncoder(
                 default_action_space(),

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import DEGRADATIONS, LEVELS, Degradation, level_of, quantize, severity_from_ranges
-from .resize import imresize_u8
+from ..imaging.convert import quantize
+from .base import DEGRADATIONS, LEVELS, Degradation, level_of, severity_from_ranges
+from ..imaging.resize import imresize_u8
 
 __all__ = ["LowResolution", "Noise", "MotionBlur", "DefocusBlur", "Dark", "Jpeg", "motion_offsets", "disk_kernel"]
 

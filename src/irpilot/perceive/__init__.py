@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..io import as_image
-from .cues import jpeg_blockiness
+from ..vocab import DEGRADATION_NAMES
+from ..imaging.blocks import grid_peak_log_ratio
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import PerceptionNet
@@ -44,26 +45,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The degradations the perceiver rates, in the order of its outputs.
-DEGRADATION_NAMES: tuple[str, ...] = (
-    "low_resolution",
-    "noise",
-    "motion_blur",
-    "defocus_blur",
-    "haze",
-    "rain",
-    "dark",
-    "jpeg",
-    "snow",  # irpilot's own recipe (no benchmark group uses it); room for a new task
-)
-
 #: Where the shipped weights live (inside the package, so wheels carry them).
 DEFAULT_WEIGHTS: Path = Path(__file__).resolve().parent.parent / "assets" / "perceive_cnn.pt"
 
 
 #: Hand-made cues a checkpoint may stack onto a CNN logit (``logit = cnn * a + cue * b + bias``,
 #: fit on validation crops of the training photos by :func:`irpilot.perceive.train.fit_stacking`).
-STACKING_CUES = {"jpeg": jpeg_blockiness}
+STACKING_CUES = {"jpeg": grid_peak_log_ratio}
 
 
 def _sigmoid(x: float) -> float:

@@ -25,13 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ..data import TEST_SETS, TRAINING_SETS
+from ..data import TRAINING_SETS, check_training_sets
+from ..imaging.photos import PERCEPTION_PHOTOS
 from ..io import read_image, to_uint8
 
 __all__ = [
     "TRAIN_FOLDERS",
-    "TEST_FOLDERS",
-    "SKIMAGE_PHOTOS",
     "Source",
     "load_sources",
     "split_sources",
@@ -45,9 +44,6 @@ log = logging.getLogger(__name__)
 #: Photo folders under ``settings.data_dir`` used for training, and the benchmark test sets that
 #: never are (one definition for the project: :mod:`irpilot.data`).
 TRAIN_FOLDERS: tuple[str, ...] = TRAINING_SETS
-TEST_FOLDERS: tuple[str, ...] = TEST_SETS
-#: scikit-image's bundled photographs that load offline (name -> loader attribute).
-SKIMAGE_PHOTOS: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket", "camera", "immunohistochemistry")
 
 #: Count of degradations per example (0 = clean) and its probability.
 N_DEGRADATIONS_P: dict[int, float] = {0: 0.12, 1: 0.26, 2: 0.30, 3: 0.20, 4: 0.08, 5: 0.04}
@@ -95,16 +91,14 @@ def _skimage_photos(names: Sequence[str]) -> list[Source]:
 def load_sources(
     data_dir: str | Path | None = None,
     folders: Sequence[str] = TRAIN_FOLDERS,
-    skimage_photos: Sequence[str] = SKIMAGE_PHOTOS,
+    skimage_photos: Sequence[str] = PERCEPTION_PHOTOS,
     max_per_folder: int | None = None,
 ) -> list[Source]:
     """Load the training photos.  Raises ``ValueError`` if a benchmark test set is asked for;
     folders missing under ``data_dir`` are skipped with a log message."""
     from ..config import settings
 
-    bad = [f for f in folders if f in TEST_FOLDERS]
-    if bad:
-        raise ValueError(f"{bad} are benchmark test sets and must never be used for training")
+    check_training_sets(folders)
     root = Path(data_dir) if data_dir is not None else settings.data_dir
     sources: list[Source] = []
     for folder in folders:

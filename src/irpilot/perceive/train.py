@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from . import DEGRADATION_NAMES
-from .data import SKIMAGE_PHOTOS, TRAIN_FOLDERS, build_dataset, load_sources, split_sources
+from ..imaging.photos import PERCEPTION_PHOTOS
+from ..vocab import DEGRADATION_NAMES
+from .data import TRAIN_FOLDERS, build_dataset, load_sources, split_sources
 
 __all__ = ["TrainConfig", "binary_auc", "class_metrics", "generate_data", "fit_stacking", "train", "main"]
 
@@ -115,7 +116,7 @@ def class_metrics(
 def generate_data(cfg: TrainConfig) -> Path:
     """Build the train/validation crop set (split by photo) and save it to ``cfg.data_path``."""
     sources = load_sources(folders=cfg.folders, max_per_folder=cfg.max_per_folder or None,
-                           skimage_photos=SKIMAGE_PHOTOS if cfg.skimage else ())
+                           skimage_photos=PERCEPTION_PHOTOS if cfg.skimage else ())
     train_src, val_src = split_sources(sources, cfg.val_fraction, cfg.split_seed)
     if not val_src:
         val_src = train_src[:1]

@@ -3,36 +3,10 @@ and the default tool of each task."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-#: degradation name -> the task that removes it (mirrors ``irpilot.degrade.DEGRADATION_TO_TASK``).
-DEGRADATION_TO_TASK: dict[str, str] = {
-    "low_resolution": "super_resolution",
-    "noise": "denoise",
-    "motion_blur": "motion_deblur",
-    "defocus_blur": "defocus_deblur",
-    "haze": "dehaze",
-    "rain": "derain",
-    "dark": "low_light",
-    "jpeg": "dejpeg",
-    "snow": "desnow",
-}
-TASK_TO_DEGRADATION = {t: d for d, t in DEGRADATION_TO_TASK.items()}
-
-#: MAIR's prior: degradations happen scene -> imaging -> compression, so they are undone in the
-#: reverse order.  This is the order degradations *happen*; restoration walks it backwards.
-DEGRADATION_ORDER: tuple[str, ...] = (
-    "haze",
-    "rain",
-    "snow",
-    "dark",
-    "motion_blur",
-    "defocus_blur",
-    "noise",
-    "jpeg",
-    "low_resolution",
-)
+from ..vocab import DEGRADATION_TO_TASK, TASK_TO_DEGRADATION
 
 #: The agent's toolbox: per task, the tools that measurably help on that task's degradation,
 #: best first (output PSNR in the toolbox benchmark, BENCHMARKS.md "Toolbox", confirmed on
@@ -71,12 +45,6 @@ def available_tools(task: str, toolbox: dict[str, list[str]] | None = None) -> l
 def default_tool(task: str, toolbox: dict[str, list[str]] | None = None) -> str | None:
     tools = available_tools(task, toolbox)
     return tools[0] if tools else None
-
-
-def restoration_order(degradations: Iterable[str]) -> list[str]:
-    """Degradations sorted in MAIR's restoration order (reverse of how they happen)."""
-    rank = {d: i for i, d in enumerate(DEGRADATION_ORDER)}
-    return sorted(set(degradations), key=lambda d: -rank.get(d, -1))
 
 
 #: Low resolution is a matter of size, as in AgenticIR (longest side below 300 px, also the

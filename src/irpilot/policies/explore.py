@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from .base import POLICIES, Action, SearchPolicy
-from .common import DEGRADATION_ORDER, DEGRADATION_TO_TASK, available_tools, detected_degradations, tasks_option
+from ..vocab import DEGRADATION_ORDER, DEGRADATION_TO_TASK
+from .common import available_tools, detected_degradations, tasks_option
 
 __all__ = ["ExplorePolicy", "load_experience", "schedule"]
 

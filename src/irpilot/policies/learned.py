@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .base import POLICIES, STOP, Action, StepPolicy
+from ..vocab import DEGRADATION_TO_TASK
 from .common import SR_MAX_SIDE
 
 if TYPE_CHECKING:
@@ -114,8 +115,6 @@ def agenda(perception: Any, threshold: float = 0.5, skip: Iterable[str] = (), sk
     """Tasks of the degradations ``perception`` rates present (probability >= ``threshold``),
     except those of the degradations in ``skip``, which need a probability of at least
     ``skip_threshold`` (never, when None)."""
-    from .common import DEGRADATION_TO_TASK
-
     if perception is None:
         return []
     skip = set(skip)

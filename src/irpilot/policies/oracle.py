@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .base import POLICIES, Action, SearchPolicy
-from .common import DEGRADATION_TO_TASK, available_tools, detected_degradations, tasks_option
+from ..vocab import DEGRADATION_TO_TASK
+from .common import available_tools, detected_degradations, tasks_option
 
 __all__ = ["OraclePolicy", "tree_size", "reference_psnr"]
 

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from .base import POLICIES, STOP, Action, StepPolicy
-from .common import DEGRADATION_TO_TASK, available_tools, default_tool, detected_degradations, restoration_order, tasks_option
+from ..vocab import DEGRADATION_TO_TASK, restoration_order
+from .common import available_tools, default_tool, detected_degradations, tasks_option
 
 
 class _PlanPolicy(StepPolicy):

@@ -24,26 +24,24 @@ import numpy as np
 
 from ..config import settings
 from ..data import LIVE1_KODAK_DUPLICATES, TRAINING_SETS, training_photo_paths
-from ..io import from_uint8, read_image
-from .base import y_channel
+from ..imaging.color import y_channel
+from ..imaging.photos import NIQE_PHOTOS, bundled_photo
+from ..io import read_image
 from .niqe import BLOCK, NiqeModel, gaussian_window, niqe_features
 
 __all__ = ["fit_niqe", "pristine_photos", "LIVE1_KODAK_DUPLICATES", "TRAINING_SETS", "main"]
 
-SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "grass", "gravel", "brick")
 SHARPNESS_THRESHOLD = 0.75
 
 
 def pristine_photos(data_dir: Path | None = None, *, verbose: bool = False) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (label, image) for every pristine training photo available."""
-    import skimage.data
-
     root = Path(data_dir) if data_dir else settings.data_dir
     if root is not None:
         for p in training_photo_paths(root, TRAINING_SETS):
             yield f"{p.parent.name}/{p.name}", read_image(p)
-    for name in SKIMAGE_PHOTOS:
-        yield f"skimage/{name}", from_uint8(getattr(skimage.data, name)())
+    for name in NIQE_PHOTOS:
+        yield f"skimage/{name}", bundled_photo(name)
 
 
 def fit_niqe(

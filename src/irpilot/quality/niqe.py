@@ -42,8 +42,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.special import gamma
 
-from .base import METRICS, Metric, MetricUnavailableError, y_channel
-from .resize import imresize_bicubic
+from ..imaging.color import y_channel
+from .base import METRICS, Metric, MetricUnavailableError
+from ..imaging.resize import imresize_bicubic
 
 __all__ = [
     "NIQE",

@@ -12,22 +12,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ActionSpace", "DEFAULT_CANDIDATES", "STOP_NAME", "TASK_ORDER", "default_action_space"]
+from ..vocab import STOP, TASKS
 
-STOP_NAME = "stop"
-
-#: Tasks in a fixed order (the history features and masks index them this way).
-TASK_ORDER: tuple[str, ...] = (
-    "super_resolution",
-    "denoise",
-    "motion_deblur",
-    "defocus_deblur",
-    "dehaze",
-    "derain",
-    "low_light",
-    "dejpeg",
-    "desnow",
-)
+__all__ = ["ActionSpace", "DEFAULT_CANDIDATES", "default_action_space"]
 
 #: Fast tools per task that the training search may use, best first.  Chosen from the
 #: toolbox measurements on training crops (gain per task and seconds per 512x512 image on
@@ -62,13 +49,13 @@ class ActionSpace:
             raise ValueError("ActionSpace: one task per tool")
         if len(set(self.tools)) != len(self.tools):
             raise ValueError(f"ActionSpace: duplicate tool ids in {self.tools}")
-        if STOP_NAME in self.tools:
+        if STOP in self.tools:
             raise ValueError("'stop' is added automatically; do not list it as a tool")
 
     # -- sizes and lookups -------------------------------------------------------------
     @property
     def names(self) -> tuple[str, ...]:
-        return (*self.tools, STOP_NAME)
+        return (*self.tools, STOP)
 
     @property
     def n(self) -> int:
@@ -86,7 +73,7 @@ class ActionSpace:
             raise KeyError(f"{name!r} is not in the action list {self.names}") from None
 
     def task_of(self, name: str) -> str | None:
-        if name == STOP_NAME:
+        if name == STOP:
             return None
         return self.tasks[self.tools.index(name)]
 
@@ -95,9 +82,9 @@ class ActionSpace:
 
     @property
     def task_list(self) -> list[str]:
-        """Tasks present in the space, in :data:`TASK_ORDER`."""
+        """Tasks present in the space, in :data:`TASKS`."""
         present = set(self.tasks)
-        return [t for t in TASK_ORDER if t in present] + sorted(present - set(TASK_ORDER))
+        return [t for t in TASKS if t in present] + sorted(present - set(TASKS))
 
     # -- masks -------------------------------------------------------------------------
     def availability(self, available: Iterable[str] | None = None) -> np.ndarray:
@@ -133,7 +120,7 @@ class ActionSpace:
     def from_candidates(cls, candidates: Mapping[str, Sequence[str]]) -> "ActionSpace":
         tools: list[str] = []
         tasks: list[str] = []
-        for task in TASK_ORDER:
+        for task in TASKS:
             for t in candidates.get(task, ()):
                 if t not in tools:
                     tools.append(t)

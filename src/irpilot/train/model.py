@@ -25,15 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from ..imaging.blocks import grid_peak_to_median
+from ..imaging.color import luma
+from ..imaging.filters import min_filter
 from .actions import ActionSpace
 
 __all__ = ["StateEncoder", "EncodedState", "N_STATS", "image_stats", "PolicyNet", "stack_states"]
 
 N_STATS = 20
-
-
-def _luma(img: np.ndarray) -> np.ndarray:
-    return (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).astype(np.float32)
 
 
 def _center_crop(img: np.ndarray, size: int) -> np.ndarray:
@@ -61,10 +60,10 @@ def image_stats(img: np.ndarray, native: int = 256, thumb: int = 96) -> np.ndarr
     f[5], f[6] = np.percentile(ty, 2), np.percentile(ty, 98)
     mx, mn = t.max(axis=2), t.min(axis=2)
     f[7] = float(((mx - mn) / (mx + 1e-3)).mean())
-    f[8] = float(cv2.erode(np.ascontiguousarray(mn), np.ones((5, 5), np.uint8)).mean())
+    f[8] = float(min_filter(mn, 5).mean())
     # texture statistics on a native-resolution centre crop
     n = _center_crop(img, native)
-    y = _luma(n)
+    y = luma(n)
     if min(y.shape) >= 3:
         k = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
         hh, ww = y.shape
@@ -87,14 +86,9 @@ def image_stats(img: np.ndarray, native: int = 256, thumb: int = 96) -> np.ndarr
         f[13] = np.log(e1 / e2)
         # blockiness: gradient on the 8-pixel grid against elsewhere
         adx, ady = np.abs(dx), np.abs(dy)
-        if adx.shape[1] >= 16 and ady.shape[0] >= 16:
-            cols = np.arange(adx.shape[1])
-            rows = np.arange(ady.shape[0])
-            # which phase of the 8-grid carries the boundary is unknown for crops: use the max
-            bx = np.array([adx[:, cols % 8 == p].mean() for p in range(8)])
-            by = np.array([ady[rows % 8 == p, :].mean() for p in range(8)])
-            f[14] = np.log((bx.max() + 1e-4) / (np.median(bx) + 1e-4))
-            f[15] = np.log((by.max() + 1e-4) / (np.median(by) + 1e-4))
+        grid = grid_peak_to_median(adx, ady)
+        if grid is not None:
+            f[14], f[15] = grid
         jxx, jyy, jxy = float((dx[:-1, :] ** 2).mean()), float((dy[:, :-1] ** 2).mean()), float(
             (dx[:-1, :] * dy[:, :-1]).mean()
         )

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["imresize", "imresize_u8", "upscale_to", "cubic", "resize_weights"]
+__all__ = ["imresize", "imresize_bicubic", "imresize_u8", "upscale_to", "cubic", "resize_weights"]
 
 
 def cubic(x: np.ndarray) -> np.ndarray:
@@ -123,3 +123,23 @@ def upscale_to(img: np.ndarray, shape: tuple[int, int], factor: int = 4) -> np.n
     if up.shape[-2] < h or up.shape[-1] < w:
         raise ValueError(f"x{factor} of {img.shape[-2:]} is smaller than the reference {(h, w)}")
     return np.clip(up[..., :h, :w], 0.0, 1.0).astype(np.float32)
+
+
+def imresize_bicubic(
+    img: np.ndarray,
+    scale: float | None = None,
+    *,
+    size: tuple[int, int] | None = None,
+    antialias: bool = True,
+) -> np.ndarray:
+    """:func:`imresize` keeping a floating dtype (other dtypes give float64), with the output
+    size as a keyword: ``ceil(H*scale)`` or ``size``; not clipped.
+
+    >>> imresize_bicubic(np.ones((3, 8, 8), np.float32), 0.5).shape
+    (3, 4, 4)
+    """
+    arr = np.asarray(img)
+    if size is not None and (int(size[0]) <= 0 or int(size[1]) <= 0):
+        raise ValueError(f"output size must be positive, got {size}")
+    out = imresize(arr, scale, output_shape=size, antialias=antialias)
+    return out.astype(arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float64, copy=False)
