@@ -23,9 +23,10 @@ class _IdentityPool:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def run(self, tool_id, image, args=None):
+    def run(self, call, image, args=None, *, image_hash=None):
         from irpilot.tools import TOOLS
 
+        tool_id = call.name
         self.calls.append(tool_id)
         s = TOOLS.get(tool_id).card.scale if tool_id in TOOLS else 1
         out = np.repeat(np.repeat(image, s, axis=1), s, axis=2) if s > 1 else image.copy()
@@ -155,9 +156,9 @@ def test_input_perception_features_and_round_trip(tmp_path):
     policy file round-trips with the same outputs."""
     import torch
 
-    from irpilot.train.actions import default_action_space
-    from irpilot.train.checkpoint import build_net, load_policy, save_policy
-    from irpilot.train.model import StateEncoder, stack_states
+    from irpilot.policies.learned.actions import default_action_space
+    from irpilot.policies.learned.checkpoint import build_net, load_policy, save_policy
+    from irpilot.policies.learned.network import StateEncoder, stack_states
 
     space = default_action_space(only_available=False)
     labels = ["noise", "haze", "dark"]
@@ -209,17 +210,17 @@ def test_agenda_threshold_and_skip():
     assert set(agenda(perc, skip=["motion_blur"], skip_threshold=0.65)) == {"denoise", "dehaze", "motion_deblur"}
     assert set(agenda(perc, skip=["motion_blur", "noise"], skip_threshold=0.95)) == {"dehaze"}
     assert agenda(None) == []
-    assert LearnedPolicy(skip_threshold="0.8").skip_threshold == 0.8 and LearnedPolicy().skip_threshold is None
+    assert LearnedPolicy(skip_threshold="0.8").options.skip_threshold == 0.8 and LearnedPolicy().options.skip_threshold is None
     from irpilot.errors import ConfigError
 
     with pytest.raises(ConfigError, match="min_prob"):
         LearnedPolicy(min_prob="abc")
-    assert LearnedPolicy(agenda_skip="motion_blur+defocus_blur").agenda_skip == ("motion_blur", "defocus_blur")
+    assert LearnedPolicy(agenda_skip="motion_blur+defocus_blur").options.agenda_skip == ("motion_blur", "defocus_blur")
 
 
 def test_ensemble_averages_the_logits_of_its_members():
     """``weights="a.pt+b.pt"``: one decision from the mean of the members' logits."""
-    static = default_weights("rl_static")
+    static = default_weights("rl3_static")
     single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
     twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
     pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
@@ -275,7 +276,7 @@ def test_task_decoding_takes_a_task_whose_probability_is_split_between_its_tools
     from irpilot.errors import ConfigError
 
     by_tool, by_task = LearnedPolicy(decode="tool"), LearnedPolicy()
-    assert by_task.decode == "task"  # the default
+    assert by_task.options.decode == "task"  # the default
     names = by_tool.space.names
     p = np.zeros(len(names))
     p[names.index("stop")] = 0.4

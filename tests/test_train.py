@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from irpilot.pool import Pool  # noqa: E402
 from irpilot.tools.base import TOOLS, Tool, ToolCard  # noqa: E402
-from irpilot.train.actions import ActionSpace  # noqa: E402
+from irpilot.policies.learned.actions import ActionSpace  # noqa: E402
 from irpilot.train.expert import search  # noqa: E402
 from irpilot.train.perturb import PerturbConfig, perturb_sequence  # noqa: E402
 
@@ -139,8 +139,8 @@ def test_perturbation_rate_and_validity():
 
 
 def _net_and_encoder():
-    from irpilot.train.checkpoint import build_net
-    from irpilot.train.model import StateEncoder
+    from irpilot.policies.learned.checkpoint import build_net
+    from irpilot.policies.learned.network import StateEncoder
 
     enc = StateEncoder(SPACE, crop=16, n_crops=2, max_steps=3)
     torch.manual_seed(0)
@@ -149,7 +149,7 @@ def _net_and_encoder():
 
 def test_grpo_update_raises_probability_of_better_action():
     from irpilot.policies.learned import decision_mask
-    from irpilot.train.model import stack_states
+    from irpilot.policies.learned.network import stack_states
     from irpilot.train.rl import group_advantages, grpo_loss
 
     net, enc = _net_and_encoder()
@@ -183,7 +183,7 @@ def test_grpo_ratios_use_the_redirected_policy():
     """With stop redirected to a pending task, the loss's log-probabilities are those the
     rollout sampled from: every ratio is 1 before the first update, and stop has none."""
     from irpilot.policies.learned import decision_mask, pending_tools, redirect_stop
-    from irpilot.train.model import stack_states
+    from irpilot.policies.learned.network import stack_states
     from irpilot.train.rl import grpo_loss
 
     net, enc = _net_and_encoder()
@@ -289,7 +289,7 @@ def test_expert_sft_rl_smoke(tmp_path, pool):
     """One tiny run of each training script: expert search -> SFT -> one GRPO update -> policy loads."""
     from irpilot.policies.learned import LearnedPolicy
     from irpilot.train.expert import load_expert, run_expert
-    from irpilot.train.model import StateEncoder
+    from irpilot.policies.learned.network import StateEncoder
     from irpilot.train.rl import RLConfig, train_rl
     from irpilot.train.sft import SFTConfig, train_sft
 
@@ -347,7 +347,7 @@ def test_expert_sft_rl_smoke(tmp_path, pool):
     # the command line, fine-tuning a trained policy (--init keeps its action space, which here
     # holds this module's test tools; from scratch the CLI uses the real toolbox's actions)
     from irpilot.cli import main
-    from irpilot.train.checkpoint import load_policy
+    from irpilot.policies.learned.checkpoint import load_policy
 
     ft_out = tmp_path / "cli_ft.pt"
     assert main(["train", "sft", "--expert", str(tmp_path / "expert"), "--out", str(ft_out), "--epochs", "1", "--lr", "1e-4",

@@ -11,8 +11,9 @@ import time
 import numpy as np
 import pytest
 
+from irpilot.toolcall import ToolCall
+
 from irpilot.pool import (
-    Call,
     DiskCache,
     MemoryCache,
     Pool,
@@ -114,8 +115,8 @@ def test_micro_batching_with_native_run_batch(tmp_path, backend):
     log = tmp_path / "batches.txt"
     with Pool(backend, 1, max_batch=4, imports=IMPORTS) as pool:
         blocker = pool.call("pool_test_gain", _img(100), {"sleep": 0.5})  # occupies the only worker
-        calls = [Call("pool_test_batch", _img(i), {"log": str(log)}) for i in range(10)]
-        calls.append(Call("pool_test_batch", _img(50), {"log": str(log), "gain": 0.1}))  # other args
+        calls = [(ToolCall("pool_test_batch", {"log": str(log)}), _img(i)) for i in range(10)]
+        calls.append((ToolCall("pool_test_batch", {"log": str(log), "gain": 0.1}), _img(50)))  # other args
         results = pool.map(calls)
         assert blocker.result().ok
         for i, r in enumerate(results[:10]):

@@ -183,8 +183,8 @@ def run_sft(args: argparse.Namespace) -> int:
     encoder = perceiver = None
     if args.perception and not args.init:  # a fine-tuned policy keeps its own encoder
         from ..perceive import load_default_perceiver
-        from ..train.actions import default_action_space
-        from ..train.model import StateEncoder
+        from ..policies.learned.actions import default_action_space
+        from ..policies.learned.network import StateEncoder
 
         perceiver = load_default_perceiver()
         if perceiver is None:

@@ -3,10 +3,10 @@ and the default tool of each task."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..vocab import DEGRADATION_TO_TASK, TASK_TO_DEGRADATION
+from ..vocab import DEGRADATION_TO_TASK
 
 #: The agent's toolbox: per task, the tools that measurably help on that task's degradation,
 #: best first (output PSNR in the toolbox benchmark, BENCHMARKS.md "Toolbox", confirmed on
@@ -29,7 +29,7 @@ PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
 }
 
 
-def available_tools(task: str, toolbox: dict[str, list[str]] | None = None) -> list[str]:
+def available_tools(task: str, toolbox: Mapping[str, Sequence[str]] | None = None) -> list[str]:
     """The agent's available tools for ``task`` (the measured toolbox above, in order; every
     available tool of the task when none of those is available).
     ``toolbox`` (a policy's ``tools`` option, task -> tool ids) restricts the choice."""
@@ -42,7 +42,7 @@ def available_tools(task: str, toolbox: dict[str, list[str]] | None = None) -> l
     return preferred or avail
 
 
-def default_tool(task: str, toolbox: dict[str, list[str]] | None = None) -> str | None:
+def default_tool(task: str, toolbox: Mapping[str, Sequence[str]] | None = None) -> str | None:
     tools = available_tools(task, toolbox)
     return tools[0] if tools else None
 
@@ -65,26 +65,6 @@ def detected_degradations(obs_perception: Any, threshold: float = 0.5, image_sha
         d for d, p in obs_perception.probs.items()
         if p >= threshold and d in DEGRADATION_TO_TASK and not (big and d == "low_resolution")
     ]
-
-
-def tasks_option(options: dict[str, Any]) -> list[str] | None:
-    """``tasks=`` (task or degradation names, list or comma string) given by a user or the benchmark."""
-    raw = options.get("tasks") or options.get("degradations")
-    if not raw:
-        return None
-    names = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else list(raw)
-    out = []
-    for n in names:
-        if n in DEGRADATION_TO_TASK:
-            out.append(n)
-        elif n in TASK_TO_DEGRADATION:
-            out.append(TASK_TO_DEGRADATION[n])
-        else:
-            raise ValueError(
-                f"unknown task or degradation {n!r}; known: {', '.join(sorted(DEGRADATION_TO_TASK))} "
-                f"or {', '.join(sorted(TASK_TO_DEGRADATION))}"
-            )
-    return out
 
 
 def default_policy_name() -> str:

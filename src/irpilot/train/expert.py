@@ -161,7 +161,7 @@ def run_expert(
     degradations per crop (1, 2, ...; default: ``sample_combination``'s), e.g. ``(0, 0.6, 0.4)``
     for pairs and triples only, where the order of the steps matters.
     """
-    from .actions import default_action_space
+    from ..policies.learned.actions import default_action_space
     from .data import make_case, training_photos
 
     out = Path(out_dir)

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .actions import ActionSpace
+from ..policies.learned.actions import ActionSpace
 from .data import perception_size_hint
-from .model import EncodedState, StateEncoder, stack_states
+from ..policies.learned.network import EncodedState, StateEncoder, stack_states
 
 __all__ = ["RLConfig", "Rollout", "rollout_group", "grpo_loss", "group_advantages", "train_rl", "RewardAdapter"]
 
@@ -121,7 +121,7 @@ def rollout_group(
 
     import torch
 
-    from ..policies.learned import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
+    from ..policies.learned.decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
 
     from ..io import image_hash
 
@@ -349,7 +349,7 @@ def train_rl(
     import torch
 
     from ..io import atomic_write_bytes
-    from .checkpoint import load_policy, save_policy
+    from ..policies.learned.checkpoint import load_policy, save_policy
 
     cfg = cfg or RLConfig()
     out = Path(out)
@@ -498,7 +498,7 @@ def measure_exploration(
     ("exploration stagnation"), the mean number of distinct call sequences per group, and the
     mean entropy of the first decision."""
     from ..perceive import load_default_perceiver
-    from .checkpoint import load_policy
+    from ..policies.learned.checkpoint import load_policy
     from .data import make_case, training_photos
 
     net, space, encoder, _ = load_policy(policy_path)

@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ..imaging.blocks import grid_peak_to_median
-from ..imaging.color import luma
-from ..imaging.filters import min_filter
+from ...imaging.blocks import grid_peak_to_median
+from ...imaging.color import luma
+from ...imaging.filters import min_filter
+from ...vocab import DEGRADATION_TO_TASK
 from .actions import ActionSpace
 
 __all__ = ["StateEncoder", "EncodedState", "N_STATS", "image_stats", "PolicyNet", "stack_states"]
@@ -144,8 +145,6 @@ class StateEncoder:
 
     def _undone(self, called: Sequence[str]) -> np.ndarray:
         """1 for each perception label whose task has not been called yet."""
-        from ..degrade import DEGRADATION_TO_TASK
-
         done = {self.space.task_of(c) for c in called if c in self.space.tools}
         return np.array([float(DEGRADATION_TO_TASK.get(d) not in done) for d in self.perception_labels], np.float32)
 

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_write_bytes
+from ...io import atomic_write_bytes
+from ...vocab import TASK_TO_DEGRADATION
 from .actions import ActionSpace
-from .model import StateEncoder
+from .network import StateEncoder
 
 __all__ = ["FORMAT_VERSION", "save_policy", "load_policy", "build_net", "meta_path"]
 
@@ -23,9 +24,7 @@ def meta_path(weights: str | Path) -> Path:
 
 def evidence_index(space: ActionSpace, encoder: StateEncoder) -> list[int]:
     """For each action, the index of its degradation among the perception labels (-1: none)."""
-    from ..degrade import DEGRADATION_TO_TASK
-
-    task_to_deg = {t: d for d, t in DEGRADATION_TO_TASK.items()}
+    task_to_deg = TASK_TO_DEGRADATION
     labels = encoder.perception_labels
     out = []
     for name in space.names:
@@ -42,8 +41,8 @@ def build_net(
     dropout: float = 0.0,
     stop_evidence: bool = True,
 ):
-    """A fresh :class:`~irpilot.train.model.PolicyNet` for ``space`` and ``encoder``."""
-    from .model import PolicyNet
+    """A fresh :class:`~irpilot.policies.learned.network.PolicyNet` for ``space`` and ``encoder``."""
+    from .network import PolicyNet
 
     ev = evidence_index(space, encoder) if (evidence and encoder.perc_dim) else None
     return PolicyNet(

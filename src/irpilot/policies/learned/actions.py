@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..vocab import STOP, TASKS
+from ...vocab import STOP, TASKS
 
 __all__ = ["ActionSpace", "DEFAULT_CANDIDATES", "default_action_space"]
 
@@ -90,7 +90,7 @@ class ActionSpace:
     def availability(self, available: Iterable[str] | None = None) -> np.ndarray:
         """Boolean mask (n,) of actions that can run (stop is always available)."""
         if available is None:
-            from ..tools import TOOLS
+            from ...tools import TOOLS
 
             ok = []
             for t in self.tools:
@@ -133,7 +133,7 @@ def default_action_space(
 ) -> ActionSpace:
     """The action space from ``candidates`` (default :data:`DEFAULT_CANDIDATES`), keeping at
     most ``per_task`` registered (and, by default, available) tools per task."""
-    from ..tools import TOOLS
+    from ...tools import TOOLS
 
     cands = dict(DEFAULT_CANDIDATES if candidates is None else candidates)
     kept: dict[str, list[str]] = {}
