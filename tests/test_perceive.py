@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 import irpilot.perceive as perceive  # noqa: E402
 from irpilot.perceive import DEGRADATION_NAMES, DEFAULT_WEIGHTS, Perception, Perceiver  # noqa: E402
 from irpilot.perceive.model import PerceptionNet  # noqa: E402
-from irpilot.perceive.train import TrainConfig, binary_auc, class_metrics, train  # noqa: E402
+from irpilot.train.perception import TrainConfig, binary_auc, class_metrics, train  # noqa: E402
 
 
 def _random_perceiver(**kw) -> Perceiver:
@@ -135,7 +135,7 @@ def test_binary_auc():
 
 
 def test_training_refuses_test_sets():
-    from irpilot.perceive.data import load_sources
+    from irpilot.train.perception_data import load_sources
 
     with pytest.raises(ValueError, match="test sets"):
         load_sources(folders=("T91", "Kodak24"))

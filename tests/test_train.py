@@ -262,7 +262,7 @@ def test_group_advantages():
 
 @dataclasses.dataclass
 class _ToyReward:
-    """Reward adapter stand-in: PSNR gain minus a call cost (the real one is irpilot.quality.reward)."""
+    """Reward adapter stand-in: PSNR gain minus a call cost (the real one is irpilot.train.reward)."""
 
     def components(self, input_img, output, ref, n_calls, valid=True):
         from irpilot.train.scoring import psnr

@@ -8,7 +8,7 @@ import skimage.data
 
 from irpilot.config import settings
 from irpilot.io import from_uint8
-from irpilot.quality.fit_niqe import LIVE1_KODAK_DUPLICATES, fit_niqe, pristine_photos
+from irpilot.train.niqe import LIVE1_KODAK_DUPLICATES, fit_niqe, pristine_photos
 from irpilot.quality.niqe import NiqeModel, load_niqe_model
 
 

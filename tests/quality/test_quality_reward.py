@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from irpilot.io import from_uint8
 from irpilot.quality import score
-from irpilot.quality.reward import (
+from irpilot.train.reward import (
     RewardConfig,
     RewardModel,
     group_advantages,

@@ -1,7 +1,7 @@
 """Degradation perception: which degradations an image shows, and how strongly.
 
 A small CNN (:mod:`irpilot.perceive.model`), trained by irpilot's own script
-(``scripts/train_perception.py``) on synthetic degradations of *training* photos, looks at a
+(``irpilot train perception``) on synthetic degradations of *training* photos, looks at a
 few crops of the image at native resolution (never a downscaled copy: blur radii, noise grain
 and JPEG blocks change character when an image is resized) and averages its predictions.
 
@@ -50,7 +50,7 @@ DEFAULT_WEIGHTS: Path = Path(__file__).resolve().parent.parent / "assets" / "per
 
 
 #: Hand-made cues a checkpoint may stack onto a CNN logit (``logit = cnn * a + cue * b + bias``,
-#: fit on validation crops of the training photos by :func:`irpilot.perceive.train.fit_stacking`).
+#: fit on validation crops of the training photos by :func:`irpilot.train.perception.fit_stacking`).
 STACKING_CUES = {"jpeg": grid_peak_log_ratio}
 
 

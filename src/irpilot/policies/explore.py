@@ -3,7 +3,7 @@
 1. Perception gates the agenda: every degradation rated present goes on it.
 2. Scheduling: the agenda is ordered by pairwise experience gathered by exhaustive exploration
    on training photos (``assets/explore_experience.json``, built by
-   ``scripts/build_explore_experience.py``): for each pair of degradations, how often undoing one
+   ``irpilot train experience``): for each pair of degradations, how often undoing one
    before the other gave the better result.  Pairs without experience follow MAIR's order.
 3. Execution: for the current task every tool of the task is run and the best candidate is
    kept (lowest remaining degradation, then no-reference quality), as MAIR and 4KAgent do and

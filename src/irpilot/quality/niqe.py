@@ -13,7 +13,7 @@ blocks of the test image is compared with one fitted to sharp blocks of pristine
 
 Two pristine models ship in ``irpilot/assets``:
 
-- ``niqe`` (``niqe_irpilot.npz``): fitted by irpilot (:mod:`irpilot.quality.fit_niqe`) on
+- ``niqe`` (``niqe_irpilot.npz``): fitted by irpilot (:mod:`irpilot.train.niqe`) on
   training photos only (T91, CSet14, LIVE1, classic5, scikit-image's bundled photos).
 - ``niqe_basicsr`` (``niqe_basicsr.npz``): the original authors' parameters as redistributed
   by BasicSR 1.4.2 (Apache-2.0; see ``assets/NOTICE.md``).
@@ -214,7 +214,7 @@ class NIQE(Metric):
         if not _asset(self.asset).is_file():
             raise MetricUnavailableError(
                 f"NIQE parameters {self.asset} are missing from irpilot/assets; "
-                "refit them with: python -m irpilot.quality.fit_niqe"
+                "refit them with: irpilot train niqe"
             )
 
     def setup(self) -> None:

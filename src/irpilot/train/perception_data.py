@@ -8,7 +8,7 @@ combination of 0-5 degradations through :mod:`irpilot.degrade` (protocol ranges 
 severity level, recorded), and a few crops of the *degraded* image are kept at native
 resolution with their labels (presence 0/1 and severity in [0, 1] per degradation).
 
->>> from irpilot.perceive.data import build_dataset, load_sources
+>>> from irpilot.train.perception_data import build_dataset, load_sources
 >>> ds = build_dataset(load_sources(), n_images=10, seed=0)        # doctest: +SKIP
 >>> ds["crops"].shape, ds["labels"].shape                         # doctest: +SKIP
 ((20, 96, 96, 3), (20, 9))

@@ -78,7 +78,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import METRICS, MetricError, get_metric
+from ..quality.base import METRICS, MetricError, get_metric
 
 __all__ = [
     "RewardConfig",

@@ -7,9 +7,9 @@ tools in the agent's toolbox, the best result of each order kept) and scored by 
 crop; ``first_wins["a>b"]`` is the share of crops where undoing ``a`` first won.
 
 Training photos only (T91, CSet14, LIVE1, classic5, scikit-image's bundled photos); never the
-test sets.  Output: ``src/irpilot/assets/explore_experience.json``.
+test sets.  Output: the package's ``assets/explore_experience.json``.
 
-    python scripts/build_explore_experience.py --crops 6 --seed 0
+    irpilot train experience --crops 6 --size 128 --seed 0 --tools-per-task 2
 """
 
 from __future__ import annotations
@@ -22,18 +22,24 @@ from pathlib import Path
 
 import numpy as np
 
-from irpilot.data import training_photo_paths
-from irpilot.degrade import DEGRADATION_TO_TASK, PRESETS, degrade
-from irpilot.io import atomic_write_bytes, read_image
-from irpilot.policies.common import available_tools
-from irpilot.policies.oracle import reference_psnr
-from irpilot.pool import Pool
+from ..data import training_photo_paths
+from ..degrade import PRESETS, degrade
+from ..io import atomic_write_bytes, read_image
+from ..policies.common import available_tools
+from ..policies.oracle import reference_psnr
+from ..pool import Pool
+from ..vocab import DEGRADATION_TO_TASK
 
-TRAIN_SETS = ("CSet14", "LIVE1", "T91")
+__all__ = ["EXPERIENCE_SETS", "DEFAULT_OUT", "training_crops", "best_of_order", "add_arguments", "run"]
+
+#: The photo sets the shipped experience was built from.
+EXPERIENCE_SETS: tuple[str, ...] = ("CSet14", "LIVE1", "T91")
+#: Where the shipped experience lives.
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "explore_experience.json"
 
 
 def training_crops(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    paths = training_photo_paths(sets=TRAIN_SETS)  # test-set duplicates removed
+    paths = training_photo_paths(sets=EXPERIENCE_SETS)  # test-set duplicates removed
     crops = []
     for p in rng.permutation(len(paths)):
         img = read_image(paths[p])
@@ -66,14 +72,17 @@ def best_of_order(pool: Pool, img: np.ndarray, clean: np.ndarray, order: list[st
     return max(reference_psnr(x, clean) for x in frontier)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of ``irpilot train experience``."""
     ap.add_argument("--crops", type=int, default=6, help="training crops per pair")
     ap.add_argument("--size", type=int, default=192)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tools-per-task", type=int, default=2)
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "src/irpilot/assets/explore_experience.json"))
-    args = ap.parse_args()
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="output JSON (default: the package's assets)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """``irpilot train experience``."""
     rng = np.random.default_rng(args.seed)
     crops = training_crops(args.crops, args.size, rng)
     pairs = [tuple(names) for _, names in PRESETS["agenticir_a"].combinations()]
@@ -93,13 +102,10 @@ def main() -> None:
         "crops_per_pair": len(crops),
         "crop_size": args.size,
         "seed": args.seed,
-        "photos": list(TRAIN_SETS),
-        "command": "python scripts/build_explore_experience.py "
+        "photos": list(EXPERIENCE_SETS),
+        "command": "irpilot train experience "
         + f"--crops {args.crops} --size {args.size} --seed {args.seed} --tools-per-task {args.tools_per_task}",
     }
     atomic_write_bytes(args.out, json.dumps(result, indent=1).encode())
     print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    return 0

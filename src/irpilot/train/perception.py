@@ -1,6 +1,6 @@
 """Train the perception CNN: generate a synthetic crop set once, then train epochs on it.
 
-Run as ``python scripts/train_perception.py --out runs/perception`` (see ``--help``).  The run
+Run as ``irpilot train perception --out runs/perception`` (see ``--help``).  The run
 directory receives ``data.npz`` (the generated crops, reused by later runs), ``config.json``,
 ``train.log`` (one JSON line per epoch), ``last.pt`` (resumable: model, optimiser, epoch) and
 ``perceive_cnn.pt`` (the best epoch by validation loss, in the format
@@ -28,9 +28,9 @@ import numpy as np
 
 from ..imaging.photos import PERCEPTION_PHOTOS
 from ..vocab import DEGRADATION_NAMES
-from .data import TRAIN_FOLDERS, build_dataset, load_sources, split_sources
+from .perception_data import TRAIN_FOLDERS, build_dataset, load_sources, split_sources
 
-__all__ = ["TrainConfig", "binary_auc", "class_metrics", "generate_data", "fit_stacking", "train", "main"]
+__all__ = ["TrainConfig", "add_arguments", "binary_auc", "class_metrics", "generate_data", "fit_stacking", "run", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     import torch
     from torch.nn import functional as F
 
-    from .model import PerceptionNet
+    from ..perceive.model import PerceptionNet
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -336,7 +336,7 @@ def fit_stacking(weights: str | Path, data: str | Path, names: Sequence[str] = (
     import torch
     from scipy.optimize import minimize
 
-    from . import STACKING_CUES, Perceiver
+    from ..perceive import STACKING_CUES, Perceiver
 
     perceiver = Perceiver.load(weights, device="cpu", stacking={})
     d = np.load(data)
@@ -374,8 +374,8 @@ def fit_stacking(weights: str | Path, data: str | Path, names: Sequence[str] = (
     return report
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Train irpilot's degradation perception CNN.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``irpilot train perception``: one per :class:`TrainConfig` field."""
     defaults = TrainConfig()
     for f in dataclasses.fields(TrainConfig):
         if f.name in ("names", "widths", "folders"):
@@ -390,14 +390,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--generate-only", action="store_true", help="build the data set and exit")
     p.add_argument("--stack-only", default="", metavar="WEIGHTS",
                    help="only fit the stacked hand-made cues of WEIGHTS on the validation crops of --data")
-    return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point (``scripts/train_perception.py``)."""
-    args = vars(_parser().parse_args(argv))
-    generate_only = args.pop("generate_only")
-    stack_only = args.pop("stack_only")
+def run(ns: argparse.Namespace) -> int:
+    """``irpilot train perception``."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    args = {k: v for k, v in vars(ns).items() if k in fields}
     for key in ("names", "widths", "folders"):
         if args[key] is None:
             args.pop(key)
@@ -407,11 +405,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
                         handlers=[logging.StreamHandler(), logging.FileHandler(Path(cfg.out) / "run.txt")])
-    if generate_only:
+    if ns.generate_only:
         generate_data(cfg)
         return 0
-    if stack_only:
-        print(json.dumps(fit_stacking(stack_only, cfg.data_path), indent=1))
+    if ns.stack_only:
+        print(json.dumps(fit_stacking(ns.stack_only, cfg.data_path), indent=1))
         return 0
     summary = train(cfg)
     print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1))

@@ -1,6 +1,6 @@
 """Fit irpilot's NIQE pristine model on training photos and write ``assets/niqe_irpilot.npz``.
 
-    python -m irpilot.quality.fit_niqe [--out PATH] [--data-dir DIR]
+    irpilot train niqe [--out PATH] [--data-dir DIR]
 
 Follows the original recipe (Mittal et al. 2013, ``estimatemodelparam``): 96x96 blocks
 without overlap; per photo keep the blocks whose sharpness (mean local standard deviation of
@@ -19,6 +19,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,9 +28,14 @@ from ..data import LIVE1_KODAK_DUPLICATES, TRAINING_SETS, training_photo_paths
 from ..imaging.color import y_channel
 from ..imaging.photos import NIQE_PHOTOS, bundled_photo
 from ..io import read_image
-from .niqe import BLOCK, NiqeModel, gaussian_window, niqe_features
 
-__all__ = ["fit_niqe", "pristine_photos", "LIVE1_KODAK_DUPLICATES", "TRAINING_SETS", "main"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..quality.niqe import NiqeModel
+
+__all__ = ["fit_niqe", "pristine_photos", "LIVE1_KODAK_DUPLICATES", "TRAINING_SETS", "add_arguments", "run"]
+
+#: Where the shipped model lives.
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "niqe_irpilot.npz"
 
 SHARPNESS_THRESHOLD = 0.75
 
@@ -48,6 +54,8 @@ def fit_niqe(
     photos: Iterator[tuple[str, np.ndarray]], *, threshold: float = SHARPNESS_THRESHOLD, verbose: bool = False
 ) -> NiqeModel:
     """Fit the pristine model on ``photos`` ((label, canonical image) pairs)."""
+    from ..quality.niqe import BLOCK, NiqeModel, gaussian_window, niqe_features
+
     window = gaussian_window()
     kept, labels = [], []
     for label, img in photos:
@@ -76,20 +84,17 @@ def fit_niqe(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    default_out = Path(__file__).resolve().parents[1] / "assets" / "niqe_irpilot.npz"
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=default_out, help=f"output npz (default {default_out.name} in assets)")
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of ``irpilot train niqe``."""
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output npz (default {DEFAULT_OUT.name} in the package's assets)")
     ap.add_argument("--data-dir", type=Path, default=None, help="folder holding T91/CSet14/LIVE1/classic5")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``irpilot train niqe``."""
     model = fit_niqe(pristine_photos(args.data_dir, verbose=args.verbose), verbose=args.verbose)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
     print(f"wrote {args.out}: {int(model.meta['n_blocks'])} blocks from {int(model.meta['n_photos'])} photos "
           f"({model.meta['sources']})")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
