@@ -24,16 +24,11 @@ from irpilot.pool import (
     default_pool,
     pool_from_args,
 )
-from irpilot.pool import testing as fake_tools
+from conftest import POOL_IMPORTS
 
-IMPORTS = fake_tools.IMPORTS
+IMPORTS = POOL_IMPORTS
 
-@pytest.fixture(autouse=True, scope="module")
-def _fake_tools():
-    """The pool_test_* tools exist only while this module's tests run."""
-    fake_tools.register()
-    yield
-    fake_tools.unregister()
+pytestmark = pytest.mark.usefixtures("pool_tools")
 
 
 
@@ -141,10 +136,10 @@ def test_per_tool_concurrency_limit():
     running = {"now": 0, "max": 0}
     lock = threading.Lock()
 
-    from irpilot.pool.testing import GainTool
+    from conftest import GainTool, _pool_card
 
     class Probe(GainTool):
-        card = fake_tools._card("pool_test_probe", "test tool: records its concurrency")
+        card = _pool_card("pool_test_probe", "test tool: records its concurrency")
 
         def _run(self, img, **args):
             with lock:

@@ -8,14 +8,10 @@ import pytest
 
 from irpilot.cli import main
 from irpilot.io import read_image, write_image
-from irpilot.pool import testing as fake_tools
+from conftest import POOL_IMPORTS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _fake_tools():
-    fake_tools.register()
-    yield
-    fake_tools.unregister()
+pytestmark = pytest.mark.usefixtures("pool_tools")
 
 
 def test_pool_status_lists_backends(capsys):

@@ -15,7 +15,7 @@ from irpilot.cli import main
 from irpilot.io import read_image, write_image
 from irpilot.tools import TASKS, TOOLS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _json(capsys: pytest.CaptureFixture[str], *extra: str) -> list[dict]:

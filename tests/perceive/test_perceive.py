@@ -1,4 +1,4 @@
-"""Tests of irpilot.perceive: the API, the shipped weights, and a training smoke run."""
+"""Tests of irpilot.perceive: the API and the shipped weights (training: tests/train/test_perception_training.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ torch = pytest.importorskip("torch")
 import irpilot.perceive as perceive  # noqa: E402
 from irpilot.perceive import DEGRADATION_NAMES, DEFAULT_WEIGHTS, Perception, Perceiver  # noqa: E402
 from irpilot.perceive.model import PerceptionNet  # noqa: E402
-from irpilot.train.perception import TrainConfig, binary_auc, class_metrics, train  # noqa: E402
 
 
 def _random_perceiver(**kw) -> Perceiver:
@@ -96,18 +95,6 @@ def test_size_hint_decides_low_resolution_for_crops():
     assert perception_size_hint((3, 32, 32), (3, 128, 128)) == (96, 96)
 
 
-def test_jpeg_blockiness_cue():
-    from irpilot.degrade.base import get_degradation
-    from irpilot.imaging.blocks import grid_peak_log_ratio
-
-    clean = _photo(128)
-    jpeg = get_degradation("jpeg")
-    compressed = jpeg.apply(clean, {**jpeg.sample(np.random.default_rng(0), "extreme"), "quality": 10})
-    assert grid_peak_log_ratio(compressed) > grid_peak_log_ratio(clean) + 0.1
-    assert grid_peak_log_ratio(compressed[:, 3:, 5:]) > grid_peak_log_ratio(clean[:, 3:, 5:]) + 0.1  # grid phase unknown
-    assert grid_peak_log_ratio(np.zeros((3, 10, 10), np.float32)) == 0.0  # too small to tell
-
-
 def test_stacking_applies_and_validates():
     plain = _random_perceiver()
     stacked = _random_perceiver(stacking={"jpeg": {"cnn": 0.0, "cue": 0.0, "bias": 3.0}})
@@ -122,40 +109,6 @@ def test_load_default_returns_none_when_absent(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(perceive, "DEFAULT_WEIGHTS", tmp_path / "missing.pt")
     assert perceive.load_default_perceiver() is None
     assert "absent" in caplog.text
-
-
-# -- metrics --------------------------------------------------------------------------------------
-def test_binary_auc():
-    assert binary_auc(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) == 1.0
-    assert binary_auc(np.array([0.9, 0.8, 0.2, 0.1]), np.array([0, 0, 1, 1])) == 0.0
-    assert binary_auc(np.array([0.5, 0.5, 0.5, 0.5]), np.array([0, 1, 0, 1])) == 0.5
-    assert math.isnan(binary_auc(np.array([0.1, 0.2]), np.array([1, 1])))
-    m = class_metrics(np.array([[0.9], [0.1], [0.6]]), np.array([[1.0], [0.0], [0.0]]), ["x"])["x"]
-    assert m["precision"] == 0.5 and m["recall"] == 1.0 and abs(m["accuracy"] - 2 / 3) < 1e-9
-
-
-def test_training_refuses_test_sets():
-    from irpilot.train.perception_data import load_sources
-
-    with pytest.raises(ValueError, match="test sets"):
-        load_sources(folders=("T91", "Kodak24"))
-
-
-# -- training smoke run ---------------------------------------------------------------------------
-def test_training_smoke(tmp_path):
-    cfg = TrainConfig(out=str(tmp_path / "run"), folders=(), skimage=True, n_images=12, n_val_images=4,
-                      val_fraction=0.25, crops_per_image=1, crop=48, epochs=1, batch_size=4, widths=(8, 8, 8, 8),
-                      embed_dim=16)
-    summary = train(cfg)
-    rec = summary["history"][0]
-    assert math.isfinite(rec["train_loss"]) and math.isfinite(rec["val_bce"])
-    p = Perceiver.load(summary["weights"], device="cpu")
-    assert p.crop == 48 and p.names == DEGRADATION_NAMES
-    out = p(_photo(64))
-    assert all(0.0 <= v <= 1.0 for v in out.probs.values())
-    assert set(summary["stacking"]) == {"jpeg"} and set(p.stacking) == {"jpeg"}
-    log_lines = (tmp_path / "run" / "train.log").read_text().splitlines()
-    assert json.loads(log_lines[0])["epoch"] == 0
 
 
 # -- the shipped weights --------------------------------------------------------------------------

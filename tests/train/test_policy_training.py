@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from irpilot.pool import Pool  # noqa: E402
-from irpilot.tools.base import TOOLS, Tool, ToolCard  # noqa: E402
+
 from irpilot.policies.learned.actions import ActionSpace  # noqa: E402
 from irpilot.train.expert import search  # noqa: E402
 from irpilot.train.perturb import PerturbConfig, perturb_sequence  # noqa: E402
@@ -20,44 +20,7 @@ from irpilot.train.perturb import PerturbConfig, perturb_sequence  # noqa: E402
 # --- planted problem: degraded = (clean + 0.1) / 2; the right fix is gain x2 THEN shift -0.1 ----
 
 
-def _card(name: str, task: str) -> ToolCard:
-    return ToolCard(id=name, task=task, description="test tool", tiling=False, cpu_seconds_512=0.001)
-
-
-class Gain2(Tool):
-    card: ClassVar[ToolCard] = _card("trainfake_gain2", "low_light")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return img * 2.0
-
-
-class Gain15(Tool):
-    card: ClassVar[ToolCard] = _card("trainfake_gain15", "low_light")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return img * 1.5
-
-
-class Shift1(Tool):
-    card: ClassVar[ToolCard] = _card("trainfake_shift1", "dehaze")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return img - 0.1
-
-
-class Shift2(Tool):
-    card: ClassVar[ToolCard] = _card("trainfake_shift2", "dehaze")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return img - 0.2
-
-
-@pytest.fixture(scope="module", autouse=True)
-def fake_tools():
-    """Registered only while this module runs, so other tests (the contract tests over every
-    tool) never see them."""
-    with TOOLS.temporarily({cls.card.id: cls for cls in (Gain2, Gain15, Shift1, Shift2)}):
-        yield
+pytestmark = pytest.mark.usefixtures("train_tools")
 
 CANDS = {"low_light": ["trainfake_gain15", "trainfake_gain2"], "dehaze": ["trainfake_shift2", "trainfake_shift1"]}
 SPACE = ActionSpace.from_candidates(CANDS)
