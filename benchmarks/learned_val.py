@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--details", action="store_true", help="also record every case's PSNR gain, tool chain and the policy's top choices at each decision")
     args = ap.parse_args(argv)
 
-    from irpilot.pool import Pool
     from irpilot.policies.base import make_policy, split_label
+    from irpilot.pool import Pool
     from irpilot.train.evaluate import evaluate_policies, validation_cases
 
     cases = validation_cases(args.n, args.seed)

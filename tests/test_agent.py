@@ -16,7 +16,6 @@ import pytest
 from irpilot.agent import Agent, AgentConfig, Trajectory, replay_trajectory
 from irpilot.pool import Pool
 
-
 pytestmark = pytest.mark.usefixtures("agent_tools")
 
 TOOLBOX = {"dehaze": ["agent_test_dehaze_weak", "agent_test_dehaze"], "low_light": ["agent_test_brighten"]}
@@ -169,8 +168,8 @@ def test_unknown_policy_suggests(world):
 
 
 def test_bench_policy_spec_carries_options():
-    from irpilot.policies.base import parse_policy
     from irpilot.errors import ConfigError
+    from irpilot.policies.base import parse_policy
 
     assert parse_policy("learned") == ("learned", {})
     assert parse_policy("learned:finish_agenda=0:threshold=0.6") == ("learned", {"finish_agenda": "0", "threshold": "0.6"})
@@ -179,8 +178,8 @@ def test_bench_policy_spec_carries_options():
 
 
 def test_policy_spec_label_names_the_variant():
-    from irpilot.policies.base import parse_policy, split_label
     from irpilot.errors import ConfigError
+    from irpilot.policies.base import parse_policy, split_label
 
     assert split_label("learned:finish_agenda=0") == ("learned:finish_agenda=0", "learned:finish_agenda=0")
     assert split_label("rl320=learned:weights=a/b.pt") == ("rl320", "learned:weights=a/b.pt")

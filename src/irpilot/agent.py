@@ -258,7 +258,7 @@ class Agent:
                          input_hash=ctx.current_hash, decision_seconds=dt, choices=choices, accepted=True)
                 )
                 return
-            before, before_hash = ctx.current, ctx.current_hash
+            before_hash = ctx.current_hash
             step = ctx.call(action, decision_seconds=dt)
             step.choices = choices
             if not step.ok:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-
 import pytest
 
 from irpilot.cli import main
 from irpilot.io import read_image, write_image
-from conftest import POOL_IMPORTS
-
 
 pytestmark = pytest.mark.usefixtures("pool_tools")
 

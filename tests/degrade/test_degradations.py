@@ -19,10 +19,10 @@ from irpilot.degrade import (
     imresize_u8,
     replay,
 )
-from irpilot.imaging.convert import from_uint8, to_uint8
 from irpilot.degrade.classical import disk_kernel, motion_offsets
 from irpilot.degrade.weather import depth_proxy, rain_streak_kernel
 from irpilot.errors import RegistryError
+from irpilot.imaging.convert import from_uint8, to_uint8
 from irpilot.vocab import TASKS
 
 NAMES = ("low_resolution", "noise", "motion_blur", "defocus_blur", "haze", "rain", "dark", "jpeg", "snow")

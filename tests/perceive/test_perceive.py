@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import irpilot.perceive as perceive  # noqa: E402
-from irpilot.perceive import DEGRADATION_NAMES, DEFAULT_WEIGHTS, Perception, Perceiver  # noqa: E402
+from irpilot.perceive import DEFAULT_WEIGHTS, DEGRADATION_NAMES, Perceiver, Perception  # noqa: E402
 from irpilot.perceive.model import PerceptionNet  # noqa: E402
 
 

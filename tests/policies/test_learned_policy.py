@@ -13,7 +13,13 @@ pytest.importorskip("torch")
 
 from irpilot.agent import Agent, AgentConfig, Observation  # noqa: E402
 from irpilot.policies.base import POLICIES  # noqa: E402
-from irpilot.policies.learned import LearnedPolicy, decision_mask, default_weights, pending_tools, redirect_stop  # noqa: E402
+from irpilot.policies.learned import (  # noqa: E402
+    LearnedPolicy,
+    decision_mask,
+    default_weights,
+    pending_tools,
+    redirect_stop,
+)
 from irpilot.pool.result import CallResult  # noqa: E402
 
 

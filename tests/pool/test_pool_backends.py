@@ -6,9 +6,9 @@ import asyncio
 
 import numpy as np
 import pytest
+from conftest import POOL_IMPORTS
 
 from irpilot.pool import CallResult, Pool
-from conftest import POOL_IMPORTS
 
 IMPORTS = POOL_IMPORTS
 

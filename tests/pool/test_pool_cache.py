@@ -10,8 +10,7 @@ import time
 
 import numpy as np
 import pytest
-
-from irpilot.toolcall import ToolCall
+from conftest import POOL_IMPORTS
 
 from irpilot.pool import (
     DiskCache,
@@ -24,7 +23,7 @@ from irpilot.pool import (
     default_pool,
     pool_from_args,
 )
-from conftest import POOL_IMPORTS
+from irpilot.toolcall import ToolCall
 
 IMPORTS = POOL_IMPORTS
 

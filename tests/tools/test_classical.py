@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from irpilot.tools import TOOLS, get_tool
 from irpilot.imaging.resize import imresize_bicubic
+from irpilot.tools import TOOLS, get_tool
 
 skdata = pytest.importorskip("skimage.data")
 

@@ -8,8 +8,8 @@ import skimage.data
 
 from irpilot.config import settings
 from irpilot.io import from_uint8
-from irpilot.train.niqe import LIVE1_KODAK_DUPLICATES, fit_niqe, pristine_photos
 from irpilot.quality.niqe import NiqeModel, load_niqe_model
+from irpilot.train.niqe import LIVE1_KODAK_DUPLICATES, fit_niqe, pristine_photos
 
 
 def test_fit_on_bundled_photos_and_round_trip(tmp_path):

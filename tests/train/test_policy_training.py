@@ -4,16 +4,14 @@ and one-step smoke runs of the SFT and RL scripts."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from irpilot.pool import Pool  # noqa: E402
-
 from irpilot.policies.learned.actions import ActionSpace  # noqa: E402
+from irpilot.pool import Pool  # noqa: E402
 from irpilot.train.expert import search  # noqa: E402
 from irpilot.train.perturb import PerturbConfig, perturb_sequence  # noqa: E402
 
@@ -251,8 +249,8 @@ class _ToyReward:
 def test_expert_sft_rl_smoke(tmp_path, pool):
     """One tiny run of each training script: expert search -> SFT -> one GRPO update -> policy loads."""
     from irpilot.policies.learned import LearnedPolicy
-    from irpilot.train.expert import load_expert, run_expert
     from irpilot.policies.learned.network import StateEncoder
+    from irpilot.train.expert import load_expert, run_expert
     from irpilot.train.rl import RLConfig, train_rl
     from irpilot.train.sft import SFTConfig, train_sft
 

@@ -41,7 +41,6 @@ def _parse_tools(spec: str | None) -> dict[str, list[str]] | None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..pool import add_pool_arguments
-
     from ..train import experience, niqe, perception, probe
 
     p = sub.add_parser("train", help="train irpilot's learned parts: perception, NIQE, explore's experience, "

@@ -14,6 +14,7 @@ Modules: ``base`` (interface, registry, records) (MATLAB bicubic resizing is
 
 from __future__ import annotations
 
+from ..imaging.resize import imresize, imresize_u8, upscale_to
 from ..vocab import DEGRADATION_TO_TASK, PROTOCOL_DEGRADATIONS
 from .base import (
     DEGRADATIONS,
@@ -33,7 +34,6 @@ from .pipeline import (
     derive_seed,
     replay,
 )
-from ..imaging.resize import imresize, imresize_u8, upscale_to
 
 __all__ = [
     "DEGRADATIONS",

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..imaging.convert import quantize
-from .base import DEGRADATIONS, LEVELS, Degradation, level_of, severity_from_ranges
 from ..imaging.resize import imresize_u8
+from .base import DEGRADATIONS, LEVELS, Degradation, level_of, severity_from_ranges
 
 __all__ = ["LowResolution", "Noise", "MotionBlur", "DefocusBlur", "Dark", "Jpeg", "motion_offsets", "disk_kernel"]
 
@@ -306,4 +306,6 @@ class Jpeg(Degradation):
         import cv2
 
         dec = cv2.imdecode(np.frombuffer(self.encode(arr, params), np.uint8), cv2.IMREAD_COLOR)
+        if dec is None:
+            raise RuntimeError(f"OpenCV could not decode its own JPEG encoding (params {dict(params)})")
         return np.ascontiguousarray(dec[:, :, ::-1])

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, IrpilotError
-from ..io import atomic_write_bytes, encode_image, list_images, read_image
 from ..imaging.convert import on_8bit_grid, to_uint8
+from ..io import atomic_write_bytes, encode_image, list_images, read_image
 from .base import DEGRADATIONS
 from .pipeline import PRESETS, Preset, degrade, derive_seed, replay
 

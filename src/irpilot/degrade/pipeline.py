@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..vocab import PROTOCOL_DEGRADATIONS
 from ..imaging.convert import on_8bit_grid
+from ..vocab import PROTOCOL_DEGRADATIONS
 from .base import DEGRADATIONS, DegradationRecord, get_degradation
 
 __all__ = [

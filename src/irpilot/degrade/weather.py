@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..imaging.convert import as_image, from_uint8, quantize, to_uint8
-from .base import DEGRADATIONS, LEVELS, Degradation, level_of, severity_from_ranges
 from ..imaging.resize import imresize
+from .base import DEGRADATIONS, LEVELS, Degradation, level_of, severity_from_ranges
 
 __all__ = ["Haze", "Rain", "Snow", "depth_proxy", "load_depth", "rain_streak_kernel"]
 

@@ -1,8 +1,8 @@
 """Morphological helpers: the windowed minimum and He et al.'s dark channel.
 
->>> img = np.ones((3, 4, 4), np.float32); img[1, 0, 0] = 0.2
+>>> img = np.ones((3, 4, 4), np.float32); img[1, 0, 0] = 0.25
 >>> float(dark_channel(img, 3)[1, 1]), float(dark_channel(img, 3)[3, 3])
-(0.2, 1.0)
+(0.25, 1.0)
 """
 
 from __future__ import annotations

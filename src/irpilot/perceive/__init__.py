@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..imaging.blocks import grid_peak_log_ratio
 from ..io import as_image
 from ..vocab import DEGRADATION_NAMES
-from ..imaging.blocks import grid_peak_log_ratio
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import PerceptionNet
@@ -134,7 +134,7 @@ class Perceiver:
 
     def __init__(
         self,
-        net: "PerceptionNet",
+        net: PerceptionNet,
         names: tuple[str, ...] = DEGRADATION_NAMES,
         *,
         crop: int = 96,
@@ -170,7 +170,7 @@ class Perceiver:
 
     # -- loading ------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None, **options: Any) -> "Perceiver":
+    def load(cls, path: str | Path, device: str | None = None, **options: Any) -> Perceiver:
         """Load a checkpoint written by the training script (``torch.load(weights_only=True)``:
         no code runs).  ``options`` override the stored inference settings (crop, n_crops,
         lr_*)."""

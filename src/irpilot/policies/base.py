@@ -77,8 +77,8 @@ class StepPolicy(Policy):
 
 
 class SearchPolicy(Policy):
-    def search(self, session: Session) -> None:
-        """Drive ``session`` (call tools, accept or roll back steps) until done."""
+    def search(self, ctx: Session) -> None:
+        """Drive ``ctx``, the running restoration (call tools, accept or roll back steps), until done."""
         raise NotImplementedError
 
 

@@ -12,7 +12,8 @@ scales or a smaller window, or mirror-pads, as documented on each class.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import ndimage

@@ -43,8 +43,8 @@ from scipy import ndimage
 from scipy.special import gamma
 
 from ..imaging.color import y_channel
-from .base import METRICS, Metric, MetricUnavailableError
 from ..imaging.resize import imresize_bicubic
+from .base import METRICS, Metric, MetricUnavailableError
 
 __all__ = [
     "NIQE",
@@ -179,7 +179,8 @@ class NiqeModel:
         return niqe_distance(feats, self.mu, self.cov)
 
     def save(self, path: str | Path) -> None:
-        np.savez(path, mu=self.mu, cov=self.cov, window=self.window, **{k: np.asarray(v) for k, v in self.meta.items()})
+        arrays = {"mu": self.mu, "cov": self.cov, "window": self.window, **{k: np.asarray(v) for k, v in self.meta.items()}}
+        np.savez(path, **arrays)  # pyright: ignore[reportArgumentType] - numpy's stub reads the keys as its own options
 
 
 def _asset(name: str) -> Path:

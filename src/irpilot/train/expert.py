@@ -94,7 +94,7 @@ def search(
     frontier = [root]
     calls = executed = 0
     depth_limit = len(tasks) if max_depth is None else min(max_depth, len(tasks))
-    for depth in range(1, depth_limit + 1):
+    for _depth in range(1, depth_limit + 1):
         jobs: list[tuple[Node, str, str]] = []
         for node in frontier:
             for task in tasks:

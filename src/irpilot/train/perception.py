@@ -353,7 +353,7 @@ def fit_stacking(weights: str | Path, data: str | Path, names: Sequence[str] = (
         cue = np.array([STACKING_CUES[name](c) for c in floats])
         X = np.stack([logits[:, k], cue, np.ones(len(y))], axis=1)
 
-        def nll(w: np.ndarray) -> float:
+        def nll(w: np.ndarray, X: np.ndarray = X, y: np.ndarray = y) -> float:
             z = X @ w
             return float(np.mean(np.logaddexp(0.0, z) - y * z) + 1e-4 * (w[:2] ** 2).sum())
 

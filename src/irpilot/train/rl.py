@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..policies.learned.actions import ActionSpace
-from .data import perception_size_hint
 from ..policies.learned.network import EncodedState, StateEncoder, stack_states
+from .data import perception_size_hint
 
 __all__ = ["RLConfig", "Rollout", "rollout_group", "grpo_loss", "group_advantages", "train_rl", "RewardAdapter"]
 
@@ -117,13 +115,11 @@ def rollout_group(
     not be compared with the reference whatever its pixels, so the reward is the same and
     the (expensive) call is saved.
     """
-    from ..tools import TOOLS
-
     import torch
 
-    from ..policies.learned.decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
-
     from ..io import image_hash
+    from ..policies.learned.decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
+    from ..tools import TOOLS
 
     space = encoder.space
     rolls = [Rollout(image=image) for _ in range(group_size)]

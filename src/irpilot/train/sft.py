@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from ..policies.learned.actions import ActionSpace, default_action_space
+from ..policies.learned.network import EncodedState, StateEncoder, stack_states
 from .data import perception_size_hint
 from .expert import load_expert, load_images, prefix_key
-from ..policies.learned.network import EncodedState, StateEncoder, stack_states
 from .perturb import PerturbConfig, perturb_sequence, scores_from_record
 
 __all__ = ["SFTConfig", "StateBank", "build_bank", "train_sft", "split_cases"]
@@ -113,7 +113,7 @@ def build_bank(
         use_perc = perceiver is not None and encoder.perc_dim
         ref_shape = imgs["clean"].shape
 
-        def perceive(img: np.ndarray) -> Any:
+        def perceive(img: np.ndarray, ref_shape: tuple[int, ...] = ref_shape) -> Any:
             return perceiver(img, size_hint=perception_size_hint(img.shape, ref_shape))
 
         perc_in = perceive(imgs["degraded"]) if use_perc else None

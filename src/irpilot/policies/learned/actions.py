@@ -113,11 +113,11 @@ class ActionSpace:
         return {"tools": list(self.tools), "tasks": list(self.tasks)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ActionSpace":
+    def from_dict(cls, d: Mapping[str, Any]) -> ActionSpace:
         return cls(tuple(d["tools"]), tuple(d["tasks"]))
 
     @classmethod
-    def from_candidates(cls, candidates: Mapping[str, Sequence[str]]) -> "ActionSpace":
+    def from_candidates(cls, candidates: Mapping[str, Sequence[str]]) -> ActionSpace:
         tools: list[str] = []
         tasks: list[str] = []
         for task in TASKS:

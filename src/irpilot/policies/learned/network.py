@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,11 @@ from ...vocab import DEGRADATION_TO_TASK
 from .actions import ActionSpace
 
 __all__ = ["StateEncoder", "EncodedState", "N_STATS", "image_stats", "PolicyNet", "stack_states"]
+
+if TYPE_CHECKING:  # pragma: no cover - built by __getattr__ on first use (torch loads then)
+    from torch import nn
+
+    PolicyNet: type[nn.Module]
 
 N_STATS = 20
 
@@ -258,6 +263,13 @@ def _torch_net():
     class PolicyNet(nn.Module):
         """Crop CNN + global statistics + history (+ perception) -> action logits."""
 
+        # registered buffers (some only with evidence)
+        stats_mean: torch.Tensor
+        stats_std: torch.Tensor
+        ev_idx: torch.Tensor
+        ev_on: torch.Tensor
+        stop_onehot: torch.Tensor
+
         def __init__(
             self,
             n_actions: int,
@@ -336,7 +348,7 @@ def _torch_net():
                 perc = perc if perc is not None else torch.zeros(b, self.perc_dim)
                 parts.append(perc)
             out = self.head(torch.cat(parts, dim=1))
-            if self.evidence_index is not None:
+            if self.evidence_index is not None and perc is not None:  # evidence implies perc_dim
                 p = perc[:, self.ev_idx].clamp(1e-3, 1 - 1e-3)
                 ev = torch.log(p) - torch.log1p(-p)
                 on = self.ev_on * perc[:, -1:]  # last perc entry: perception available

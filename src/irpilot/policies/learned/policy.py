@@ -19,7 +19,6 @@ episode are masked out.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,7 +28,7 @@ from ...config import repo_root
 from ...errors import ConfigError
 from ...session import Observation
 from ..base import POLICIES, STOP, StepPolicy, ToolCall
-from ..options import StepOptions, PolicyOptions, flag, names, option, optional_float, optional_int
+from ..options import PolicyOptions, StepOptions, flag, names, option, optional_float, optional_int
 from .checkpoint import load_policy
 from .decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
 from .network import stack_states
@@ -172,7 +171,7 @@ class LearnedPolicy(StepPolicy):
         self._called, self._banned, self._last = [], set(), None
 
     def _sync(self, obs: Observation) -> None:
-        called = [s.action.get("name") for s in obs.history]
+        called = [s.action.name for s in obs.history]
         if self._last is not None and self._last not in called[len(self._called) :]:
             self._banned.add(self._last)  # the previous call failed: do not retry it
         self._called = called

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..base import Tool, ToolCard
 from ...imaging.color import luma
+from ..base import Tool, ToolCard
 from ._common import deconv_hqs_tv, deconv_tikhonov, estimate_noise_sigma, register
 
 __all__ = [

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..base import Tool, ToolCard
 from ...imaging.filters import dark_channel
+from ..base import Tool, ToolCard
 from ._common import register
 
 __all__ = ["DarkChannelPrior", "ColorAttenuationPrior", "estimate_airlight"]

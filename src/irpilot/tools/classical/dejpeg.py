@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..base import Tool, ToolCard
 from ...imaging.color import rgb_to_ycbcr, ycbcr_to_rgb
 from ...imaging.convert import to_chw, to_hwc
+from ..base import Tool, ToolCard
 from ._common import register
 
 __all__ = ["estimate_jpeg_quality", "JpegReapply", "JpegTV"]

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..base import Tool, ToolCard
 from ...imaging.color import rgb_to_ycbcr, ycbcr_to_rgb
 from ...imaging.convert import to_chw, to_hwc
+from ..base import Tool, ToolCard
 from ._common import estimate_noise_sigma, register
 
 __all__ = ["BM3D", "NonLocalMeans", "FastNLMeans", "WaveletBayesShrink", "Bilateral"]

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..base import Tool, ToolCard
 from ...imaging.color import luma
+from ..base import Tool, ToolCard
 from ._common import register
 
 __all__ = ["estimate_streak_angle", "DerainDirectionalOpening", "DerainDirectionalMedian"]

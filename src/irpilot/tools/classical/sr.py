@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..base import Tool, ToolCard
 from ...imaging.convert import to_chw, to_hwc
 from ...imaging.resize import imresize_bicubic
+from ..base import Tool, ToolCard
 from ._common import register
 
 __all__ = ["BicubicX4", "LanczosX4", "BackProjectionX4"]

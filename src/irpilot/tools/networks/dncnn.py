@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..base import ToolCard
 from ...imaging.color import rgb_to_ycbcr, ycbcr_to_rgb
-from ._common import NetworkTool, register, github_weights, load_matconvnet, load_torch_state
+from ..base import ToolCard
+from ._common import NetworkTool, github_weights, load_matconvnet, load_torch_state, register
 
 __all__ = [
     "DnCNNColorBlind",
