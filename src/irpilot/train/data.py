@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import TRAINING_SETS, check_training_sets
+from ..data import TRAINING_SETS, check_training_sets, training_photo_paths
 from ..vocab import PROTOCOL_DEGRADATIONS
 
 __all__ = [
@@ -54,12 +54,7 @@ def training_photos(data_dir: str | Path | None = None, sets: Sequence[str] = TR
     out: list[tuple[str, np.ndarray]] = []
     check_training_sets(sets)
     for s in sets:
-        folder = Path(root) / s if root else None
-        if folder is None or not folder.is_dir():
-            continue
-        from ..data import training_photo_paths
-
-        # test-set duplicates (LIVE1 holds Kodak24 photos) are never trained on
+        # missing folders are skipped; test-set duplicates (LIVE1 holds Kodak24 photos) never come back
         for p in training_photo_paths(root, [s]):
             out.append((f"{s}/{p.name}", read_image(p)))
     if skimage:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import TRAINING_SETS, check_training_sets
+from ..data import TRAINING_SETS, check_training_sets, training_photo_paths
 from ..imaging.photos import PERCEPTION_PHOTOS
 from ..io import read_image, to_uint8
 
@@ -102,13 +102,7 @@ def load_sources(
     root = Path(data_dir) if data_dir is not None else settings.data_dir
     sources: list[Source] = []
     for folder in folders:
-        d = None if root is None else Path(root) / folder
-        if d is None or not d.is_dir():
-            log.info("training folder %s not found; skipped", folder)
-            continue
-        from ..data import training_photo_paths
-
-        # test-set duplicates (LIVE1 holds Kodak24 photos) are never trained on
+        # missing folders are skipped; test-set duplicates (LIVE1 holds Kodak24 photos) never come back
         paths = training_photo_paths(root, [folder])[: max_per_folder or None]
         for p in paths:
             sources.append(Source(f"{folder}/{p.name}", to_uint8(read_image(p))))

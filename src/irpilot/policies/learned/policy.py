@@ -87,7 +87,7 @@ class LearnedOptions(StepOptions):
     """Options of :class:`LearnedPolicy` (see its docstring for what each does)."""
 
     weights: tuple[Path, ...] | None = option(None, _weights_list, doc="policy file(s); default the variant's")
-    variant: str = option("learned", doc="a shipped policy, assets/policy_<variant>.pt")
+    variant: str = option("learned", doc="a policy by name (resolve_weights): learned, sft3, rl3_static, ...")
     greedy: bool = option(True, flag, doc="False samples with temperature")
     temperature: float = option(1.0)
     repeat_penalty: float = option(3.0, doc="logits off a task already done")
@@ -144,7 +144,7 @@ class LearnedPolicy(StepPolicy):
             raw = {**raw, "variant": type(self)._variant}
         super().__init__(options, **raw)
         o = self.options
-        paths = o.weights or (default_weights(o.variant),)
+        paths = o.weights or (resolve_weights(o.variant),)
         self.weights = paths[0]
         self.net, self.space, self.encoder, self.meta = load_policy(self.weights)
         self.nets = [self.net]
