@@ -19,6 +19,7 @@ def pool():
         yield p
 
 
+@pytest.mark.slow  # a minute or more: two policies over a small benchmark set, twice
 def test_bench_labels_variants_and_resumes(tmp_path, pool):
     import skimage.data
 
