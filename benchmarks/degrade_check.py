@@ -42,7 +42,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 def main(argv: list[str] | None = None) -> int:
     from irpilot.config import settings
     from irpilot.degrade import PRESETS, degrade, derive_seed, upscale_to
-    from irpilot.degrade.base import from_u8, to_u8
+    from irpilot.imaging.convert import on_8bit_grid
     from irpilot.io import list_images, read_image
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     t0 = time.time()
     for k, path in enumerate(files, 1):
-        clean = from_u8(to_u8(read_image(path)))
+        clean = on_8bit_grid(read_image(path))
         for seed in args.seeds:
             for group, names in combos:
                 lq, recs = degrade(clean, names, derive_seed(seed, path.name, names))
                 if lq.shape != clean.shape:  # low resolution: upscale x4 with the same bicubic
-                    lq = from_u8(to_u8(upscale_to(lq, clean.shape[1:], 4)))
+                    lq = on_8bit_grid(upscale_to(lq, clean.shape[1:], 4))
                 rows.append({
                     "image": f"{path.parent.name}/{path.name}", "seed": seed, "group": group,
                     "combo": "+".join(names), "psnr": psnr(lq, clean), "ssim": ssim(lq, clean),

@@ -5,7 +5,7 @@ tool calls per degradation present, seconds per image, share of images made wors
 Crops are 320 px (80 px degraded for low resolution), the benchmark's sizes.
 
     OMP_NUM_THREADS=1 python benchmarks/learned_val.py --n 60 --details --out val.json \
-        --policies learned,learned_sft,learned_sft_noperturb,learned_rl_static,fixed,random,explore
+        --policies learned,sft=learned:weights=sft,learned:weights=sft_noperturb,learned:weights=rl_static,fixed,random,explore
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=40, help="validation crops")
     ap.add_argument("--seed", type=int, default=777)
-    ap.add_argument("--policies", default="learned,learned_sft,fixed,random,explore")
+    ap.add_argument("--policies", default="learned,learned_sft3,fixed,random,explore")
     ap.add_argument("--weights", action="append", default=[], metavar="LABEL=PATH",
                     help="an extra learned policy file (the same as LABEL=learned:weights=PATH in --policies)")
     ap.add_argument("--out", default=None, help="write the JSON here")
@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--details", action="store_true", help="also record every case's PSNR gain, tool chain and the policy's top choices at each decision")
     args = ap.parse_args(argv)
 
-    from irpilot.pool import Pool
     from irpilot.policies.base import make_policy, split_label
+    from irpilot.pool import Pool
     from irpilot.train.evaluate import evaluate_policies, validation_cases
 
     cases = validation_cases(args.n, args.seed)

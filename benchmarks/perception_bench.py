@@ -31,7 +31,7 @@ from irpilot.config import settings
 from irpilot.degrade import GROUP_A, GROUP_B, GROUP_C, PROTOCOL_DEGRADATIONS, degrade, derive_seed
 from irpilot.io import list_images, read_image
 from irpilot.perceive import Perceiver, load_default_perceiver
-from irpilot.perceive.train import binary_auc, class_metrics
+from irpilot.train.perception import binary_auc, class_metrics
 
 TEST_SETS = ("Kodak24", "CBSD68", "McMaster")
 

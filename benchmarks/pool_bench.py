@@ -21,6 +21,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -148,16 +149,20 @@ def bench_throughput(n: int, size: int, seed: int, backends: tuple[str, ...], re
 
 
 def bench_overhead(n: int, seed: int) -> dict[str, object]:
-    """Cost of the pool itself: a trivial tool (multiply by 0.5) on 64x64 images, per call."""
-    from irpilot.pool import testing
+    """Cost of the pool itself: a trivial tool (multiply by 0.5) on 64x64 images, per call
+    (the test suite's ``pool_test_gain``, from ``tests/conftest.py``)."""
+    tests_dir = str(Path(__file__).resolve().parents[1] / "tests")
+    sys.path.insert(0, tests_dir)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH", "")) if p)
+    import conftest as testing
 
-    testing.register()
+    testing.register_pool_tools()
     rng = np.random.default_rng(seed)
     images = [rng.random((3, 64, 64), dtype=np.float32) for _ in range(n)]
     out: dict[str, object] = {"calls": n, "image": "3x64x64"}
     try:
         for backend in ("local", "process"):
-            with Pool(backend, 1, imports=testing.IMPORTS) as pool:
+            with Pool(backend, 1, imports=testing.POOL_IMPORTS) as pool:
                 pool.run("pool_test_gain", images[0][:, :8, :8])  # start the worker
                 t0 = time.perf_counter()
                 pool.map([("pool_test_gain", im) for im in images])
@@ -168,7 +173,7 @@ def bench_overhead(n: int, seed: int) -> dict[str, object]:
             out[f"{backend}_ms_per_executed_call"] = round(1000 * miss / n, 3)
             out[f"{backend}_ms_per_cache_hit"] = round(1000 * hit / n, 3)
     finally:
-        testing.unregister()
+        testing.unregister_pool_tools()
     return out
 
 

@@ -47,8 +47,8 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def bench_tool(name: str, images: list[np.ndarray], repeats: int) -> dict[str, float] | str:
     from irpilot.degrade import degrade
-    from irpilot.policies.common import TASK_TO_DEGRADATION
     from irpilot.tools import TOOLS, get_tool
+    from irpilot.vocab import TASK_TO_DEGRADATION
 
     if name not in TOOLS or not TOOLS.get(name).available():
         return "unavailable"

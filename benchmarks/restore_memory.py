@@ -20,7 +20,6 @@ from pathlib import Path
 from _common import peak_rss_mb
 
 
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--degradations", default="noise,jpeg")

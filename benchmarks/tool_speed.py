@@ -43,8 +43,8 @@ def cpu_model() -> str:
 
 def time_tool(name: str, clean: np.ndarray, repeats: int) -> float | str:
     from irpilot.degrade import degrade
-    from irpilot.policies.common import TASK_TO_DEGRADATION
     from irpilot.tools import TOOLS, get_tool
+    from irpilot.vocab import TASK_TO_DEGRADATION
 
     degradation = TASK_TO_DEGRADATION.get(TOOLS.get(name).card.task)
     lq = degrade(clean, [degradation], seed=0)[0] if degradation else clean  # x4 tools: 128 px

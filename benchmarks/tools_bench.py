@@ -47,6 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from _common import peak_rss_mb  # noqa: E402
+
 from irpilot.config import settings  # noqa: E402
 from irpilot.degrade import DEGRADATION_TO_TASK, PROTOCOL_DEGRADATIONS, degrade  # noqa: E402
 from irpilot.io import list_images, read_image  # noqa: E402
@@ -229,7 +230,7 @@ def markdown(res: dict[str, Any]) -> str:
         f"{res['crops_n']} crops of up to {res['crop_size']}x{res['crop_size']} drawn from "
         + ("the training photos (T91, CSet14, LIVE1 without its Kodak photographs, classic5) " if training
            else "Kodak24, CBSD68 and McMaster ")
-        + 
+        +
         "(the same crops for every degradation). PSNR/SSIM against the clean crop; the low-resolution input (1/4 size) "
         "is scored after MATLAB bicubic x4, SR outputs are compared at full size. sec/512: seconds for one 512x512 "
         "image (x4 SR: 128x128 input, 512x512 output), extrapolated from the crop timings by pixel count, on a machine shared with other jobs (load average "

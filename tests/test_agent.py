@@ -8,63 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
 
 from irpilot.agent import Agent, AgentConfig, Trajectory, replay_trajectory
 from irpilot.pool import Pool
-from irpilot.tools.base import TOOLS, Tool, ToolCard
 
-
-def _card(name: str, task: str) -> ToolCard:
-    return ToolCard(id=name, task=task, description=f"agent test tool {name}", tiling=False)
-
-
-class Dehaze(Tool):
-    card: ClassVar[ToolCard] = _card("agent_test_dehaze", "dehaze")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return (img - 0.4) / 0.5
-
-
-class DehazeWeak(Tool):
-    card: ClassVar[ToolCard] = _card("agent_test_dehaze_weak", "dehaze")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return (img - 0.2) / 0.75
-
-
-class Brighten(Tool):
-    card: ClassVar[ToolCard] = _card("agent_test_brighten", "low_light")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return img * 2.0
-
-
-class Darken(Tool):
-    """A 'dehazer' that leaves the haze and darkens the image: a visibly worse result."""
-
-    card: ClassVar[ToolCard] = _card("agent_test_darken", "dehaze")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return img * 0.3
-
-
-class Broken(Tool):
-    card: ClassVar[ToolCard] = _card("agent_test_broken", "low_light")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        raise RuntimeError("this tool always fails")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def toy_tools():
-    """Registered only while this module runs, so other tests (the contract tests over every
-    tool) never see them."""
-    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, Brighten, Darken, Broken)}):
-        yield
+pytestmark = pytest.mark.usefixtures("agent_tools")
 
 TOOLBOX = {"dehaze": ["agent_test_dehaze_weak", "agent_test_dehaze"], "low_light": ["agent_test_brighten"]}
 
@@ -86,7 +38,7 @@ def toy_perceiver(img: np.ndarray) -> ToyPerception:
 
 
 @pytest.fixture(scope="module")
-def world(toy_tools):
+def world(agent_tools):
     y, x = np.mgrid[0:32, 0:40].astype(np.float32)
     clean = np.stack([x / 39, y / 31, (x + y) / 70]).astype(np.float32)
     degraded = (clean * 0.5) * 0.5 + 0.4
@@ -216,8 +168,8 @@ def test_unknown_policy_suggests(world):
 
 
 def test_bench_policy_spec_carries_options():
-    from irpilot.policies.base import parse_policy
     from irpilot.errors import ConfigError
+    from irpilot.policies.base import parse_policy
 
     assert parse_policy("learned") == ("learned", {})
     assert parse_policy("learned:finish_agenda=0:threshold=0.6") == ("learned", {"finish_agenda": "0", "threshold": "0.6"})
@@ -226,8 +178,8 @@ def test_bench_policy_spec_carries_options():
 
 
 def test_policy_spec_label_names_the_variant():
-    from irpilot.policies.base import parse_policy, split_label
     from irpilot.errors import ConfigError
+    from irpilot.policies.base import parse_policy, split_label
 
     assert split_label("learned:finish_agenda=0") == ("learned:finish_agenda=0", "learned:finish_agenda=0")
     assert split_label("rl320=learned:weights=a/b.pt") == ("rl320", "learned:weights=a/b.pt")

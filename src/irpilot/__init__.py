@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "configure", "read_image", "write_image", "restore"]
 
 
-def restore(image: "np.ndarray", policy: str | None = None, *, pool: Any = None, **options: Any) -> "Trajectory":
+def restore(image: np.ndarray, policy: str | None = None, *, pool: Any = None, **options: Any) -> Trajectory:
     """Restore one image (float32 (3, H, W) in [0, 1]) with the agent; returns the
     :class:`~irpilot.agent.Trajectory` (``.output`` is the restored image)."""
     from .agent import Agent

@@ -23,6 +23,7 @@ __all__ = [
     "TEST_SETS",
     "LIVE1_KODAK_DUPLICATES",
     "training_photo_paths",
+    "check_training_sets",
     "is_test_photo",
 ]
 
@@ -73,14 +74,20 @@ def is_test_photo(img: np.ndarray, data_dir: str | Path | None = None, threshold
     return any(float((t * k).sum()) > threshold for k in _test_thumbs(str(root)))
 
 
+def check_training_sets(sets: Sequence[str]) -> None:
+    """Raise ``ValueError`` when ``sets`` names a benchmark test set: the one guard every
+    training job goes through."""
+    bad = [s for s in sets if s in TEST_SETS]
+    if bad:
+        raise ValueError(f"{bad} are benchmark test sets and must never be used for training")
+
+
 def training_photo_paths(data_dir: str | Path | None = None, sets: Sequence[str] = TRAINING_SETS) -> list[Path]:
     """Training photo files under the data folder, test-set duplicates removed."""
     from .config import settings
     from .io import list_images, read_image
 
-    bad = [s for s in sets if s in TEST_SETS]
-    if bad:
-        raise ValueError(f"{bad} are benchmark test sets and must never be used for training")
+    check_training_sets(sets)
     root = Path(data_dir) if data_dir is not None else settings.data_dir
     out: list[Path] = []
     for name in sets:

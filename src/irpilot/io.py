@@ -23,6 +23,7 @@ import numpy as np
 
 from .config import settings
 from .errors import ImageReadError, ImageWriteError
+from .imaging.convert import as_image, from_uint8, to_chw, to_float_rgb, to_hwc, to_uint8
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -60,35 +61,6 @@ def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 8:
         return np.rot90(arr, k=1)
     return arr
-
-
-def _to_float_rgb(arr: np.ndarray) -> np.ndarray:
-    """(H, W[, C]) integer or float array -> float32 (3, H, W) in [0, 1].  Alpha is dropped
-    by compositing on white only when it is not fully opaque (what a viewer shows)."""
-    if arr.dtype == np.uint8:
-        scale = 255.0
-    elif arr.dtype == np.uint16:
-        scale = 65535.0
-    elif arr.dtype in (np.int32, np.uint32):
-        scale = 65535.0 if arr.max(initial=0) > 255 else 255.0
-    elif arr.dtype == bool:
-        scale = 1.0
-    else:
-        scale = 1.0
-    f = arr.astype(np.float32) / np.float32(scale)
-    if f.ndim == 2:
-        f = np.repeat(f[:, :, None], 3, axis=2)
-    elif f.shape[2] == 1:
-        f = np.repeat(f, 3, axis=2)
-    elif f.shape[2] == 2:  # grey + alpha
-        grey, alpha = f[:, :, :1], f[:, :, 1:]
-        f = np.repeat(grey * alpha + (1.0 - alpha), 3, axis=2)
-    elif f.shape[2] == 4:
-        rgb, alpha = f[:, :, :3], f[:, :, 3:]
-        f = rgb * alpha + (1.0 - alpha) if float(alpha.min()) < 1.0 else rgb
-    elif f.shape[2] > 4:
-        f = f[:, :, :3]
-    return np.ascontiguousarray(np.clip(f, 0.0, 1.0).transpose(2, 0, 1), dtype=np.float32)
 
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> np.ndarray:
@@ -146,7 +118,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         deep = _read_16bit_with_opencv(data)
         if deep is not None:
             arr = deep
-    return _to_float_rgb(_orient(arr, orientation))
+    return to_float_rgb(_orient(arr, orientation))
 
 
 def _pil_to_array(im: Any) -> np.ndarray:
@@ -183,46 +155,6 @@ def _read_16bit_with_opencv(data: bytes) -> np.ndarray | None:
     elif arr.ndim == 3 and arr.shape[2] == 4:
         arr = arr[:, :, [2, 1, 0, 3]]
     return np.ascontiguousarray(arr)
-
-
-def as_image(img: Any) -> np.ndarray:
-    """Validate/convert to the canonical float32 (3, H, W) [0, 1] form (accepts grey (H, W),
-    (1, H, W), torch tensors, and uint8 HWC arrays from OpenCV/PIL)."""
-    if hasattr(img, "detach"):
-        img = img.detach().cpu().numpy()
-    arr = np.asarray(img)
-    if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
-        return _to_float_rgb(arr)
-    if arr.ndim == 2:
-        arr = arr[None]
-    if arr.ndim != 3:
-        raise ValueError(f"expected an image of shape (C, H, W), got shape {arr.shape}")
-    if arr.shape[0] == 1:
-        arr = np.repeat(arr, 3, axis=0)
-    if arr.shape[0] != 3:
-        raise ValueError(f"expected 1 or 3 channels first (C, H, W), got shape {arr.shape}")
-    if arr.shape[1] == 0 or arr.shape[2] == 0:
-        raise ValueError(f"image has zero size: {arr.shape}")
-    return np.ascontiguousarray(np.clip(arr, 0.0, 1.0), dtype=np.float32)
-
-
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    """float32 (3, H, W) [0, 1] -> uint8 (H, W, 3) RGB, rounded half-up to the 8-bit grid."""
-    arr = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
-    return np.ascontiguousarray((arr * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0))
-
-
-def from_uint8(arr: np.ndarray) -> np.ndarray:
-    """uint8 (H, W[, C]) -> float32 (3, H, W) [0, 1]."""
-    return _to_float_rgb(np.asarray(arr))
-
-
-def to_hwc(img: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(img).transpose(1, 2, 0))
-
-
-def to_chw(arr: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(arr).transpose(2, 0, 1))
 
 
 def image_hash(img: np.ndarray) -> str:

@@ -74,7 +74,7 @@ def _mad_sigma(channel: np.ndarray) -> float:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # flat images: empty detail subbands
-        sigma = float(estimate_sigma(channel))
+        sigma = float(np.asarray(estimate_sigma(channel), dtype=np.float64))
     return sigma if np.isfinite(sigma) else 0.0
 
 

@@ -6,18 +6,13 @@ import asyncio
 
 import numpy as np
 import pytest
+from conftest import POOL_IMPORTS
 
 from irpilot.pool import CallResult, Pool
-from irpilot.pool import testing as fake_tools
 
-IMPORTS = fake_tools.IMPORTS
+IMPORTS = POOL_IMPORTS
 
-@pytest.fixture(autouse=True, scope="module")
-def _fake_tools():
-    """The pool_test_* tools exist only while this module's tests run."""
-    fake_tools.register()
-    yield
-    fake_tools.unregister()
+pytestmark = pytest.mark.usefixtures("pool_tools")
 
 BACKENDS = ["local", "process", pytest.param("ray", marks=pytest.mark.ray)]
 
@@ -182,7 +177,7 @@ def test_cli_serve_status_stop_on_ray(ray_session, capsys):
     from irpilot.cli import main
 
     ray_session()
-    common = ["--ray-address", "auto", "--namespace", "irpilot_cli_test", "--imports", fake_tools.IMPORTS[0]]
+    common = ["--ray-address", "auto", "--namespace", "irpilot_cli_test", "--imports", POOL_IMPORTS[0]]
     assert main(["pool", "serve", "--tools", "pool_test_gain", *common]) == 0
     assert "pool_test_gain: ready" in capsys.readouterr().out
     # a job finds the warm, named actor

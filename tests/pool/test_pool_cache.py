@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 import pytest
+from conftest import POOL_IMPORTS
 
 from irpilot.pool import (
-    Call,
     DiskCache,
     MemoryCache,
     Pool,
@@ -23,16 +23,11 @@ from irpilot.pool import (
     default_pool,
     pool_from_args,
 )
-from irpilot.pool import testing as fake_tools
+from irpilot.toolcall import ToolCall
 
-IMPORTS = fake_tools.IMPORTS
+IMPORTS = POOL_IMPORTS
 
-@pytest.fixture(autouse=True, scope="module")
-def _fake_tools():
-    """The pool_test_* tools exist only while this module's tests run."""
-    fake_tools.register()
-    yield
-    fake_tools.unregister()
+pytestmark = pytest.mark.usefixtures("pool_tools")
 
 
 
@@ -114,8 +109,8 @@ def test_micro_batching_with_native_run_batch(tmp_path, backend):
     log = tmp_path / "batches.txt"
     with Pool(backend, 1, max_batch=4, imports=IMPORTS) as pool:
         blocker = pool.call("pool_test_gain", _img(100), {"sleep": 0.5})  # occupies the only worker
-        calls = [Call("pool_test_batch", _img(i), {"log": str(log)}) for i in range(10)]
-        calls.append(Call("pool_test_batch", _img(50), {"log": str(log), "gain": 0.1}))  # other args
+        calls = [(ToolCall("pool_test_batch", {"log": str(log)}), _img(i)) for i in range(10)]
+        calls.append((ToolCall("pool_test_batch", {"log": str(log), "gain": 0.1}), _img(50)))  # other args
         results = pool.map(calls)
         assert blocker.result().ok
         for i, r in enumerate(results[:10]):
@@ -140,10 +135,10 @@ def test_per_tool_concurrency_limit():
     running = {"now": 0, "max": 0}
     lock = threading.Lock()
 
-    from irpilot.pool.testing import GainTool
+    from conftest import GainTool, _pool_card
 
     class Probe(GainTool):
-        card = fake_tools._card("pool_test_probe", "test tool: records its concurrency")
+        card = _pool_card("pool_test_probe", "test tool: records its concurrency")
 
         def _run(self, img, **args):
             with lock:

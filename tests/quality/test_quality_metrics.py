@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from irpilot.config import settings
 from irpilot.errors import RegistryError
+from irpilot.imaging.resize import imresize_bicubic
 from irpilot.io import from_uint8
 from irpilot.quality import (
     METRICS,
@@ -22,7 +23,6 @@ from irpilot.quality import (
     metric_info,
     score,
 )
-from irpilot.quality.resize import imresize_bicubic
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -15,8 +15,11 @@ spandrel = pytest.importorskip("spandrel")
 
 from irpilot.cli import main  # noqa: E402
 from irpilot.errors import ConfigError, ToolError  # noqa: E402
-from irpilot.tools import TOOLS, get_tool  # noqa: E402
-from irpilot.tools import user  # noqa: E402
+from irpilot.tools import (  # noqa: E402
+    TOOLS,
+    get_tool,
+    user,  # noqa: E402
+)
 
 
 def _dncnn():

@@ -86,7 +86,7 @@ def _align(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """The protocol's alignment (x4 bicubic for a still-small output); an output of any other
     size (e.g. super-resolution applied to a full-size image) is resized to the reference with
     the same bicubic, which costs it the detail it lost or invented."""
-    from ..degrade.resize import imresize
+    from ..imaging.resize import imresize
     from ..quality import MetricError, align_to_reference
 
     try:

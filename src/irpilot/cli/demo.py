@@ -24,18 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def bundled_photo(name: str = "astronaut") -> np.ndarray:
-    """A photo bundled with scikit-image, as float32 (3, H, W)."""
-    import skimage.data
-
-    from ..io import from_uint8
-
-    loader = getattr(skimage.data, name, None)
-    if loader is None:
-        raise SystemExit(f"irpilot: scikit-image has no bundled photo named {name!r}")
-    return from_uint8(loader())
-
-
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     from ..quality import align_to_reference, compute_metric
 
@@ -51,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from .report import write_report
 
     out = Path(args.out)
-    clean = bundled_photo(args.photo)
+    from ..imaging.photos import bundled_photo
+
+    try:
+        clean = bundled_photo(args.photo)
+    except KeyError as exc:
+        raise SystemExit(f"irpilot: {exc.args[0]}") from None
     names = [n.strip() for n in args.degradations.split(",") if n.strip()]
     degraded, records = degrade(clean, names, seed=args.seed)
     clean_path = write_image(out / "clean.png", clean)

@@ -41,9 +41,21 @@ def _parse_tools(spec: str | None) -> dict[str, list[str]] | None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..pool import add_pool_arguments
+    from ..train import experience, niqe, perception, probe
 
-    p = sub.add_parser("train", help="train the learned policy: expert search, SFT, GRPO")
+    p = sub.add_parser("train", help="train irpilot's learned parts: perception, NIQE, explore's experience, "
+                                     "the learned policy (expert search, SFT, GRPO)")
     tsub = p.add_subparsers(dest="stage", metavar="STAGE")
+
+    for name, module, text in (
+        ("perception", perception, "the degradation perception CNN on synthetic crops of training photos"),
+        ("niqe", niqe, "NIQE's pristine model on training photos"),
+        ("experience", experience, "explore's pairwise order experience on training crops"),
+        ("probe", probe, "measure every tool on single-degradation crops (the learned policy's action list)"),
+    ):
+        sp = tsub.add_parser(name, help=text, description=(module.__doc__ or "").split("\n\n")[0])
+        module.add_arguments(sp)
+        sp.set_defaults(func=module.run)
 
     e = tsub.add_parser("expert", help="expert trajectories by tree search on training crops")
     e.add_argument("--out", default="runs/expert", help="dataset folder (default: runs/expert)")
@@ -103,7 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--minutes", type=float, default=None)
     r.add_argument("--no-resume", action="store_true")
     r.add_argument("--lag", choices=("relative", "level", "absolute", "none"), default="relative",
-                   help="the adaptive reward's lag rule (irpilot.quality.reward; default: relative; "
+                   help="the adaptive reward's lag rule (irpilot.train.reward; default: relative; "
                         "none: only the agreement with the full-reference metrics moves the weights)")
     r.add_argument("--norm", choices=("group", "scale"), default=None,
                    help="the adaptive reward's normalisation: z-scores within the group (GDPO, default) "
@@ -183,14 +195,14 @@ def run_sft(args: argparse.Namespace) -> int:
     encoder = perceiver = None
     if args.perception and not args.init:  # a fine-tuned policy keeps its own encoder
         from ..perceive import load_default_perceiver
-        from ..train.actions import default_action_space
-        from ..train.model import StateEncoder
+        from ..policies.learned.actions import default_action_space
+        from ..policies.learned.network import StateEncoder
 
         perceiver = load_default_perceiver()
         if perceiver is None:
             print("irpilot: no perception model available; training without it", file=sys.stderr)
         else:
-            from ..perceive import DEGRADATION_NAMES
+            from ..vocab import DEGRADATION_NAMES
 
             encoder = StateEncoder(
                 default_action_space(),
@@ -207,7 +219,7 @@ def run_sft(args: argparse.Namespace) -> int:
 def run_rl(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..pool import pool_from_args
-    from ..quality.reward import RewardConfig
+    from ..train.reward import RewardConfig
     from ..train.rl import RLConfig, train_rl
 
     try:  # a contradicting --norm is an error before anything loads

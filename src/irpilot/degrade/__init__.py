@@ -6,15 +6,17 @@ protocol (plus snow), sampled apart from applied, seeded, and replayable from re
 >>> records[0].params["level"]                                          # doctest: +SKIP
 'severe'
 
-Modules: ``base`` (interface, registry, records), ``resize`` (MATLAB bicubic),
+Modules: ``base`` (interface, registry, records) (MATLAB bicubic resizing is
+:mod:`irpilot.imaging.resize`),
 ``classical`` (low resolution, noise, motion/defocus blur, dark, JPEG), ``weather``
 (haze, rain, snow), ``pipeline`` (chains, presets), ``dataset`` (sets on disk).
 """
 
 from __future__ import annotations
 
+from ..imaging.resize import imresize, imresize_u8, upscale_to
+from ..vocab import DEGRADATION_TO_TASK, PROTOCOL_DEGRADATIONS
 from .base import (
-    DEGRADATION_TO_TASK,
     DEGRADATIONS,
     LEVELS,
     Degradation,
@@ -27,13 +29,11 @@ from .pipeline import (
     GROUP_B,
     GROUP_C,
     PRESETS,
-    PROTOCOL_DEGRADATIONS,
     Preset,
     degrade,
     derive_seed,
     replay,
 )
-from .resize import imresize, imresize_u8, upscale_to
 
 __all__ = [
     "DEGRADATIONS",

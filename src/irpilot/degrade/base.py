@@ -20,60 +20,28 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..io import as_image
+from ..imaging.convert import as_image, from_uint8, to_uint8
 from ..registry import Registry
+from ..vocab import DEGRADATION_TO_TASK
 
 __all__ = [
     "LEVELS",
     "Degradation",
     "DegradationRecord",
     "DEGRADATIONS",
-    "DEGRADATION_TO_TASK",
     "get_degradation",
     "level_of",
     "severity_from_ranges",
-    "to_u8",
-    "from_u8",
 ]
 
 #: Severity levels, mildest first.  ``level=None`` samples the benchmark protocol's ranges.
 LEVELS: tuple[str, ...] = ("mild", "moderate", "severe", "extreme")
-
-#: Degradation name -> the tool task that removes it (see ``irpilot.tools.base.TASKS``).
-DEGRADATION_TO_TASK: dict[str, str] = {
-    "low_resolution": "super_resolution",
-    "noise": "denoise",
-    "motion_blur": "motion_deblur",
-    "defocus_blur": "defocus_deblur",
-    "haze": "dehaze",
-    "rain": "derain",
-    "dark": "low_light",
-    "jpeg": "dejpeg",
-    "snow": "desnow",
-}
 
 DEGRADATIONS: Registry[type[Degradation]] = Registry(
     "degradation",
     builtin_modules=("irpilot.degrade.classical", "irpilot.degrade.weather"),
     entry_point_group="irpilot.degradations",
 )
-
-
-def to_u8(img: Any) -> np.ndarray:
-    """Image (float (3, H, W) in [0, 1], or anything :func:`irpilot.io.as_image` takes)
-    -> uint8 (H, W, 3) RGB, rounded half up."""
-    arr = as_image(img)
-    return np.ascontiguousarray(np.floor(arr * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0))
-
-
-def from_u8(arr: np.ndarray) -> np.ndarray:
-    """uint8 (H, W, 3) -> float32 (3, H, W) on the 8-bit grid."""
-    return np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
-
-
-def quantize(values: np.ndarray) -> np.ndarray:
-    """Float values on the 0-255 scale -> uint8, clipped and rounded half up."""
-    return np.floor(np.clip(values, 0.0, 255.0) + 0.5).astype(np.uint8)
 
 
 def severity_from_ranges(value: float, ranges: Sequence[tuple[float, float]]) -> float:
@@ -121,7 +89,7 @@ class Degradation:
     def apply(self, img: Any, params: Mapping[str, Any]) -> np.ndarray:
         """Apply with the given params: pure and deterministic; returns float32 (3, H, W) on
         the 8-bit grid."""
-        return from_u8(self._apply_u8(to_u8(img), params))
+        return from_uint8(self._apply_u8(to_uint8(as_image(img)), params))
 
     def _apply_u8(self, arr: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
         raise NotImplementedError

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import DEGRADATIONS, LEVELS, Degradation, level_of, quantize, severity_from_ranges
-from .resize import imresize_u8
+from ..imaging.convert import quantize
+from ..imaging.resize import imresize_u8
+from .base import DEGRADATIONS, LEVELS, Degradation, level_of, severity_from_ranges
 
 __all__ = ["LowResolution", "Noise", "MotionBlur", "DefocusBlur", "Dark", "Jpeg", "motion_offsets", "disk_kernel"]
 
@@ -305,4 +306,6 @@ class Jpeg(Degradation):
         import cv2
 
         dec = cv2.imdecode(np.frombuffer(self.encode(arr, params), np.uint8), cv2.IMREAD_COLOR)
+        if dec is None:
+            raise RuntimeError(f"OpenCV could not decode its own JPEG encoding (params {dict(params)})")
         return np.ascontiguousarray(dec[:, :, ::-1])

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, IrpilotError
+from ..imaging.convert import on_8bit_grid, to_uint8
 from ..io import atomic_write_bytes, encode_image, list_images, read_image
-from .base import DEGRADATIONS, from_u8, to_u8
+from .base import DEGRADATIONS
 from .pipeline import PRESETS, Preset, degrade, derive_seed, replay
 
 __all__ = ["build_set", "replay_entry", "read_manifest", "contact_sheet", "center_crop_box", "MANIFEST_NAME", "ERRORS_NAME"]
@@ -49,7 +50,7 @@ def center_crop_box(h: int, w: int, crop: int | tuple[int, int] | None) -> tuple
 
 
 def _load_clean(path: str | os.PathLike[str], crop_box: Sequence[int] | None) -> np.ndarray:
-    img = from_u8(to_u8(read_image(path)))  # the protocol works on 8-bit clean images
+    img = on_8bit_grid(read_image(path))  # the protocol works on 8-bit clean images
     if crop_box:
         t, l, h, w = (int(v) for v in crop_box)
         img = np.ascontiguousarray(img[:, t : t + h, l : l + w])
@@ -165,7 +166,7 @@ def build_set(
             continue
         n_skip += len(combos) - len(todo)
         try:
-            full = from_u8(to_u8(read_image(path)))  # the protocol works on 8-bit clean images
+            full = on_8bit_grid(read_image(path))  # the protocol works on 8-bit clean images
             box = center_crop_box(full.shape[1], full.shape[2], crop)
             clean = full if box is None else np.ascontiguousarray(
                 full[:, box[0] : box[0] + box[2], box[1] : box[1] + box[3]]
@@ -254,7 +255,7 @@ def contact_sheet(
         raise IrpilotError("no manifest entries to show in a contact sheet")
 
     def tile(img: np.ndarray, ref_shape: tuple[int, int]) -> Image.Image:
-        im = Image.fromarray(to_u8(img))
+        im = Image.fromarray(to_uint8(img))
         if im.size != (ref_shape[1], ref_shape[0]):  # low resolution: show it enlarged, blocky
             im = im.resize((ref_shape[1], ref_shape[0]), Image.Resampling.NEAREST)
         im.thumbnail((thumb, thumb), Image.Resampling.LANCZOS)

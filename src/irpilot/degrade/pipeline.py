@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import DEGRADATIONS, DegradationRecord, get_degradation, to_u8, from_u8
+from ..imaging.convert import on_8bit_grid
+from ..vocab import PROTOCOL_DEGRADATIONS
+from .base import DEGRADATIONS, DegradationRecord, get_degradation
 
 __all__ = [
     "degrade",
@@ -29,13 +31,8 @@ __all__ = [
     "GROUP_A",
     "GROUP_B",
     "GROUP_C",
-    "PROTOCOL_DEGRADATIONS",
 ]
 
-#: The eight degradations of the benchmark protocol (snow is extra).
-PROTOCOL_DEGRADATIONS: tuple[str, ...] = (
-    "low_resolution", "noise", "motion_blur", "defocus_blur", "haze", "rain", "dark", "jpeg",
-)
 
 # The 16 combinations of the protocol, in its order; degradations apply left to right.
 GROUP_A: tuple[tuple[str, ...], ...] = (
@@ -92,7 +89,7 @@ def degrade(
     extra = set(levels) - set(names)
     if extra:
         raise ValueError(f"levels given for degradations not in the chain: {sorted(extra)}")
-    cur = from_u8(to_u8(img))
+    cur = on_8bit_grid(img)
     records: list[DegradationRecord] = []
     for pos, name in enumerate(names):
         deg = get_degradation(name)
@@ -119,7 +116,7 @@ def replay(
 ) -> np.ndarray:
     """Re-apply recorded degradations (records or their dicts) to the clean image; bit for
     bit the image :func:`degrade` returned."""
-    cur = from_u8(to_u8(clean_img))
+    cur = on_8bit_grid(clean_img)
     for rec in records:
         r = rec if isinstance(rec, DegradationRecord) else DegradationRecord.from_dict(rec)
         cur = _apply(get_degradation(r.name), cur, r.params, depth)

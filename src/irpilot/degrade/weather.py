@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import DEGRADATIONS, LEVELS, Degradation, from_u8, level_of, quantize, severity_from_ranges, to_u8
-from .resize import imresize
+from ..imaging.convert import as_image, from_uint8, quantize, to_uint8
+from ..imaging.resize import imresize
+from .base import DEGRADATIONS, LEVELS, Degradation, level_of, severity_from_ranges
 
 __all__ = ["Haze", "Rain", "Snow", "depth_proxy", "load_depth", "rain_streak_kernel"]
 
@@ -113,7 +114,7 @@ class Haze(Degradation):
         return _finish(params, severity_from_ranges(beta, self.BETA), level)
 
     def apply(self, img: Any, params: Mapping[str, Any], *, depth: np.ndarray | None = None) -> np.ndarray:
-        return from_u8(self._apply_u8(to_u8(img), params, depth=depth))
+        return from_uint8(self._apply_u8(to_uint8(as_image(img)), params, depth=depth))
 
     def _apply_u8(self, arr: np.ndarray, params: Mapping[str, Any], *, depth: np.ndarray | None = None) -> np.ndarray:
         h, w = arr.shape[:2]

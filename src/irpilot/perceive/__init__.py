@@ -1,7 +1,7 @@
 """Degradation perception: which degradations an image shows, and how strongly.
 
 A small CNN (:mod:`irpilot.perceive.model`), trained by irpilot's own script
-(``scripts/train_perception.py``) on synthetic degradations of *training* photos, looks at a
+(``irpilot train perception``) on synthetic degradations of *training* photos, looks at a
 few crops of the image at native resolution (never a downscaled copy: blur radii, noise grain
 and JPEG blocks change character when an image is resized) and averages its predictions.
 
@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..imaging.blocks import grid_peak_log_ratio
 from ..io import as_image
-from .cues import jpeg_blockiness
+from ..vocab import DEGRADATION_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import PerceptionNet
@@ -44,26 +45,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The degradations the perceiver rates, in the order of its outputs.
-DEGRADATION_NAMES: tuple[str, ...] = (
-    "low_resolution",
-    "noise",
-    "motion_blur",
-    "defocus_blur",
-    "haze",
-    "rain",
-    "dark",
-    "jpeg",
-    "snow",  # irpilot's own recipe (no benchmark group uses it); room for a new task
-)
-
 #: Where the shipped weights live (inside the package, so wheels carry them).
 DEFAULT_WEIGHTS: Path = Path(__file__).resolve().parent.parent / "assets" / "perceive_cnn.pt"
 
 
 #: Hand-made cues a checkpoint may stack onto a CNN logit (``logit = cnn * a + cue * b + bias``,
-#: fit on validation crops of the training photos by :func:`irpilot.perceive.train.fit_stacking`).
-STACKING_CUES = {"jpeg": jpeg_blockiness}
+#: fit on validation crops of the training photos by :func:`irpilot.train.perception.fit_stacking`).
+STACKING_CUES = {"jpeg": grid_peak_log_ratio}
 
 
 def _sigmoid(x: float) -> float:
@@ -146,7 +134,7 @@ class Perceiver:
 
     def __init__(
         self,
-        net: "PerceptionNet",
+        net: PerceptionNet,
         names: tuple[str, ...] = DEGRADATION_NAMES,
         *,
         crop: int = 96,
@@ -182,7 +170,7 @@ class Perceiver:
 
     # -- loading ------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None, **options: Any) -> "Perceiver":
+    def load(cls, path: str | Path, device: str | None = None, **options: Any) -> Perceiver:
         """Load a checkpoint written by the training script (``torch.load(weights_only=True)``:
         no code runs).  ``options`` override the stored inference settings (crop, n_crops,
         lr_*)."""

@@ -1,5 +1,6 @@
 """Policies: what the agent does next (see :mod:`irpilot.policies.base`)."""
 
-from .base import POLICIES, STOP, Action, Policy, SearchPolicy, StepPolicy
+from .base import POLICIES, STOP, Policy, SearchPolicy, StepPolicy, ToolCall, make_policy
+from .options import PolicyOptions, StepOptions
 
-__all__ = ["POLICIES", "STOP", "Action", "Policy", "SearchPolicy", "StepPolicy"]
+__all__ = ["POLICIES", "STOP", "Policy", "PolicyOptions", "SearchPolicy", "StepOptions", "StepPolicy", "ToolCall", "make_policy"]

@@ -3,36 +3,10 @@ and the default tool of each task."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-#: degradation name -> the task that removes it (mirrors ``irpilot.degrade.DEGRADATION_TO_TASK``).
-DEGRADATION_TO_TASK: dict[str, str] = {
-    "low_resolution": "super_resolution",
-    "noise": "denoise",
-    "motion_blur": "motion_deblur",
-    "defocus_blur": "defocus_deblur",
-    "haze": "dehaze",
-    "rain": "derain",
-    "dark": "low_light",
-    "jpeg": "dejpeg",
-    "snow": "desnow",
-}
-TASK_TO_DEGRADATION = {t: d for d, t in DEGRADATION_TO_TASK.items()}
-
-#: MAIR's prior: degradations happen scene -> imaging -> compression, so they are undone in the
-#: reverse order.  This is the order degradations *happen*; restoration walks it backwards.
-DEGRADATION_ORDER: tuple[str, ...] = (
-    "haze",
-    "rain",
-    "snow",
-    "dark",
-    "motion_blur",
-    "defocus_blur",
-    "noise",
-    "jpeg",
-    "low_resolution",
-)
+from ..vocab import DEGRADATION_TO_TASK
 
 #: The agent's toolbox: per task, the tools that measurably help on that task's degradation,
 #: best first (output PSNR in the toolbox benchmark, BENCHMARKS.md "Toolbox", confirmed on
@@ -55,7 +29,7 @@ PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
 }
 
 
-def available_tools(task: str, toolbox: dict[str, list[str]] | None = None) -> list[str]:
+def available_tools(task: str, toolbox: Mapping[str, Sequence[str]] | None = None) -> list[str]:
     """The agent's available tools for ``task`` (the measured toolbox above, in order; every
     available tool of the task when none of those is available).
     ``toolbox`` (a policy's ``tools`` option, task -> tool ids) restricts the choice."""
@@ -68,15 +42,9 @@ def available_tools(task: str, toolbox: dict[str, list[str]] | None = None) -> l
     return preferred or avail
 
 
-def default_tool(task: str, toolbox: dict[str, list[str]] | None = None) -> str | None:
+def default_tool(task: str, toolbox: Mapping[str, Sequence[str]] | None = None) -> str | None:
     tools = available_tools(task, toolbox)
     return tools[0] if tools else None
-
-
-def restoration_order(degradations: Iterable[str]) -> list[str]:
-    """Degradations sorted in MAIR's restoration order (reverse of how they happen)."""
-    rank = {d: i for i, d in enumerate(DEGRADATION_ORDER)}
-    return sorted(set(degradations), key=lambda d: -rank.get(d, -1))
 
 
 #: Low resolution is a matter of size, as in AgenticIR (longest side below 300 px, also the
@@ -97,26 +65,6 @@ def detected_degradations(obs_perception: Any, threshold: float = 0.5, image_sha
         d for d, p in obs_perception.probs.items()
         if p >= threshold and d in DEGRADATION_TO_TASK and not (big and d == "low_resolution")
     ]
-
-
-def tasks_option(options: dict[str, Any]) -> list[str] | None:
-    """``tasks=`` (task or degradation names, list or comma string) given by a user or the benchmark."""
-    raw = options.get("tasks") or options.get("degradations")
-    if not raw:
-        return None
-    names = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else list(raw)
-    out = []
-    for n in names:
-        if n in DEGRADATION_TO_TASK:
-            out.append(n)
-        elif n in TASK_TO_DEGRADATION:
-            out.append(TASK_TO_DEGRADATION[n])
-        else:
-            raise ValueError(
-                f"unknown task or degradation {n!r}; known: {', '.join(sorted(DEGRADATION_TO_TASK))} "
-                f"or {', '.join(sorted(TASK_TO_DEGRADATION))}"
-            )
-    return out
 
 
 def default_policy_name() -> str:

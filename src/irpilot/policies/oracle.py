@@ -9,14 +9,18 @@ the ``beam`` best nodes by PSNR.  The best node, the root (doing nothing) includ
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 
-from .base import POLICIES, Action, SearchPolicy
-from .common import DEGRADATION_TO_TASK, available_tools, detected_degradations, tasks_option
+from ..session import Session, Step
+from ..vocab import DEGRADATION_TO_TASK
+from .base import POLICIES, SearchPolicy, ToolCall
+from .common import available_tools, detected_degradations
+from .options import PolicyOptions, option
 
 __all__ = ["OraclePolicy", "tree_size", "reference_psnr"]
 
@@ -35,47 +39,53 @@ def reference_psnr(image: np.ndarray, reference: np.ndarray) -> float:
     return 10.0 * math.log10(1.0 / max(mse, 1e-12))
 
 
+@dataclasses.dataclass(frozen=True)
+class OracleOptions(PolicyOptions):
+    max_nodes: int = option(60, doc="search the whole tree when it has at most this many nodes")
+    beam: int = option(4, doc="else keep this many best nodes per level")
+    tools_per_task: int = option(3, doc="tools tried per task")
+    extra_tasks: bool = option(False, doc="with tasks given, also search the perceived degradations")
+
+
 @POLICIES.register("oracle")
 class OraclePolicy(SearchPolicy):
     name = "oracle"
+    Options: ClassVar[type[PolicyOptions]] = OracleOptions
+    options: OracleOptions
     needs_reference = True
     default_max_calls = 2000
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.max_nodes = int(options.get("max_nodes", 60))
-        self.beam = int(options.get("beam", 4))
-        self.tools_per_task = int(options.get("tools_per_task", 3))
-        # with known degradations (the benchmark passes them), also search the perceived ones?
-        self.extra_tasks = bool(options.get("extra_tasks", False))
-
     def _tools(self, degradation: str) -> list[str]:
-        return available_tools(DEGRADATION_TO_TASK[degradation], self.options.get("tools"))[: self.tools_per_task]
+        return available_tools(DEGRADATION_TO_TASK[degradation], self.options.tools)[: self.options.tools_per_task]
 
-    def search(self, ctx: Any) -> None:
+    def search(self, ctx: Session) -> None:
         ref = ctx.reference
-        given = tasks_option(self.options)
+        if ref is None:
+            raise ValueError("policy 'oracle' needs the clean reference image")
+        given = self.options.tasks
         degs = list(given) if given is not None else []
-        perceived = ctx.perceive(ctx.input_image)
-        if perceived is not None and (given is None or self.extra_tasks):
+        perceived = ctx.perceive(ctx.input_image, ctx.input_hash)
+        if perceived is not None and (given is None or self.options.extra_tasks):
             degs += [d for d in detected_degradations(perceived, image_shape=ctx.input_image.shape) if d not in degs]
         tools = {d: self._tools(d) for d in degs}
         degs = [d for d in degs if tools[d]]
         # node = (chain of steps, remaining degradations)
-        best_chain: list[Any] = []
+        best_chain: list[Step] = []
         best_psnr = reference_psnr(ctx.input_image, ref)
         k = max((len(v) for v in tools.values()), default=0)
-        beam = None if tree_size(len(degs), k) <= self.max_nodes else self.beam
-        frontier: list[tuple[list[Any], list[str]]] = [([], degs)]
+        beam = None if tree_size(len(degs), k) <= self.options.max_nodes else self.options.beam
+        frontier: list[tuple[list[Step], list[str]]] = [([], degs)]
         while frontier and ctx.calls_left > 0:
-            children: list[tuple[float, list[Any], list[str]]] = []
+            children: list[tuple[float, list[Step], list[str]]] = []
             for chain, remaining in frontier:
-                image = ctx.image(chain[-1].output_hash) if chain else ctx.input_image
+                h = chain[-1].output_hash if chain else ctx.input_hash
+                assert h is not None  # chains hold successful steps only
+                image = ctx.image(h)
                 for d, tool in itertools.chain.from_iterable(((d, t) for t in tools[d]) for d in remaining):
                     if ctx.calls_left <= 0:
                         break
-                    step = ctx.call(Action(tool), image)
-                    if not step.ok:
+                    step = ctx.call(ToolCall(tool), image, image_hash=h)
+                    if not step.ok or step.output_hash is None:
                         continue
                     psnr = reference_psnr(ctx.image(step.output_hash), ref)
                     step.metrics = {**step.metrics, "psnr_ref": psnr}

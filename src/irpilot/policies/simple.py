@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
-from .base import POLICIES, STOP, Action, StepPolicy
-from .common import DEGRADATION_TO_TASK, available_tools, default_tool, detected_degradations, restoration_order, tasks_option
+from ..session import Observation
+from ..vocab import DEGRADATION_TO_TASK, restoration_order
+from .base import POLICIES, STOP, StepPolicy, ToolCall
+from .common import available_tools, default_tool, detected_degradations
+from .options import PolicyOptions, StepOptions, option
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanOptions(StepOptions):
+    threshold: float = option(0.5, doc="perception probability from which a degradation is treated")
 
 
 class _PlanPolicy(StepPolicy):
     """Makes a plan (a list of tool calls) from the first observation, then follows it."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.plan: list[Action] = []
-        self.threshold = float(options.get("threshold", 0.5))
+    Options: ClassVar[type[PolicyOptions]] = PlanOptions
+    options: PlanOptions
 
-    def degradations(self, obs: Any) -> list[str]:
-        given = tasks_option(self.options)
-        if given is not None:
-            return given
+    def __init__(self, options: PlanOptions | None = None, /, **raw: object) -> None:
+        super().__init__(options, **raw)
+        self.plan: list[ToolCall] = []
+
+    def degradations(self, obs: Observation) -> list[str]:
+        if self.options.tasks is not None:
+            return list(self.options.tasks)
         if obs.perception is None:
             raise RuntimeError(
                 f"policy {self.name!r} needs a perception model to know what to restore; "
                 "none is loaded: pass tasks (e.g. --tasks denoise,dejpeg)"
             )
-        return detected_degradations(obs.input_perception or obs.perception, self.threshold, obs.input_image.shape)
+        return detected_degradations(obs.input_perception or obs.perception, self.options.threshold, obs.input_image.shape)
 
-    def make_plan(self, degradations: list[str], rng: np.random.Generator) -> list[Action]:
+    def make_plan(self, degradations: list[str], rng: np.random.Generator) -> list[ToolCall]:
         raise NotImplementedError
 
-    def reset(self, obs: Any) -> None:
+    def reset(self, obs: Observation) -> None:
         self.plan = self.make_plan(self.degradations(obs), obs.rng)
 
-    def act(self, obs: Any) -> Action:
+    def act(self, obs: Observation) -> ToolCall:
         # a failed call is reported in the trace and the plan goes on with the next step
         return self.plan.pop(0) if self.plan else STOP
 
@@ -47,12 +57,12 @@ class FixedPolicy(_PlanPolicy):
 
     name = "fixed"
 
-    def make_plan(self, degradations: list[str], rng: np.random.Generator) -> list[Action]:
+    def make_plan(self, degradations: list[str], rng: np.random.Generator) -> list[ToolCall]:
         plan = []
         for d in restoration_order(degradations):
-            tool = default_tool(DEGRADATION_TO_TASK[d], self.options.get("tools"))
+            tool = default_tool(DEGRADATION_TO_TASK[d], self.options.tools)
             if tool is not None:
-                plan.append(Action(tool))
+                plan.append(ToolCall(tool))
         return plan
 
 
@@ -62,12 +72,12 @@ class RandomPolicy(_PlanPolicy):
 
     name = "random"
 
-    def make_plan(self, degradations: list[str], rng: np.random.Generator) -> list[Action]:
+    def make_plan(self, degradations: list[str], rng: np.random.Generator) -> list[ToolCall]:
         order = list(degradations)
         rng.shuffle(order)
         plan = []
         for d in order:
-            tools = available_tools(DEGRADATION_TO_TASK[d], self.options.get("tools"))
+            tools = available_tools(DEGRADATION_TO_TASK[d], self.options.tools)
             if tools:
-                plan.append(Action(tools[int(rng.integers(len(tools)))]))
+                plan.append(ToolCall(tools[int(rng.integers(len(tools)))]))
         return plan

@@ -1,7 +1,8 @@
 """The shared model-call pool: every tool call in irpilot (agent inference, expert search, RL
 rollouts, benchmarks) goes through one :class:`Pool`.
 
-- ``pool.call(tool_id, image, args) -> Future[CallResult]``; ``await pool.acall(...)``;
+- ``pool.call(call, image) -> Future[CallResult]`` (a :class:`~irpilot.toolcall.ToolCall`, or
+  ``pool.call(tool_id, image, args)``); ``await pool.acall(...)``;
   ``pool.map(calls) -> list[CallResult]``; ``pool.run(tool_id, image, args) -> CallResult``.
 - A content-addressed cache keyed by (input pixel hash, tool id, canonical JSON args, tool card
   version): memory LRU with a byte budget, optionally a directory on disk.  Identical calls in
@@ -18,11 +19,10 @@ from __future__ import annotations
 from .cache import DiskCache, MemoryCache, ResultCache
 from .core import BACKENDS, Pool, default_pool
 from .options import add_pool_arguments, pool_from_args
-from .result import Call, CallResult, call_key, canonical_args
+from .result import CallResult, call_key, canonical_args
 
 __all__ = [
     "BACKENDS",
-    "Call",
     "CallResult",
     "DiskCache",
     "MemoryCache",

@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from ..io import as_image, image_hash
+from ..io import as_image
+from ..io import image_hash as hash_image
+from ..toolcall import ToolCall
 from .cache import ResultCache
 from .execute import has_native_batch, import_modules
-from .result import Call, CallResult, call_key, canonical_args
+from .result import CallResult, call_key, canonical_args
 from .workers import ProcessWorker, ThreadWorker, WorkerDied, WorkerTimeout
 
 __all__ = ["Pool", "BACKENDS", "default_pool"]
@@ -216,11 +218,19 @@ class Pool:
     def key(self, tool_id: str, image: np.ndarray, args: Mapping[str, Any] | None = None) -> str:
         """The cache key of a call (input pixels, tool id, canonical args, tool card version)."""
         version = self._version(tool_id)
-        return call_key(image_hash(as_image(image)), tool_id, canonical_args(args), version)
+        return call_key(hash_image(as_image(image)), tool_id, canonical_args(args), version)
 
-    def call(self, tool_id: str, image: Any, args: Mapping[str, Any] | None = None) -> Future[CallResult]:
-        """Submit one call; the future always resolves to a :class:`CallResult` (never raises)."""
+    def call(
+        self, tool: str | ToolCall, image: Any, args: Mapping[str, Any] | None = None, *, image_hash: str | None = None
+    ) -> Future[CallResult]:
+        """Submit one call (a :class:`~irpilot.toolcall.ToolCall`, or a tool id and ``args``) on
+        ``image``; the future always resolves to a :class:`CallResult` (never raises).
+        ``image_hash``: the image's content hash when the caller already has it."""
         t0 = time.monotonic()
+        if isinstance(tool, ToolCall):
+            tool_id, args = tool.name, tool.arguments if args is None else args
+        else:
+            tool_id = tool
         fut: Future[CallResult] = Future()
         fut.set_running_or_notify_cancel()
         with self._cv:
@@ -232,7 +242,7 @@ class Pool:
             version = self._version(tool_id)
             img = as_image(image)
             args_json = canonical_args(args)
-            key = call_key(image_hash(img), tool_id, args_json, version)
+            key = call_key(image_hash or hash_image(img), tool_id, args_json, version)
         except Exception as exc:  # noqa: BLE001 - bad calls come back as error results
             return self._fail_now(fut, tool_id, f"{type(exc).__name__}: {exc}")
         if self.cache is not None:
@@ -263,21 +273,25 @@ class Pool:
             self._cv.notify_all()
         return fut
 
-    async def acall(self, tool_id: str, image: Any, args: Mapping[str, Any] | None = None) -> CallResult:
+    async def acall(self, tool: str | ToolCall, image: Any, args: Mapping[str, Any] | None = None) -> CallResult:
         """``await pool.acall(...)`` from asyncio code (the work runs in the pool, not the loop)."""
-        return await asyncio.wrap_future(self.call(tool_id, image, args))
+        return await asyncio.wrap_future(self.call(tool, image, args))
 
-    def run(self, tool_id: str, image: Any, args: Mapping[str, Any] | None = None) -> CallResult:
+    def run(
+        self, tool: str | ToolCall, image: Any, args: Mapping[str, Any] | None = None, *, image_hash: str | None = None
+    ) -> CallResult:
         """Synchronous convenience: submit and wait."""
-        return self.call(tool_id, image, args).result()
+        return self.call(tool, image, args, image_hash=image_hash).result()
 
     def map(self, calls: Iterable[Any]) -> list[CallResult]:
-        """Submit many calls (``Call`` objects, ``(tool_id, image[, args])`` tuples or mappings)
-        at once and return their results in order.  Calls of one tool are micro-batched."""
+        """Submit many calls (``(call, image)`` pairs with a :class:`~irpilot.toolcall.ToolCall`,
+        ``(tool_id, image[, args])`` tuples, or mappings with ``name``, ``image`` and
+        ``arguments``) at once and return their results in order.  Calls of one tool are
+        micro-batched."""
         futures = []
         for c in calls:
-            call = Call.coerce(c)
-            futures.append(self.call(call.tool_id, call.image, call.args))
+            call, image = _call_and_image(c)
+            futures.append(self.call(call, image))
         return [f.result() for f in futures]
 
     def _fail_now(self, fut: Future[CallResult], tool_id: str, error: str) -> Future[CallResult]:
@@ -534,6 +548,17 @@ class Pool:
 
 _DEFAULT: Pool | None = None
 _DEFAULT_LOCK = threading.Lock()
+
+
+def _call_and_image(obj: Any) -> tuple[ToolCall, Any]:
+    """One entry of :meth:`Pool.map` as ``(call, image)``."""
+    if isinstance(obj, Mapping):
+        name = obj.get("name", obj.get("tool_id"))
+        return ToolCall(str(name), dict(obj.get("arguments", obj.get("args")) or {})), obj["image"]
+    if isinstance(obj, (tuple, list)) and len(obj) in (2, 3):
+        call = ToolCall.coerce(obj[0]) if len(obj) == 2 else ToolCall(str(obj[0]), dict(obj[2] or {}))
+        return call, obj[1]
+    raise TypeError(f"a pool call is a (ToolCall, image) pair, a (tool_id, image[, args]) tuple or a mapping, got {type(obj)}")
 
 
 def default_pool() -> Pool:

@@ -1,4 +1,5 @@
-"""What goes into the pool and what comes out: :class:`Call`, :class:`CallResult`, cache keys."""
+"""What comes out of the pool (:class:`CallResult`) and the cache keys of calls (what goes in is a
+:class:`~irpilot.toolcall.ToolCall` and an image)."""
 
 from __future__ import annotations
 
@@ -12,28 +13,7 @@ import numpy as np
 
 from ..errors import ToolError
 
-__all__ = ["Call", "CallResult", "canonical_args", "call_key"]
-
-
-@dataclasses.dataclass
-class Call:
-    """One tool call: the tool id, its input image (float32 (3, H, W) in [0, 1]) and its arguments."""
-
-    tool_id: str
-    image: np.ndarray
-    args: dict[str, Any] | None = None
-
-    @classmethod
-    def coerce(cls, obj: Any) -> Call:
-        """Accept a :class:`Call`, a ``(tool_id, image[, args])`` tuple or a mapping with those keys."""
-        if isinstance(obj, Call):
-            return obj
-        if isinstance(obj, Mapping):
-            tool = obj.get("tool_id", obj.get("name"))
-            return cls(str(tool), obj["image"], obj.get("args", obj.get("arguments")))
-        if isinstance(obj, (tuple, list)) and len(obj) in (2, 3):
-            return cls(str(obj[0]), obj[1], obj[2] if len(obj) == 3 else None)
-        raise TypeError(f"a pool call is a Call, a (tool_id, image[, args]) tuple or a mapping, got {type(obj)}")
+__all__ = ["CallResult", "canonical_args", "call_key"]
 
 
 @dataclasses.dataclass

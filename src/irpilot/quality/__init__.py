@@ -1,10 +1,11 @@
-"""Image quality: metrics by name and the multi-dimensional reward.
+"""Image quality: metrics by name.
 
 - :func:`compute_metric` / :func:`score` / :data:`METRICS`: full-reference (PSNR, SSIM,
   MS-SSIM, GMSD, VIF, FSIM, HaarPSI, LPIPS when its weights are present), no-reference
   (NIQE, BRISQUE) and cheap signal statistics (noise level, sharpness, blocking, haze...).
-- :mod:`irpilot.quality.reward`: reward components (improvement over the input), and the
-  static / GDPO / adaptive combination with a fidelity gate used by search and RL.
+
+The reward that combines metrics for training lives next to the RL loop, in
+:mod:`irpilot.train.reward`.
 
 Importing this package is cheap (numpy only); metric modules load on first lookup.
 """

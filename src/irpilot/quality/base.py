@@ -40,8 +40,6 @@ __all__ = [
     "get_metric",
     "metric_info",
     "score",
-    "luma",
-    "y_channel",
 ]
 
 #: Metrics :func:`score` computes when no list is given (with / without a reference).
@@ -203,7 +201,7 @@ def align_to_reference(img: np.ndarray, ref: np.ndarray) -> np.ndarray:
     (c, h, w), (rc, rh, rw) = img.shape, ref.shape
     lh, lw = -(-rh // 4), -(-rw // 4)
     if c == rc and (h, w) == (lh, lw):
-        from ..degrade.resize import upscale_to
+        from ..imaging.resize import upscale_to
 
         return upscale_to(img, (rh, rw), 4)
     if c == rc and (h, w) == (4 * lh, 4 * lw):
@@ -249,19 +247,3 @@ def score(img: Any, ref: Any = None, metrics: Sequence[str] | str | None = None)
             raise MetricError(f"metric {name!r} is full-reference: give a reference image")
         out[name] = metric(image, reference)
     return out
-
-
-# -- colour helpers shared by the metric modules -------------------------------------------
-def luma(img: np.ndarray) -> np.ndarray:
-    """BT.601 luma (H, W) in [0, 1]: 0.299 R + 0.587 G + 0.114 B."""
-    return (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).astype(np.float64)
-
-
-def y_channel(img: np.ndarray) -> np.ndarray:
-    """Studio-swing BT.601 Y of YCbCr (MATLAB ``rgb2ycbcr``), (H, W) scaled to [0, 1] by /255.
-
-    Y = 16 + 65.481 R + 128.553 G + 24.966 B on the 0-255 scale: the channel super-resolution
-    papers report PSNR-Y on.
-    """
-    y = 16.0 + 65.481 * img[0].astype(np.float64) + 128.553 * img[1] + 24.966 * img[2]
-    return y / 255.0

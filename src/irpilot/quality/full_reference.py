@@ -12,12 +12,14 @@ scales or a smaller window, or mirror-pads, as documented on each class.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
-from .base import METRICS, Metric, luma, y_channel
+from ..imaging.color import luma, y_channel
+from .base import METRICS, Metric
 
 __all__ = ["PSNR", "PSNRY", "SSIM", "MSSSIM", "GMSD", "VIF", "FSIM", "HaarPSI", "psnr", "ssim", "ms_ssim", "gmsd"]
 
@@ -156,7 +158,7 @@ def gmsd(img: np.ndarray, ref: np.ndarray, *, t: float = 170.0 / 255.0**2) -> fl
     As in the paper and piq: 2x2 average downsampling, Prewitt gradients, standard deviation
     of the gradient-similarity map.  0 for identical images; lower is better.
     """
-    x, y = luma(ref)[None], luma(img)[None]
+    x, y = luma(ref, np.float64)[None], luma(img, np.float64)[None]
     if min(x.shape[-2:]) >= 2:
         x, y = _half(x)[0], _half(y)[0]
     else:

@@ -89,6 +89,9 @@ def build_lpips_network(net: str = "alex") -> Any:
             return self.model(x)
 
     class LPIPSNetwork(nn.Module):
+        shift: torch.Tensor  # registered buffers
+        scale: torch.Tensor
+
         def __init__(self) -> None:
             super().__init__()
             self.backbone = _Backbone()

@@ -13,7 +13,7 @@ blocks of the test image is compared with one fitted to sharp blocks of pristine
 
 Two pristine models ship in ``irpilot/assets``:
 
-- ``niqe`` (``niqe_irpilot.npz``): fitted by irpilot (:mod:`irpilot.quality.fit_niqe`) on
+- ``niqe`` (``niqe_irpilot.npz``): fitted by irpilot (:mod:`irpilot.train.niqe`) on
   training photos only (T91, CSet14, LIVE1, classic5, scikit-image's bundled photos).
 - ``niqe_basicsr`` (``niqe_basicsr.npz``): the original authors' parameters as redistributed
   by BasicSR 1.4.2 (Apache-2.0; see ``assets/NOTICE.md``).
@@ -42,8 +42,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.special import gamma
 
-from .base import METRICS, Metric, MetricUnavailableError, y_channel
-from .resize import imresize_bicubic
+from ..imaging.color import y_channel
+from ..imaging.resize import imresize_bicubic
+from .base import METRICS, Metric, MetricUnavailableError
 
 __all__ = [
     "NIQE",
@@ -178,7 +179,8 @@ class NiqeModel:
         return niqe_distance(feats, self.mu, self.cov)
 
     def save(self, path: str | Path) -> None:
-        np.savez(path, mu=self.mu, cov=self.cov, window=self.window, **{k: np.asarray(v) for k, v in self.meta.items()})
+        arrays = {"mu": self.mu, "cov": self.cov, "window": self.window, **{k: np.asarray(v) for k, v in self.meta.items()}}
+        np.savez(path, **arrays)  # pyright: ignore[reportArgumentType] - numpy's stub reads the keys as its own options
 
 
 def _asset(name: str) -> Path:
@@ -213,7 +215,7 @@ class NIQE(Metric):
         if not _asset(self.asset).is_file():
             raise MetricUnavailableError(
                 f"NIQE parameters {self.asset} are missing from irpilot/assets; "
-                "refit them with: python -m irpilot.quality.fit_niqe"
+                "refit them with: irpilot train niqe"
             )
 
     def setup(self) -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .base import METRICS, Metric, luma
+from ..imaging.blocks import boundary_step_ratio
+from ..imaging.color import luma
+from ..imaging.filters import dark_channel
+from .base import METRICS, Metric
 
 __all__ = [
     "NoiseSigma",
@@ -22,8 +25,6 @@ __all__ = [
     "Contrast",
     "Colorfulness",
     "noise_sigma",
-    "blockiness",
-    "dark_channel",
 ]
 
 def noise_sigma(img: np.ndarray) -> float:
@@ -32,34 +33,6 @@ def noise_sigma(img: np.ndarray) -> float:
     from ..noise import immerkaer_sigma
 
     return immerkaer_sigma(img)
-
-
-def blockiness(img: np.ndarray, block: int = 8) -> float:
-    """JPEG blocking: mean absolute luma step across 8x8 block boundaries divided by the
-    mean step elsewhere (about 1 without blocking, larger with it).  Images with no
-    complete block boundary in either direction give 1."""
-    y = luma(img) * 255.0
-    ratios = []
-    for axis in (0, 1):
-        d = np.abs(np.diff(y, axis=axis))
-        n = d.shape[axis]
-        if n < block:
-            continue
-        pos = np.arange(n)
-        on = (pos % block) == block - 1  # step between pixel 8k+7 and 8k+8
-        if not on.any() or on.all():
-            continue
-        inside = np.take(d, np.nonzero(on)[0], axis=axis).mean()
-        outside = np.take(d, np.nonzero(~on)[0], axis=axis).mean()
-        ratios.append((inside + 0.5) / (outside + 0.5))
-    return float(np.mean(ratios)) if ratios else 1.0
-
-
-def dark_channel(img: np.ndarray, patch: int = 15) -> np.ndarray:
-    """He et al.'s dark channel: minimum over RGB, then a ``patch`` x ``patch`` minimum filter
-    (shrunk to the image for small images)."""
-    size = max(1, min(patch, *img.shape[-2:]))
-    return ndimage.minimum_filter(img.min(axis=0), size=size, mode="nearest")
 
 
 class _Statistic(Metric):
@@ -90,7 +63,7 @@ class Sharpness(_Statistic):
     def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
         if min(img.shape[-2:]) < 3:
             return 0.0
-        return float(np.var(ndimage.laplace(luma(img), mode="reflect")[1:-1, 1:-1]))
+        return float(np.var(ndimage.laplace(luma(img, np.float64), mode="reflect")[1:-1, 1:-1]))
 
 
 @METRICS.register()
@@ -101,7 +74,7 @@ class Blockiness(_Statistic):
     description = "8x8 JPEG blocking: boundary steps / other steps of luma (about 1 when absent)"
 
     def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
-        return blockiness(img)
+        return boundary_step_ratio(img)
 
 
 @METRICS.register()
@@ -112,7 +85,7 @@ class HazeDCP(_Statistic):
     description = "mean dark channel (15x15 patches): haze and low contrast raise it"
 
     def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
-        return float(dark_channel(img).mean())
+        return float(dark_channel(img, fit=True).mean())
 
 
 @METRICS.register()
@@ -123,7 +96,7 @@ class Brightness(_Statistic):
     description = "mean BT.601 luma (neutral: low for dark photos, high for over-exposed ones)"
 
     def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
-        return float(luma(img).mean())
+        return float(luma(img, np.float64).mean())
 
 
 @METRICS.register()
@@ -134,7 +107,7 @@ class Contrast(_Statistic):
     description = "RMS contrast: standard deviation of luma (haze, darkening and blur lower it)"
 
     def compute(self, img: np.ndarray, ref: np.ndarray | None) -> float:
-        return float(luma(img).std())
+        return float(luma(img, np.float64).std())
 
 
 @METRICS.register()

@@ -25,22 +25,9 @@ from ..config import settings
 from ..errors import ToolError, ToolUnavailableError
 from ..io import as_image
 from ..registry import Registry
+from ..vocab import TASKS
 
 __all__ = ["TASKS", "WeightsFile", "ToolCard", "Tool", "TOOLS", "sha256_file", "tool_names_for_task", "measured_speeds"]
-
-#: Task names, used everywhere (policies emit them, perception labels map to them).
-TASKS: tuple[str, ...] = (
-    "super_resolution",
-    "denoise",
-    "motion_deblur",
-    "defocus_deblur",
-    "dehaze",
-    "derain",
-    "low_light",
-    "dejpeg",
-    "desnow",
-)
-
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()

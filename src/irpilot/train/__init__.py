@@ -1,17 +1,22 @@
-"""Training irpilot's learned tool-calling policy: expert search, perturbed SFT, then GRPO.
+"""Training every learned part of irpilot (``irpilot train STAGE``), on training photos only
+(never the benchmark test sets Kodak24, CBSD68, McMaster: :func:`irpilot.data.check_training_sets`).
 
-The pieces, in the order they run (``irpilot train expert|sft|rl``):
+* :mod:`irpilot.train.perception` (with :mod:`~irpilot.train.perception_data`) - the degradation
+  perception CNN (``irpilot train perception``).
+* :mod:`irpilot.train.niqe` - NIQE's pristine model (``irpilot train niqe``).
+* :mod:`irpilot.train.experience` - the ``explore`` policy's pairwise order experience
+  (``irpilot train experience``).
+* :mod:`irpilot.train.probe` - tool measurements behind the learned policy's action list
+  (``irpilot train probe``).
+* The learned policy, in the order the stages run:
+  :mod:`irpilot.train.data` (degraded training crops), :mod:`irpilot.train.expert` (prefix-shared
+  tree search through the pool, ``irpilot train expert``), :mod:`irpilot.train.perturb` and
+  :mod:`irpilot.train.sft` (supervised fine-tuning, ``irpilot train sft``),
+  :mod:`irpilot.train.reward` and :mod:`irpilot.train.rl` (GRPO with the adaptive reward,
+  ``irpilot train rl``), :mod:`irpilot.train.evaluate` (validation crops).
 
-* :mod:`irpilot.train.actions` - the closed action list (fast tools per task + ``stop``).
-* :mod:`irpilot.train.data` - degraded training crops from the training photos (never the
-  benchmark test sets Kodak24, CBSD68, McMaster).
-* :mod:`irpilot.train.expert` - prefix-shared tree search over (order, tool) sequences through
-  the pool, scored against the clean reference; writes a JSONL dataset in tool-call format.
-* :mod:`irpilot.train.perturb` - exploration-driven perturbation of the SFT targets.
-* :mod:`irpilot.train.model` - the policy network and its state features.
-* :mod:`irpilot.train.sft` - supervised fine-tuning on (state -> expert action) pairs.
-* :mod:`irpilot.train.rl` - GRPO with group-normalised advantages and the adaptive reward.
-
+The policy being trained (network, action space, checkpoint format, decision rules) is
+inference code and lives in :mod:`irpilot.policies.learned`; this package builds on it.
 Importing this package is cheap; torch loads with the submodules that need it.
 """
 

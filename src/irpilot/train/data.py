@@ -17,12 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data import TEST_SETS, TRAINING_SETS
+from ..data import TRAINING_SETS, check_training_sets, training_photo_paths
+from ..vocab import PROTOCOL_DEGRADATIONS
 
 __all__ = [
-    "TRAIN_SETS",
-    "FORBIDDEN_SETS",
-    "DEGRADATION_NAMES",
     "STAGE",
     "Case",
     "training_photos",
@@ -32,21 +30,7 @@ __all__ = [
     "perception_size_hint",
 ]
 
-TRAIN_SETS: tuple[str, ...] = TRAINING_SETS  # one definition for the project: irpilot.data
-FORBIDDEN_SETS: tuple[str, ...] = TEST_SETS
-SKIMAGE_PHOTOS: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket")
 
-#: The eight degradations of the benchmark protocol.
-DEGRADATION_NAMES: tuple[str, ...] = (
-    "low_resolution",
-    "noise",
-    "motion_blur",
-    "defocus_blur",
-    "haze",
-    "rain",
-    "dark",
-    "jpeg",
-)
 #: Usual order in which degradations happen (scene -> imaging -> compression); combinations
 #: mostly follow it, a share is shuffled.
 STAGE: dict[str, int] = {
@@ -61,35 +45,27 @@ STAGE: dict[str, int] = {
 }
 
 
-def training_photos(data_dir: str | Path | None = None, sets: Sequence[str] = TRAIN_SETS, skimage: bool = True) -> list[tuple[str, np.ndarray]]:
+def training_photos(data_dir: str | Path | None = None, sets: Sequence[str] = TRAINING_SETS, skimage: bool = True) -> list[tuple[str, np.ndarray]]:
     """``(name, image)`` for every training photo (float32 (3, H, W))."""
     from ..config import settings
     from ..io import read_image
 
     root = Path(data_dir) if data_dir else settings.data_dir
     out: list[tuple[str, np.ndarray]] = []
+    check_training_sets(sets)
     for s in sets:
-        if s in FORBIDDEN_SETS:
-            raise ValueError(f"{s} is a benchmark test set and must never be used for training")
-        folder = Path(root) / s if root else None
-        if folder is None or not folder.is_dir():
-            continue
-        from ..data import training_photo_paths
-
-        # test-set duplicates (LIVE1 holds Kodak24 photos) are never trained on
+        # missing folders are skipped; test-set duplicates (LIVE1 holds Kodak24 photos) never come back
         for p in training_photo_paths(root, [s]):
             out.append((f"{s}/{p.name}", read_image(p)))
     if skimage:
-        import skimage.data
+        from ..imaging.photos import POLICY_PHOTOS, bundled_photo
 
-        for name in SKIMAGE_PHOTOS:
+        for name in POLICY_PHOTOS:
             try:
-                arr = getattr(skimage.data, name)()
+                img = bundled_photo(name)
             except Exception:  # noqa: BLE001 - a missing bundled file only shrinks the set
                 continue
-            from ..io import as_image
-
-            out.append((f"skimage/{name}", as_image(arr)))
+            out.append((f"skimage/{name}", img))
     return out
 
 
@@ -99,7 +75,7 @@ def sample_combination(rng: np.random.Generator, probs_n: Sequence[float] = (0.2
     ``probs_n[k]`` weights ``k + 1`` degradations (weights need not sum to 1).
     """
     n = int(rng.choice(len(probs_n), p=np.asarray(probs_n) / np.sum(probs_n))) + 1
-    names = list(rng.choice(DEGRADATION_NAMES, size=n, replace=False))
+    names = list(rng.choice(PROTOCOL_DEGRADATIONS, size=n, replace=False))
     if rng.random() < 0.7:
         names.sort(key=lambda d: STAGE[d])
     return [str(x) for x in names]
@@ -173,9 +149,9 @@ def make_case(
     clean = np.ascontiguousarray(photo[:, y : y + ch, x : x + cw])
     if rng.random() < 0.5:
         clean = np.ascontiguousarray(clean[:, :, ::-1])
-    from ..degrade.base import from_u8, to_u8
+    from ..imaging.convert import on_8bit_grid
 
-    clean = from_u8(to_u8(clean))  # on the 8-bit grid, like the benchmark references
+    clean = on_8bit_grid(clean)  # on the 8-bit grid, like the benchmark references
     levels = _levels(rng, len(names))
     # the x4 tools need the protocol's factor 4 (other levels change the factor)
     levels = [None if n == "low_resolution" else lv for n, lv in zip(names, levels)]

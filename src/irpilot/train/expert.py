@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..imaging.convert import to_uint8
 from .scoring import ExpertScore, fidelity
 
 __all__ = ["Node", "SearchResult", "search", "tool_call_messages", "run_expert", "load_expert", "prefix_key"]
@@ -93,7 +94,7 @@ def search(
     frontier = [root]
     calls = executed = 0
     depth_limit = len(tasks) if max_depth is None else min(max_depth, len(tasks))
-    for depth in range(1, depth_limit + 1):
+    for _depth in range(1, depth_limit + 1):
         jobs: list[tuple[Node, str, str]] = []
         for node in frontier:
             for task in tasks:
@@ -136,10 +137,6 @@ def tool_call_messages(seq: Sequence[str], input_ref: str = "input") -> list[dic
     return msgs
 
 
-def _u8(img: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray((np.clip(img, 0, 1) * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0))
-
-
 def run_expert(
     out_dir: str | Path,
     n_cases: int,
@@ -164,7 +161,7 @@ def run_expert(
     degradations per crop (1, 2, ...; default: ``sample_combination``'s), e.g. ``(0, 0.6, 0.4)``
     for pairs and triples only, where the order of the steps matters.
     """
-    from .actions import default_action_space
+    from ..policies.learned.actions import default_action_space
     from .data import make_case, training_photos
 
     out = Path(out_dir)
@@ -205,11 +202,11 @@ def run_expert(
         for seq in [res.best, *res.near_best]:
             for j in range(1, len(seq) + 1):
                 keep[seq[:j]] = None
-        arrays = {"degraded": _u8(case.degraded), "clean": _u8(case.clean)}
+        arrays = {"degraded": to_uint8(case.degraded), "clean": to_uint8(case.clean)}
         for seq in keep:
             node = res.node(seq)
             if node is not None and seq:
-                arrays[f"state:{prefix_key(seq)}"] = _u8(node.image)
+                arrays[f"state:{prefix_key(seq)}"] = to_uint8(node.image)
         np.savez_compressed(out / "images" / f"{cid}.npz", **arrays)
         rec = {
             "id": cid,

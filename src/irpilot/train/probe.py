@@ -1,5 +1,6 @@
 """Measure each tool on training crops with a single degradation of its task, to choose the
-learned policy's compact action list (``irpilot train probe``).
+learned policy's compact action list (``irpilot train probe``; the list is
+:data:`irpilot.policies.learned.actions.DEFAULT_CANDIDATES`).
 
 For every task, ``n`` crops of the training photos get the task's degradation at random
 severities; every tool of the task runs on each; we report the mean gain in PSNR / SSIM over
@@ -9,6 +10,7 @@ execution time, on whatever load the machine has).
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["probe_tools", "choose_candidates"]
+from ..vocab import PROTOCOL_DEGRADATIONS, TASK_TO_DEGRADATION
+
+__all__ = ["probe_tools", "choose_candidates", "add_arguments", "run"]
 
 
 def probe_tools(
@@ -29,7 +33,6 @@ def probe_tools(
     exclude: Sequence[str] = ("bm3d", "realesrgan_x4plus", "realesr_animevideov3_x4", "realcugan_denoise", "backprojection_x4"),
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    from ..degrade import DEGRADATION_TO_TASK
     from ..tools import TOOLS, tool_names_for_task
     from .data import make_case, training_photos
     from .scoring import fidelity
@@ -39,7 +42,7 @@ def probe_tools(
 
         pool = Pool(workers=2)
     photos = training_photos()
-    task_to_deg = {t: d for d, t in DEGRADATION_TO_TASK.items() if d != "snow"}
+    task_to_deg = {t: d for t, d in TASK_TO_DEGRADATION.items() if d in PROTOCOL_DEGRADATIONS}
     tasks = list(tasks or task_to_deg)
     rows: list[dict[str, Any]] = []
     for task in tasks:
@@ -90,3 +93,31 @@ def choose_candidates(rows: Sequence[dict[str, Any]], per_task: int = 3, max_sec
         good = [r["tool"] for r in cand if r["dpsnr"] + ssim_weight * r["dssim"] > 0]
         out[task] = good[:per_task] or [r["tool"] for r in cand[:1]]
     return out
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of ``irpilot train probe``."""
+    from ..pool import add_pool_arguments
+
+    ap.add_argument("--tasks", default=None, help="comma-separated tasks (default: the benchmark protocol's)")
+    ap.add_argument("-n", type=int, default=6, help="crops per task (default: 6)")
+    ap.add_argument("--seed", type=int, default=123)
+    ap.add_argument("--per-task", type=int, default=3, help="candidates kept per task (default: 3)")
+    ap.add_argument("--out", default=None, help="write the measurements and the chosen candidates as JSON")
+    add_pool_arguments(ap)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``irpilot train probe``: measure the tools, print one JSON line per tool, then the
+    candidates :func:`choose_candidates` keeps (the source of ``DEFAULT_CANDIDATES``)."""
+    from ..io import atomic_write_bytes
+    from ..pool import pool_from_args
+
+    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    with pool_from_args(args) as pool:
+        rows = probe_tools(tasks, n=args.n, seed=args.seed, pool=pool, progress=print)
+    chosen = choose_candidates(rows, per_task=args.per_task)
+    print(json.dumps(chosen, indent=1))
+    if args.out:
+        atomic_write_bytes(args.out, json.dumps({"rows": rows, "candidates": chosen}, indent=1).encode())
+    return 0

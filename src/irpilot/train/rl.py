@@ -3,7 +3,7 @@
 For each training crop, G rollouts sample actions from the current policy; their tool calls
 go through the shared pool, whose content-addressed cache makes repeated prefixes (every
 rollout of a group starts from the same image) free.  Each finished rollout gets reward
-components from :mod:`irpilot.quality.reward` (improvement over the input in full-reference
+components from :mod:`irpilot.train.reward` (improvement over the input in full-reference
 and no-reference metrics, a per-call cost, a validity flag); the reward model combines them
 (``static`` weighted sum, ``gdpo`` normalise-then-sum, or ``adaptive`` weights on top of GDPO).
 Advantages are group-normalised; the loss is the PPO clipped objective over a few inner epochs,
@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .actions import ActionSpace
+from ..policies.learned.network import EncodedState, StateEncoder, stack_states
 from .data import perception_size_hint
-from .model import EncodedState, StateEncoder, stack_states
 
 __all__ = ["RLConfig", "Rollout", "rollout_group", "grpo_loss", "group_advantages", "train_rl", "RewardAdapter"]
 
@@ -58,9 +56,9 @@ class RLConfig:
     #: while a degradation perception rates present in the input is untreated, a rollout's
     #: probability of stop goes to that task's tools (what ``--policy learned`` does)
     finish_agenda: bool = True
-    #: the adaptive reward's lag rule (irpilot.quality.reward.RewardConfig.lag)
+    #: the adaptive reward's lag rule (irpilot.train.reward.RewardConfig.lag)
     reward_lag: str = "relative"
-    #: the adaptive reward's normalisation (irpilot.quality.reward.RewardConfig.norm; None:
+    #: the adaptive reward's normalisation (irpilot.train.reward.RewardConfig.norm; None:
     #: the strategy's own, "group" for adaptive)
     reward_norm: str | None = None
     #: degradations the agenda leaves to the network (default: the policy's, AGENDA_SKIP)
@@ -117,13 +115,11 @@ def rollout_group(
     not be compared with the reference whatever its pixels, so the reward is the same and
     the (expensive) call is saved.
     """
-    from ..tools import TOOLS
-
     import torch
 
-    from ..policies.learned import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
-
     from ..io import image_hash
+    from ..policies.learned.decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
+    from ..tools import TOOLS
 
     space = encoder.space
     rolls = [Rollout(image=image) for _ in range(group_size)]
@@ -263,12 +259,12 @@ def grpo_loss(
 
 
 class RewardAdapter:
-    """Reward components of finished rollouts (:func:`irpilot.quality.reward.reward_components`)
-    and their combination by :class:`irpilot.quality.reward.RewardModel` (``static`` / ``gdpo`` /
+    """Reward components of finished rollouts (:func:`irpilot.train.reward.reward_components`)
+    and their combination by :class:`irpilot.train.reward.RewardModel` (``static`` / ``gdpo`` /
     ``adaptive``).  The input's metrics are computed once per group."""
 
     def __init__(self, strategy: str = "adaptive", call_cost: float = 0.05, metrics: Sequence[str] | None = None, **config: Any) -> None:
-        from ..quality.reward import DEFAULT_REWARD_METRICS, RewardConfig, RewardModel
+        from .reward import DEFAULT_REWARD_METRICS, RewardConfig, RewardModel
 
         self.model = RewardModel(RewardConfig(strategy=strategy, call_cost=call_cost, **config))
         self.strategy = strategy
@@ -292,7 +288,7 @@ class RewardAdapter:
     def components(
         self, input_img: np.ndarray, output: np.ndarray, ref: np.ndarray, n_calls: int, valid: bool = True, seconds: float | None = None
     ) -> dict[str, float]:
-        from ..quality.reward import reward_components
+        from .reward import reward_components
 
         if output is not None and output.shape != ref.shape and (output.shape[1] * 4, output.shape[2] * 4) != ref.shape[1:]:
             output, valid = None, False  # e.g. x4 super-resolution of an image that was not small
@@ -349,7 +345,7 @@ def train_rl(
     import torch
 
     from ..io import atomic_write_bytes
-    from .checkpoint import load_policy, save_policy
+    from ..policies.learned.checkpoint import load_policy, save_policy
 
     cfg = cfg or RLConfig()
     out = Path(out)
@@ -498,7 +494,7 @@ def measure_exploration(
     ("exploration stagnation"), the mean number of distinct call sequences per group, and the
     mean entropy of the first decision."""
     from ..perceive import load_default_perceiver
-    from .checkpoint import load_policy
+    from ..policies.learned.checkpoint import load_policy
     from .data import make_case, training_photos
 
     net, space, encoder, _ = load_policy(policy_path)

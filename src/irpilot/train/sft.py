@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from .actions import ActionSpace, default_action_space
+from ..policies.learned.actions import ActionSpace, default_action_space
+from ..policies.learned.network import EncodedState, StateEncoder, stack_states
 from .data import perception_size_hint
 from .expert import load_expert, load_images, prefix_key
-from .model import EncodedState, StateEncoder, stack_states
 from .perturb import PerturbConfig, perturb_sequence, scores_from_record
 
 __all__ = ["SFTConfig", "StateBank", "build_bank", "train_sft", "split_cases"]
@@ -98,7 +98,7 @@ def build_bank(
     progress: Callable[[str], None] | None = None,
 ) -> StateBank:
     """Encode every stored state (input and prefixes of best / near-best sequences)."""
-    from ..policies.learned import decision_mask
+    from ..policies.learned.decisions import decision_mask
 
     space = encoder.space
     bank = StateBank(encoder)
@@ -113,7 +113,7 @@ def build_bank(
         use_perc = perceiver is not None and encoder.perc_dim
         ref_shape = imgs["clean"].shape
 
-        def perceive(img: np.ndarray) -> Any:
+        def perceive(img: np.ndarray, ref_shape: tuple[int, ...] = ref_shape) -> Any:
             return perceiver(img, size_hint=perception_size_hint(img.shape, ref_shape))
 
         perc_in = perceive(imgs["degraded"]) if use_perc else None
@@ -218,7 +218,7 @@ def train_sft(
     new expert data)."""
     import torch
 
-    from .checkpoint import build_net, load_policy, save_policy
+    from ..policies.learned.checkpoint import build_net, load_policy, save_policy
 
     cfg = cfg or SFTConfig()
     init_net = None

@@ -1,5 +1,5 @@
-"""Shared helpers of the classical tools: colour conversions, noise-level estimation,
-MATLAB-style bicubic resizing, FFT convolution and regularised deconvolution.
+"""Shared helpers of the classical tools: noise-level estimation, FFT convolution and
+regularised deconvolution (pixel helpers live in :mod:`irpilot.imaging`).
 
 All images are float32 (3, H, W) RGB in [0, 1] unless a docstring says otherwise.
 """
@@ -8,49 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...imaging.convert import to_chw, to_hwc
+
 __all__ = [
-    "luminance",
-    "rgb_to_ycbcr",
-    "ycbcr_to_rgb",
-    "to_hwc",
-    "to_chw",
     "estimate_noise_sigma",
-    "imresize",
     "psf2otf",
     "deconv_tikhonov",
     "deconv_hqs_tv",
     "register",
 ]
-
-
-def to_hwc(img: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.transpose(img, (1, 2, 0)))
-
-
-def to_chw(arr: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.transpose(arr, (2, 0, 1)), dtype=np.float32)
-
-
-def luminance(img: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma (H, W) of an RGB (3, H, W) image."""
-    return (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).astype(np.float32)
-
-
-_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)
-_YCC_INV = np.linalg.inv(_YCC).astype(np.float32)
-
-
-def rgb_to_ycbcr(img: np.ndarray) -> np.ndarray:
-    """Full-range YCbCr (JPEG convention), chroma centred on 0.5."""
-    out = np.tensordot(_YCC, img, axes=(1, 0))
-    out[1:] += 0.5
-    return out.astype(np.float32)
-
-
-def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
-    x = ycc.astype(np.float32).copy()
-    x[1:] -= 0.5
-    return np.tensordot(_YCC_INV, x, axes=(1, 0)).astype(np.float32)
 
 
 def estimate_noise_sigma(img: np.ndarray) -> float:
@@ -59,13 +25,6 @@ def estimate_noise_sigma(img: np.ndarray) -> float:
     from ...noise import wavelet_sigma
 
     return wavelet_sigma(img) / 255.0
-
-
-def imresize(img: np.ndarray, scale: float, out_hw: tuple[int, int] | None = None) -> np.ndarray:
-    """MATLAB-style bicubic resize of (C, H, W) (the benchmark's resampler), float32, no clipping."""
-    from ...degrade.resize import imresize as _imresize
-
-    return _imresize(img, scale, output_shape=out_hw).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------

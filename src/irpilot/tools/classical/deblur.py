@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from ...imaging.color import luma
 from ..base import Tool, ToolCard
-from ._common import deconv_hqs_tv, deconv_tikhonov, estimate_noise_sigma, luminance, register
+from ._common import deconv_hqs_tv, deconv_tikhonov, estimate_noise_sigma, register
 
 __all__ = [
     "motion_kernel",
@@ -147,7 +148,7 @@ def estimate_motion_kernel(
     so ``score / sharp_score`` says how much better a motion kernel explains the spectrum than no blur.
     ``prior_weight`` (per degree outside (-90, 90]) mildly favours rays pointing right.
     """
-    y = luminance(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
+    y = luma(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
     logp = np.log(_welch(y) + 1e-10)
     _, _, band = _freq_grid()
 
@@ -196,7 +197,7 @@ def estimate_defocus_radius(
     line fit in log-log over the mid frequencies).  Returns ``(kernel, {"radius", "score",
     "sharp_score"})``; ``sharp_score`` is the same misfit with no disk divided out, so
     ``score / sharp_score`` says how much better a disk explains the spectrum than no blur."""
-    y = luminance(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
+    y = luma(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
     logp = np.log(_welch(y) + 1e-10)
     _, _, band = _freq_grid()
     bands = np.arange(2, 25)

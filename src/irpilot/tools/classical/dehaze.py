@@ -8,18 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from ...imaging.filters import dark_channel
 from ..base import Tool, ToolCard
 from ._common import register
 
-__all__ = ["DarkChannelPrior", "ColorAttenuationPrior", "estimate_airlight", "dark_channel"]
-
-
-def dark_channel(img: np.ndarray, patch: int) -> np.ndarray:
-    """Minimum over channels then over a ``patch`` x ``patch`` window (H, W)."""
-    import cv2
-
-    m = img.min(axis=0).astype(np.float32)
-    return cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_RECT, (patch, patch)))
+__all__ = ["DarkChannelPrior", "ColorAttenuationPrior", "estimate_airlight"]
 
 
 def estimate_airlight(img: np.ndarray, dark: np.ndarray, top: float = 0.001) -> np.ndarray:

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ...imaging.color import rgb_to_ycbcr, ycbcr_to_rgb
+from ...imaging.convert import to_chw, to_hwc
 from ..base import Tool, ToolCard
-from ._common import estimate_noise_sigma, register, rgb_to_ycbcr, to_chw, to_hwc, ycbcr_to_rgb
+from ._common import estimate_noise_sigma, register
 
 __all__ = ["BM3D", "NonLocalMeans", "FastNLMeans", "WaveletBayesShrink", "Bilateral"]
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ...imaging.color import luma
 from ..base import Tool, ToolCard
-from ._common import luminance, register
+from ._common import register
 
 __all__ = ["estimate_streak_angle", "DerainDirectionalOpening", "DerainDirectionalMedian"]
 
@@ -35,7 +36,7 @@ def estimate_streak_angle(img: np.ndarray, angles: np.ndarray | None = None) -> 
     the positive high-pass residual of the luma."""
     import cv2
 
-    y = luminance(img) if img.ndim == 3 else img.astype(np.float32)
+    y = luma(img) if img.ndim == 3 else img.astype(np.float32)
     hp = np.maximum(y - cv2.GaussianBlur(y, (0, 0), 2.0), 0.0)
     best = (-1.0, 0.0)
     for a in np.arange(-45.0, 45.1, 2.5) if angles is None else angles:

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from ...imaging.convert import to_chw, to_hwc
 from ..base import Tool, ToolCard
-from ._common import register, to_chw, to_hwc
+from ._common import register
 
 __all__ = ["DARK_CHECK", "GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve", "darkening_score", "darkness_features", "looks_darkened"]
 

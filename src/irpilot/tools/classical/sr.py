@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from ...imaging.convert import to_chw, to_hwc
+from ...imaging.resize import imresize_bicubic
 from ..base import Tool, ToolCard
-from ._common import imresize, register, to_chw, to_hwc
+from ._common import register
 
 __all__ = ["BicubicX4", "LanczosX4", "BackProjectionX4"]
 
@@ -29,7 +31,7 @@ class BicubicX4(Tool):
     )
 
     def _run(self, img: np.ndarray, **args: Any) -> np.ndarray:
-        return imresize(img, 4.0)
+        return imresize_bicubic(img, 4.0)
 
 
 @register
@@ -75,8 +77,8 @@ class BackProjectionX4(Tool):
 
     def _run(self, img: np.ndarray, iterations: int = 6, step: float = 1.0, **args: Any) -> np.ndarray:
         _, h, w = img.shape
-        x = imresize(img, 4.0)
+        x = imresize_bicubic(img, 4.0)
         for _ in range(int(iterations)):
-            err = img - imresize(x, 0.25, (h, w))
-            x = x + float(step) * imresize(err, 4.0, (4 * h, 4 * w))
+            err = img - imresize_bicubic(x, 0.25, size=(h, w))
+            x = x + float(step) * imresize_bicubic(err, 4.0, size=(4 * h, 4 * w))
         return np.clip(x, 0.0, 1.0)

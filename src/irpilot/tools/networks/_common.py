@@ -3,7 +3,6 @@
 * :func:`github_weights` builds the :class:`WeightsFile` of a file pinned at a commit.
 * :func:`load_torch_state` / :func:`load_matconvnet` read checkpoints without executing code
   (``torch.load(weights_only=True)``; MATLAB v7.3 files through h5py).
-* :func:`rgb_to_ycbcr` / :func:`ycbcr_to_rgb` split luma from chroma for greyscale networks.
 * :class:`NetworkTool` is the base of every torch tool: it builds the model lazily in
   ``setup()``, puts it on the tool's device and runs numpy (C, H, W) arrays through it.
 
@@ -28,8 +27,6 @@ __all__ = [
     "github_weights",
     "load_torch_state",
     "load_matconvnet",
-    "rgb_to_ycbcr",
-    "ycbcr_to_rgb",
     "NetworkTool",
 ]
 
@@ -115,32 +112,6 @@ def load_matconvnet(path: str | Path) -> list[dict[str, Any]]:
                 layer["bias"] = _matlab_array(f[bref]).astype(np.float32).ravel()
             layers.append(layer)
     return layers
-
-
-# ITU-R BT.601.  ``studio=True`` is MATLAB's rgb2ycbcr (Y in [16, 235]/255), the colour
-# space DnCNN-3 was trained in; ``studio=False`` is the full-range JPEG/OpenCV variant.
-_FULL = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
-_STUDIO = np.array(
-    [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]
-) / 255.0
-_OFFSET_FULL = np.array([0.0, 0.5, 0.5])
-_OFFSET_STUDIO = np.array([16.0, 128.0, 128.0]) / 255.0
-
-
-def rgb_to_ycbcr(img: np.ndarray, *, studio: bool = False) -> np.ndarray:
-    """(3, H, W) RGB in [0, 1] -> (3, H, W) YCbCr in [0, 1] (Y first)."""
-    m, off = (_STUDIO, _OFFSET_STUDIO) if studio else (_FULL, _OFFSET_FULL)
-    out = np.tensordot(m.astype(np.float32), img.astype(np.float32), axes=1)
-    return (out + off.astype(np.float32)[:, None, None]).astype(np.float32)
-
-
-def ycbcr_to_rgb(ycc: np.ndarray, *, studio: bool = False) -> np.ndarray:
-    """Inverse of :func:`rgb_to_ycbcr`."""
-    m, off = (_STUDIO, _OFFSET_STUDIO) if studio else (_FULL, _OFFSET_FULL)
-    inv = np.linalg.inv(m).astype(np.float32)
-    return np.tensordot(inv, ycc.astype(np.float32) - off.astype(np.float32)[:, None, None], axes=1).astype(
-        np.float32
-    )
 
 
 class NetworkTool(Tool):

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ...imaging.color import rgb_to_ycbcr, ycbcr_to_rgb
 from ..base import ToolCard
-from ._common import NetworkTool, register, github_weights, load_matconvnet, load_torch_state, rgb_to_ycbcr, ycbcr_to_rgb
+from ._common import NetworkTool, github_weights, load_matconvnet, load_torch_state, register
 
 __all__ = [
     "DnCNNColorBlind",
@@ -69,7 +70,7 @@ class _GreyscaleMixin(NetworkTool):
             ycc[0] = self.forward(ycc[:1])[0]
             return ycbcr_to_rgb(ycc, studio=self.studio_luma)
         if mode == "ycbcr420":
-            from ...degrade.resize import imresize
+            from ...imaging.resize import imresize
 
             ycc = rgb_to_ycbcr(img, studio=self.studio_luma)
             h, w = img.shape[-2:]

@@ -1,0 +1,131 @@
+"""Saving and loading a policy: ``<name>.pt`` (a plain ``state_dict``, loaded with
+``weights_only=True``) beside ``<name>.json`` (action list, state-encoder settings, network
+settings, format version and a training summary), so a policy file describes itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ...io import atomic_write_bytes
+from ...vocab import TASK_TO_DEGRADATION
+from .actions import ActionSpace
+from .network import StateEncoder
+
+__all__ = ["FORMAT_VERSION", "save_policy", "load_policy", "build_net", "meta_path"]
+
+FORMAT_VERSION = 1
+
+
+def meta_path(weights: str | Path) -> Path:
+    return Path(weights).with_suffix(".json")
+
+
+def evidence_index(space: ActionSpace, encoder: StateEncoder) -> list[int]:
+    """For each action, the index of its degradation among the perception labels (-1: none)."""
+    task_to_deg = TASK_TO_DEGRADATION
+    labels = encoder.perception_labels
+    out = []
+    for name in space.names:
+        deg = task_to_deg.get(space.task_of(name) or "")
+        out.append(labels.index(deg) if deg in labels else -1)
+    return out
+
+
+def build_net(
+    space: ActionSpace,
+    encoder: StateEncoder,
+    width: int = 16,
+    evidence: bool = True,
+    dropout: float = 0.0,
+    stop_evidence: bool = True,
+):
+    """A fresh :class:`~irpilot.policies.learned.network.PolicyNet` for ``space`` and ``encoder``."""
+    from .network import PolicyNet
+
+    ev = evidence_index(space, encoder) if (evidence and encoder.perc_dim) else None
+    return PolicyNet(
+        space.n,
+        encoder.hist_dim,
+        encoder.perc_dim,
+        width=width,
+        evidence_index=ev,
+        n_labels=len(encoder.perception_labels),
+        input_evidence=encoder.input_perception,
+        dropout=dropout,
+        stop_evidence=stop_evidence,
+    )
+
+
+def save_policy(
+    path: str | Path,
+    net: Any,
+    space: ActionSpace,
+    encoder: StateEncoder,
+    *,
+    width: int = 16,
+    info: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``path`` (.pt state dict) and its JSON meta atomically; returns the .pt path."""
+    import io
+
+    import torch
+
+    path = Path(path)
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+    meta = {
+        "format": "irpilot-policy",
+        "version": FORMAT_VERSION,
+        "actions": space.as_dict(),
+        "encoder": encoder.config(),
+        "net": {
+            "width": width,
+            "n_actions": space.n,
+            "hist_dim": encoder.hist_dim,
+            "perc_dim": encoder.perc_dim,
+            "evidence": getattr(net, "evidence_index", None) is not None,
+            "dropout": float(getattr(net, "dropout_p", 0.0)),
+            "stop_evidence": bool(getattr(net, "stop_evidence", False)),
+        },
+        "info": info or {},
+    }
+    atomic_write_bytes(meta_path(path), json.dumps(meta, indent=1).encode())
+    return path
+
+
+def load_policy(path: str | Path) -> tuple[Any, ActionSpace, StateEncoder, dict[str, Any]]:
+    """``(net, space, encoder, meta)`` from a .pt file and its .json meta (net in eval mode)."""
+    import torch
+
+    path = Path(path)
+    mp = meta_path(path)
+    if not path.is_file() or not mp.is_file():
+        raise FileNotFoundError(f"policy weights {path} or their meta {mp.name} are missing")
+    meta = json.loads(mp.read_text())
+    if meta.get("format") != "irpilot-policy" or int(meta.get("version", 0)) > FORMAT_VERSION:
+        raise ValueError(f"{mp} is not an irpilot policy of a supported version (got {meta.get('version')})")
+    space = ActionSpace.from_dict(meta["actions"])
+    enc = meta["encoder"]
+    encoder = StateEncoder(
+        space,
+        crop=enc["crop"],
+        n_crops=enc["n_crops"],
+        perception_labels=enc.get("perception_labels") or None,
+        max_steps=enc.get("max_steps", 6),
+        input_perception=bool(enc.get("input_perception", False)),
+    )
+    net = build_net(
+        space,
+        encoder,
+        width=int(meta["net"]["width"]),
+        evidence=bool(meta["net"].get("evidence", False)),
+        dropout=float(meta["net"].get("dropout", 0.0)),
+        stop_evidence=bool(meta["net"].get("stop_evidence", False)),
+    )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    net.eval()
+    return net, space, encoder, meta

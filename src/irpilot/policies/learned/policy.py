@@ -1,0 +1,273 @@
+"""The learned tool-calling policy (``--policy learned``).
+
+A small network looks at native-resolution crops of the current image, cheap global image
+statistics, the calls already made (and the perception model's probabilities when it was trained
+with them) and outputs a categorical over a closed list of tool ids plus ``stop``.  It is trained
+by supervised fine-tuning on expert trajectories found by search, then by GRPO
+(``irpilot train expert|sft|rl``, in :mod:`irpilot.train`, which builds on this package).  One
+decision takes a few milliseconds on a CPU.
+
+Each needed tool is called once: tools of a task already done are pushed down by
+``repeat_penalty`` logits (the model must insist strongly to repeat one, and a task never runs
+a third time; super-resolution never repeats), tools that are not installed or failed in this
+episode are masked out.
+
+>>> from irpilot.agent import Agent                            # doctest: +SKIP
+>>> traj = Agent().run(img, policy="learned")                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ...config import repo_root
+from ...errors import ConfigError
+from ...session import Observation
+from ..base import POLICIES, STOP, StepPolicy, ToolCall
+from ..options import PolicyOptions, StepOptions, flag, names, option, optional_float, optional_int
+from .checkpoint import load_policy
+from .decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
+from .network import stack_states
+
+__all__ = ["LearnedOptions", "LearnedPolicy", "ASSETS_DIR", "BENCHMARK_POLICIES_DIR", "SHIPPED_VARIANTS",
+           "default_weights", "resolve_weights"]
+
+#: The policies shipped in the package: ``assets/policy_<variant>.pt`` with its ``.json``.
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+#: In a source checkout, the comparison policies of the benchmark notebook (not shipped).
+BENCHMARK_POLICIES_DIR = repo_root() / "benchmarks" / "data" / "policies"
+#: ``learned`` (the default) and the comparison policies of the published results, each
+#: registered as ``learned_<variant>``: the SFT stage and the static-reward GRPO policy.
+SHIPPED_VARIANTS: tuple[str, ...] = ("learned", "sft3", "rl3_static")
+
+
+def default_weights(variant: str = "learned") -> Path:
+    """Path of a shipped policy: ``assets/policy_<variant>.pt`` (``learned`` is the default)."""
+    return ASSETS_DIR / f"policy_{variant}.pt"
+
+
+def resolve_weights(spec: str | Path) -> Path:
+    """A policy file from a path, or from a bare name (``rl1``, ``policy_rl1``) looked up among
+    the shipped policies, then in a source checkout's ``benchmarks/data/policies/``."""
+    path = Path(spec)
+    if path.suffix or len(path.parts) > 1:
+        return path
+    stem = path.name if path.name.startswith("policy_") else f"policy_{path.name}"
+    for folder in (ASSETS_DIR, BENCHMARK_POLICIES_DIR):
+        if (folder / f"{stem}.pt").is_file():
+            return folder / f"{stem}.pt"
+    known = sorted(p.stem[len("policy_"):] for d in (ASSETS_DIR, BENCHMARK_POLICIES_DIR) if d.is_dir() for p in d.glob("policy_*.pt"))
+    raise ConfigError(f"no policy named {spec!r}; known: {', '.join(known)} (or give a path to a .pt file)")
+
+
+def _weights_list(value: Any) -> tuple[Path, ...]:
+    """One file, several joined by ``+`` or a list: an ensemble that averages their logits."""
+    if isinstance(value, (str, Path)):
+        value = str(value).split("+")
+    return tuple(resolve_weights(v) for v in value)
+
+
+def _decode(value: Any) -> str:
+    mode = str(value)
+    if mode not in ("tool", "task"):
+        raise ConfigError(f"learned: decode must be 'tool' or 'task', got {mode!r}")
+    return mode
+
+
+def _available(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else names(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnedOptions(StepOptions):
+    """Options of :class:`LearnedPolicy` (see its docstring for what each does)."""
+
+    weights: tuple[Path, ...] | None = option(None, _weights_list, doc="policy file(s); default the variant's")
+    variant: str = option("learned", doc="a policy by name (resolve_weights): learned, sft3, rl3_static, ...")
+    greedy: bool = option(True, flag, doc="False samples with temperature")
+    temperature: float = option(1.0)
+    repeat_penalty: float = option(3.0, doc="logits off a task already done")
+    n_crops: int | None = option(None, optional_int, doc="crops averaged per decision (default: the weights')")
+    available_tools: tuple[str, ...] | None = option(None, _available, doc="tools that can run (default: installed)")
+    finish_agenda: bool = option(True, flag, doc="stop waits for the tasks perception requires")
+    threshold: float = option(0.5, doc="perception probability that puts a task on the agenda")
+    agenda_skip: tuple[str, ...] = option(AGENDA_SKIP, names, doc="degradations the agenda leaves to the network")
+    skip_threshold: float | None = option(None, optional_float)
+    min_prob: float | None = option(None, optional_float)
+    sure_dark: float | None = option(None, optional_float)
+    decode: str = option("task", _decode, doc="greedy decisions by task or by tool")
+
+
+@POLICIES.register("learned")
+class LearnedPolicy(StepPolicy):
+    """Step policy backed by a trained :class:`~irpilot.policies.learned.network.PolicyNet`.
+
+    Options: ``weights`` (path of a ``.pt`` with its ``.json`` meta; default the shipped
+    ``assets/policy_learned.pt``; a bare name such as ``rl1`` is looked up by
+    :func:`resolve_weights`; several joined by ``+``, or a list, make an ensemble that averages
+    the members' logits), ``variant`` (a shipped file ``assets/policy_<variant>.pt``),
+    ``greedy`` (default True; False samples with ``temperature``), ``repeat_penalty`` (logits,
+    default 3.0), ``n_crops`` (crops averaged per decision, default from the weights),
+    ``finish_agenda`` (default True: while a degradation perception rates present in the
+    input, probability >= ``threshold`` (0.5), is untreated, the probability of stop goes to
+    the tools of those tasks (:func:`redirect_stop`); every other choice, the order, the tools
+    and any extra steps stay the network's), ``agenda_skip`` (degradations the agenda leaves to
+    the network, separated by ``,`` or ``+``, or a list; default :data:`AGENDA_SKIP`, ``none``
+    for an empty list), ``skip_threshold`` (those degradations still go on the agenda when
+    perception's probability reaches this; default none: never), ``min_prob`` (a tool whose task
+    perception does not put on the agenda is called only when the network gives it at least this
+    probability; the most probable of the remaining actions (stop, the agenda's tools, tools
+    above the floor) is taken instead; default none: the network's choice stands), ``decode``
+    (greedy decisions: ``task``, the default, first takes the most probable *task* or stop,
+    summing the probabilities of each task's tools, then that task's most probable tool, so a
+    task whose probability is split between two good tools is not lost to a stop or another
+    task that no single tool outweighs; ``tool`` takes the most probable action.  On 300 fresh
+    validation crops ``task`` was +0.05 dB ahead, paired SE 0.03; BENCHMARKS.md, "Current numbers"),
+    ``sure_dark`` (when perception rates the current image dark with at least this probability,
+    ``hsv_value_inverse`` is called with ``check=false``, so that its darkening check cannot
+    leave a photo perception is sure of dark; default none: the tool's check decides.  At 0.6,
+    chosen on validation crops, it lost 0.07 dB over the benchmark's 144 images: perception is
+    sure of darkness on small photos as taken too; BENCHMARKS.md, "Skipping the darkening check").
+    """
+
+    name = "learned"
+    Options: ClassVar[type[PolicyOptions]] = LearnedOptions
+    options: LearnedOptions
+    _variant: ClassVar[str] = "learned"
+
+    def __init__(self, options: LearnedOptions | None = None, /, **raw: Any) -> None:
+        if options is None and "variant" not in raw and type(self)._variant != "learned":
+            raw = {**raw, "variant": type(self)._variant}
+        super().__init__(options, **raw)
+        o = self.options
+        paths = o.weights or (resolve_weights(o.variant),)
+        self.weights = paths[0]
+        self.net, self.space, self.encoder, self.meta = load_policy(self.weights)
+        self.nets = [self.net]
+        for extra in paths[1:]:
+            net, space, encoder, _ = load_policy(extra)
+            if space.names != self.space.names or encoder.config() != self.encoder.config():
+                raise ConfigError(f"{extra} has another action space or state encoder than {self.weights}: "
+                                  "an ensemble needs policies trained from the same SFT model")
+            self.nets.append(net)
+        if o.n_crops:
+            self.encoder.n_crops = o.n_crops
+        self.available = self.space.availability(o.available_tools)
+        self._agenda: list[str] = []
+        self._called: list[str] = []
+        self._banned: set[str] = set()
+        self._last: str | None = None
+        self.last_probs: dict[str, float] = {}
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return self.space.names
+
+    def reset(self, obs: Observation) -> None:
+        self._called, self._banned, self._last = [], set(), None
+
+    def _sync(self, obs: Observation) -> None:
+        called = [s.action.name for s in obs.history]
+        if self._last is not None and self._last not in called[len(self._called) :]:
+            self._banned.add(self._last)  # the previous call failed: do not retry it
+        self._called = called
+
+    def probabilities(self, obs: Observation) -> np.ndarray:
+        """Masked action probabilities (n,) for ``obs``."""
+        import torch
+
+        self._sync(obs)
+        state = self.encoder.encode(obs.image, self._called, obs.perception, input_perception=obs.input_perception)
+        with torch.inference_mode():
+            batch = stack_states([state])
+            logits = np.mean([net(*batch)[0].numpy().astype(np.float64) for net in self.nets], axis=0)
+        off = decision_mask(
+            self.space,
+            self._called,
+            available=self.available,
+            banned=self._banned,
+            image_shape=obs.image.shape,
+            repeat_penalty=self.options.repeat_penalty,
+            max_steps=self.encoder.max_steps,
+        )
+        z = logits / max(self.options.temperature, 1e-6) + off
+        z = z - z.max()
+        p = np.exp(z)
+        p = p / p.sum()
+        required = agenda(obs.input_perception or obs.perception, self.options.threshold, self.options.agenda_skip, self.options.skip_threshold)
+        self._agenda = required
+        if self.options.finish_agenda:
+            p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
+        return p
+
+    def _drop_unsure(self, p: np.ndarray) -> np.ndarray:
+        """``min_prob``: tools below it whose task is not on perception's agenda lose their
+        probability (stop and the agenda's tools keep theirs)."""
+        q = np.array(p, dtype=np.float64)
+        for i, name in enumerate(self.space.names):
+            if name != "stop" and q[i] < self.options.min_prob and self.space.task_of(name) not in self._agenda:
+                q[i] = 0.0
+        return q
+
+    def _task_argmax(self, p: np.ndarray) -> int:
+        """``decode="task"``: the most probable tool of the most probable task (stop counts as
+        a task of its own)."""
+        mass: dict[str | None, float] = {}
+        for name, v in zip(self.space.names, p):
+            key = self.space.task_of(name)
+            mass[key] = mass.get(key, 0.0) + float(v)
+        best = max(mass, key=mass.__getitem__)
+        members = [i for i, name in enumerate(self.space.names) if self.space.task_of(name) == best]
+        return max(members, key=lambda i: p[i])
+
+    def act(self, obs: Observation) -> ToolCall:
+        p = self.probabilities(obs)
+        self.last_probs = {n: float(v) for n, v in zip(self.space.names, p)}
+        if self.options.min_prob is not None:
+            p = self._drop_unsure(p)
+        if not p.any():
+            name = "stop"
+        else:
+            if not self.options.greedy:
+                i = int(obs.rng.choice(len(p), p=p / p.sum()))
+            elif self.options.decode == "task":
+                i = self._task_argmax(p)
+            else:
+                i = int(np.argmax(p))
+            name = self.space.names[i]
+        if name == "stop":
+            self._last = None
+            return STOP
+        self._last = name
+        return ToolCall(name, self._arguments(name, obs))
+
+    def _arguments(self, name: str, obs: Observation) -> dict[str, Any]:
+        """``sure_dark``: when perception rates the current image dark with at least this
+        probability, a low-light tool that checks whether the image was darkened
+        (``hsv_value_inverse``) is told to skip its check (``check=false``)."""
+        if self.options.sure_dark is None or obs.perception is None:
+            return {}
+        from ...tools import TOOLS
+
+        if "check" not in TOOLS.get(name).card.arguments:
+            return {}
+        return {"check": False} if obs.perception.probs.get("dark", 0.0) >= self.options.sure_dark else {}
+
+
+def _register_variants() -> None:
+    """The shipped comparison policies as ``learned_<variant>``, so that
+    ``irpilot bench --policies learned,learned_sft3`` compares them."""
+    for variant in SHIPPED_VARIANTS[1:]:
+        name = f"learned_{variant}"
+        cls = type(f"LearnedPolicy_{variant}", (LearnedPolicy,), {"name": name, "_variant": variant})
+        try:
+            POLICIES.add(name, cls)
+        except ValueError:  # already registered (module re-imported)
+            pass
+
+
+_register_variants()

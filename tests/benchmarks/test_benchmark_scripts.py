@@ -1,0 +1,107 @@
+"""The benchmark scripts' own arithmetic: the paired policy comparison behind BENCHMARKS.md's
+per-image counts, and the fit of the low-light tool's darkening check."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import compare_policies  # noqa: E402
+import lowlight_check  # noqa: E402
+import sure_dark  # noqa: E402
+
+
+def _row(policy: str, image: str, psnr: float, group: str = "A", ok: bool = True) -> dict:
+    return {"policy": policy, "set": "kodak24", "group": group, "image": image, "degradations": ["noise", "jpeg"],
+            "ok": ok, "psnr": psnr, "chain": [f"{policy}_tool"]}
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_compare_pairs_images_counts_ties_and_lets_the_last_folder_win(tmp_path: Path) -> None:
+    first = _write(tmp_path / "a.jsonl", [
+        _row("fixed", "1.png", 20.0), _row("learned", "1.png", 21.0),
+        _row("fixed", "2.png", 20.0), _row("learned", "2.png", 19.0),
+        _row("fixed", "3.png", 20.0), _row("learned", "3.png", 20.03),
+        _row("fixed", "4.png", 20.0),  # no partner: not compared
+        _row("learned", "5.png", 30.0), _row("fixed", "5.png", 0.0, ok=False),  # failed run: left out
+        _row("fixed", "6.png", 18.0, group="B"), _row("learned", "6.png", 18.5, group="B"),
+    ])
+    second = _write(tmp_path / "b.jsonl", [_row("learned", "2.png", 22.0)])  # re-run of one image
+    res = compare_policies.compare(compare_policies.load_rows([str(first), str(second)]), "fixed", "learned")
+    assert sorted(res) == ["A", "B"]
+    a = res["A"]
+    assert (a["n"], a["b_better"], a["b_worse"], a["level"]) == (3, 2, 0, 1)
+    assert a["mean_diff"] == pytest.approx((1.0 + 2.0 + 0.03) / 3)
+    assert a["images"][0]["diff"] == pytest.approx(2.0)  # largest difference first
+    assert res["B"]["mean_diff"] == pytest.approx(0.5)
+
+
+def test_compare_main_fails_clearly_without_common_images(tmp_path: Path, capsys) -> None:
+    path = _write(tmp_path / "r.jsonl", [_row("fixed", "1.png", 20.0)])
+    assert compare_policies.main([str(path), "--a", "fixed", "--b", "learned"]) == 1
+    assert "policies present: fixed" in capsys.readouterr().err
+
+
+def _synthetic_check_data(seed: int, clean_gain: float) -> dict:
+    """Darkened combinations: low mean value, brightening gains 5 dB; the others: bright, it
+    loses 4 dB.  ``clean`` carries only the PSNR cap as its gain."""
+    rng = np.random.default_rng(seed)
+    data = {}
+    for combo in lowlight_check.COMBOS:
+        dark = "dark" in combo
+        feats = np.column_stack([
+            rng.normal(0.2 if dark else 0.5, 0.05, 12),  # mean value
+            rng.normal(0.6 if dark else 0.95, 0.05, 12),  # 99.9th percentile
+            rng.normal(-5.0, 0.5, 12),  # log black share
+            rng.normal(0.18 if dark else 0.5, 0.05, 12),  # median
+            rng.normal(0.35 if dark else 0.5, 0.05, 12),  # mean / p99.9
+        ])
+        gain = np.full(12, clean_gain) if combo == "clean" else np.full(12, 5.0 if dark else -4.0)
+        data[combo] = {"features": feats, "plain": gain, "shipped": np.full(12, np.nan)}
+    return data
+
+
+def test_darkening_check_fit_keeps_the_gains_and_ignores_clean_crops() -> None:
+    pytest.importorskip("scipy")
+    data = [_synthetic_check_data(0, -40.0), _synthetic_check_data(1, -40.0)]
+    rule = lowlight_check.fit(data)
+    assert rule.shape == (6,)
+    dark, other = lowlight_check.class_means(data, rule)
+    assert lowlight_check.class_means(data, None) == pytest.approx((5.0, -4.0))
+    assert dark == pytest.approx(5.0) and other == pytest.approx(0.0)
+    # clean crops' capped gain is not part of the objective: the same rule whatever the cap
+    other_cap = [_synthetic_check_data(0, 0.0), _synthetic_check_data(1, 0.0)]
+    np.testing.assert_allclose(lowlight_check.fit(other_cap), rule)
+
+
+def test_compare_one_policy_with_itself_across_two_runs(tmp_path: Path, capsys) -> None:
+    old = _write(tmp_path / "old.jsonl", [_row("learned", "1.png", 20.0), _row("learned", "2.png", 20.0)])
+    new = _write(tmp_path / "new.jsonl", [_row("learned", "1.png", 21.0), _row("fixed", "2.png", 25.0)])
+    assert compare_policies.main([str(old), "--a", "learned", "--b", "learned", "--b-from", str(new), "--top", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "| A | 1 | 1 | 0 | 0 | +1.00 |" in out  # only image 1 has learned in both runs
+
+
+def test_sure_dark_table_counts_forced_cases_and_averages_over_all_cases() -> None:
+    data = {"seed": 0, "cases": [
+        {"id": "a", "degradations": ["dark"], "psnr_plain": 20.0, "p_dark": 0.97, "psnr_forced": 26.0},
+        {"id": "b", "degradations": ["rain"], "psnr_plain": 25.0, "p_dark": 0.59, "psnr_forced": 15.0},
+        {"id": "c", "degradations": ["noise"], "psnr_plain": 30.0},  # the check did not decline
+        {"id": "d", "degradations": ["dark", "jpeg"], "psnr_plain": 18.0, "p_dark": 0.3, "psnr_forced": 24.0},
+    ]}
+    rows = {r["threshold"]: r for r in sure_dark.table(data)}
+    assert (rows[0.5]["forced"], rows[0.5]["darkened"], rows[0.5]["losses"]) == (2, 1, 1)
+    assert rows[0.5]["mean_change_db"] == pytest.approx((6.0 - 10.0) / 4)
+    assert (rows[0.6]["forced"], rows[0.6]["mean_change_db"]) == (1, pytest.approx(6.0 / 4))
+    assert rows[0.98]["forced"] == 0 and rows[0.98]["mean_change_db"] == 0.0
+

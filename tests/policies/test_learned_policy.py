@@ -1,0 +1,326 @@
+"""The shipped learned policy: loads, acts on any image size with valid actions only, stops
+within the call limit, never calls an unavailable tool, and keeps the tool-call format."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from irpilot.agent import Agent, AgentConfig, Observation  # noqa: E402
+from irpilot.policies.base import POLICIES  # noqa: E402
+from irpilot.policies.learned import (  # noqa: E402
+    LearnedPolicy,
+    decision_mask,
+    default_weights,
+    pending_tools,
+    redirect_stop,
+)
+from irpilot.pool.result import CallResult  # noqa: E402
+
+
+class _IdentityPool:
+    """Pool stand-in: every call succeeds and returns its input (scaled x4 for SR tools)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def run(self, call, image, args=None, *, image_hash=None):
+        from irpilot.tools import TOOLS
+
+        tool_id = call.name
+        self.calls.append(tool_id)
+        s = TOOLS.get(tool_id).card.scale if tool_id in TOOLS else 1
+        out = np.repeat(np.repeat(image, s, axis=1), s, axis=2) if s > 1 else image.copy()
+        return CallResult(tool_id=tool_id, ok=True, image=out)
+
+
+def test_shipped_weights_exist_and_describe_themselves():
+    w = default_weights()
+    assert w.is_file(), "the learned policy's weights ship in irpilot/assets"
+    meta = json.loads(w.with_suffix(".json").read_text())
+    assert meta["format"] == "irpilot-policy"
+    assert meta["actions"]["tools"] and len(meta["actions"]["tools"]) == len(meta["actions"]["tasks"])
+
+
+@pytest.mark.parametrize("shape", [(3, 20, 33), (3, 64, 64), (3, 97, 150), (3, 300, 200)])
+def test_acts_on_any_size_with_valid_actions(shape):
+    rng = np.random.default_rng(0)
+    img = rng.uniform(0, 1, shape).astype(np.float32)
+    pool = _IdentityPool()
+    agent = Agent(pool=pool, perceiver=None, config=AgentConfig(max_calls=6))
+    traj = agent.run(img, "learned")
+    pol = LearnedPolicy()
+    names = [s.action["name"] for s in traj.steps]
+    assert all(n in pol.actions for n in names)
+    assert traj.tool_calls <= 6
+    # a task runs at most twice (a repeat costs the model a 3-logit penalty), super-resolution once
+    tasks = [pol.space.task_of(n) for n in names if n != "stop"]
+    assert all(tasks.count(t) <= 2 for t in tasks)
+    assert tasks.count("super_resolution") <= 1
+    # trajectories keep the tool-call shape
+    for m in traj.messages():
+        for c in m.get("tool_calls", []):
+            assert set(c["function"]) == {"name", "arguments"}
+
+
+def test_never_calls_an_unavailable_tool():
+    pol0 = LearnedPolicy()
+    for t in pol0.space.tools:
+        allowed = [x for x in pol0.space.tools if x != t]
+        pol = LearnedPolicy(available_tools=allowed)
+        rng = np.random.default_rng(1)
+        for k in range(3):
+            img = rng.uniform(0, 1, (3, 48 + 16 * k, 64)).astype(np.float32)
+            obs = Observation(image=img, input_image=img, history=[], calls_left=6)
+            pol.reset(obs)
+            a = pol.act(obs)
+            assert a.name != t
+
+
+def test_mask_rules():
+    pol = LearnedPolicy()
+    sp = pol.space
+    first = sp.tools[0]
+    m = decision_mask(sp, [first], repeat_penalty=3.0)
+    same = [i for i, k in enumerate(sp.tasks) if k == sp.task_of(first)]
+    assert all(m[i] <= -3.0 for i in same)
+    assert m[sp.stop_index] == 0.0
+    m = decision_mask(sp, list(sp.tools[:2]), max_steps=2)
+    assert np.all(np.isneginf(m[: sp.stop_index])) and m[sp.stop_index] == 0.0
+    sr = [i for i, k in enumerate(sp.tasks) if k == "super_resolution"]
+    if sr:
+        m = decision_mask(sp, [], image_shape=(3, 2000, 2000))
+        assert all(np.isneginf(m[i]) for i in sr)
+
+
+def test_stop_is_redirected_to_the_pending_agenda():
+    sp = LearnedPolicy().space
+    task = "denoise" if "denoise" in sp.tasks else sp.tasks[0]
+    tools = [i for i, k in enumerate(sp.tasks) if k == task]
+    off = decision_mask(sp, [])
+    assert off[sp.stop_index] == 0.0  # the mask itself always allows stop
+    pend = pending_tools(sp, off, [], [task])
+    assert set(np.flatnonzero(pend)) == set(tools)
+    assert not pending_tools(sp, off, [sp.tools[tools[0]]], [task]).any()  # done once: no longer pending
+    banned = decision_mask(sp, [], banned=[sp.tools[i] for i in tools])
+    assert not pending_tools(sp, banned, [], [task]).any()  # nothing left that could treat it
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(sp.n))
+    q = redirect_stop(p, pend, sp.stop_index)
+    assert q[sp.stop_index] == 0.0 and abs(q.sum() - 1) < 1e-9
+    others = [i for i in range(sp.stop_index) if i not in tools]
+    assert np.allclose(q[others], p[others])  # only stop's probability moves
+    gain = q[tools] - p[tools]
+    assert np.allclose(gain / gain.sum(), p[tools] / p[tools].sum())  # in proportion
+    assert np.array_equal(redirect_stop(p, np.zeros(sp.n, bool), sp.stop_index), p)
+
+
+@dataclasses.dataclass
+class _Perception:
+    probs: dict[str, float]
+    severity: dict[str, float]
+
+    def as_dict(self):
+        return {"probs": self.probs, "severity": self.severity}
+
+
+@pytest.mark.parametrize("finish", [True, False])
+def test_learned_treats_every_perceived_degradation(finish):
+    """With ``finish_agenda`` the policy does not stop before each degradation that perception
+    rates present in the input has been treated; without it, it may."""
+    rng = np.random.default_rng(0)
+    img = rng.uniform(0, 1, (3, 96, 96)).astype(np.float32)
+    probs = {"noise": 0.9, "dark": 0.8, "haze": 0.7, "rain": 0.1}
+    perceiver = lambda im, **_: _Perception(dict(probs), dict(probs))  # noqa: E731 - the same verdict on every image
+    pol = LearnedPolicy()
+    agent = Agent(pool=_IdentityPool(), perceiver=perceiver, config=AgentConfig(max_calls=pol.encoder.max_steps))
+    traj = agent.run(img, "learned", finish_agenda=finish)
+    treated = {pol.space.task_of(c["name"]) for c in traj.chain}
+    if finish:
+        assert {"denoise", "low_light", "dehaze"} <= treated
+    assert traj.tool_calls <= pol.encoder.max_steps
+
+
+def test_registered_and_sampling_mode():
+    assert POLICIES.get("learned") is LearnedPolicy
+    pol = LearnedPolicy(greedy=False, temperature=1.0)
+    img = np.full((3, 40, 40), 0.3, np.float32)
+    obs = Observation(image=img, input_image=img, history=[], calls_left=3, rng=np.random.default_rng(0))
+    p = pol.probabilities(obs)
+    assert p.shape == (pol.space.n,) and abs(p.sum() - 1) < 1e-6
+    assert pol.act(obs).name in pol.actions
+
+
+def test_input_perception_features_and_round_trip(tmp_path):
+    """With ``input_perception`` the state carries what was wrong with the input and which of
+    those tasks are still undone; the input evidence stops pushing a task once it is done; the
+    policy file round-trips with the same outputs."""
+    import torch
+
+    from irpilot.policies.learned.actions import default_action_space
+    from irpilot.policies.learned.checkpoint import build_net, load_policy, save_policy
+    from irpilot.policies.learned.network import StateEncoder, stack_states
+
+    space = default_action_space(only_available=False)
+    labels = ["noise", "haze", "dark"]
+    enc = StateEncoder(space, perception_labels=labels, input_perception=True)
+    assert enc.perc_dim == 5 * len(labels) + 1
+    img = np.random.default_rng(0).random((3, 64, 64), dtype=np.float32)
+    cur = {"noise": 0.1, "haze": 0.2, "dark": 0.05}
+    given = {"noise": 0.95, "haze": 0.9, "dark": 0.05}
+    denoise = space.tools_for("denoise")[0]
+    st = enc.encode(img, [denoise], cur, input_perception=given)
+    n = len(labels)
+    assert st.perc[2 * n : 3 * n].tolist() == pytest.approx([0.95, 0.9, 0.05])
+    assert st.perc[4 * n : 5 * n].tolist() == [0.0, 1.0, 1.0]  # denoise done, dehaze and low light not
+    assert st.perc[-1] == 1.0
+
+    torch.manual_seed(0)
+    net = build_net(space, enc, dropout=0.1)
+    net.eval()
+    for p in net.head.parameters():  # only the evidence terms speak
+        torch.nn.init.zeros_(p)
+    with torch.inference_mode():
+        before = net(*stack_states([enc.encode(img, [], cur, input_perception=given)]))[0]
+        after = net(*stack_states([st]))[0]
+    dehaze, dn = space.index(space.tools_for("dehaze")[0]), space.index(denoise)
+    assert before[dn] > 0 and before[dehaze] > 0  # input evidence asks for both
+    assert after[dn] < before[dn]  # done: the input no longer asks for it
+    assert float(after[dehaze]) == pytest.approx(float(before[dehaze]), abs=1e-5)  # still undone: unchanged
+    stop = space.stop_index
+    assert float(before[stop]) < 0  # noise and haze pending: stop is pushed down
+    with torch.inference_mode():
+        all_done = enc.encode(img, [denoise, space.tools_for("dehaze")[0]], cur, input_perception=given)
+        assert float(net(*stack_states([all_done]))[0][stop]) == pytest.approx(0.0, abs=1e-5)  # nothing pending
+
+    path = save_policy(tmp_path / "p.pt", net, space, enc)
+    net2, _, enc2, meta = load_policy(path)
+    assert enc2.input_perception and meta["net"]["dropout"] == pytest.approx(0.1)
+    with torch.inference_mode():
+        assert torch.allclose(net2(*stack_states([st]))[0], after)
+
+
+def test_agenda_threshold_and_skip():
+    from irpilot.policies.learned import agenda
+
+    perc = _Perception({"noise": 0.9, "haze": 0.6, "motion_blur": 0.7, "rain": 0.2}, {})
+    assert set(agenda(perc)) == {"denoise", "dehaze", "motion_deblur"}
+    assert set(agenda(perc, 0.65)) == {"denoise", "motion_deblur"}
+    assert set(agenda(perc, skip=["motion_blur"])) == {"denoise", "dehaze"}
+    # a skipped degradation comes back when perception is sure enough of it
+    assert set(agenda(perc, skip=["motion_blur"], skip_threshold=0.65)) == {"denoise", "dehaze", "motion_deblur"}
+    assert set(agenda(perc, skip=["motion_blur", "noise"], skip_threshold=0.95)) == {"dehaze"}
+    assert agenda(None) == []
+    assert LearnedPolicy(skip_threshold="0.8").options.skip_threshold == 0.8 and LearnedPolicy().options.skip_threshold is None
+    from irpilot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_prob"):
+        LearnedPolicy(min_prob="abc")
+    assert LearnedPolicy(agenda_skip="motion_blur+defocus_blur").options.agenda_skip == ("motion_blur", "defocus_blur")
+
+
+def test_ensemble_averages_the_logits_of_its_members():
+    """``weights="a.pt+b.pt"``: one decision from the mean of the members' logits."""
+    static = default_weights("rl3_static")
+    single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
+    twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
+    pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
+    other = LearnedPolicy(weights=static, finish_agenda=False, repeat_penalty=0.0)
+    img = np.random.default_rng(3).uniform(0, 1, (3, 64, 80)).astype(np.float32)
+    obs = Observation(image=img, input_image=img, history=[], calls_left=6)
+    p1, p2, pp, po = (pol.probabilities(obs) for pol in (single, twice, pair, other))
+    assert np.allclose(p1, p2)
+    # mean logits: the ensemble's log-probabilities are the mean of the members' up to a constant
+    d = np.log(pp) - (np.log(p1) + np.log(po)) / 2
+    ok = np.isfinite(d)
+    assert ok.sum() > 2 and np.allclose(d[ok], d[ok][0], atol=1e-5)
+    assert not np.allclose(pp, p1)
+
+
+def test_trace_records_the_policy_choices_of_each_step(tmp_path):
+    """Each decision of ``learned`` keeps its most probable actions in the trace; the greedy
+    action is the first of them, and they survive saving and loading the trace."""
+    from irpilot.agent import Trajectory
+
+    img = np.random.default_rng(1).uniform(0, 1, (3, 64, 64)).astype(np.float32)
+    agent = Agent(pool=_IdentityPool(), perceiver=None, config=AgentConfig(max_calls=4))
+    traj = agent.run(img, "learned")
+    assert traj.steps
+    for s in traj.steps:
+        probs = list(s.choices.values())
+        assert 1 <= len(probs) <= 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1.0 + 1e-6
+        assert next(iter(s.choices)) == s.action["name"]
+    loaded = Trajectory.load(traj.save(tmp_path / "t.trace.json"))
+    assert [s.choices for s in loaded.steps] == [s.choices for s in traj.steps]
+    fixed = agent.run(img, "fixed", tasks="noise")
+    assert all(s.choices == {} for s in fixed.steps)
+
+
+def test_min_prob_keeps_only_confident_calls_off_the_agenda():
+    """``min_prob`` above every probability: with nothing on perception's agenda the policy
+    stops at once; with noise on it, it still denoises (the agenda's tools are exempt), and
+    calls nothing else."""
+    img = np.random.default_rng(2).uniform(0, 1, (3, 64, 64)).astype(np.float32)
+    pol = LearnedPolicy()
+    for probs, expected in (({"noise": 0.1, "dark": 0.2}, set()), ({"noise": 0.9, "dark": 0.2}, {"denoise"})):
+        perceiver = lambda im, probs=probs, **_: _Perception(dict(probs), dict(probs))  # noqa: E731
+        agent = Agent(pool=_IdentityPool(), perceiver=perceiver, config=AgentConfig(max_calls=4))
+        traj = agent.run(img, "learned", min_prob=1.01)
+        assert {pol.space.task_of(c["name"]) for c in traj.chain} == expected
+        free = agent.run(img, "learned")  # without the floor the network's choices stand
+        assert free.tool_calls > traj.tool_calls  # ... and it calls tools the floor refused
+
+
+def test_task_decoding_takes_a_task_whose_probability_is_split_between_its_tools():
+    """stop 0.4 against two motion deblurring tools at 0.3 each: ``decode=tool`` stops,
+    ``decode=task`` deblurs with the more probable of the two."""
+    from irpilot.errors import ConfigError
+
+    by_tool, by_task = LearnedPolicy(decode="tool"), LearnedPolicy()
+    assert by_task.options.decode == "task"  # the default
+    names = by_tool.space.names
+    p = np.zeros(len(names))
+    p[names.index("stop")] = 0.4
+    p[names.index("motion_deblur_hqs")] = 0.28
+    p[names.index("motion_deblur_wiener")] = 0.32
+    img = np.zeros((3, 8, 8), np.float32)
+    obs = Observation(image=img, input_image=img, history=[], calls_left=5)
+    for pol in (by_tool, by_task):
+        pol.probabilities = lambda _obs, p=p: p
+    assert by_tool.act(obs).is_stop
+    assert by_task.act(obs).name == "motion_deblur_wiener"
+    # one dominant tool: both decodings agree
+    q = np.zeros(len(names))
+    q[names.index("stop")], q[names.index("motion_deblur_hqs")], q[names.index("dncnn3_dejpeg")] = 0.2, 0.3, 0.5
+    for pol in (by_tool, by_task):
+        pol.probabilities = lambda _obs, q=q: q
+        assert pol.act(obs).name == "dncnn3_dejpeg"
+    with pytest.raises(ConfigError, match="decode"):
+        LearnedPolicy(decode="beam")
+
+
+def test_sure_dark_skips_the_darkening_check_only_when_perception_is_sure():
+    """``sure_dark=0.9``: ``hsv_value_inverse`` is called with ``check=false`` when perception
+    rates the image dark at 0.9 or more, as it is without the option below that; other tools
+    never get the argument."""
+    names = LearnedPolicy().space.names
+    img = np.zeros((3, 8, 8), np.float32)
+
+    def act(tool: str, p_dark: float, **options) -> dict:
+        pol = LearnedPolicy(**options)
+        p = np.zeros(len(names))
+        p[names.index(tool)] = 1.0
+        pol.probabilities = lambda _obs: p
+        perception = _Perception({"dark": p_dark}, {"dark": p_dark})
+        obs = Observation(image=img, input_image=img, history=[], calls_left=5, perception=perception)
+        return pol.act(obs).arguments
+
+    assert act("hsv_value_inverse", 0.95, sure_dark=0.9) == {"check": False}
+    assert act("hsv_value_inverse", 0.85, sure_dark=0.9) == {}
+    assert act("hsv_value_inverse", 0.99) == {}  # off by default
+    assert act("gamma_auto", 0.99, sure_dark=0.9) == {}  # a tool without the check

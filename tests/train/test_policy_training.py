@@ -1,0 +1,364 @@
+"""Training pieces of the learned policy on small fakes: expert search, perturbation, GRPO,
+and one-step smoke runs of the SFT and RL scripts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from irpilot.policies.learned.actions import ActionSpace  # noqa: E402
+from irpilot.pool import Pool  # noqa: E402
+from irpilot.train.expert import search  # noqa: E402
+from irpilot.train.perturb import PerturbConfig, perturb_sequence  # noqa: E402
+
+# --- planted problem: degraded = (clean + 0.1) / 2; the right fix is gain x2 THEN shift -0.1 ----
+
+
+pytestmark = pytest.mark.usefixtures("train_tools")
+
+CANDS = {"low_light": ["trainfake_gain15", "trainfake_gain2"], "dehaze": ["trainfake_shift2", "trainfake_shift1"]}
+SPACE = ActionSpace.from_candidates(CANDS)
+
+
+def _clean(seed: int = 0, size: int = 32) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.25, 0.75, (3, size // 4, size // 4)).astype(np.float32)
+    return np.kron(base, np.ones((1, 4, 4), np.float32))
+
+
+def _degrade(clean: np.ndarray) -> np.ndarray:
+    return ((clean + 0.1) / 2.0).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    p = Pool(workers=2)
+    yield p
+    p.close()
+
+
+def test_search_finds_planted_order(pool):
+    clean = _clean()
+    res = search(pool, _degrade(clean), clean, ["low_light", "dehaze"], CANDS, beam=None, eps=0.5)
+    assert res.best == ("trainfake_gain2", "trainfake_shift1")
+    # full tree for D=2, k=2: 2*2 + 2*2*2 = 12 calls
+    assert res.calls == 12
+    scores = res.scores()
+    assert scores[("trainfake_shift1", "trainfake_gain2")] < scores[res.best] - 3  # order matters
+    assert scores[()] == 0.0
+    # a second search on the same image is served by the cache: nothing executes
+    res2 = search(pool, _degrade(clean), clean, ["low_light", "dehaze"], CANDS, beam=None)
+    assert res2.executed == 0 and res2.best == res.best
+
+
+def test_search_stops_when_every_tool_hurts(pool):
+    clean = _clean(1)
+    res = search(pool, clean.copy(), clean, ["low_light"], CANDS)
+    assert res.best == ()
+
+
+def _scores_all_good(seq):
+    tasks = {"trainfake_gain2": "low_light", "trainfake_gain15": "low_light", "trainfake_shift1": "dehaze", "trainfake_shift2": "dehaze"}
+    import itertools
+
+    out = {}
+    for a, b in itertools.product(["trainfake_gain2", "trainfake_gain15"], ["trainfake_shift1", "trainfake_shift2"]):
+        out[(a, b)] = 1.0
+        out[(b, a)] = 0.9
+    return out, tasks
+
+
+def test_perturbation_rate_and_validity():
+    scores, tasks = _scores_all_good(None)
+    seq = ("trainfake_gain2", "trainfake_shift1")
+    rng = np.random.default_rng(0)
+    alts = lambda t: SPACE.tools_for(tasks[t])  # noqa: E731
+    cfg = PerturbConfig(p_swap=0.5, p_sub=0.0, eps=0.5)
+    changed = 0
+    n = 4000
+    for _ in range(n):
+        new, applied = perturb_sequence(seq, scores, alts, rng, cfg)
+        assert sorted(tasks[t] for t in new) == ["dehaze", "low_light"]  # each task once
+        assert all(t in SPACE.tools for t in new)
+        changed += new != seq
+    assert abs(changed / n - 0.5) < 0.04
+    # substitution at rate 1 always picks the other tool of a task
+    new, applied = perturb_sequence(seq, scores, alts, rng, PerturbConfig(0.0, 1.0, 0.5))
+    assert applied["sub"] and new != seq and len(new) == 2
+    # a perturbation that would fall below best - eps is refused
+    bad = dict(scores)
+    bad[("trainfake_shift1", "trainfake_gain2")] = -5.0
+    for _ in range(50):
+        new, _ = perturb_sequence(seq, bad, alts, rng, PerturbConfig(1.0, 0.0, 0.5))
+        assert new == seq
+    # disabled perturbation never changes anything
+    assert perturb_sequence(seq, scores, alts, rng, PerturbConfig(0.0, 0.0))[0] == seq
+
+
+def _net_and_encoder():
+    from irpilot.policies.learned.checkpoint import build_net
+    from irpilot.policies.learned.network import StateEncoder
+
+    enc = StateEncoder(SPACE, crop=16, n_crops=2, max_steps=3)
+    torch.manual_seed(0)
+    return build_net(SPACE, enc, width=8), enc
+
+
+def test_grpo_update_raises_probability_of_better_action():
+    from irpilot.policies.learned import decision_mask
+    from irpilot.policies.learned.network import stack_states
+    from irpilot.train.rl import group_advantages, grpo_loss
+
+    net, enc = _net_and_encoder()
+    rng = np.random.default_rng(0)
+    img = _clean(2, 32)
+    state = enc.encode(img, [], rng=rng)
+    mask = decision_mask(SPACE, [])
+    good = SPACE.index("trainfake_gain2")
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+
+    def prob() -> np.ndarray:
+        with torch.no_grad():
+            z = net(*stack_states([state]))[0] + torch.from_numpy(mask)
+            return torch.softmax(z, 0).numpy()
+
+    p0 = prob()[good]
+    for _ in range(15):
+        p = prob()
+        acts = rng.choice(len(p), size=8, p=p)
+        acts[0] = good  # make sure the group is not degenerate
+        rewards = [1.0 if a == good else 0.0 for a in acts]
+        adv = group_advantages(rewards)
+        loss, _ = grpo_loss(net, [state] * 8, np.stack([mask] * 8), acts, np.log(p[acts]), adv)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert prob()[good] > p0 + 0.2
+
+
+def test_grpo_ratios_use_the_redirected_policy():
+    """With stop redirected to a pending task, the loss's log-probabilities are those the
+    rollout sampled from: every ratio is 1 before the first update, and stop has none."""
+    from irpilot.policies.learned import decision_mask, pending_tools, redirect_stop
+    from irpilot.policies.learned.network import stack_states
+    from irpilot.train.rl import grpo_loss
+
+    net, enc = _net_and_encoder()
+    rng = np.random.default_rng(0)
+    state = enc.encode(_clean(2, 32), [], rng=rng)
+    mask = decision_mask(SPACE, [])
+    task = SPACE.tasks[0]
+    pend = pending_tools(SPACE, mask, [], [task])
+    assert pend.any()
+    with torch.no_grad():
+        p = torch.softmax(net(*stack_states([state]))[0] + torch.from_numpy(mask), 0).numpy()
+    q = redirect_stop(p, pend, SPACE.stop_index)
+    acts = np.array([i for i in range(SPACE.n) if q[i] > 0])
+    n = len(acts)
+    _, stats = grpo_loss(net, [state] * n, np.stack([mask] * n), acts, np.log(q[acts]), np.ones(n),
+                         pending=np.stack([pend] * n))
+    assert abs(stats["ratio"] - 1.0) < 1e-4
+    _, plain = grpo_loss(net, [state] * n, np.stack([mask] * n), acts, np.log(q[acts]), np.ones(n))
+    assert abs(plain["ratio"] - 1.0) > 1e-3  # without the redirect the ratios would be off
+
+
+def test_rollouts_are_charged_the_execution_time_of_shared_calls():
+    """Rollouts of a group that make the same call share one execution (the pool serves the
+    others from the cache); each is still charged its time, so a time cost sees every call."""
+    from irpilot.train.rl import rollout_group
+
+    net, enc = _net_and_encoder()
+    executed, shared = [], []
+
+    class ClockPool:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def map(self, calls):
+            results = self.inner.map(calls)
+            for r in results:
+                if not r.cached:
+                    r.seconds = 0.25  # every execution "takes" a quarter second
+                (shared if r.cached else executed).append(r.tool_id)
+            return results
+
+    with Pool(workers=1) as fresh:
+        rolls = rollout_group(net, enc, ClockPool(fresh), _degrade(_clean(5, 32)), 8, np.random.default_rng(1),
+                              finish_agenda=False)
+    assert shared, "no two rollouts made the same call: the test shows nothing"
+    for r in rolls:
+        assert r.seconds == pytest.approx(0.25 * len(r.names))
+    assert sum(r.seconds for r in rolls) > 0.25 * len(executed)
+
+
+def test_expert_counts_weight_the_number_of_degradations():
+    """``irpilot train expert --counts 0,0.8,0.2`` draws pairs and triples only, in both proportions."""
+    from irpilot.cli.train import _counts
+    from irpilot.errors import ConfigError
+    from irpilot.train.data import sample_combination
+
+    w = _counts("0,0.8,0.2")
+    assert w == (0.0, 0.8, 0.2) and _counts(None) is None
+    rng = np.random.default_rng(0)
+    sizes = [len(sample_combination(rng, w)) for _ in range(500)]
+    assert set(sizes) == {2, 3}
+    assert 0.72 < sizes.count(2) / 500 < 0.88
+    assert all(len(set(sample_combination(rng, (0, 0, 1)))) == 3 for _ in range(20))
+    for bad in ("x", "0,0", "-1,2"):
+        with pytest.raises(ConfigError):
+            _counts(bad)
+
+
+def test_group_advantages():
+    from irpilot.train.rl import group_advantages
+
+    assert np.all(group_advantages([1.0, 1.0, 1.0]) == 0)
+    a = group_advantages([0.0, 1.0])
+    assert a[1] > 0 > a[0] and abs(a.sum()) < 1e-6
+
+
+@dataclasses.dataclass
+class _ToyReward:
+    """Reward adapter stand-in: PSNR gain minus a call cost (the real one is irpilot.train.reward)."""
+
+    def components(self, input_img, output, ref, n_calls, valid=True):
+        from irpilot.train.scoring import psnr
+
+        return {"psnr": psnr(output, ref) - psnr(input_img, ref), "cost": -0.05 * n_calls}
+
+    def combine(self, comps):
+        return [c["psnr"] + c["cost"] for c in comps]
+
+    def update(self, groups):
+        pass
+
+    def weights(self):
+        return {"psnr": 1.0}
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, d):
+        pass
+
+
+def test_expert_sft_rl_smoke(tmp_path, pool):
+    """One tiny run of each training script: expert search -> SFT -> one GRPO update -> policy loads."""
+    from irpilot.policies.learned import LearnedPolicy
+    from irpilot.policies.learned.network import StateEncoder
+    from irpilot.train.expert import load_expert, run_expert
+    from irpilot.train.rl import RLConfig, train_rl
+    from irpilot.train.sft import SFTConfig, train_sft
+
+    photos = [("fake/a", _clean(3, 160)), ("fake/b", _clean(4, 160))]
+
+    def fake_case(rng, photos, size, case_id, **_):
+        from irpilot.train.data import Case
+
+        clean = _clean(int(rng.integers(1000)), 32)
+        return Case(case_id, "fake", (0, 0, 32, 32), ["dark", "haze"], [None, None], 0, clean, _degrade(clean), [])
+
+    import irpilot.train.data as data_mod
+
+    orig = data_mod.make_case
+    data_mod.make_case = fake_case
+    try:
+        jsonl = run_expert(tmp_path / "expert", 6, pool=pool, candidates=CANDS, photos=photos, beam=None)
+    finally:
+        data_mod.make_case = orig
+    recs = load_expert(jsonl)
+    assert len(recs) == 6 and all(r["best"] == ["trainfake_gain2", "trainfake_shift1"] for r in recs)
+    assert recs[0]["calls"][-1]["name"] == "stop"
+    assert recs[0]["messages"][1]["tool_calls"][0]["function"]["name"] == "trainfake_gain2"
+    # resumable: a second run adds nothing
+    data_mod.make_case = fake_case
+    try:
+        run_expert(tmp_path / "expert", 6, pool=pool, candidates=CANDS, photos=photos, beam=None)
+    finally:
+        data_mod.make_case = orig
+    assert len(load_expert(jsonl)) == 6
+
+    enc = StateEncoder(SPACE, crop=16, n_crops=2, max_steps=3)
+    out = tmp_path / "sft.pt"
+    res = train_sft(tmp_path / "expert", out, SFTConfig(epochs=2, batch_size=8, width=8, bank_crops=4, train_crops=2), space=SPACE, encoder=enc)
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert len(res["history"]) == 2
+
+    def cases(rng, i):
+        c = _clean(int(rng.integers(1000)), 32)
+        return _degrade(c), c
+
+    rl_out = tmp_path / "rl.pt"
+    cfg = RLConfig(group_size=4, groups_per_update=2, updates=1, checkpoint_every=1)
+    r = train_rl(out, rl_out, cfg, pool=pool, cases=cases, reward=_ToyReward())
+    row = r["history"][0]
+    assert 0.0 <= row["identical_groups"] <= 1.0 and "c_psnr" in row
+    assert rl_out.is_file() and rl_out.with_name("rl_state.pt").is_file()
+    # resume: asking for 2 updates runs only the second
+    r2 = train_rl(out, rl_out, dataclasses.replace(cfg, updates=2), pool=pool, cases=cases, reward=_ToyReward())
+    assert [h["update"] for h in r2["history"]] == [1, 2]
+
+    pol = LearnedPolicy(weights=rl_out)
+    assert pol.actions == SPACE.names
+
+    # the command line, fine-tuning a trained policy (--init keeps its action space, which here
+    # holds this module's test tools; from scratch the CLI uses the real toolbox's actions)
+    from irpilot.cli import main
+    from irpilot.policies.learned.checkpoint import load_policy
+
+    ft_out = tmp_path / "cli_ft.pt"
+    assert main(["train", "sft", "--expert", str(tmp_path / "expert"), "--out", str(ft_out), "--epochs", "1", "--lr", "1e-4",
+                 "--init", str(out)]) == 0
+    before, after = load_policy(out), load_policy(ft_out)
+    assert after[1].names == before[1].names and after[3]["info"]["init"] == out.name
+    assert any(not torch.equal(a, b) for a, b in zip(before[0].state_dict().values(), after[0].state_dict().values()))
+
+
+def test_validation_times_each_policy_without_the_other_policies_results():
+    """Two runs of the same policy on the same case: with a fresh cache both execute their tools
+    (neither is timed on the other's results); without it the second run is served from the cache."""
+    from irpilot.policies.base import POLICIES
+    from irpilot.train.evaluate import evaluate_policies, validation_cases
+
+    cases = validation_cases(1, seed=5, size=(48, 48), sr_size=(12, 12))
+    twice = [("a", POLICIES.get("fixed")()), ("b", POLICIES.get("fixed")())]
+    for fresh, runs_executed in ((True, 2), (False, 1)):
+        with Pool(workers=1) as pool:
+            res = evaluate_policies(twice, cases, pool=pool, fresh_cache=fresh)
+            total = pool.stats()["total"]
+        calls = res["a"]["calls_per_degradation"] * len(cases[0].tasks)
+        assert calls >= 1
+        assert total["executions"] == round(runs_executed * calls)
+
+
+def test_validation_details_record_the_learned_policys_choices():
+    from irpilot.policies.learned import LearnedPolicy
+    from irpilot.train.evaluate import evaluate_policies, validation_cases
+
+    cases = validation_cases(2, seed=3, size=(48, 48), sr_size=(12, 12))
+    with Pool(workers=1) as pool:
+        res = evaluate_policies([("learned", LearnedPolicy(decode="tool"))], cases, pool=pool, details=True)
+    for case in res["learned"]["cases"]:
+        actions = [d["action"] for d in case["decisions"]]
+        assert [a for a in actions if a != "stop"] == case["chain"]  # every call (no rollback here), in order
+        for d in case["decisions"]:
+            top = d["choices"]
+            assert 0 < len(top) <= 3 and all(0.0 <= p <= 1.0 for p in top.values())
+            assert max(top, key=top.get) == d["action"]  # greedy by tool: the most probable action is taken
+
+
+def test_rl_command_rejects_a_normalisation_its_strategy_does_not_have(tmp_path, capsys):
+    """``--norm`` belongs to ``adaptive``: with ``static`` or ``gdpo`` a contradicting value is an
+    error before any policy or tool loads (the start policy here does not even exist)."""
+    from irpilot.cli import main
+
+    for strategy, norm in (("static", "group"), ("gdpo", "scale")):
+        code = main(["train", "rl", "--init", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "rl.pt"),
+                     "--strategy", strategy, "--norm", norm])
+        assert code == 1
+        assert f"contradicts strategy '{strategy}'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
