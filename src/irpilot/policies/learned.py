@@ -155,7 +155,9 @@ class LearnedPolicy(StepPolicy):
     ``hsv_value_inverse`` is called with ``check=false``, so that its darkening check cannot
     leave a photo perception is sure of dark; default none: the tool's check decides.  At 0.6,
     chosen on validation crops, it lost 0.07 dB over the benchmark's 144 images: perception is
-    sure of darkness on small photos as taken too; BENCHMARKS.md, "Skipping the darkening check").
+    sure of darkness on small photos as taken too; BENCHMARKS.md, "Skipping the darkening check"),
+    ``tasks`` (task or degradation names, as ``--tasks``: the policy undoes exactly these, each
+    once at least, in the order and with the tools the network prefers; no other task's tool is called).
     """
 
     name = "learned"
@@ -201,6 +203,17 @@ class LearnedPolicy(StepPolicy):
             from ..errors import ConfigError
 
             raise ConfigError(f"learned: decode must be 'tool' or 'task', got {self.decode!r}")
+        from .common import DEGRADATION_TO_TASK, tasks_option
+
+        # tasks=...: the user says what to undo; the network only orders them and picks the tools
+        given = tasks_option(options)
+        self.tasks = None if given is None else [DEGRADATION_TO_TASK[d] for d in given]
+        unknown = sorted(set(self.tasks or ()) - set(self.space.tasks))
+        if unknown:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"learned: its weights have no tool for {', '.join(unknown)}; "
+                              "use --policy fixed for these tasks")
         self._agenda: list[str] = []
         self._called: list[str] = []
         self._banned: set[str] = set()
@@ -236,17 +249,26 @@ class LearnedPolicy(StepPolicy):
             self._called,
             available=self.available,
             banned=self._banned,
-            image_shape=obs.image.shape,
+            # a named super-resolution task upscales whatever the size (.common.SR_MAX_SIDE)
+            image_shape=None if self.tasks and "super_resolution" in self.tasks else obs.image.shape,
             repeat_penalty=self.repeat_penalty,
             max_steps=self.encoder.max_steps,
         )
+        if self.tasks is not None:  # tools of tasks not named are never called
+            for i, task in enumerate(self.space.tasks):
+                if i != self.space.stop_index and task not in self.tasks:
+                    off[i] = -np.inf
         z = logits / max(self.temperature, 1e-6) + off
         z = z - z.max()
         p = np.exp(z)
         p = p / p.sum()
-        required = agenda(obs.input_perception or obs.perception, self.threshold, self.agenda_skip, self.skip_threshold)
+        if self.tasks is not None:
+            required = list(self.tasks)
+        else:
+            required = agenda(obs.input_perception or obs.perception, self.threshold, self.agenda_skip,
+                              self.skip_threshold)
         self._agenda = required
-        if self.finish_agenda:
+        if self.finish_agenda or self.tasks is not None:
             p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
         return p
 
