@@ -131,6 +131,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
     Image.MAX_IMAGE_PIXELS = max(int(limit), _PIL_DEFAULT_MAX_PIXELS)
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd metadata: not for users
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(_io.BytesIO(data)) as im:
                 width, height = im.size
