@@ -318,7 +318,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     file's permissions follow the umask, as for any new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:  # name the file the caller asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, _file_mode())

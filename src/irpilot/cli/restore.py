@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
                 traj = agent.run(img, agent_policy, reference=ref, source=str(path))
             except Exception as exc:  # one bad file does not stop the batch
                 failures += 1
-                print(f"irpilot: {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                msg = str(exc) if isinstance(exc, IrpilotError) else f"{type(exc).__name__}: {exc}"
+                print(f"irpilot: {msg if msg.startswith(str(path)) else f'{path}: {msg}'}", file=sys.stderr)
                 continue
             try:
                 write_image(target, traj.output)
