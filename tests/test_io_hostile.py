@@ -92,3 +92,25 @@ def test_written_files_follow_the_umask(tmp_path: Path) -> None:
         assert q.stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+#: found by tests/test_fuzz_read.py: the 16 x 12 16-bit grey sample with its width changed to
+#: 1040 and the CRC made right; Pillow raises TypeError while it builds the decoder
+FUZZ_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000004100000000c1000000001d9c2fd0a0000019749444154789c018c0173fe"
+    "00c64e32654bb198755b12bc7997a434ff9c2f03991c9b29445a8a030cee0d3d500145481be190aa6a3d144ede0cad80"
+    "647cb8fc930e0f02a8d8d7d332a708a28e6400dbc19ef331a4b01ac24c134c612553ab9207a72d2e6f783bfdfd040e5e"
+    "f955950067d3de827034e21093566cb34096d2d7a4e93654214c201ce8b86744d1fee53502d21d2ad4bef6e3d1709c24"
+    "b7f060f26cd6ce563b2ad054c523fb68f71752db77007ee0d80100faaa7bc472539fdb47000ca1d14d0fa0ed405835b3"
+    "a04b7f362ff101e2dbff08abcc2813bfcb5a9d084cee297b9fc806a23ec1c57ba6f831ac85d8fc02d4aad4b522fa23e6"
+    "203db7f0afdd20f41fa5d142d9bdac918e036e6dff7f7ad202776bc40fe775ee6a5d1808da679b739566c6ecfc0ce117"
+    "a5f0ed00e97062cb9401e8b5631b22fe2470c9911a0d258f6ed24fc0aa117b79201e7c29262b90d80a4a0163426d2e76"
+    "826ed0d7e0e50738625b62262822a263010693fa7a163c50dc07be0277b58be94b8ecc2315caa3091d051c2a85d81bbb"
+    "d0ccf728b0b44748e2786ab2648bbcc9e1efa7ae0000000049454e44ae426082"
+)
+
+
+def test_a_corrupt_header_that_trips_pillow_is_a_read_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.png").write_bytes(FUZZ_PNG)
+    with pytest.raises(ImageReadError, match="corrupt"):
+        read_image(tmp_path / "bad.png")

@@ -146,6 +146,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
                     orientation = 1
                 mode = im.mode
                 fmt = im.format
+                tiff_bits = _tiff_bits(im) if fmt == "TIFF" else 0
                 im.load()  # decodes everything: raises on truncation
                 arr = _pil_to_array(im)
     except ImageReadError:
@@ -156,11 +157,17 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         raise ImageReadError(f"{path}: image is too large ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: cannot decode image, the file may be truncated or corrupt ({exc})") from exc
+    except (MemoryError, RecursionError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image, the file may be corrupt ({type(exc).__name__})") from exc
+    except Exception as exc:  # noqa: BLE001 - decoders raise TypeError, struct.error, ... on corrupt headers
+        raise ImageReadError(
+            f"{path}: cannot decode image, the file may be corrupt ({type(exc).__name__}: {exc})"
+        ) from exc
     if width == 0 or height == 0:
         raise ImageReadError(f"{path}: image has zero size")
     # Pillow reads 48/64-bit RGB(A) PNG and TIFF as 8-bit; OpenCV keeps all 16 bits.
-    deep_png = fmt == "PNG" and len(data) > 24 and data[24] == 16
-    if (deep_png or fmt == "TIFF") and mode in ("RGB", "RGBA", "I;16", "I;16B", "I;16L", "I"):
+    deep = (fmt == "PNG" and len(data) > 24 and data[24] == 16) or (fmt == "TIFF" and tiff_bits > 8)
+    if deep and mode in ("RGB", "RGBA", "I;16", "I;16B", "I;16L", "I"):
         deep = _read_16bit_with_opencv(data)
         if deep is not None:
             arr = deep
@@ -187,6 +194,15 @@ def _check_png_size(path: Path, data: bytes, limit: int) -> None:
             f"{path}: the PNG header says {width}x{height}, more than its {len(data):,} bytes can hold; "
             "the file is corrupt"
         )
+
+
+def _tiff_bits(im: Any) -> int:
+    """The largest BitsPerSample of a TIFF (0 when unknown)."""
+    try:
+        bits = im.tag_v2.get(258, 0)
+        return int(max(bits) if isinstance(bits, (tuple, list)) else bits)
+    except Exception:  # noqa: BLE001 - a corrupt tag: let the decoder speak
+        return 0
 
 
 def _pil_to_array(im: Any) -> np.ndarray:
@@ -217,7 +233,14 @@ def _read_16bit_with_opencv(data: bytes) -> np.ndarray | None:
     import cv2
 
     buf = np.frombuffer(data, dtype=np.uint8)
-    arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    quiet = cv2.utils.logging.LOG_LEVEL_SILENT
+    level = cv2.utils.logging.setLogLevel(quiet)  # Pillow read it already: no second report on stderr
+    try:
+        arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        arr = None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if arr is None or arr.dtype != np.uint16:
         return None
     if arr.ndim == 3 and arr.shape[2] == 3:
