@@ -150,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
             results[str(path)] = score(read_image(path), ref, metrics)
         except (IrpilotError, ValueError) as exc:
             failures += 1
-            print(f"irpilot score: {path}: {exc}", file=sys.stderr)
+            msg = str(exc)
+            print(f"irpilot score: {msg if msg.startswith(str(path)) else f'{path}: {msg}'}", file=sys.stderr)
     if results:
         print(format_table(results, metrics), end="")
     if args.json_path:
