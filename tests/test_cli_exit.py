@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import irpilot
 from irpilot.io import write_image
 
 pytest.importorskip("torch")
-REPO = Path(__file__).resolve().parents[1]
+SRC = Path(irpilot.__file__).resolve().parents[1]  # the irpilot these tests import
 
 #: runs ``irpilot`` (``main()`` as the program calls it) with a denoiser that works in torch for
 #: a long time and touches the file $SLOW_STARTED when it starts
@@ -52,7 +53,7 @@ def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], Path]:
     script = tmp_path / "harness.py"
     script.write_text(HARNESS)
     started = tmp_path / "started"
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), SLOW_STARTED=str(started), OMP_NUM_THREADS="2")
+    env = dict(os.environ, PYTHONPATH=str(SRC), SLOW_STARTED=str(started), OMP_NUM_THREADS="2")
     proc = subprocess.Popen([sys.executable, str(script), *args], cwd=tmp_path, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return proc, started

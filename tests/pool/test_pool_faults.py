@@ -17,6 +17,13 @@ from irpilot.pool import testing as pool_testing
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to see a stopped process")
 
 
+@pytest.fixture(autouse=True)
+def _test_tools():
+    pool_testing.register()  # in this process too: the pool reads the tool's card here
+    yield
+    pool_testing.unregister()
+
+
 def test_a_stopped_worker_times_out_and_the_retry_succeeds() -> None:
     img = np.full((3, 256, 256), 0.5, np.float32)  # larger than a pipe's buffer: sending it blocks
     pool = Pool("process", workers=1, timeout=2.0, retries=1, imports=pool_testing.IMPORTS, cache=False)
