@@ -187,8 +187,8 @@ class ProcessWorker:
         def _send() -> None:
             try:
                 conn.send(msg)
-            except (OSError, EOFError, ValueError):
-                pass  # the child is gone: recv sees the end of the pipe
+            except Exception:  # noqa: BLE001 - the child is gone or the pipe was closed under the send:
+                pass  # recv sees the end of the pipe, or the worker was already replaced
 
         self._sender = threading.Thread(target=_send, name="irpilot-worker-send", daemon=True)
         self._sender.start()
