@@ -54,8 +54,11 @@ def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], Path]:
     script.write_text(HARNESS)
     started = tmp_path / "started"
     env = dict(os.environ, PYTHONPATH=str(SRC), SLOW_STARTED=str(started), OMP_NUM_THREADS="2")
+    # Ctrl-C as in a terminal, also when the tests themselves run in the background (where SIGINT
+    # is ignored, and an ignored SIGINT stays ignored in children)
     proc = subprocess.Popen([sys.executable, str(script), *args], cwd=tmp_path, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return proc, started
 
 
