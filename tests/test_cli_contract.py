@@ -189,6 +189,19 @@ def test_tools_run_outputs_follow_the_contract(tmp_path: Path, capsys: pytest.Ca
     _no_traceback(capsys.readouterr().err)
 
 
+def test_pool_run_output_follows_the_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_image(tmp_path / "a.png", _dark())
+    out = tmp_path / "b.png"
+    out.write_bytes(b"keep")
+    assert main(["pool", "run", "gamma_auto", str(src), "-o", str(out), "--workers", "1"]) == 2
+    assert out.read_bytes() == b"keep"
+    assert main(["pool", "run", "gamma_auto", str(src), "-o", str(src), "--workers", "1"]) == 2
+    assert main(["pool", "run", "gamma_auto", str(src), "-o", str(out), "--args", "{bad", "--workers", "1"]) == 2
+    assert main(["pool", "run", "gamma_auto", str(src), "-o", str(out), "--overwrite", "--workers", "1"]) == 0
+    assert read_image(out).shape == (3, 24, 32)
+    _no_traceback(capsys.readouterr().err)
+
+
 def test_bench_and_degrade_outputs_that_cannot_be_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
