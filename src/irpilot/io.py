@@ -107,10 +107,11 @@ def _to_float_rgb(arr: np.ndarray) -> np.ndarray:
 def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file as float32 RGB (3, H, W) in [0, 1].
 
-    Handles PNG, JPEG, BMP, TIFF, WebP and GIF (first frame); 8- and 16-bit; grey, grey+alpha, RGB, RGBA,
-    palette and CMYK; EXIF orientation.  Raises :class:`ImageReadError` with a clear
-    message for missing, empty, truncated, non-image or over-large files (``max_pixels``,
-    default ``settings.max_pixels``).
+    Handles PNG, JPEG, BMP, TIFF, WebP and GIF (first frame); 8- and 16-bit; grey,
+    grey+alpha, RGB, RGBA, palette and CMYK; EXIF orientation.  Raises :class:`ImageReadError`
+    with a clear message for missing, empty, truncated, corrupt, non-image or over-large files
+    (``max_pixels``, default ``settings.max_pixels``, which replaces Pillow's own limit) and for
+    NaN or infinite pixel values.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -166,8 +167,8 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
     if width == 0 or height == 0:
         raise ImageReadError(f"{path}: image has zero size")
     # Pillow reads 48/64-bit RGB(A) PNG and TIFF as 8-bit; OpenCV keeps all 16 bits.
-    deep = (fmt == "PNG" and len(data) > 24 and data[24] == 16) or (fmt == "TIFF" and tiff_bits > 8)
-    if deep and mode in ("RGB", "RGBA", "I;16", "I;16B", "I;16L", "I"):
+    sixteen_bit = (fmt == "PNG" and len(data) > 24 and data[24] == 16) or (fmt == "TIFF" and tiff_bits > 8)
+    if sixteen_bit and mode in ("RGB", "RGBA", "I;16", "I;16B", "I;16L", "I"):
         deep = _read_16bit_with_opencv(data)
         if deep is not None:
             arr = deep
