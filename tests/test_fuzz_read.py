@@ -135,8 +135,14 @@ def _fuzz_cli(name_data: tuple[str, bytes], command: str) -> None:
         else:
             argv = ["--max-pixels", str(MAX_PIXELS), "restore", str(path), "-o", str(Path(tmp) / "out"),
                     "--policy", "fixed", "--tasks", "low_light", "--workers", "1"]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
+        from irpilot.config import configure, settings
+
+        before = settings.max_pixels
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(argv)
+        finally:
+            configure(max_pixels=before)  # --max-pixels sets it for the whole process
         assert code in (0, 1), err.getvalue()
         assert "Traceback" not in err.getvalue()
         assert all(line.startswith("irpilot") for line in err.getvalue().splitlines()), err.getvalue()
