@@ -15,6 +15,7 @@ import hashlib
 import io as _io
 import os
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from .imaging.convert import as_image, from_uint8, to_chw, to_float_rgb, to_hwc,
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "WRITE_EXTENSIONS",
     "read_image",
     "write_image",
     "encode_image",
@@ -40,7 +42,18 @@ __all__ = [
     "image_hash",
 ]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: Extensions of the files irpilot reads: a folder is searched for these, and a file named
+#: directly must have one of them too (GIF: the first frame).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+#: Extensions :func:`write_image` can encode.
+WRITE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: Pillow's own decompression-bomb limit, applied before irpilot's ``max_pixels`` could be
+#: checked; :func:`read_image` lifts it to ``max_pixels`` when that is larger.
+_PIL_DEFAULT_MAX_PIXELS = 89_478_485
+#: Deflate expands at most 1032:1, so a PNG of N bytes holds at most about 1032 N bytes of
+#: scanlines: a header promising more (one flipped bit in the height) is corrupt, and Pillow
+#: would otherwise pad the missing rows.
+_DEFLATE_MAX_RATIO = 1032
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -66,10 +79,11 @@ def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
 def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file as float32 RGB (3, H, W) in [0, 1].
 
-    Handles PNG, JPEG, BMP, TIFF and WebP; 8- and 16-bit; grey, grey+alpha, RGB, RGBA,
-    palette and CMYK; EXIF orientation.  Raises :class:`ImageReadError` with a clear
-    message for missing, empty, truncated, non-image or over-large files (``max_pixels``,
-    default ``settings.max_pixels``).
+    Handles PNG, JPEG, BMP, TIFF, WebP and GIF (first frame); 8- and 16-bit; grey,
+    grey+alpha, RGB, RGBA, palette and CMYK; EXIF orientation.  Raises :class:`ImageReadError`
+    with a clear message for missing, empty, truncated, corrupt, non-image or over-large files
+    (``max_pixels``, default ``settings.max_pixels``, which replaces Pillow's own limit) and for
+    NaN or infinite pixel values.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -85,8 +99,12 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         raise ImageReadError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
     if not data:
         raise ImageReadError(f"{path}: file is empty")
+    _check_png_size(path, data, limit)
+    # Pillow refuses images above its own limit before ours could be checked: follow ours.
+    Image.MAX_IMAGE_PIXELS = max(int(limit), _PIL_DEFAULT_MAX_PIXELS)
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd metadata: not for users
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(_io.BytesIO(data)) as im:
                 width, height = im.size
@@ -101,6 +119,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
                     orientation = 1
                 mode = im.mode
                 fmt = im.format
+                tiff_bits = _tiff_bits(im) if fmt == "TIFF" else 0
                 im.load()  # decodes everything: raises on truncation
                 arr = _pil_to_array(im)
     except ImageReadError:
@@ -111,14 +130,52 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         raise ImageReadError(f"{path}: image is too large ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: cannot decode image, the file may be truncated or corrupt ({exc})") from exc
+    except (MemoryError, RecursionError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image, the file may be corrupt ({type(exc).__name__})") from exc
+    except Exception as exc:  # noqa: BLE001 - decoders raise TypeError, struct.error, ... on corrupt headers
+        raise ImageReadError(
+            f"{path}: cannot decode image, the file may be corrupt ({type(exc).__name__}: {exc})"
+        ) from exc
     if width == 0 or height == 0:
         raise ImageReadError(f"{path}: image has zero size")
     # Pillow reads 48/64-bit RGB(A) PNG and TIFF as 8-bit; OpenCV keeps all 16 bits.
-    if fmt in ("PNG", "TIFF") and mode in ("RGB", "RGBA", "I;16", "I;16B", "I;16L", "I"):
+    sixteen_bit = (fmt == "PNG" and len(data) > 24 and data[24] == 16) or (fmt == "TIFF" and tiff_bits > 8)
+    if sixteen_bit and mode in ("RGB", "RGBA", "I;16", "I;16B", "I;16L", "I"):
         deep = _read_16bit_with_opencv(data)
         if deep is not None:
             arr = deep
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ImageReadError(f"{path}: the image holds NaN or infinite pixel values; irpilot needs finite values")
     return to_float_rgb(_orient(arr, orientation))
+
+
+def _check_png_size(path: Path, data: bytes, limit: int) -> None:
+    """Refuse a PNG whose header promises more pixels than ``limit`` or than its bytes can hold."""
+    if not (data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 33 and data[12:16] == b"IHDR"):
+        return  # not a PNG: Pillow says what it is
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if width * height > limit:
+        raise ImageReadError(
+            f"{path}: {width}x{height} = {width * height:,} pixels exceeds the limit of "
+            f"{limit:,} (raise it with IRPILOT_MAX_PIXELS or --max-pixels)"
+        )
+    depth, colour = data[24], data[25]
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour, 1)
+    scanlines = height * (1 + (width * channels * max(depth, 1) + 7) // 8)
+    if scanlines > _DEFLATE_MAX_RATIO * len(data) + 65536:
+        raise ImageReadError(
+            f"{path}: the PNG header says {width}x{height}, more than its {len(data):,} bytes can hold; "
+            "the file is corrupt"
+        )
+
+
+def _tiff_bits(im: Any) -> int:
+    """The largest BitsPerSample of a TIFF (0 when unknown)."""
+    try:
+        bits = im.tag_v2.get(258, 0)
+        return int(max(bits) if isinstance(bits, (tuple, list)) else bits)
+    except Exception:  # noqa: BLE001 - a corrupt tag: let the decoder speak
+        return 0
 
 
 def _pil_to_array(im: Any) -> np.ndarray:
@@ -138,6 +195,8 @@ def _pil_to_array(im: Any) -> np.ndarray:
         return np.clip(arr, 0, 65535).astype(np.uint16 if arr.max(initial=0) > 255 else np.uint8)
     elif mode == "F":
         arr = np.asarray(im, dtype=np.float32)
+        if not np.isfinite(arr).all():
+            return arr  # refused by read_image
         hi = float(arr.max(initial=1.0))
         return arr / (hi if hi > 1.0 else 1.0)
     return np.asarray(im)
@@ -147,7 +206,14 @@ def _read_16bit_with_opencv(data: bytes) -> np.ndarray | None:
     import cv2
 
     buf = np.frombuffer(data, dtype=np.uint8)
-    arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    quiet = cv2.utils.logging.LOG_LEVEL_SILENT
+    level = cv2.utils.logging.setLogLevel(quiet)  # Pillow read it already: no second report on stderr
+    try:
+        arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        arr = None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if arr is None or arr.dtype != np.uint16:
         return None
     if arr.ndim == 3 and arr.shape[2] == 3:
@@ -191,12 +257,30 @@ def encode_image(img: np.ndarray, fmt: str = ".png", *, bit_depth: int = 8, qual
     return buf.tobytes()
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _file_mode() -> int:
+    """The mode a new file gets from ``open()``: 0o666 less the process umask (``mkstemp``
+    would make every file 0o600)."""
+    with _UMASK_LOCK:  # the umask can only be read by setting it
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write bytes to ``path`` atomically (temporary file + rename in the same directory)."""
+    """Write bytes to ``path`` atomically (temporary file + rename in the same directory); the
+    file's permissions follow the umask, as for any new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:  # name the file the caller asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -221,17 +305,24 @@ def write_image(
 ) -> Path:
     """Write a float32 (3, H, W) image atomically; the format follows the extension."""
     path = Path(path)
-    if path.suffix.lower() not in IMAGE_EXTENSIONS:
-        raise ImageWriteError(f"{path}: unsupported extension; use one of {', '.join(IMAGE_EXTENSIONS)}")
+    if path.suffix.lower() not in WRITE_EXTENSIONS:
+        raise ImageWriteError(f"{path}: unsupported extension; use one of {', '.join(WRITE_EXTENSIONS)}")
     if not overwrite and path.exists():
         raise ImageWriteError(f"{path}: exists and overwrite=False")
     return atomic_write_bytes(path, encode_image(img, path.suffix, bit_depth=bit_depth, quality=quality))
 
 
 def list_images(root: str | os.PathLike[str], *, recursive: bool = False) -> list[Path]:
-    """Image files in a folder (sorted by name), or ``[root]`` when it is a file."""
+    """Image files in a folder (sorted by name, extensions :data:`IMAGE_EXTENSIONS`), or
+    ``[root]`` when it is a file with one of those extensions (:class:`ImageReadError` for a
+    file of another type, so that a file is read when named exactly when it would be found
+    in a folder)."""
     root = Path(root)
     if root.is_file():
+        if root.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise ImageReadError(
+                f"{root}: not an image type irpilot reads (extensions: {', '.join(IMAGE_EXTENSIONS)})"
+            )
         return [root]
     if not root.is_dir():
         raise ImageReadError(f"{root}: no such file or folder")

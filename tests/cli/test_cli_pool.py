@@ -21,7 +21,7 @@ def test_pool_run_one_call_with_disk_cache(tmp_path, capsys):
     img = np.random.default_rng(0).random((3, 12, 12), dtype=np.float32)
     src = write_image(tmp_path / "in.png", img)
     argv = ["pool", "run", "pool_test_gain", str(src), "-o", str(tmp_path / "out.png"),
-            "--args", '{"gain": 0.5}', "--cache-dir", str(tmp_path / "cache"), "--workers", "1"]
+            "--args", '{"gain": 0.5}', "--cache-dir", str(tmp_path / "cache"), "--workers", "1", "--overwrite"]
     assert main(argv) == 0
     assert "(cached)" not in capsys.readouterr().out
     assert main(argv) == 0

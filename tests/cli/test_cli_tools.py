@@ -61,7 +61,7 @@ def test_run_writes_output_and_refuses_input_path(tmp_path: Path, capsys: pytest
     scale = TOOLS.get(tool).card.scale
     assert out.shape == (3, 20 * scale, 24 * scale)
     # OUT == IN (also through another spelling of the path) is refused and the input is untouched
-    assert main(["tools", "run", tool, str(src), str(tmp_path / "." / "in.png")]) == 1
+    assert main(["tools", "run", tool, str(src), str(tmp_path / "." / "in.png")]) == 2  # a usage error: the output is an input
     assert "is the input" in capsys.readouterr().err
     assert src.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left behind
@@ -72,7 +72,7 @@ def test_run_passes_arguments_and_reports_bad_ones(tmp_path: Path, capsys: pytes
         pytest.skip(TOOLS.get("realcugan_denoise").unavailable_reason())
     src = write_image(tmp_path / "in.png", np.full((3, 16, 16), 0.5, np.float32))
     assert main(["tools", "run", "realcugan_denoise", str(src), str(tmp_path / "o.png"), "--arg", "level=denoise1x"]) == 0
-    assert main(["tools", "run", "realcugan_denoise", str(src), str(tmp_path / "o.png"), "--arg", "level"]) == 1
+    assert main(["tools", "run", "realcugan_denoise", str(src), str(tmp_path / "o2.png"), "--arg", "level"]) == 1
     assert "KEY=VALUE" in capsys.readouterr().err
 
 

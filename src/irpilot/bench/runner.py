@@ -16,7 +16,7 @@ from ..config import settings
 from ..errors import ConfigError
 from ..policies.base import parse_policy, split_label
 
-__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "resolve_set", "run_bench", "summarise"]
+__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "read_results", "resolve_set", "run_bench", "summarise"]
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,10 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "config.json", json.dumps(cfg.as_dict(), indent=1).encode())
     results_path = out / "results.jsonl"
-    done: set[str] = set()
-    if results_path.exists():
-        for line in results_path.read_text().splitlines():
-            if line.strip():
-                done.add(json.loads(line)["key"])
+    done = {row["key"] for row in read_results(results_path)}
+    if results_path.exists() and results_path.stat().st_size and not results_path.read_bytes().endswith(b"\n"):
+        with results_path.open("ab") as f:  # an interrupted run left a torn line: start a fresh one
+            f.write(b"\n")
     if pool is None:
         from ..pool import default_pool
 
@@ -167,6 +166,10 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
                 row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
                 log.warning("%s failed on %s: %s", policy, entry["degraded"], exc)
             else:
+                for step in traj.steps:  # a crashed or timed-out call changed the chain: say so
+                    if step.action.get("name") != "stop" and not step.ok:
+                        log.warning("%s on %s: call %s failed (%s); the chain went on without it",
+                                    policy, entry["degraded"], step.action.get("name"), step.error)
                 row.update(ok=True, chain=[c["name"] for c in traj.chain], calls=traj.tool_calls,
                            executions=traj.tool_executions, seconds=time.perf_counter() - t0,
                            perception_seconds=traj.perception_seconds, output_shape=list(traj.output.shape))
@@ -182,9 +185,26 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
     return write_outputs(out, summarise(results_path), cfg)
 
 
+def read_results(results_path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a ``results.jsonl`` (none when it does not exist); a line that is not a
+    complete row (an interrupted write) is skipped, so that the run can resume."""
+    p = Path(results_path)
+    if not p.exists():
+        return []
+    rows = []
+    for line in p.read_text().splitlines():
+        try:
+            row = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict) and "key" in row:
+            rows.append(row)
+    return rows
+
+
 def summarise(results_path: Path) -> list[dict[str, Any]]:
     """Mean of every metric per (policy, group), plus per-(policy, group) input scores."""
-    rows = [json.loads(l) for l in Path(results_path).read_text().splitlines() if l.strip()]
+    rows = read_results(results_path)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["policy"], r["group"]), []).append(r)

@@ -52,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 done, 1 some inputs failed, 2 usage
+    error, 130 interrupted; see :mod:`irpilot.cli.outputs`).  Called without ``argv`` (the
+    ``irpilot`` program) it ends the process itself when a timed-out tool call is still running
+    in a thread, which could otherwise abort the interpreter's shutdown."""
+    code = _run(argv)
+    if argv is None:
+        _exit_past_abandoned_threads(code)
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
+    from .outputs import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -65,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                   max_pixels=args.max_pixels)
     except IrpilotError as exc:
         print(f"irpilot: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.precision:  # tool worker processes read it from the environment
         os.environ["IRPILOT_PRECISION"] = args.precision
     if not getattr(args, "func", None):
@@ -73,12 +86,38 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"irpilot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except IrpilotError as exc:
         print(f"irpilot: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    except OSError as exc:  # an output that cannot be written, a folder that vanished, ...
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"irpilot: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("irpilot: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _exit_past_abandoned_threads(code: int) -> None:
+    """End the process at once (after flushing) when a pool thread is still inside a tool call:
+    a call that timed out on the ``local`` backend cannot be stopped, and tearing the
+    interpreter down under a running torch or OpenCV call aborts it ("terminate called without
+    an active exception", exit 134)."""
+    import threading
+
+    busy = [t for t in threading.enumerate() if t.name.startswith("irpilot-pool") and t.is_alive()]
+    for t in busy:
+        t.join(timeout=0.2)
+    if any(t.is_alive() for t in busy):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 
 def _csv(s: str) -> list[str]:
@@ -39,16 +40,24 @@ def run(args: argparse.Namespace) -> int:
     from ..bench.report import markdown_table
     from ..pool import pool_from_args
 
+    from .outputs import prepare_output_dir
+
+    prepare_output_dir(args.out, "--out")
     if args.merge:
         from pathlib import Path
 
         from ..bench import summarise
         from ..bench.report import write_outputs
+        from ..bench.runner import read_results
+        from ..errors import IrpilotError
         from ..io import atomic_write_bytes
 
         lines = []
         for folder in _csv(args.merge):
-            lines += [l for l in (Path(folder) / "results.jsonl").read_text().splitlines() if l.strip()]
+            results = Path(folder) / "results.jsonl"
+            if not results.is_file():
+                raise IrpilotError(f"--merge {folder}: no results.jsonl there")
+            lines += [json.dumps(row) for row in read_results(results)]
         out = Path(args.out)
         atomic_write_bytes(out / "results.jsonl", ("\n".join(lines) + "\n").encode())
         summary = write_outputs(out, summarise(out / "results.jsonl"))

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="severity level for a degradation (mild, moderate, severe, extreme), e.g. noise=mild; repeatable",
     )
     p.add_argument("--contact-sheet", metavar="FILE.png", help="also write a grid of examples to look at")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --contact-sheet file (degraded images are never rewritten: an "
+                   "existing one with other content is reported as an error)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -51,6 +54,16 @@ def run(args: argparse.Namespace) -> int:
         if not level or level not in LEVELS:
             raise IrpilotError(f"--level expects NAME=LEVEL with LEVEL in {', '.join(LEVELS)}, got {item!r}")
         levels[name.strip()] = level
+    from .outputs import check_output_file, prepare_output_dir
+
+    prepare_output_dir(args.out_dir, "OUT_DIR")
+    if args.contact_sheet:
+        sheet = Path(args.contact_sheet)
+        if sheet.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
+            from .outputs import UsageError
+
+            raise UsageError(f"--contact-sheet {sheet}: give an image file name, e.g. sheet.png")
+        check_output_file(sheet, overwrite=args.overwrite, option="--contact-sheet")
     manifest = build_set(
         args.src_dir,
         args.out_dir,

@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("tool", help="tool id")
     q.add_argument("image", help="input image file")
     q.add_argument("-o", "--out", required=True, help="output image file")
+    q.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     q.add_argument("--args", default="{}", help="tool arguments as JSON")
     add_pool_arguments(q)
     q.set_defaults(func=run_one)
@@ -144,8 +145,15 @@ def run_one(args: argparse.Namespace) -> int:
     from ..io import read_image, write_image
     from ..pool import pool_from_args
 
+    from .outputs import UsageError, check_output_file
+
+    try:
+        tool_args = json.loads(args.args)
+    except ValueError as exc:
+        raise UsageError(f"--args is not JSON: {exc}") from None
+    check_output_file(args.out, overwrite=args.overwrite, inputs=[args.image], option="--out")
     with pool_from_args(args) as pool:
-        res = pool.run(args.tool, read_image(args.image), json.loads(args.args))
+        res = pool.run(args.tool, read_image(args.image), tool_args)
         print(pool.stats_table())
     if not res.ok:
         raise ToolError(f"{args.tool}: {res.error}")

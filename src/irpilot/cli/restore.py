@@ -13,7 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "restore",
         help="restore photos with the agent",
         description="Perceive what is wrong with each photo, restore it with the chosen policy, and write "
-        "OUT_DIR/<stem>.png and OUT_DIR/<stem>.trace.json (every decision, tool call, timing and score).",
+        "OUT_DIR/<stem>.png and OUT_DIR/<stem>.trace.json (every decision, tool call, timing and score). "
+        "Nothing else is written (with --report: OUT_DIR/report.html and OUT_DIR/<stem>_steps/). An image "
+        "whose outputs exist from an earlier run of the same input is skipped; any other existing file is "
+        "never replaced without --overwrite, and an input file never. Exit status: 0 all restored, "
+        "1 some images failed, 2 usage error, 130 interrupted.",
     )
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("-o", "--out", required=True, help="output folder")
@@ -27,20 +31,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ref", help="folder of clean references matched by file name (needed by --policy oracle)")
     p.add_argument("--report", action="store_true", help="write OUT_DIR/report.html with every step's image and scores")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true", help="redo images whose output already exists")
+    p.add_argument("--overwrite", action="store_true",
+                   help="redo images whose outputs exist, replacing them (input files are never replaced)")
     from ..pool import add_pool_arguments
 
     add_pool_arguments(p)
     p.set_defaults(func=run)
 
 
-def _inputs(paths: list[str]) -> list[Path]:
+def _inputs(paths: list[str]) -> tuple[list[Path], int]:
+    """The image files of ``paths`` (files and folders), and how many of ``paths`` were refused."""
+    from ..errors import ImageReadError
     from ..io import list_images
 
     files: list[Path] = []
+    refused = 0
     for raw in paths:
-        files.extend(list_images(raw))
-    return files
+        try:
+            files.extend(list_images(raw))
+        except ImageReadError as exc:
+            print(f"irpilot: {exc}", file=sys.stderr)
+            refused += 1
+    return files, refused
+
+
+def _done_before(png: Path, trace: Path, source: Path) -> bool:
+    """Whether ``png`` and ``trace`` are this command's outputs for ``source`` from an earlier run."""
+    if not (png.is_file() and trace.is_file()):
+        return False
+    try:
+        recorded = json.loads(trace.read_text()).get("source", "")
+        return bool(recorded) and Path(recorded).resolve() == source.resolve()
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _find_ref(ref_dir: Path, stem: str) -> Path | None:
@@ -57,16 +80,18 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..agent import Agent, AgentConfig
+    from ..errors import IrpilotError
     from ..io import read_image, write_image
     from ..policies.common import default_policy_name
     from ..pool import pool_from_args
+    from .outputs import EXIT_FAILED, prepare_output_dir, report_failed_calls
     from .report import write_report
 
-    out = Path(args.out)
-    files = _inputs(args.inputs)
+    files, refused = _inputs(args.inputs)
     if not files:
         print("irpilot: no images found in the given inputs", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    out = prepare_output_dir(args.out)
     from ..policies.base import make_policy
 
     # built once, so a bad option is reported once, before any image, and weights load once
@@ -77,8 +102,13 @@ def run(args: argparse.Namespace) -> int:
         keep_images=args.report,
         seed=args.seed,
     )
+    protected = {p.resolve() for p in files}  # no output may replace any input, whatever --overwrite says
+    if args.ref and Path(args.ref).is_dir():
+        from ..io import list_images
+
+        protected |= {p.resolve() for p in list_images(args.ref)}
     used: set[str] = set()
-    failures = 0
+    failures = refused
     records = []
     with pool_from_args(args) as pool:
         agent = Agent(pool=pool, config=config)
@@ -88,15 +118,25 @@ def run(args: argparse.Namespace) -> int:
             while stem in used:  # two inputs with the same name from different folders
                 n += 1
                 stem = f"{path.stem}_{n}"
-            used.add(stem)
-            target = out / f"{stem}.png"
-            if target.resolve() == path.resolve():
-                print(f"irpilot: {path}: output would overwrite the input; choose another -o", file=sys.stderr)
+            target, trace = out / f"{stem}.png", out / f"{stem}.trace.json"
+            clash = [t for t in (target, trace) if t.resolve() in protected]
+            if not clash:
+                used.add(stem)
+            else:
+                print(f"irpilot: {path}: the output {clash[0]} would replace an input file; choose another -o",
+                      file=sys.stderr)
                 failures += 1
                 continue
-            if target.exists() and (out / f"{stem}.trace.json").exists() and not args.overwrite:
-                print(f"{path}: done before, skipped ({target})")
-                continue
+            if not args.overwrite:
+                if _done_before(target, trace, path):
+                    print(f"{path}: done before, skipped ({target})")
+                    continue
+                existing = [t for t in (target, trace) if t.exists()]
+                if existing:
+                    print(f"irpilot: {path}: {existing[0]} exists; not replaced (give --overwrite, or another -o)",
+                          file=sys.stderr)
+                    failures += 1
+                    continue
             try:
                 img = read_image(path)
                 ref = None
@@ -108,16 +148,25 @@ def run(args: argparse.Namespace) -> int:
                 traj = agent.run(img, agent_policy, reference=ref, source=str(path))
             except Exception as exc:  # one bad file does not stop the batch
                 failures += 1
-                print(f"irpilot: {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                msg = str(exc) if isinstance(exc, IrpilotError) else f"{type(exc).__name__}: {exc}"
+                print(f"irpilot: {msg if msg.startswith(str(path)) else f'{path}: {msg}'}", file=sys.stderr)
                 continue
-            write_image(target, traj.output)
-            traj.save(out / f"{stem}.trace.json")
+            try:
+                write_image(target, traj.output)
+                traj.save(trace)
+            except (OSError, IrpilotError) as exc:  # e.g. a read-only folder: this image failed, the batch goes on
+                failures += 1
+                reason = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+                print(f"irpilot: {path}: cannot write {getattr(exc, 'filename', None) or target}: {reason}",
+                      file=sys.stderr)
+                continue
+            report_failed_calls(path, traj)
             calls = ", ".join(c["name"] for c in traj.chain) or "nothing"
             print(f"{path} -> {target}  [{calls}; {traj.tool_calls} calls, {traj.wall_seconds:.1f} s]")
             records.append((stem, path, traj))
     if args.report and records:
         report = write_report(out, records)
         print(f"report: {report}")
-    summary = {"images": len(files), "restored": len(records), "failed": failures}
+    summary = {"images": len(files) + refused, "restored": len(records), "failed": failures}
     print(json.dumps(summary))
-    return 1 if failures and not records else 0
+    return EXIT_FAILED if failures else 0

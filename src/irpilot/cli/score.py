@@ -5,7 +5,8 @@
 
 Reference images are matched by file-name stem (``results/kodim01.png`` <-> ``clean/kodim01.bmp``).
 An image that cannot be read or scored, or has no reference, is reported on stderr and the
-others are still scored; the exit status is then 1.
+others are still scored; the exit status is then 1.  ``--json`` / ``--csv`` files that exist
+are replaced only with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ref", help="reference image or folder (matched by file-name stem)")
     p.add_argument("--json", dest="json_path", help="write {image path: {metric: value}} to this file")
     p.add_argument("--csv", dest="csv_path", help="write a table (one row per image, then the mean) to this file")
+    p.add_argument("--overwrite", action="store_true", help="replace existing --json / --csv files")
     p.add_argument("-r", "--recursive", action="store_true", help="look for images in sub-folders too")
     p.add_argument("--list", action="store_true", help="list the metrics and whether each can run here")
     p.set_defaults(func=run)
@@ -105,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs:
         print("irpilot score: give an image or a folder (or --list)", file=sys.stderr)
         return 2
+    if args.json_path and args.csv_path and Path(args.json_path).resolve() == Path(args.csv_path).resolve():
+        from .outputs import UsageError
+
+        raise UsageError("--json and --csv name the same file")
     if args.metrics:
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     else:
@@ -117,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
     images = list_images(Path(args.inputs), recursive=args.recursive)
     if not images:
         raise ImageReadError(f"{args.inputs}: no images found")
+    from .outputs import check_output_file
+
+    sources = [*images, *([args.ref] if args.ref and Path(args.ref).is_file() else [])]
+    for option, target in (("--json", args.json_path), ("--csv", args.csv_path)):
+        if target:  # checked before any scoring: a bad path costs nothing
+            check_output_file(target, overwrite=args.overwrite, inputs=sources, option=option)
     refs = _references(Path(args.ref), args.recursive) if args.ref else {}
     if args.ref and Path(args.ref).is_file() and len(images) == 1:
         refs = {images[0].stem: Path(args.ref)}
@@ -138,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
             results[str(path)] = score(read_image(path), ref, metrics)
         except (IrpilotError, ValueError) as exc:
             failures += 1
-            print(f"irpilot score: {path}: {exc}", file=sys.stderr)
+            msg = str(exc)
+            print(f"irpilot score: {msg if msg.startswith(str(path)) else f'{path}: {msg}'}", file=sys.stderr)
     if results:
         print(format_table(results, metrics), end="")
     if args.json_path:

@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("output", help="output image (never the input file)")
     r.add_argument("--arg", action="append", default=[], metavar="K=V", help="tool argument (repeatable)")
     r.add_argument("--tile", type=int, help="tile size in pixels (0 = no tiling)")
+    r.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     r.set_defaults(func=run_tool)
 
     a = tsub.add_parser("add", help="register a checkpoint spandrel can read as a tool")
@@ -138,13 +139,18 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def run_tool(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
     from ..io import read_image, write_image
     from ..tools import get_tool
+    from .outputs import UsageError, check_output_file
 
     src, dst = Path(args.input), Path(args.output)
     if _same_file(src, dst):
-        raise ConfigError(f"output {dst} is the input file; choose another output path")
+        raise UsageError(f"output {dst} is the input file; choose another output path")
+    from ..io import WRITE_EXTENSIONS
+
+    if dst.suffix.lower() not in WRITE_EXTENSIONS:
+        raise UsageError(f"output {dst}: unsupported extension; use one of {', '.join(WRITE_EXTENSIONS)}")
+    check_output_file(dst, overwrite=args.overwrite, inputs=[src])
     kwargs = parse_args_kv(args.arg)
     if args.tile is not None:
         kwargs["tile"] = args.tile
@@ -159,7 +165,13 @@ def run_tool(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from ..tools.user import add_user_tool, user_tools_path
+    from ..tools.user import add_user_tool, check_user_tool_name, user_tools_path
+    from .outputs import UsageError
+
+    try:
+        check_user_tool_name(args.name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
     spec = add_user_tool(args.name, args.task, args.checkpoint, scale=args.scale, description=args.description)
     print(

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("local", "process", "ray")
 RETRYABLE = ("timeout", "crash", "error")
+#: seconds a process worker may show no progress (no CPU used, not waiting for the disk) while
+#: it loads a tool, when calls have a timeout
+MIN_STALL = 5.0
 
 
 @dataclasses.dataclass
@@ -380,7 +383,7 @@ class Pool:
                 keys = [j.key for j in jobs] if self.cache is not None else None
                 handle.send(tool_id, [j.image for j in jobs], jobs[0].args, timeout, keys)
             while remaining:
-                for outcome in handle.recv(timeout if loaded else self.setup_timeout):
+                for outcome in self._recv(handle, timeout, loaded):
                     if outcome[0] < 0:
                         loaded = True
                         continue
@@ -388,7 +391,9 @@ class Pool:
                     if job is not None:
                         self._finish(job, outcome)
         except (WorkerTimeout, WorkerDied) as exc:
-            if isinstance(exc, WorkerTimeout) and not loaded:
+            if isinstance(exc, WorkerTimeout) and not loaded and str(exc):
+                error, kind = f"timeout loading the tool: {exc}", "timeout"
+            elif isinstance(exc, WorkerTimeout) and not loaded:
                 error, kind = f"timeout after {_fmt_seconds(self.setup_timeout or 0)} loading the tool", "timeout"
             elif isinstance(exc, WorkerTimeout):
                 error, kind = f"timeout after {_fmt_seconds(timeout or 0)}", "timeout"
@@ -417,6 +422,17 @@ class Pool:
                     remaining[i].enqueued = time.monotonic()
                     dq.appendleft(remaining[i])
                 self._cv.notify_all()
+
+    def _recv(self, handle: Any, timeout: float | None, loaded: bool) -> list[Any]:
+        """The next outcomes of ``handle``.  While a process worker loads a tool it gets
+        ``setup_timeout``, but with a call ``timeout`` set it must also keep making progress:
+        one that is stopped or hung is given up after ``max(timeout, MIN_STALL)`` seconds, not
+        ``setup_timeout``."""
+        if loaded:
+            return handle.recv(timeout)
+        if isinstance(handle, ProcessWorker) and timeout is not None:
+            return handle.recv(self.setup_timeout, stall=max(timeout, MIN_STALL))
+        return handle.recv(self.setup_timeout)
 
     def _finish(self, job: _Job, outcome: tuple[Any, ...]) -> None:
         _, ok, image, error, kind, seconds = outcome

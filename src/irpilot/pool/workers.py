@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import signal
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,7 +108,27 @@ def _settings_snapshot() -> dict[str, Any]:
     return {k: v for k, v in settings.as_dict().items() if k in WORKER_SETTINGS and v is not None}
 
 
+def _progress(pid: int | None) -> tuple[str, int] | None:
+    """(scheduler state, CPU ticks used) of a process from ``/proc`` (Linux); None elsewhere or
+    when it is gone.  A stopped process shows state ``T``; a working one uses CPU ticks."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # the command name may hold spaces and parentheses
+    try:
+        return fields[0], int(fields[11]) + int(fields[12])  # state, utime + stime
+    except (IndexError, ValueError):
+        return None
+
+
 def _process_main(conn: Any, imports: Sequence[str], threads: int | None, config: dict[str, Any] | None = None) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the pool, the workers must not
+    # print tracebacks of their own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if config:
         from ..config import configure
 
@@ -158,10 +180,18 @@ class ProcessWorker:
     def send(self, tool_id: str, images: Sequence[np.ndarray], args: dict[str, Any]) -> None:
         if self._closed:
             raise WorkerDied("pool closed")
-        try:
-            self._conn.send((tool_id, list(images), args))
-        except (OSError, EOFError, BrokenPipeError) as exc:
-            raise WorkerDied(self._death_message()) from exc
+        # Sent from a thread: a batch larger than the pipe's buffer blocks until the child reads
+        # it, and a stopped child never does; recv's time limits must still apply.
+        conn, msg = self._conn, (tool_id, list(images), args)
+
+        def _send() -> None:
+            try:
+                conn.send(msg)
+            except Exception:  # noqa: BLE001 - the child is gone or the pipe was closed under the send:
+                pass  # recv sees the end of the pipe, or the worker was already replaced
+
+        self._sender = threading.Thread(target=_send, name="irpilot-worker-send", daemon=True)
+        self._sender.start()
 
     def _death_message(self) -> str:
         if self._closed:
@@ -170,9 +200,12 @@ class ProcessWorker:
         code = self._proc.exitcode
         return f"worker crashed (exit code {code})" if code is not None else "worker crashed"
 
-    def recv(self, timeout: float | None) -> list[Outcome]:
+    def recv(self, timeout: float | None, stall: float | None = None) -> list[Outcome]:
+        """The next outcome.  With ``stall`` (seconds), a worker that makes no progress for that
+        long (stopped, e.g. by SIGSTOP, or asleep without using the CPU) counts as timed out
+        before ``timeout``: used while it loads a tool, which may legitimately take long."""
         try:
-            ready = self._conn.poll(timeout)
+            ready = self._poll(timeout, stall)
         except (OSError, EOFError) as exc:
             raise WorkerDied(self._death_message()) from exc
         if not ready:
@@ -181,6 +214,24 @@ class ProcessWorker:
             return [self._conn.recv()]
         except (EOFError, OSError) as exc:
             raise WorkerDied(self._death_message()) from exc
+
+    def _poll(self, timeout: float | None, stall: float | None) -> bool:
+        if stall is None or _progress(self._proc.pid) is None:
+            return bool(self._conn.poll(timeout))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last, idle_since = _progress(self._proc.pid), time.monotonic()
+        while True:
+            step = 0.25 if deadline is None else max(0.0, min(0.25, deadline - time.monotonic()))
+            if self._conn.poll(step):
+                return True
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return False
+            state = _progress(self._proc.pid)
+            if state is None or state != last or state[0] in "RD":
+                last, idle_since = state, now  # gone (EOF follows), working, or waiting for the disk
+            elif now - idle_since >= stall:
+                raise WorkerTimeout(f"worker made no progress for {stall:g} s (stopped or hung)")
 
     def restart(self) -> None:
         self._kill()
@@ -199,9 +250,11 @@ class ProcessWorker:
 
     def close(self) -> None:
         self._closed = True
-        try:
-            self._conn.send(None)
-        except (OSError, EOFError, BrokenPipeError):
-            pass
-        self._proc.join(timeout=0.5)
+        sender = getattr(self, "_sender", None)
+        if sender is None or not sender.is_alive():  # else the pipe is busy (or stuck): just stop the child
+            try:
+                self._conn.send(None)
+            except (OSError, EOFError, BrokenPipeError):
+                pass
+            self._proc.join(timeout=0.5)
         self._kill()

@@ -46,6 +46,7 @@ __all__ = [
     "make_tool_class",
     "register_checkpoint",
     "add_user_tool",
+    "check_user_tool_name",
     "remove_user_tool",
     "read_user_tools",
     "load_user_tools",
@@ -260,7 +261,7 @@ class UserCheckpointTool(Tool):
 
 def make_tool_class(spec: UserToolSpec) -> type[Tool]:
     """A Tool subclass for ``spec`` (reads no checkpoint)."""
-    check_name(spec.name)
+    check_user_tool_name(spec.name)
     if spec.task not in TASKS:
         raise ConfigError(f"user tool {spec.name!r}: unknown task {spec.task!r}; tasks: {', '.join(TASKS)}")
     if (spec.input_channels, spec.output_channels) not in ((3, 3), (1, 1)):
@@ -270,6 +271,17 @@ def make_tool_class(spec: UserToolSpec) -> type[Tool]:
         )
     cls_name = "User_" + "".join(part.title() for part in spec.name.split("_"))
     return type(cls_name, (UserCheckpointTool,), {"spec": spec, "card": _card(spec), "__module__": __name__})
+
+
+def check_user_tool_name(name: str) -> str:
+    """``name`` if it can name a user tool (a snake_case identifier), else :class:`ConfigError`."""
+    try:
+        return check_name(name)
+    except ValueError:
+        raise ConfigError(
+            f"{name!r} cannot name a tool: use a snake_case identifier (lower-case letters, digits and "
+            "underscores, starting with a letter), e.g. my_nafnet"
+        ) from None
 
 
 def _check_not_builtin(name: str) -> None:
@@ -301,7 +313,7 @@ def build_spec(
     scale: int | None = None,
     description: str = "",
 ) -> UserToolSpec:
-    check_name(name)
+    check_user_tool_name(name)
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     p = Path(checkpoint_path).expanduser().resolve()
@@ -330,19 +342,44 @@ def _register(spec: UserToolSpec) -> type[Tool]:
 
 
 # -- the persistent file -----------------------------------------------------------------------
-def read_user_tools(path: Path | None = None) -> list[UserToolSpec]:
-    """The specs stored in the user-tools file (empty when there is none)."""
-    p = path or user_tools_path()
-    if not p.is_file():
-        return []
+def _parse_user_tools(p: Path) -> tuple[list[UserToolSpec], list[str]]:
+    """The valid entries of the user-tools file ``p`` and one message per invalid one."""
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"user tools file {p} is not valid JSON: {exc}") from exc
     items = data.get("tools", []) if isinstance(data, dict) else data
     if not isinstance(items, list):
-        raise ConfigError(f"user tools file {p}: expected {{'tools': [...]}}")
-    return [UserToolSpec.from_dict(d) for d in items]
+        raise ConfigError(f"user tools file {p}: expected {{\"tools\": [...]}}, a list of tool entries")
+    specs, problems = [], []
+    required = ("name", "task", "checkpoint")
+    for i, d in enumerate(items):
+        where = f"user tools file {p}, entry {i + 1}"
+        if not isinstance(d, dict):
+            problems.append(f"{where}: expected an object with {', '.join(required)}, got {json.dumps(d)[:60]}")
+            continue
+        missing = [k for k in required if not isinstance(d.get(k), str) or not d.get(k)]
+        if missing:
+            problems.append(f"{where}: missing or not a string: {', '.join(missing)}")
+            continue
+        try:
+            specs.append(UserToolSpec.from_dict(d))
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{where} ({d['name']!r}): {exc}")
+    return specs, problems
+
+
+def read_user_tools(path: Path | None = None) -> list[UserToolSpec]:
+    """The specs stored in the user-tools file (empty when there is none); a
+    :class:`ConfigError` names the first malformed entry, so that the file is never rewritten
+    without it."""
+    p = path or user_tools_path()
+    if not p.is_file():
+        return []
+    specs, problems = _parse_user_tools(p)
+    if problems:
+        raise ConfigError(f"{problems[0]}; fix or remove it")
+    return specs
 
 
 def _write_user_tools(specs: list[UserToolSpec], path: Path | None = None) -> Path:
@@ -363,6 +400,7 @@ def add_user_tool(
     path: Path | None = None,
 ) -> UserToolSpec:
     """Register a checkpoint and store it in the user-tools file (replacing a same-named entry)."""
+    check_user_tool_name(name)
     _check_not_builtin(name)
     spec = build_spec(name, task, checkpoint_path, scale=scale, description=description)
     specs = [s for s in read_user_tools(path) if s.name != name] + [spec]
@@ -387,18 +425,21 @@ def remove_user_tool(name: str, *, path: Path | None = None) -> bool:
 def load_user_tools(path: Path | None = None) -> list[str]:
     """Register every tool of the user-tools file (cheap: no checkpoint is read).
 
-    A broken entry is logged and skipped, so it cannot break the toolbox."""
+    A broken file or entry is logged and skipped, so it cannot break the built-in toolbox."""
+    p = path or user_tools_path()
     try:
-        specs = read_user_tools(path)
+        specs, problems = _parse_user_tools(p) if p.is_file() else ([], [])
     except ConfigError as exc:
-        log.warning("%s", exc)
+        log.warning("%s; user tools skipped", exc)
         return []
+    for problem in problems:
+        log.warning("%s; entry skipped", problem)
     names = []
     for spec in specs:
         try:
             _register(spec)
             names.append(spec.name)
-        except (ConfigError, ValueError, ToolUnavailableError) as exc:
+        except (ConfigError, ValueError, TypeError, ToolUnavailableError) as exc:
             log.warning("skipping user tool %r: %s", spec.name, exc)
     return names
 

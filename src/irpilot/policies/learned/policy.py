@@ -27,6 +27,7 @@ import numpy as np
 from ...config import repo_root
 from ...errors import ConfigError
 from ...session import Observation
+from ...vocab import DEGRADATION_TO_TASK
 from ..base import POLICIES, STOP, StepPolicy, ToolCall
 from ..options import PolicyOptions, StepOptions, flag, names, option, optional_float, optional_int
 from .checkpoint import load_policy
@@ -131,7 +132,9 @@ class LearnedPolicy(StepPolicy):
     ``hsv_value_inverse`` is called with ``check=false``, so that its darkening check cannot
     leave a photo perception is sure of dark; default none: the tool's check decides.  At 0.6,
     chosen on validation crops, it lost 0.07 dB over the benchmark's 144 images: perception is
-    sure of darkness on small photos as taken too; BENCHMARKS.md, "Skipping the darkening check").
+    sure of darkness on small photos as taken too; BENCHMARKS.md, "Skipping the darkening check"),
+    ``tasks`` (task or degradation names, as ``--tasks``: the policy undoes exactly these, each
+    once at least, in the order and with the tools the network prefers; no other task's tool is called).
     """
 
     name = "learned"
@@ -157,6 +160,13 @@ class LearnedPolicy(StepPolicy):
         if o.n_crops:
             self.encoder.n_crops = o.n_crops
         self.available = self.space.availability(o.available_tools)
+        # tasks=...: the user says what to undo; the network only orders them and picks the tools
+        self.tasks = None if o.tasks is None else [DEGRADATION_TO_TASK[d] for d in o.tasks]
+        unknown = sorted(set(self.tasks or ()) - set(self.space.tasks))
+        if unknown:
+            raise ConfigError(
+                f"learned: its weights have no tool for {', '.join(unknown)}; use --policy fixed for these tasks"
+            )
         self._agenda: list[str] = []
         self._called: list[str] = []
         self._banned: set[str] = set()
@@ -190,17 +200,30 @@ class LearnedPolicy(StepPolicy):
             self._called,
             available=self.available,
             banned=self._banned,
-            image_shape=obs.image.shape,
+            # a named super-resolution task upscales whatever the size (.common.SR_MAX_SIDE)
+            image_shape=None if self.tasks and "super_resolution" in self.tasks else obs.image.shape,
             repeat_penalty=self.options.repeat_penalty,
             max_steps=self.encoder.max_steps,
         )
+        if self.tasks is not None:  # tools of tasks not named are never called
+            for i, task in enumerate(self.space.tasks):
+                if i != self.space.stop_index and task not in self.tasks:
+                    off[i] = -np.inf
         z = logits / max(self.options.temperature, 1e-6) + off
         z = z - z.max()
         p = np.exp(z)
         p = p / p.sum()
-        required = agenda(obs.input_perception or obs.perception, self.options.threshold, self.options.agenda_skip, self.options.skip_threshold)
+        if self.tasks is not None:
+            required = list(self.tasks)
+        else:
+            required = agenda(
+                obs.input_perception or obs.perception,
+                self.options.threshold,
+                self.options.agenda_skip,
+                self.options.skip_threshold,
+            )
         self._agenda = required
-        if self.options.finish_agenda:
+        if self.options.finish_agenda or self.tasks is not None:
             p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
         return p
 
