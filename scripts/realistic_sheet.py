@@ -2,11 +2,16 @@
 """A contact sheet of the realistic degradation family (``real_*``) for people to look at.
 
 Each row is one degradation: the clean photo, then ``--samples`` draws at default severity
-(seeded), each labelled with its variant; camera-shake tiles carry their kernel in the
-corner, and a last row shows depth-varying haze on a photo with a horizon.  The photos are
+(seeded), each labelled with its variant.  The astronaut rows show a ``--thumb``-pixel crop
+of the degraded 256 px photo at 1:1 (the pixels as a restoration tool sees them);
+camera-shake tiles carry their kernel in the corner (enlarged x2).  The last row shows
+depth-varying haze on a whole photo with a horizon, scaled down to the tile.  The photos are
 scikit-image's public-domain *astronaut* and *rocket* (training photos, never test sets).
 
-    python scripts/realistic_sheet.py --out docs/realistic_degradations.png
+    python scripts/realistic_sheet.py --out docs/realistic_degradations.png --thumb 120 --colors 96
+
+The committed sheet is quantised to 96 colours (dithered) to stay under 300 KB: the fine grain
+in its flat areas is dithering; run without ``--colors`` to see the true pixels.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="docs/realistic_degradations.png")
     ap.add_argument("--samples", type=int, default=4)
-    ap.add_argument("--size", type=int, default=256, help="side of the photo crop")
+    ap.add_argument("--size", type=int, default=256, help="side of the degraded photos")
     ap.add_argument("--thumb", type=int, default=150, help="side of a tile in the sheet")
     ap.add_argument("--colors", type=int, default=0, help="quantise the sheet to this many colours (0: no)")
     ap.add_argument("--seed", type=int, default=0)
@@ -63,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     astro = skimage.data.astronaut()
     s = args.size
     photo = from_u8(np.asarray(Image.fromarray(astro[:400, 50:450]).resize((s, s), Image.Resampling.LANCZOS)))
-    rocket = skimage.data.rocket()  # 427 x 640, sky, trees and ground
-    land = from_u8(np.asarray(Image.fromarray(rocket[:, 100:620]).resize((s * 520 // 427, s), Image.Resampling.LANCZOS)))
+    rocket = skimage.data.rocket()  # 427 x 640: sky, horizon and ground
+    land = from_u8(np.asarray(Image.fromarray(rocket[:, 120:547]).resize((s, s), Image.Resampling.LANCZOS)))
 
     t = args.thumb
     label_h = 24
@@ -88,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
             im = Image.fromarray(to_u8(img))
             if im.size != (clean.shape[2], clean.shape[1]):  # low resolution: shown enlarged, blocky
                 im = im.resize((clean.shape[2], clean.shape[1]), Image.Resampling.NEAREST)
-            im = im.resize((t, t * im.size[1] // im.size[0]), Image.Resampling.LANCZOS).crop((0, 0, t, t))
+            if r == len(rows) - 1:
+                im = im.resize((t, t), Image.Resampling.LANCZOS)
+            else:  # 1:1 around the face
+                left, top = (s - t) // 2, max(s // 16 - 8, 0)
+                im = im.crop((left, top, left + t, top + t))
             sheet.paste(im, (c * t, y))
             draw.text((c * t + 2, y + t + 1), l1[:26], fill=(0, 0, 0))
             draw.text((c * t + 2, y + t + 12), l2[:26], fill=(80, 80, 80))
@@ -98,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
                 rng = np.random.default_rng([args.seed, r, c - 1])
                 k = shake_kernel(deg.sample(rng))
                 k = (255 * np.sqrt(k / k.max())).astype(np.uint8)
-                kim = Image.fromarray(k).resize((min(3 * k.shape[1], 60), min(3 * k.shape[0], 60)), Image.Resampling.NEAREST)
+                kim = Image.fromarray(k).resize((2 * k.shape[1], 2 * k.shape[0]), Image.Resampling.NEAREST)
                 sheet.paste(kim.convert("RGB"), (c * t + t - kim.size[0], y))
     if args.colors:
-        sheet = sheet.quantize(colors=args.colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        sheet = sheet.quantize(colors=args.colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG", optimize=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

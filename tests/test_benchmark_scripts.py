@@ -105,3 +105,19 @@ def test_sure_dark_table_counts_forced_cases_and_averages_over_all_cases() -> No
     assert (rows[0.6]["forced"], rows[0.6]["mean_change_db"]) == (1, pytest.approx(6.0 / 4))
     assert rows[0.98]["forced"] == 0 and rows[0.98]["mean_change_db"] == 0.0
 
+
+
+def test_perception_bench_draws_realistic_twins_of_the_protocol_combinations() -> None:
+    import perception_bench
+
+    from irpilot.degrade import GROUP_C, kind_of
+
+    default = perception_bench.combos(0, 8)
+    assert [g for g, _ in default][:16] == ["A"] * 8 + ["B"] * 4 + ["C"] * 4  # the original order
+    both = perception_bench.combos(0, 8, ("C", "realistic_c", "clean"))
+    real = [c for g, c in both if g == "realistic_c"]
+    assert [tuple(kind_of(n) for n in c) for c in real] == list(GROUP_C)
+    assert all(n.startswith("real_") for c in real for n in c) and ("clean", ()) in both
+    assert perception_bench.family("realistic_a") == "realistic" and perception_bench.family("D3+") == "protocol"
+    with pytest.raises(SystemExit, match="unknown groups"):
+        perception_bench.combos(0, 8, ("realistic_z",))
