@@ -101,17 +101,17 @@ class RealMotionBlur(Degradation):
     """Camera shake: a Boracchi-Foi random trajectory (random walk with inertia, a
     centripetal pull and impulsive jerks) at a varying speed, of total path ``length`` pixels, of which the
     ``exposure`` fraction (0.25-1) forms the kernel; in linear light (70 %) or sRGB.  The
-    severity is set by the blur path ``length * exposure`` (default 8-30 px, the size of
+    severity is set by the blur path ``length * exposure`` (default 10-32 px, the size of
     measured shake kernels, which span 13-27 px)."""
 
     name = "real_motion_blur"
     kind = "motion_blur"
     family = "realistic"
     task = "motion_deblur"
-    description = "camera shake: Boracchi-Foi random trajectories, path 8-30 px, exposure 0.25-1"
+    description = "camera shake: Boracchi-Foi random trajectories, path 10-32 px, exposure 0.25-1"
     #: blur path (length x exposure) per level, pixels
     PATH = ((3.0, 7.0), (7.0, 13.0), (13.0, 22.0), (22.0, 36.0))
-    DEFAULT = (8.0, 30.0)
+    DEFAULT = (10.0, 32.0)
 
     def sample(self, rng: np.random.Generator, level: str | None = None) -> dict[str, Any]:
         self._check_level(level)
@@ -175,15 +175,15 @@ class RealDefocusBlur(Degradation):
     """Defocus: a Gaussian, disk or lens-like PSF (bright rim, soft edge) of ``radius``
     pixels, in linear light; uniform over the frame (65 %) or varying with a depth proxy
     (the plane in focus at a random depth, the radius growing with the distance from it,
-    up to ``radius``).  Default radius 2-6 px."""
+    up to ``radius``).  Default radius 2.5-6.5 px."""
 
     name = "real_defocus_blur"
     kind = "defocus_blur"
     family = "realistic"
     task = "defocus_deblur"
-    description = "defocus: Gaussian, disk or lens PSF (rim, soft edge), radius 2-6, uniform or depth-varying"
+    description = "defocus: Gaussian, disk or lens PSF (rim, soft edge), radius 2.5-6.5, uniform or depth-varying"
     RADIUS = ((1.0, 2.0), (2.0, 3.2), (3.2, 4.6), (4.6, 7.0))
-    DEFAULT = (2.0, 6.0)
+    DEFAULT = (2.5, 6.5)
     SHAPES = ("gaussian", "disk", "lens")
     #: radii at which a depth-varying blur is computed before blending per pixel
     N_LAYERS = 5

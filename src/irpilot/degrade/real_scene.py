@@ -52,8 +52,9 @@ class RealHaze(Degradation):
     """Haze, uniform (40 %: one transmission ``t`` for the frame) or depth-varying (``t =
     exp(-beta d)`` on a depth proxy, thicker towards the horizon), with an airlight of
     brightness 0.7-1 tinted neutral, blue or yellow; composed in linear light (60 %) or sRGB.
-    Severity: the optical depth ``beta`` (a uniform ``t`` counts as ``beta = -ln t / 0.5``,
-    the transmission at mid depth); default ``beta`` 0.6-1.8 as the protocol's."""
+    Severity: the optical depth ``beta`` (a uniform ``t`` counts as ``beta = -ln t / 0.4``);
+    default ``beta`` 0.4-1.3, which degrades photos about as much as the protocol's 0.6-1.8 on
+    its depth proxy (this proxy puts more of the frame far away)."""
 
     name = "real_haze"
     kind = "haze"
@@ -61,7 +62,7 @@ class RealHaze(Degradation):
     task = "dehaze"
     description = "haze: uniform or depth-varying transmission, coloured airlight, linear or sRGB"
     BETA = ((0.2, 0.45), (0.55, 0.95), (1.05, 1.6), (1.7, 2.5))
-    DEFAULT = (0.6, 1.8)
+    DEFAULT = (0.4, 1.3)
 
     def sample(self, rng: np.random.Generator, level: str | None = None) -> dict[str, Any]:
         self._check_level(level)
@@ -71,7 +72,7 @@ class RealHaze(Degradation):
                                   "space": "linear" if rng.random() < 0.6 else "srgb"}
         if rng.random() < 0.4:
             params["mode"] = "uniform"
-            params["transmission"] = math.exp(-0.5 * beta)
+            params["transmission"] = math.exp(-0.4 * beta)
         else:
             params["mode"] = "depth"
             params["beta"] = beta
@@ -121,7 +122,7 @@ class RealRain(Degradation):
     task = "derain"
     description = "2-3 layers of rain streaks (length, width, density vary), screen-blended over a mist veil"
     DENSITY = ((0.0003, 0.0008), (0.0008, 0.0016), (0.0016, 0.003), (0.003, 0.005))
-    DEFAULT = (0.0008, 0.003)
+    DEFAULT = (0.0006, 0.002)
     #: far, middle, near: (density factor, length, width, opacity)
     LAYERS = (
         (4.0, (8.0, 18.0), (0.4, 0.7), (0.25, 0.5)),
