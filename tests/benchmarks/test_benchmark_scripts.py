@@ -105,3 +105,41 @@ def test_sure_dark_table_counts_forced_cases_and_averages_over_all_cases() -> No
     assert (rows[0.6]["forced"], rows[0.6]["mean_change_db"]) == (1, pytest.approx(6.0 / 4))
     assert rows[0.98]["forced"] == 0 and rows[0.98]["mean_change_db"] == 0.0
 
+
+
+def test_perception_bench_draws_realistic_twins_of_the_protocol_combinations() -> None:
+    import perception_bench
+
+    from irpilot.degrade import GROUP_C, kind_of
+
+    default = perception_bench.combos(0, 8)
+    assert [g for g, _ in default][:16] == ["A"] * 8 + ["B"] * 4 + ["C"] * 4  # the original order
+    both = perception_bench.combos(0, 8, ("C", "realistic_c", "clean"))
+    real = [c for g, c in both if g == "realistic_c"]
+    assert [tuple(kind_of(n) for n in c) for c in real] == list(GROUP_C)
+    assert all(n.startswith("real_") for c in real for n in c) and ("clean", ()) in both
+    assert perception_bench.family("realistic_a") == "realistic" and perception_bench.family("D3+") == "protocol"
+    with pytest.raises(SystemExit, match="unknown groups"):
+        perception_bench.combos(0, 8, ("realistic_z",))
+
+
+def test_input_gain_counts_images_worse_than_their_input(tmp_path: Path) -> None:
+    import input_gain
+
+    def row(policy: str, image: str, psnr: float, inp: float, group: str = "realistic_a") -> dict:
+        return dict(_row(policy, image, psnr, group), key=f"{policy}|{group}|{image}", input={"psnr": inp},
+                    kinds=["noise", "jpeg"])
+
+    path = _write(tmp_path / "r.jsonl", [
+        row("fixed", "1.png", 22.0, 20.0), row("fixed", "2.png", 19.0, 20.0),
+        row("fixed", "3.png", 25.0, 24.0, group="realistic_b"),
+        dict(row("fixed", "4.png", 0.0, 20.0), ok=False),  # failed: left out
+    ])
+    summary = input_gain.gains(input_gain.load_rows([str(path)]))
+    a = next(s for s in summary if s["group"] == "realistic_a")
+    assert a["n"] == 2 and a["gain"] == pytest.approx(0.5) and a["worse"] == pytest.approx(0.5)
+    assert a["input"] == pytest.approx(20.0) and a["output"] == pytest.approx(20.5)
+    md = input_gain.markdown(summary, False)
+    assert "| fixed | mean of the groups | 3 | 22.00 | 22.75 | +0.75 | 33 % (of all) |" in md
+    combos = input_gain.gains(input_gain.load_rows([str(path)]), by_combination=True)
+    assert {c["chain"] for c in combos} == {"noise+jpeg"}

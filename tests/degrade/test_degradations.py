@@ -42,7 +42,8 @@ def grey(value: int, h: int = 64, w: int = 64) -> np.ndarray:
 
 # -- registry and contract -----------------------------------------------------------------
 def test_registry_names_and_tasks():
-    assert set(DEGRADATIONS.names()) == set(NAMES)
+    # the protocol's nine, and their realistic models (tests/test_degrade_realistic.py)
+    assert set(DEGRADATIONS.names()) == set(NAMES) | {f"real_{n}" for n in NAMES}
     for name in NAMES:
         cls = DEGRADATIONS.get(name)
         assert cls.name == name

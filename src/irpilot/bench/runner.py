@@ -28,6 +28,12 @@ GROUP_PRESETS = {
     "ood_d2": "ood_d2",
     "ood_d3plus": "ood_d3plus",
     "single": "single",
+    # the same combinations with the realistic (camera-like) models, irpilot.degrade.real_*
+    "realistic_a": "realistic_a",
+    "realistic_b": "realistic_b",
+    "realistic_c": "realistic_c",
+    "realistic_mix": "realistic_mix",
+    "realistic_single": "realistic_single",
 }
 #: short names of the test sets under the data directory
 KNOWN_SETS = {"kodak24": "Kodak24", "cbsd68": "CBSD68", "mcmaster": "McMaster"}
@@ -153,9 +159,11 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
                 "key": key, "policy": split_label(policy)[0], "set": set_label, "group": group,
                 "image": Path(entry["degraded"]).name, "degradations": entry["degradations"],
             }
+            if entry.get("kinds", entry["degradations"]) != entry["degradations"]:
+                row["kinds"] = entry["kinds"]  # realistic models: what each stands for
             policy_name, options = parse_policy(policy)
             if policy_name == "oracle":
-                options["tasks"] = entry["degradations"]
+                options["tasks"] = entry.get("kinds", entry["degradations"])
             if cfg.fresh_cache and hasattr(pool, "clear_cache"):
                 pool.clear_cache()  # no policy is timed on another's cached results
             t0 = time.perf_counter()

@@ -18,7 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pool, and writes per-image results, summary.json, summary.md and plots to --out. Resumable.",
     )
     p.add_argument("--sets", default="kodak24,cbsd68,mcmaster", help="kodak24,cbsd68,mcmaster or folders of clean photos")
-    p.add_argument("--groups", default="A,B,C", help="A,B,C,ood_d2,ood_d3plus,single")
+    p.add_argument(
+        "--groups", default="A,B,C",
+        help="A,B,C,ood_d2,ood_d3plus,single (the protocol) or realistic_a,realistic_b,realistic_c,realistic_mix,"
+        "realistic_single (the same combinations with the camera-like models of irpilot.degrade.real_*)",
+    )
     p.add_argument("--policies", default="fixed,random,explore,learned,oracle",
                    help="comma-separated [label=]name[:key=value...], e.g. learned:finish_agenda=0 or "
                    "rl320=learned:weights=runs/rl/policy.pt (the label names the variant in the tables)")

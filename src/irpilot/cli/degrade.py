@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "degrade",
-        help="synthesise degraded images (benchmark protocol presets), with a replayable manifest",
+        help="synthesise degraded images (benchmark protocol or realistic presets), with a replayable manifest",
         description="Degrade every image of SRC_DIR with the combinations of a preset; writes PNGs and "
         "OUT_DIR/manifest.jsonl. Presets: "
         + "; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()),

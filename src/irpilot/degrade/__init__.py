@@ -1,5 +1,8 @@
 """Make degraded images: the eight degradations of the agentic-restoration benchmark
-protocol (plus snow), sampled apart from applied, seeded, and replayable from records.
+protocol (plus snow), and a realistic family of camera-like models of the same nine kinds
+(``real_*``: camera shake, lens defocus, sensor noise, under-exposure, coloured haze,
+chroma-subsampled and double JPEG, several downscaling kernels, layered rain and snow);
+all sampled apart from applied, seeded, and replayable from records.
 
 >>> from irpilot.degrade import degrade, replay, PRESETS, DEGRADATIONS   # doctest: +SKIP
 >>> lq, records = degrade(clean, ["rain", "haze"], seed=0)               # doctest: +SKIP
@@ -9,7 +12,10 @@ protocol (plus snow), sampled apart from applied, seeded, and replayable from re
 Modules: ``base`` (interface, registry, records) (MATLAB bicubic resizing is
 :mod:`irpilot.imaging.resize`),
 ``classical`` (low resolution, noise, motion/defocus blur, dark, JPEG), ``weather``
-(haze, rain, snow), ``pipeline`` (chains, presets), ``dataset`` (sets on disk).
+(haze, rain, snow), ``real_optics`` / ``real_camera`` / ``real_scene`` (the realistic
+family), ``pipeline`` (chains, presets), ``dataset`` (sets on disk).
+``kind_of(name)`` maps any degradation to the protocol kind it stands for
+(``kind_of("real_motion_blur") == "motion_blur"``): the label perception is scored on.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from .base import (
     Degradation,
     DegradationRecord,
     get_degradation,
+    kind_of,
 )
 from .dataset import build_set, contact_sheet, read_manifest, replay_entry
 from .pipeline import (
@@ -29,6 +36,12 @@ from .pipeline import (
     GROUP_B,
     GROUP_C,
     PRESETS,
+    PHYSICAL_ORDER,
+    PROTOCOL_DEGRADATIONS,
+    REALISTIC,
+    REALISTIC_A,
+    REALISTIC_B,
+    REALISTIC_C,
     Preset,
     degrade,
     derive_seed,
@@ -42,6 +55,7 @@ __all__ = [
     "Degradation",
     "DegradationRecord",
     "get_degradation",
+    "kind_of",
     "degrade",
     "replay",
     "derive_seed",
@@ -51,6 +65,11 @@ __all__ = [
     "GROUP_B",
     "GROUP_C",
     "PROTOCOL_DEGRADATIONS",
+    "REALISTIC",
+    "REALISTIC_A",
+    "REALISTIC_B",
+    "REALISTIC_C",
+    "PHYSICAL_ORDER",
     "build_set",
     "replay_entry",
     "read_manifest",

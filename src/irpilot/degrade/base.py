@@ -30,6 +30,7 @@ __all__ = [
     "DegradationRecord",
     "DEGRADATIONS",
     "get_degradation",
+    "kind_of",
     "level_of",
     "severity_from_ranges",
 ]
@@ -39,7 +40,13 @@ LEVELS: tuple[str, ...] = ("mild", "moderate", "severe", "extreme")
 
 DEGRADATIONS: Registry[type[Degradation]] = Registry(
     "degradation",
-    builtin_modules=("irpilot.degrade.classical", "irpilot.degrade.weather"),
+    builtin_modules=(
+        "irpilot.degrade.classical",
+        "irpilot.degrade.weather",
+        "irpilot.degrade.real_optics",
+        "irpilot.degrade.real_camera",
+        "irpilot.degrade.real_scene",
+    ),
     entry_point_group="irpilot.degradations",
 )
 
@@ -79,6 +86,11 @@ class Degradation:
     name: ClassVar[str] = ""
     task: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: What perception should call it: one of the protocol's names (``motion_blur`` ...).
+    #: Empty means the name itself; the realistic family (``real_*``) sets it.
+    kind: ClassVar[str] = ""
+    #: ``protocol`` (the benchmark's recipes) or ``realistic`` (camera-like models).
+    family: ClassVar[str] = "protocol"
     #: Whether the output may have a different size from the input.
     changes_size: ClassVar[bool] = False
 
@@ -110,6 +122,13 @@ class Degradation:
 
 
 _INSTANCES: dict[str, Degradation] = {}
+
+
+def kind_of(name: str) -> str:
+    """The degradation kind a registered name stands for (the label perception is scored
+    on): ``kind_of("real_motion_blur") == "motion_blur"``; a protocol name is its own kind."""
+    cls = DEGRADATIONS.get(name)
+    return cls.kind or cls.name
 
 
 def get_degradation(name: str) -> Degradation:
@@ -150,6 +169,11 @@ class DegradationRecord:
     @property
     def task(self) -> str:
         return DEGRADATION_TO_TASK.get(self.name, getattr(DEGRADATIONS.get(self.name), "task", ""))
+
+    @property
+    def kind(self) -> str:
+        """The protocol name this degradation stands for (see :func:`kind_of`)."""
+        return kind_of(self.name)
 
     @property
     def level(self) -> str | None:

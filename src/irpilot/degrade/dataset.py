@@ -6,7 +6,8 @@ with ``crop`` the cropped clean references go to ``OUT/clean/<stem>.png``.
 
 Each manifest line: ``clean`` (path of the clean file as given, resolved), ``reference``
 (the clean image to score against, relative to OUT when written there), ``degraded``
-(relative to OUT), ``degradations`` (names in order), ``params`` (name -> every sampled
+(relative to OUT), ``degradations`` (names in order), ``kinds`` (the protocol kind of each
+name: ``real_noise`` -> ``noise``; the perception label), ``params`` (name -> every sampled
 value), ``records`` (name/params/seed per step), ``seed`` (the image's seed), ``group``,
 ``preset``, ``crop`` ([top, left, height, width] or null), ``clean_size``, ``size``,
 ``sha256`` (of the degraded PNG bytes).
@@ -28,7 +29,7 @@ import numpy as np
 from ..errors import ImageReadError, IrpilotError
 from ..imaging.convert import on_8bit_grid, to_uint8
 from ..io import atomic_write_bytes, encode_image, list_images, read_image
-from .base import DEGRADATIONS
+from .base import DEGRADATIONS, kind_of
 from .pipeline import PRESETS, Preset, degrade, derive_seed, replay
 
 __all__ = ["build_set", "replay_entry", "read_manifest", "contact_sheet", "center_crop_box", "MANIFEST_NAME", "ERRORS_NAME"]
@@ -205,6 +206,7 @@ def build_set(
                 "reference": reference,
                 "degraded": rel.as_posix(),
                 "degradations": list(combo),
+                "kinds": [kind_of(n) for n in combo],
                 "params": {r.name: r.to_dict()["params"] for r in records},
                 "records": [r.to_dict() for r in records],
                 "seed": img_seed,

@@ -31,6 +31,12 @@ __all__ = [
     "GROUP_A",
     "GROUP_B",
     "GROUP_C",
+    "PROTOCOL_DEGRADATIONS",
+    "REALISTIC",
+    "REALISTIC_A",
+    "REALISTIC_B",
+    "REALISTIC_C",
+    "PHYSICAL_ORDER",
 ]
 
 
@@ -56,6 +62,26 @@ GROUP_C: tuple[tuple[str, ...], ...] = (
     ("rain", "noise", "low_resolution"),
     ("dark", "defocus_blur", "jpeg"),
     ("motion_blur", "defocus_blur", "noise"),
+)
+
+
+#: Protocol name -> the realistic model of the same degradation (``irpilot.degrade.real_*``).
+REALISTIC: dict[str, str] = {n: f"real_{n}" for n in PROTOCOL_DEGRADATIONS + ("snow",)}
+
+
+def _realistic(group: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(REALISTIC[n] for n in combo) for combo in group)
+
+
+#: Groups A, B and C with each degradation's realistic model in place of the protocol's.
+REALISTIC_A: tuple[tuple[str, ...], ...] = _realistic(GROUP_A)
+REALISTIC_B: tuple[tuple[str, ...], ...] = _realistic(GROUP_B)
+REALISTIC_C: tuple[tuple[str, ...], ...] = _realistic(GROUP_C)
+
+#: The order in which degradations happen to a photo: the scene, the exposure, the optics,
+#: the sensor, then processing (resizing, compression).  ``realistic_mix`` chains follow it.
+PHYSICAL_ORDER: tuple[str, ...] = (
+    "haze", "rain", "snow", "dark", "motion_blur", "defocus_blur", "noise", "low_resolution", "jpeg",
 )
 
 
@@ -181,6 +207,22 @@ def _ood_d3plus(key: str, seed: int, per_image: int = 4) -> list[Combination]:
     return out
 
 
+def _realistic_mix(key: str, seed: int, per_image: int = 4) -> list[Combination]:
+    """``per_image`` distinct chains of 1-3 realistic degradations per image (1: 25 %, 2:
+    45 %, 3: 30 %; any of the nine kinds, snow included), in :data:`PHYSICAL_ORDER`."""
+    rng = np.random.default_rng(derive_seed(seed, "realistic_mix", key))
+    out: list[Combination] = []
+    seen: set[tuple[str, ...]] = set()
+    while len(out) < per_image:
+        k = int(rng.choice([1, 2, 3], p=[0.25, 0.45, 0.3]))
+        kinds = sorted(rng.choice(len(PHYSICAL_ORDER), size=k, replace=False).tolist())
+        combo = tuple(REALISTIC[PHYSICAL_ORDER[i]] for i in kinds)
+        if combo not in seen:
+            seen.add(combo)
+            out.append((f"realistic_d{k}", combo))
+    return out
+
+
 PRESETS: dict[str, Preset] = {
     "agenticir_a": Preset("agenticir_a", "group A: the 8 seen pairs, each on every image", _fixed("A", GROUP_A)),
     "agenticir_b": Preset("agenticir_b", "group B: the 4 unseen pairs, each on every image", _fixed("B", GROUP_B)),
@@ -196,5 +238,18 @@ PRESETS: dict[str, Preset] = {
         "single",
         "each degradation alone (the 8 of the protocol and snow)",
         lambda k, s: [("single", (n,)) for n in PROTOCOL_DEGRADATIONS + ("snow",)],
+    ),
+    "realistic_a": Preset("realistic_a", "group A's 8 pairs with the realistic models (real_*)", _fixed("realistic_a", REALISTIC_A)),
+    "realistic_b": Preset("realistic_b", "group B's 4 pairs with the realistic models (real_*)", _fixed("realistic_b", REALISTIC_B)),
+    "realistic_c": Preset("realistic_c", "group C's 4 triples with the realistic models (real_*)", _fixed("realistic_c", REALISTIC_C)),
+    "realistic_mix": Preset(
+        "realistic_mix",
+        "4 random chains of 1-3 realistic degradations per image (snow included), in the physical order",
+        _realistic_mix,
+    ),
+    "realistic_single": Preset(
+        "realistic_single",
+        "each realistic degradation alone (the 8 kinds of the protocol and snow)",
+        lambda k, s: [("realistic_single", (REALISTIC[n],)) for n in PROTOCOL_DEGRADATIONS + ("snow",)],
     ),
 }

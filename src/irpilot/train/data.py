@@ -97,11 +97,11 @@ class Case:
 
     @property
     def tasks(self) -> list[str]:
-        from ..degrade import DEGRADATION_TO_TASK
+        from ..degrade import DEGRADATION_TO_TASK, kind_of
 
         out: list[str] = []
         for n in self.names:
-            t = DEGRADATION_TO_TASK[n]
+            t = DEGRADATION_TO_TASK[kind_of(n)]  # real_noise -> noise -> denoise
             if t not in out:
                 out.append(t)
         return out
