@@ -15,6 +15,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,12 @@ import numpy as np
 from .io import as_image, atomic_write_bytes, image_hash
 from .policies.base import Action, Policy, SearchPolicy, StepPolicy, make_policy
 
-__all__ = ["AgentConfig", "Step", "Trajectory", "Observation", "AgentContext", "Agent", "replay_trajectory"]
+__all__ = ["AgentConfig", "Step", "Trajectory", "Observation", "AgentContext", "Agent", "Listener", "replay_trajectory"]
+
+#: Called by the agent as a run goes: ``listener(event, step)`` with event ``"perceive"`` (before
+#: perception of the input; step None), ``"call"`` (a tool call is about to run) or ``"step"`` (it
+#: ran).  Progress bars and the app use it; an exception it raises (e.g. a cancel) ends the run.
+Listener = Callable[[str, "Step | None"], None]
 
 
 @dataclasses.dataclass
@@ -225,6 +231,7 @@ class AgentContext:
         if self.calls_made > self.max_calls:
             step.ok, step.error = False, f"call limit of {self.max_calls} reached"
             return step
+        self.agent.notify("call", step)
         result = self.agent.pool.run(action.name, src, action.arguments)
         step.ok, step.error, step.cached = result.ok, result.error, result.cached
         step.seconds = 0.0 if result.cached else float(result.seconds)
@@ -235,6 +242,7 @@ class AgentContext:
             step.metrics = self.metrics(out)
             if self.agent.config.keep_images:
                 step.image = out
+        self.agent.notify("step", step)
         return step
 
     def accept(self, step: Step) -> None:
@@ -273,13 +281,15 @@ class AgentContext:
 
 class Agent:
     """Runs a policy on images.  Tool calls go through ``pool`` (default: the process-wide
-    local pool); ``perceiver`` defaults to irpilot's shipped perception model when available."""
+    local pool); ``perceiver`` defaults to irpilot's shipped perception model when available;
+    ``listener`` hears of every tool call as it starts and ends (see :data:`Listener`)."""
 
     def __init__(
         self,
         pool: Any = None,
         perceiver: Any = "default",
         config: AgentConfig | None = None,
+        listener: Listener | None = None,
     ) -> None:
         if pool is None:
             from .pool import default_pool
@@ -290,6 +300,12 @@ class Agent:
         self.pool = pool
         self.perceiver = perceiver
         self.config = config or AgentConfig()
+        self.listener = listener
+
+    def notify(self, event: str, step: Step | None = None) -> None:
+        """Tell the listener (if any) about ``event``."""
+        if self.listener is not None:
+            self.listener(event, step)
 
     def run(
         self,
@@ -316,6 +332,7 @@ class Agent:
         ctx = AgentContext(self, image, traj, None if reference is None else as_image(reference))
         ctx.max_calls = self.config.max_calls or policy.default_max_calls
         tp = time.perf_counter()
+        self.notify("perceive")
         perception = ctx.perceive(image)
         traj.perception_seconds = time.perf_counter() - tp
         if perception is not None:
