@@ -51,6 +51,18 @@ def _theme() -> Any:
     return gr.themes.Default(primary_hue="blue", font=system, font_mono=mono)  # no web fonts
 
 
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM end the app like Ctrl-C does, so that its temporary folder is removed."""
+    import signal
+    import threading
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 def serve(host: str = "127.0.0.1", port: int | None = None, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
           open_browser: bool = False, block: bool = True, workdir: str | Path | None = None) -> Any:
     """Start the app on ``host:port`` (port None: the first free one from 7860).  With
@@ -79,6 +91,7 @@ def serve(host: str = "127.0.0.1", port: int | None = None, *, max_upload_mb: fl
         raise
     if not block:
         return blocks
+    _stop_on_sigterm()
     try:
         blocks.block_thread()
     finally:
