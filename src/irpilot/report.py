@@ -197,10 +197,10 @@ def _bars(values: dict[str, float], *, highlight: str | None = None, severity: d
     return f'<div class="bars">{"".join(rows)}</div>'
 
 
-def _metrics_table(before: dict[str, float], after: dict[str, float]) -> str:
+def _metrics_table(before: dict[str, float], after: dict[str, float], title: str = "") -> str:
     if not after:
         return ""
-    cells = []
+    cells = [f'<tr><td colspan="3" class="meta">{html.escape(title)}</td></tr>'] if title else []
     for k, v in after.items():
         b = before.get(k)
         if b is None or not np.isfinite(b) or not np.isfinite(v):
@@ -275,15 +275,16 @@ def story_html(traj: Any, image: np.ndarray, *, reference: np.ndarray | None = N
         before, after = images.get(s.input_hash), images.get(s.output_hash or "")
         if before is not None and after is not None:
             body += _comparison(before, after)
-        metrics = _metrics_table(ref_scores(s.input_hash), ref_scores(s.output_hash or ""))
-        metrics += _metrics_table({}, s.metrics) if s.metrics else ""
+        metrics = _metrics_table(ref_scores(s.input_hash), ref_scores(s.output_hash or ""), "against the clean photo")
+        metrics += _metrics_table({}, s.metrics, "no-reference") if s.metrics else ""
         parts.append(f'<div class="card {cls}">{head}{body}<div class="row">{alts}<div>{metrics}</div></div></div>')
     if shown == 0:
         parts.append('<p class="meta">no tool was called: the photo is returned as it came</p>')
     if traj.output is not None:
         parts.append("<h3>Input and result</h3>" + _comparison(image, as_image(traj.output), "input", "result"))
         if reference is not None:
-            parts.append(_metrics_table(ref_scores(traj.input_hash), reference_scores(as_image(traj.output), reference)))
+            parts.append(_metrics_table(ref_scores(traj.input_hash), reference_scores(as_image(traj.output), reference),
+                                        "against the clean photo"))
     parts.append("</section>")
     return "".join(parts)
 
@@ -311,7 +312,9 @@ def write_report(out: str | Path, items: Sequence[ReportItem | tuple[Any, ...]])
     sections = []
     for item in items:
         if not isinstance(item, ReportItem):
-            name, src, traj, *rest = item
-            item = ReportItem(name=str(src), image=read_image(src), traj=traj, reference=rest[0] if rest else None)
+            _, src, traj, *rest = item
+            src = Path(src)
+            name = str(src) if not src.is_absolute() else src.name  # as the user gave it, or its name
+            item = ReportItem(name=name, image=read_image(src), traj=traj, reference=rest[0] if rest else None)
         sections.append(story_html(item.traj, item.image, reference=item.reference, name=item.name))
     return atomic_write_bytes(Path(out) / "report.html", page_html(sections).encode())

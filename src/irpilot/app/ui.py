@@ -290,7 +290,7 @@ def build_app(runner: Runner | None = None, workdir: str | Path | None = None,
                 with gr.Column(scale=2):
                     pick = gr.Dropdown([], label="Compare at full resolution", elem_id="irp-pick")
                     slider = gr.ImageSlider(label="before | after", format="png", elem_id="irp-slider",
-                                            interactive=False, max_height=640)
+                                            interactive=False, max_height=480)
                     story = gr.HTML(elem_id="irp-story")
             pairs = gr.State({})
             go.click(restore, [files, policy, tasks, precision, max_side], [status, story, pick, slider, downloads, pairs],
@@ -318,7 +318,7 @@ def build_app(runner: Runner | None = None, workdir: str | Path | None = None,
                     b_downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
                 with gr.Column(scale=2):
                     b_pick = gr.Dropdown([], label="Compare at full resolution")
-                    b_slider = gr.ImageSlider(label="before | after", format="png", interactive=False, max_height=640)
+                    b_slider = gr.ImageSlider(label="before | after", format="png", interactive=False, max_height=480)
                     b_story = gr.HTML(elem_id="irp-bench-story")
             b_pairs = gr.State({})
             b_go.click(benchmark, [b_file, b_combo, b_seed, b_policy, b_crop, b_precision],
