@@ -72,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[
                PYTHONPATH=os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     env.pop("GRADIO_TEMP_DIR", None)
     log = (root / "app.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "irpilot", "app", "--port", str(port), "--max-upload-mb", "5"],
+    proc = subprocess.Popen([sys.executable, "-m", "irpilot", "app", "--port", str(port), "--max-upload-mb", "1"],
                             cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
@@ -116,6 +116,20 @@ def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             context.close()
 
 
+def _upload(page: object, element: str, path: Path) -> None:
+    """Give ``path`` to the file component ``element`` and wait until the page lists it."""
+    page.locator(f"{element} input[type=file]").set_input_files(str(path))
+    page.wait_for_function(
+        r"([id, name]) => document.querySelector(id).textContent.replace(/\s+/g, '').includes(name)",
+        arg=[element, path.name],
+    )
+
+
+def _open(page: object, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("#irp-go")
+
+
 def _photo(path: Path) -> Path:
     from irpilot.cli.demo import bundled_photo
     from irpilot.degrade import degrade
@@ -129,10 +143,8 @@ def test_page_restores_a_photo_and_explains_bad_input(server: dict, browser: obj
     outside: list[str] = []
     page = browser.new_page()
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server["url"], "data:", "blob:")) else None)
-    page.goto(str(server["url"]))
-
-    page.locator("#irp-files input[type=file]").set_input_files(str(_photo(tmp_path / "face.png")))
-    page.locator("#irp-files").get_by_text("face.png").first.wait_for()
+    _open(page, str(server["url"]))
+    _upload(page, "#irp-files", _photo(tmp_path / "face.png"))
     page.locator("#irp-go").click()
     page.wait_for_selector("#irp-status .msg.info", timeout=30_000)  # progress while tools run
     page.wait_for_selector("#irp-status .msg.ok", timeout=RESULT_TIMEOUT_MS)
@@ -164,14 +176,20 @@ def test_page_restores_a_photo_and_explains_bad_input(server: dict, browser: obj
     assert (shots / "app.png").stat().st_size > 10_000
 
     # a non-image, in a fresh page
-    page.goto(str(server["url"]))
+    _open(page, str(server["url"]))
     (tmp_path / "notes.txt").write_text("not a photo")
-    page.locator("#irp-files input[type=file]").set_input_files(str(tmp_path / "notes.txt"))
-    page.locator("#irp-files").get_by_text("notes.txt").first.wait_for()
+    _upload(page, "#irp-files", tmp_path / "notes.txt")
     page.locator("#irp-go").click()
     page.wait_for_selector("#irp-status .msg.error", timeout=30_000)
     text = page.locator("#irp-status").inner_text()
     assert "notes.txt: not a recognised image file" in text and "Traceback" not in page.content()
+
+    # above the upload limit (1 MB here): refused with a message before it reaches irpilot
+    _open(page, str(server["url"]))
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(1_200_000))
+    page.locator("#irp-files input[type=file]").set_input_files(str(big))
+    page.get_by_text("exceed the maximum allowed size").first.wait_for(timeout=30_000)
     page.close()
 
     assert outside == [], f"the page asked for outside resources: {outside}"

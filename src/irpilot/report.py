@@ -67,7 +67,8 @@ STYLE = """
 .irp .detail{display:flex;gap:6px}.irp .detail img{width:256px;height:256px;image-rendering:pixelated;
   border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.25)}
 .irp table.m{border-collapse:collapse;font-size:13px;margin-top:6px}
-.irp table.m td,.irp table.m th{padding:2px 10px 2px 0;text-align:left;font-variant-numeric:tabular-nums}
+.irp table.m td,.irp table.m th{padding:2px 10px 2px 0;text-align:left;font-variant-numeric:tabular-nums;
+  border:none;background:none}
 .irp .up{color:#2f9e44}.irp .down{color:#e03131}.irp .err{color:#a61e1e}
 """
 

@@ -77,12 +77,13 @@ def serve(host: str = "127.0.0.1", port: int | None = None, *, max_upload_mb: fl
         from .ui import build_app as _build
 
         (root / "results").mkdir(parents=True, exist_ok=True)
-        blocks = _build(runner=Runner(), workdir=root / "results", max_upload_bytes=int(max_upload_mb * 1e6))
+        limit = int(max_upload_mb * 2**20)
+        blocks = _build(runner=Runner(), workdir=root / "results", max_upload_bytes=limit)
         blocks.irpilot_workdir = root
         blocks.queue(default_concurrency_limit=None)
         blocks.launch(
             server_name=host, server_port=port, share=False, inbrowser=open_browser, prevent_thread_lock=True,
-            max_file_size=int(max_upload_mb * 1e6), show_error=False, quiet=False, theme=_theme(), css=APP_CSS,
+            max_file_size=limit, show_error=False, quiet=False, theme=_theme(), css=APP_CSS,
             ssr_mode=False, mcp_server=False, footer_links=[], allowed_paths=[str(root / "results")],
         )
     except BaseException:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import io as _io
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -95,7 +96,7 @@ def read_upload(path: str | Path, *, name: str | None = None, max_bytes: int | N
     except OSError as exc:
         raise UploadError(f"{name}: the upload could not be read ({exc.strerror or exc})") from exc
     if max_bytes is not None and size > max_bytes:
-        raise UploadError(f"{name}: {size / 1e6:.1f} MB is above the upload limit of {max_bytes / 1e6:.0f} MB")
+        raise UploadError(f"{name}: {size / 2**20:.1f} MB is above the upload limit of {max_bytes / 2**20:g} MB")
     try:
         image = read_image(path)
     except ImageReadError as exc:
@@ -316,7 +317,7 @@ def write_downloads(results: Sequence[Restoration], folder: str | Path) -> list[
     paths: list[Path] = []
     used: set[str] = set()
     for r in results:
-        stem = Path(r.name).stem or "photo"
+        stem = re.sub(r"[^\w.-]+", "_", Path(r.name).stem).strip("_") or "photo"
         base, n = stem, 1
         while stem in used:
             n += 1

@@ -247,7 +247,7 @@ def _session(request: Any) -> str:
 
 
 def build_app(runner: Runner | None = None, workdir: str | Path | None = None,
-              max_upload_bytes: int = 50 * 10**6) -> Any:
+              max_upload_bytes: int = 50 * 2**20) -> Any:
     """The Gradio ``Blocks`` of the app.  ``workdir`` holds the results offered for download."""
     from ..policies.common import default_policy_name
 
@@ -256,7 +256,7 @@ def build_app(runner: Runner | None = None, workdir: str | Path | None = None,
     app = App(runner, workdir, max_upload_bytes)
     default_policy = default_policy_name()
     policies = list(dict.fromkeys((default_policy,) + RESTORE_POLICIES))
-    limit_mb = max_upload_bytes / 1e6
+    limit_mb = max_upload_bytes / 2**20
 
     def restore(files, policy, tasks, precision, max_side, request: gr.Request):  # noqa: ANN001, ANN202
         yield from app.restore(files, policy, tasks, precision, max_side, request)
