@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STYLE", "ReportItem", "reference_scores", "detail_box", "story_html", "page_html", "write_report"]
+__all__ = ["STYLE", "ReportItem", "reference_scores", "detail_box", "resize_image", "story_html", "page_html", "write_report"]
 
 #: Longest side of the overview images in a comparison (the detail crop is at full resolution).
 VIEW_SIDE = 560
@@ -85,7 +85,8 @@ class ReportItem:
 
 
 # -- images --------------------------------------------------------------------------------
-def _resize(img: np.ndarray, h: int, w: int, *, nearest: bool = False) -> np.ndarray:
+def resize_image(img: np.ndarray, h: int, w: int, *, nearest: bool = False) -> np.ndarray:
+    """``img`` at ``h`` x ``w`` (area filter to shrink, bicubic to enlarge, or nearest pixels)."""
     import cv2
 
     if img.shape[1:] == (h, w):
@@ -99,7 +100,7 @@ def _view(img: np.ndarray, side: int = VIEW_SIDE) -> np.ndarray:
     """``img`` shrunk so that its longest side is at most ``side``."""
     h, w = img.shape[1:]
     k = min(1.0, side / max(h, w))
-    return _resize(img, max(1, round(h * k)), max(1, round(w * k)))
+    return resize_image(img, max(1, round(h * k)), max(1, round(w * k)))
 
 
 def _uri(img: np.ndarray, fmt: str = ".jpg") -> str:
@@ -117,7 +118,7 @@ def detail_box(before: np.ndarray, after: np.ndarray, side: int = DETAIL_SIDE) -
 
     h, w = after.shape[1:]
     side = max(1, min(side, h, w))
-    b = _resize(before, h, w, nearest=True)
+    b = resize_image(before, h, w, nearest=True)
     diff = np.abs(after - b).mean(axis=0)
     if float(diff.max(initial=0.0)) <= 1e-6:
         grey = after.mean(axis=0)
@@ -137,14 +138,14 @@ def _crop(img: np.ndarray, box: tuple[int, int, int], shape: tuple[int, int]) ->
     sy, sx = h / shape[0], w / shape[1]
     y0, x0 = int(top * sy), int(left * sx)
     y1, x1 = max(y0 + 1, int(round((top + side) * sy))), max(x0 + 1, int(round((left + side) * sx)))
-    return _resize(img[:, y0:y1, x0:x1], side, side, nearest=True)
+    return resize_image(img[:, y0:y1, x0:x1], side, side, nearest=True)
 
 
 def _comparison(before: np.ndarray, after: np.ndarray, left: str = "before", right: str = "after") -> str:
     """A before/after slider (drag across the image; without script it stays split in half)
     and the full-resolution detail crop of both."""
     a = _view(after)
-    b = _resize(before, *a.shape[1:]) if before.shape != after.shape else _view(before)
+    b = resize_image(before, *a.shape[1:]) if before.shape != after.shape else _view(before)
     box = detail_box(before, after)
     scale = after.shape[1] / before.shape[1]
     note = f" (input {scale:g}x smaller, enlarged)" if abs(scale - 1.0) > 1e-6 else ""

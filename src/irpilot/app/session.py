@@ -33,6 +33,7 @@ __all__ = [
     "parse_combination",
     "center_crop",
     "write_downloads",
+    "run_in_thread",
 ]
 
 #: Largest upload accepted by default, in megabytes (``irpilot app --max-upload-mb``).
@@ -248,14 +249,16 @@ class Runner:
     perception model for every run."""
 
     def __init__(self, pool: Any = None, perceiver: Any = "default") -> None:
-        from ..agent import _default_perceiver
-
         if pool is None:
             from ..pool import default_pool
 
             pool = default_pool()
         self.pool = pool
-        self.perceiver = _default_perceiver() if perceiver == "default" else perceiver
+        if perceiver == "default":
+            from ..perceive import load_default_perceiver
+
+            perceiver = load_default_perceiver()
+        self.perceiver = perceiver
         self._lock = threading.Lock()
         self._policies: dict[tuple[str, str], Any] = {}
 

@@ -72,7 +72,7 @@ def _u8(img: np.ndarray) -> np.ndarray:
 def _slider_pairs(results: Sequence[Restoration]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Label -> (before, after) uint8 images at the after image's full resolution."""
     from ..io import image_hash
-    from ..report import _resize
+    from ..report import resize_image
 
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for r in results:
@@ -91,7 +91,7 @@ def _slider_pairs(results: Sequence[Restoration]) -> dict[str, tuple[np.ndarray,
                 pairs[f"{r.name}: step {n}, {s.action.get('name')}"] = (before, after)
     out = {}
     for label, (before, after) in pairs.items():
-        before = _resize(before, *after.shape[1:], nearest=True) if before.shape != after.shape else before
+        before = resize_image(before, *after.shape[1:], nearest=True) if before.shape != after.shape else before
         out[label] = (_u8(before), _u8(after))
     return out
 
