@@ -150,7 +150,7 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
     agent = Agent(pool=pool, config=config, listener=status.listener)
     with results_path.open("a") as f:
         for policy, set_label, group, entry in bar:
-            status.image(f"{policy} {set_label}/{group}/{Path(entry['degraded']).name}")
+            status.image(f"{policy} {set_label}/{group} {Path(entry['degraded']).name} ({'+'.join(entry['degradations'])})")
             key = _entry_key(policy, entry)
             degraded = read_image(entry["degraded"])
             clean = read_image(entry["reference"])
