@@ -169,6 +169,10 @@ def test_page_restores_a_photo_and_explains_bad_input(server: dict, browser: obj
         if s["choices"]:  # the learned policy's alternatives are drawn
             assert story.locator(".bar.pick").count() >= 1
     assert page.locator("#irp-slider img").count() >= 1
+    # the story's before/after slider follows the hand
+    slider = story.locator(".cmp input").first
+    slider.fill("20")
+    assert "--pos: 20%" in story.locator(".cmp").first.get_attribute("style")
 
     shots = Path(os.environ.get("IRPILOT_SCREENSHOT_DIR", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
