@@ -24,8 +24,8 @@ FLOORS: tuple[tuple[str, frozenset[str]], ...] = (
     ("the records and interface of a restoration", frozenset({"session"})),
     ("deciding", frozenset({"policies"})),
     ("the loop", frozenset({"agent"})),
-    ("learning and measuring", frozenset({"train", "bench"})),
-    ("people: the command line and the package's front door", frozenset({"cli", "__main__", "__init__"})),
+    ("learning, measuring and telling: training, the benchmark, reports, progress", frozenset({"train", "bench", "report", "progress"})),
+    ("people: the command line, the web app and the package's front door", frozenset({"cli", "app", "__main__", "__init__"})),
 )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +31,12 @@ from .toolcall import ToolCall
 if TYPE_CHECKING:  # pragma: no cover
     from .perceive import Perception
 
-__all__ = ["AgentConfig", "Step", "Trajectory", "Observation", "AgentContext", "Agent", "replay_trajectory"]
+__all__ = ["AgentConfig", "Step", "Trajectory", "Observation", "AgentContext", "Agent", "Listener", "replay_trajectory"]
+
+#: Called by the agent as a run goes: ``listener(event, step)`` with event ``"perceive"`` (before
+#: perception of the input; step None), ``"call"`` (a tool call is about to run) or ``"step"`` (it
+#: ran).  Progress bars and the app use it; an exception it raises (e.g. a cancel) ends the run.
+Listener = Callable[[str, "Step | None"], None]
 
 
 @dataclasses.dataclass
@@ -130,6 +136,7 @@ class AgentContext:
         if self.calls_made > self.max_calls:
             step.ok, step.error = False, f"call limit of {self.max_calls} reached"
             return step
+        self.agent.notify("call", step)
         result = self.agent.pool.run(call, src, image_hash=in_hash)
         step.ok, step.error, step.cached = result.ok, result.error, result.cached
         step.seconds = 0.0 if result.cached else float(result.seconds)
@@ -140,6 +147,7 @@ class AgentContext:
             step.metrics = self.metrics(out, step.output_hash)
             if self.agent.config.keep_images:
                 step.image = out
+        self.agent.notify("step", step)
         return step
 
     def accept(self, step: Step) -> None:
@@ -184,13 +192,15 @@ class AgentContext:
 
 class Agent:
     """Runs a policy on images.  Tool calls go through ``pool`` (default: the process-wide
-    local pool); ``perceiver`` defaults to irpilot's shipped perception model when available."""
+    local pool); ``perceiver`` defaults to irpilot's shipped perception model when available;
+    ``listener`` hears of every tool call as it starts and ends (see :data:`Listener`)."""
 
     def __init__(
         self,
         pool: Any = None,
         perceiver: Any = "default",
         config: AgentConfig | None = None,
+        listener: Listener | None = None,
     ) -> None:
         if pool is None:
             from .pool import default_pool
@@ -201,6 +211,12 @@ class Agent:
         self.pool = pool
         self.perceiver = perceiver
         self.config = config or AgentConfig()
+        self.listener = listener
+
+    def notify(self, event: str, step: Step | None = None) -> None:
+        """Tell the listener (if any) about ``event``."""
+        if self.listener is not None:
+            self.listener(event, step)
 
     def run(
         self,
@@ -227,6 +243,7 @@ class Agent:
         ctx = AgentContext(self, image, traj, None if reference is None else as_image(reference))
         ctx.max_calls = self.config.max_calls or policy.default_max_calls
         tp = time.perf_counter()
+        self.notify("perceive")
         perception = ctx.perceive(image, ctx.input_hash)
         traj.perception_seconds = time.perf_counter() - tp
         if perception is not None:

@@ -145,13 +145,17 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
                 entry = dict(entry, degraded=str(set_dir / entry["degraded"]),
                              reference=str(set_dir / entry.get("reference", entry["clean"])))
                 work.append((label, group, entry))
-    config = AgentConfig(max_calls=cfg.max_calls, seed=cfg.seed)
-    agent = Agent(pool=pool, config=config)
+    from ..progress import BarStatus
+
     # image-major order: an interrupted run has every policy on the same images
     todo = [(p, s, g, e) for (s, g, e) in work for p in cfg.policies if _entry_key(p, e) not in done]
     bar = tqdm(todo, desc="bench", unit="run", disable=not (progress and sys.stderr.isatty()))
+    status = BarStatus(bar)
+    config = AgentConfig(max_calls=cfg.max_calls, seed=cfg.seed)
+    agent = Agent(pool=pool, config=config, listener=status.listener)
     with results_path.open("a") as f:
         for policy, set_label, group, entry in bar:
+            status.image(f"{policy} {set_label}/{group} {Path(entry['degraded']).name} ({'+'.join(entry['degradations'])})")
             key = _entry_key(policy, entry)
             degraded = read_image(entry["degraded"])
             clean = read_image(entry["reference"])

@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-calls", type=int, help="limit on tool calls per image")
     p.add_argument("--merge", help="only merge the results of earlier runs (comma-separated --out folders, e.g. "
                    "runs split by set over several processes) into --out, and summarise them")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     from ..pool import add_pool_arguments
 
     add_pool_arguments(p)
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, limit=args.limit, crop=args.crop or None, max_calls=args.max_calls,
     )
     with pool_from_args(args) as pool:
-        summary = run_bench(cfg, pool=pool)
+        summary = run_bench(cfg, pool=pool, progress=not args.quiet)
     print(markdown_table(summary))
     print(f"results in {args.out} (summary.json, summary.md, results.jsonl, *.png)")
     return 0

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         )
         restored_path = write_image(out / "restored.png", traj.output)
         trace_path = traj.save(out / "restored.trace.json")
-        report = write_report(out, [("degraded", degraded_path, traj)])
+        report = write_report(out, [("degraded", degraded_path, traj, clean)])
     detected = [k for k, v in traj.perception.get("probs", {}).items() if v >= 0.5]
     print(f"photo: scikit-image '{args.photo}', degraded with {' -> '.join(names)} (seed {args.seed})")
     print(f"perceived: {', '.join(detected) or 'n/a'}")

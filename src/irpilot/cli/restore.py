@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true",
                    help="redo images whose outputs exist, replacing them (input files are never replaced)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     from ..pool import add_pool_arguments
 
     add_pool_arguments(p)
@@ -110,9 +111,14 @@ def run(args: argparse.Namespace) -> int:
     used: set[str] = set()
     failures = refused
     records = []
+    from ..progress import BarStatus
+
+    bar = tqdm(files, desc=f"restore ({agent_policy.name})", unit="img", disable=args.quiet or not sys.stderr.isatty())
+    status = BarStatus(bar)
     with pool_from_args(args) as pool:
-        agent = Agent(pool=pool, config=config)
-        for path in tqdm(files, desc=f"restore ({agent_policy.name})", unit="img", disable=not sys.stderr.isatty()):
+        agent = Agent(pool=pool, config=config, listener=status.listener)
+        for path in bar:
+            status.image(path.name)
             stem = path.stem
             n = 1
             while stem in used:  # two inputs with the same name from different folders
@@ -163,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             report_failed_calls(path, traj)
             calls = ", ".join(c["name"] for c in traj.chain) or "nothing"
             print(f"{path} -> {target}  [{calls}; {traj.tool_calls} calls, {traj.wall_seconds:.1f} s]")
-            records.append((stem, path, traj))
+            records.append((stem, path, traj, ref))
     if args.report and records:
         report = write_report(out, records)
         print(f"report: {report}")
