@@ -9,8 +9,8 @@ from the pixels (:func:`irpilot.tools.classical.dejpeg.estimate_jpeg_quality`: r
 the saved quality is almost idempotent).
 
 Trained by ``scripts/train_jpeg_qnet.py`` on the training photos only (T91, CSet14, LIVE1
-without its Kodak photographs, classic5) with OpenCV JPEG, the protocol's codec; the weights
-ship in the package (``assets/jpeg_qnet.pt``, loaded with ``weights_only=True``).
+without its Kodak photographs, classic5) with OpenCV JPEG, the protocol's codec; trained
+weights are to ship in the package (``assets/jpeg_qnet.pt``, loaded with ``weights_only=True``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..base import ToolCard
-from ._common import NetworkTool, register
+from ._common import NetworkTool
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -87,9 +87,12 @@ def _asset_exists() -> bool:
         return False
 
 
-@register
 class JpegQNetTool(NetworkTool):
-    """Colour JPEG-artefact removal by irpilot's quality-conditioned network."""
+    """Colour JPEG-artefact removal by irpilot's quality-conditioned network.
+
+    Not registered yet: the first training run (BENCHMARKS.md) gains less than ``dncnn3_dejpeg``.
+    Once trained weights beat the toolbox, ship them as ``assets/jpeg_qnet.pt``, decorate this
+    class with ``@register`` (``._common``) and import the module in ``networks/__init__.py``."""
 
     card = ToolCard(
         id="jpeg_qnet",
