@@ -97,8 +97,8 @@ class JpegQNetTool(NetworkTool):
     card = ToolCard(
         id="jpeg_qnet",
         task="dejpeg",
-        description="irpilot's colour JPEG-artefact network (12 layers of 64 channels at half "
-        "resolution, 0.39 M parameters), conditioned on the JPEG quality: given (`quality`) or "
+        description="irpilot's colour JPEG-artefact network (a plain residual CNN at half resolution, "
+        "0.2-0.4 M parameters), conditioned on the JPEG quality: given (`quality`) or "
         "estimated from the pixels (re-encoding at the saved quality is almost idempotent). Trained "
         "on irpilot's training photos (T91, CSet14, LIVE1 without Kodak, classic5) with OpenCV JPEG at "
         "quality 5-60; it does not handle noise or blur added before or after the JPEG.",
