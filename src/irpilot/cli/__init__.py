@@ -20,6 +20,7 @@ COMMANDS = (
     "restore",
     "bench",
     "tools",
+    "weights",
     "score",
     "pool",
     "train",

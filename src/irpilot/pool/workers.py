@@ -99,7 +99,7 @@ class ThreadWorker:
 #: the process-wide settings a worker process takes over from the process that started it, so
 #: that ``irpilot.configure(...)`` reaches the tools it runs (a spawned child would otherwise
 #: read only the environment)
-WORKER_SETTINGS = ("weights_dir", "data_dir", "device", "precision", "max_pixels")
+WORKER_SETTINGS = ("weights_dir", "fetch_dir", "data_dir", "device", "precision", "max_pixels")
 
 
 def _settings_snapshot() -> dict[str, Any]:

@@ -21,11 +21,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..config import settings
+from ..config import settings, weights_search_path
 from ..errors import ToolError, ToolUnavailableError
 from ..io import as_image
 from ..registry import Registry
 from ..vocab import TASKS
+from .packages import RegistryPackage
 
 __all__ = ["TASKS", "WeightsFile", "ToolCard", "Tool", "TOOLS", "sha256_file", "tool_names_for_task", "measured_speeds"]
 
@@ -40,22 +41,41 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 @dataclasses.dataclass(frozen=True)
 class WeightsFile:
     """A third-party weights file: where it lives under the weights directory, its
-    checksum, and where users with internet can get it."""
+    checksum, and where users with internet can get it.
+
+    Files that ship inside a package-registry archive name it as ``package`` (and their path
+    inside the archive as ``member``): ``irpilot weights fetch`` puts them in the fetch dir.
+    Without an explicit ``root``, a file is looked up in the weights dir, then the fetch dir
+    (:func:`irpilot.config.weights_search_path`)."""
 
     relpath: str
     sha256: str
     url: str = ""
     source: str = ""  # human-readable origin (repository, paper)
+    package: RegistryPackage | None = None  # the registry archive that carries the file
+    member: str = ""  # the file's path inside that archive
 
     def path(self, root: Path | None = None) -> Path:
-        return Path(root or settings.weights_dir) / self.relpath
+        """The file under ``root``; without one, the first folder of the search path that has
+        it (or, when none has it, where it would be in the first folder)."""
+        if root is not None:
+            return Path(root) / self.relpath
+        candidates = [Path(r) / self.relpath for r in weights_search_path()]
+        return next((p for p in candidates if p.is_file()), candidates[0])
 
     def resolve(self, root: Path | None = None, *, verify: bool = True) -> Path:
         """Path of the verified file, or :class:`ToolUnavailableError` saying what is missing."""
         p = self.path(root)
         if not p.is_file():
+            where = str(root) if root is not None else " or ".join(str(r) for r in weights_search_path())
+            if self.package is not None:
+                raise ToolUnavailableError(
+                    f"weights file {self.relpath!r} not found under {where}; it ships in the "
+                    f"{self.package.registry} package {self.package.spec}: run "
+                    f"`irpilot weights fetch {self.package.name}`"
+                )
             raise ToolUnavailableError(
-                f"weights file {self.relpath!r} not found under {p.parent.parent if p.parent else p}; "
+                f"weights file {self.relpath!r} not found under {where}; "
                 f"get it from {self.url or self.source or 'its upstream project'} "
                 f"and place it there (or set IRPILOT_WEIGHTS_DIR)"
             )
@@ -65,6 +85,7 @@ class WeightsFile:
                 raise ToolUnavailableError(
                     f"weights file {p} has sha256 {got[:12]}..., expected {self.sha256[:12]}...: "
                     "the file is corrupt or a different release"
+                    + (f" (fetch it again: `irpilot weights fetch --force {self.package.name}`)" if self.package else "")
                 )
         return p
 
