@@ -122,6 +122,9 @@ def main() -> None:
 
     tools = {name: get_tool(name) for name in args.tools.split(",") if name}
     conditions = [c for c in args.conditions.split(",") if c]
+    unknown = sorted(set(conditions) - set(CONDITIONS))
+    if unknown:
+        raise SystemExit(f"unknown condition(s) {unknown}; choose from {CONDITIONS}")
     kernels = load_kernels(Path(settings.data_dir) / "kernels")
     out = Path(args.out) if args.out else None
     if out:
@@ -130,8 +133,9 @@ def main() -> None:
     for i, (pname, img) in enumerate(photos(args.n, args.size)):
         kname, kernel = kernels[i % len(kernels)]
         clean, blurred = shake(img, kernel)
-        for ci, cond in enumerate(conditions):
-            rng = np.random.default_rng([args.seed, i, ci])
+        for cond in conditions:
+            # seeded by the condition's name, so a run of one condition draws the same cases
+            rng = np.random.default_rng([args.seed, i, CONDITIONS.index(cond)])
             x, detail = degrade(blurred, cond, rng)
             row = {"photo": pname, "kernel": kname, "condition": cond, "detail": detail,
                    "input": score(x, clean, ["psnr", "ssim"])}
