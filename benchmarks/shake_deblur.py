@@ -3,8 +3,8 @@
 Training photos (CSet14 and LIVE1 without its Kodak photographs; never Kodak24, CBSD68 or
 McMaster) are blurred with the camera-shake kernels kept for evaluation in the data folder's
 ``kernels/``: Levin et al. 2009 (8 kernels, ``Levin09.mat``), the 8 motion kernels of
-``kernels_12.mat`` (entries 4-11) and ``k_large_1/2.png``.  Each kernel is centred on its centre
-of mass (the blur does not move the picture), the photo is blurred with reflected borders and
+``kernels_12.mat`` (entries 4-11) and ``k_large_1/2.png``.  Each kernel is centred (sub-pixel) on its
+centre of mass (the blur does not move the picture), the photo is blurred with reflected borders and
 a margin of half the kernel is cut away, so every pixel kept was blurred by real content.
 Three conditions: shake alone (8-bit), shake + Gaussian noise (sigma uniform in 5-10 / 255),
 shake + JPEG (quality uniform in 60-80, PIL, 4:2:0).  Cases are seeded; photo i gets kernel
@@ -14,6 +14,13 @@ For every condition the table gives the mean PSNR / SSIM (irpilot.quality) of th
 each tool, and the number of cases each tool made worse than its input.
 
     OMP_NUM_THREADS=1 python benchmarks/shake_deblur.py --n 18 --size 384 --out runs/shake
+
+or one process per condition, then the table of all three:
+
+    for c in shake shake+noise shake+jpeg; do
+      OMP_NUM_THREADS=1 python benchmarks/shake_deblur.py --n 18 --size 384 --conditions $c --out runs/shake/$c &
+    done; wait
+    python benchmarks/shake_deblur.py --table runs/shake/*/cases.jsonl
 """
 
 from __future__ import annotations
@@ -49,18 +56,14 @@ def load_kernels(folder: Path) -> list[tuple[str, np.ndarray]]:
 
 
 def shake(img: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(clean, blurred), both cropped by half the kernel on every side; the kernel is centred on
-    its centre of mass and applied as a correlation on reflect-padded borders."""
-    from scipy.signal import fftconvolve
+    """(clean, blurred), both cropped by half the kernel on every side; the kernel is centred,
+    to the sub-pixel, on its centre of mass and applied as a correlation on reflect-padded
+    borders (``irpilot.tools.classical.blind_deblur.apply_kernel``)."""
+    from irpilot.tools.classical.blind_deblur import apply_kernel
 
-    from irpilot.tools.classical.blind_deblur import centre_kernel
-
-    k = centre_kernel(kernel.astype(np.float32))
-    p = k.shape[0]
-    padded = np.pad(img, ((0, 0), (p, p), (p, p)), mode="reflect")
-    blurred = np.stack([fftconvolve(c, k[::-1, ::-1], mode="same") for c in padded])[:, p:-p, p:-p]
-    m = p // 2
-    return img[:, m:-m, m:-m], blurred[:, m:-m, m:-m].astype(np.float32)
+    blurred = apply_kernel(img, kernel.astype(np.float32))
+    m = kernel.shape[0] // 2
+    return img[:, m:-m, m:-m], blurred[:, m:-m, m:-m]
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
@@ -113,7 +116,14 @@ def main() -> None:
     ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS))
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--out", default="", help="folder for per-case JSON lines and PNGs of each case")
+    ap.add_argument("--table", nargs="*", default=None, metavar="CASES_JSONL",
+                    help="only print the table of these cases.jsonl files (runs split by condition)")
     args = ap.parse_args()
+    if args.table is not None:
+        rows = [json.loads(line) for path in args.table for line in Path(path).read_text().splitlines() if line]
+        tools = [t for t in args.tools.split(",") if t and all(t in r for r in rows)]
+        print(table(rows, tools, [c for c in CONDITIONS if any(r["condition"] == c for r in rows)]))
+        return
 
     from irpilot.config import settings
     from irpilot.io import write_image

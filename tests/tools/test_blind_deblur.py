@@ -10,9 +10,11 @@ import pytest
 
 from irpilot.tools import TOOLS, get_tool
 from irpilot.tools.classical.blind_deblur import (
+    apply_kernel,
     centre_kernel,
     deconv_pnp,
     estimate_shake_kernel,
+    kernel_similarity,
     kernel_spread,
     shake_kernel_size,
 )
@@ -45,19 +47,8 @@ def random_walk_kernel(seed: int, steps: int = 40, size: int = 15) -> np.ndarray
 
 
 def blur(img: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Correlation with ``k`` on reflected borders, (C, H, W) or (H, W)."""
-    from scipy.ndimage import correlate
-
-    arr = img[None] if img.ndim == 2 else img
-    out = np.stack([correlate(c, k, mode="reflect") for c in arr]).astype(np.float32)
-    return out[0] if img.ndim == 2 else out
-
-
-def kernel_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Peak normalised cross-correlation over shifts (1 = same kernel up to a translation)."""
-    from scipy.signal import correlate2d
-
-    return float(correlate2d(a, b, mode="full").max() / (np.linalg.norm(a) * np.linalg.norm(b)))
+    """Blur with ``k`` centred on its centre of mass, reflected borders."""
+    return apply_kernel(img, k)
 
 
 def psnr(a: np.ndarray, b: np.ndarray, margin: int = 0) -> float:
@@ -96,6 +87,15 @@ def _crop(name: str, y: int, x: int, size: int) -> np.ndarray:
 
 
 def test_kernel_helpers() -> None:
+    k = random_walk_kernel(5)
+    assert kernel_similarity(k, np.roll(k, 2, axis=1)) == pytest.approx(1.0, abs=1e-6)
+    # blurring with a kernel centred on its centre of mass does not move the picture
+    x = np.zeros((64, 64), np.float32)
+    x[20:44, 20:44] = 1.0
+    yy, xx = np.mgrid[0:64, 0:64]
+    b = apply_kernel(x, k)
+    assert float((b * yy).sum() / b.sum()) == pytest.approx(31.5, abs=0.02)
+    assert float((b * xx).sum() / b.sum()) == pytest.approx(31.5, abs=0.02)
     delta = np.zeros((9, 9), np.float32)
     delta[2, 6] = 1.0
     centred = centre_kernel(delta)

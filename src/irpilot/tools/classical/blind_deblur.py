@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..base import Tool, ToolCard
-from ._common import deconv_hqs_tv, estimate_noise_sigma, luminance, psf2otf, register
+from ._common import estimate_noise_sigma, luminance, psf2otf, register
 
 __all__ = [
     "shake_kernel_size",
@@ -39,6 +39,8 @@ __all__ = [
     "kernel_spread",
     "kernel_similarity",
     "centre_kernel",
+    "centred_otf",
+    "apply_kernel",
     "deconv_pnp",
     "BlindShakeDeblur",
 ]
@@ -102,6 +104,32 @@ def centre_kernel(k: np.ndarray) -> np.ndarray:
     xs, xd = (slice(0, kw - dx), slice(dx, kw)) if dx >= 0 else (slice(-dx, kw), slice(0, kw + dx))
     out[yd, xd] = k[ys, xs]
     return out / max(float(out.sum()), 1e-12)
+
+
+def centred_otf(k: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Optical transfer function (complex64) of the correlation kernel ``k`` moved, to the
+    sub-pixel, so that its centre of mass is the origin: blurring with it does not move the
+    picture, and deconvolving with it keeps the output where the input is."""
+    kh, kw = k.shape
+    s = max(float(k.sum()), 1e-12)
+    yy, xx = np.mgrid[0:kh, 0:kw]
+    cy = float((k * yy).sum() / s) - kh // 2
+    cx = float((k * xx).sum() / s) - kw // 2
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.fftfreq(shape[1])[None, :]
+    ramp = np.exp(-2j * np.pi * (fy * cy + fx * cx))
+    return (psf2otf(k, shape) * ramp).astype(np.complex64)
+
+
+def apply_kernel(img: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Blur (C, H, W) or (H, W) with the correlation kernel ``k`` centred on its centre of mass
+    (:func:`centred_otf`), with reflected borders."""
+    arr = img[None] if img.ndim == 2 else img
+    p = max(k.shape) + 8
+    padded = np.pad(arr, ((0, 0), (p, p), (p, p)), mode="reflect").astype(np.float32)
+    out = _ifft2r(_fft2(padded) * centred_otf(k, padded.shape[1:])[None])[:, p:-p, p:-p]
+    out = np.ascontiguousarray(out, dtype=np.float32)
+    return out[0] if img.ndim == 2 else out
 
 
 def kernel_spread(k: np.ndarray) -> float:
@@ -314,7 +342,7 @@ def deconv_pnp(
     c, h, w = img.shape
     p = max(k.shape) + 8
     y = np.pad(img, ((0, 0), (p, p + (h % 2)), (p, p + (w % 2))), mode="reflect").astype(np.float32)
-    otf = psf2otf(k, y.shape[1:]).astype(np.complex64)
+    otf = centred_otf(k, y.shape[1:])
     ktk = (np.abs(otf) ** 2).astype(np.float32)
     kty = np.conj(otf)[None] * _fft2(y)
     sig_n = max(float(noise_sigma), 1e-4)
@@ -327,6 +355,19 @@ def deconv_pnp(
         z = denoiser(np.clip(x, 0.0, 1.0), float(s))
     out = z[:, p : p + h, p : p + w]
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _tv_denoiser(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Chambolle total-variation denoising (scikit-image), the plug-and-play prior when FFDNet's
+    weights are missing."""
+    from skimage.restoration import denoise_tv_chambolle
+
+    out = denoise_tv_chambolle(img, weight=TV_WEIGHT * float(sigma), channel_axis=0)
+    return np.asarray(out, dtype=np.float32)
+
+
+#: Chambolle weight per unit of noise level of :func:`_tv_denoiser`
+TV_WEIGHT = 0.5
 
 
 def _classical_denoiser(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -479,9 +520,7 @@ class BlindShakeDeblur(Tool):
         den = self._denoiser(prior)
 
         def deconv(x: np.ndarray) -> np.ndarray:
-            if den is None:
-                return deconv_hqs_tv(x, k, 3e-3 + 60.0 * sigma**2, tv_weight=0.02 + 2.0 * max(0.0, sigma - 2 / 255))
-            return deconv_pnp(x, k, sigma, den)
+            return deconv_pnp(x, k, sigma, den or _tv_denoiser)
 
         if h * w <= _WHOLE_PIXELS:
             return deconv(img)
