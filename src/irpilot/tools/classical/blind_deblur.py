@@ -13,8 +13,11 @@ Cho & Lee 2009 / Xu et al. 2013 / Pan et al. 2014: on a pyramid of the (denoised
   built from the gradients' autocorrelation), then made non-negative, cleaned of weak values
   and isolated specks, and normalised to sum one.
 
-The estimated kernel is centred on its centre of mass, so the output stays aligned with the
-input.  When it is close to a delta (a sharp image), the tool returns its input unchanged.
+The estimated kernel is centred (to the sub-pixel, :func:`centred_otf`) on its centre of mass,
+so the output stays aligned with the input.  The tool returns its input unchanged when the
+kernel is close to a delta (a sharp image) or when the kernels estimated on the two halves of
+the frame disagree (blind estimation locked onto a wrong kernel: on real shake it then costs
+several dB).
 
 The non-blind step (:func:`deconv_pnp`) is half-quadratic splitting with a denoiser prior
 (IRCNN / DPIR): a Fourier data step alternates with FFDNet at a decreasing noise level.  Without
