@@ -18,7 +18,8 @@ import numpy as np
 
 from irpilot.config import settings
 from irpilot.degrade import PROTOCOL_DEGRADATIONS, REALISTIC, degrade, upscale_to
-from irpilot.imaging.convert import from_uint8 as from_u8, to_uint8 as to_u8
+from irpilot.imaging.convert import from_uint8 as from_u8
+from irpilot.imaging.convert import to_uint8 as to_u8
 from irpilot.io import list_images, read_image
 from irpilot.quality import score
 

@@ -38,7 +38,7 @@ def _sample_files() -> dict[str, bytes]:
     grey16 = (rng.random((12, 16)) * 65535).astype(np.uint16)
     files: dict[str, bytes] = {}
 
-    def save(name: str, im: "Image.Image", fmt: str, **kw: object) -> None:
+    def save(name: str, im: Image.Image, fmt: str, **kw: object) -> None:
         buf = io.BytesIO()
         im.save(buf, fmt, **kw)
         files[name] = buf.getvalue()

@@ -4,7 +4,6 @@ the page's handlers (never a stack trace)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,8 @@ from PIL import Image
 from irpilot.app.session import (
     Cancelled,
     RunControl,
-    RunOptions,
     Runner,
+    RunOptions,
     Upload,
     UploadError,
     benchmark_combinations,
@@ -180,7 +179,7 @@ def app(runner: Runner, tmp_path: Path) -> Any:
 
 def _last(gen: Any) -> tuple[Any, ...]:
     out = None
-    for out in gen:
+    for out in gen:  # noqa: B007 - the last item is the result
         pass
     return out
 

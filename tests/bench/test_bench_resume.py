@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import skimage.data
-
-import json
 
 from irpilot.bench.runner import BenchConfig, run_bench
 from irpilot.io import write_image

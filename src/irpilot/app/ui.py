@@ -9,12 +9,11 @@ from __future__ import annotations
 import html
 import logging
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import gradio as gr
+import gradio as gr  # noqa: TID253 - this module is imported only when the app is built
 import numpy as np
 
 from ..errors import IrpilotError
@@ -23,8 +22,8 @@ from .session import (
     Cancelled,
     Restoration,
     RunControl,
-    RunOptions,
     Runner,
+    RunOptions,
     Upload,
     UploadError,
     benchmark_combinations,

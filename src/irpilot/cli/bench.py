@@ -44,7 +44,6 @@ def run(args: argparse.Namespace) -> int:
     from ..bench import BenchConfig, run_bench
     from ..bench.report import markdown_table
     from ..pool import pool_from_args
-
     from .outputs import prepare_output_dir
 
     prepare_output_dir(args.out, "--out")

@@ -144,7 +144,6 @@ def run_one(args: argparse.Namespace) -> int:
     from ..errors import ToolError
     from ..io import read_image, write_image
     from ..pool import pool_from_args
-
     from .outputs import UsageError, check_output_file
 
     try:

@@ -44,8 +44,7 @@ def package_rows() -> list[dict[str, Any]]:
     """One dict per registry package: card data, status in each folder of the search path, tools."""
     from ..config import weights_search_path
     from ..tools import TOOLS
-    from ..tools.fetch import package_status
-    from ..tools.fetch import fetch_command, package_weights, registry_packages
+    from ..tools.fetch import fetch_command, package_status, package_weights, registry_packages
 
     rows = []
     for name, pkg in registry_packages().items():

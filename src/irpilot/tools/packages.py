@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-
 __all__ = ["RegistryPackage", "REGISTRIES"]
 
 #: registries irpilot can fetch from

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from ..base import Tool, ToolCard
 from ...imaging.color import luma as luminance
+from ..base import Tool, ToolCard
 from ._common import estimate_noise_sigma, psf2otf, register
 
 __all__ = [

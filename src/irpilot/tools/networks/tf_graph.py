@@ -132,7 +132,7 @@ def _tensor(buf: bytes) -> np.ndarray:
 
 def _attr(buf: bytes) -> Any:
     """An ``AttrValue``: list (1), s (2), i (3), f (4), b (5), type (6), tensor (8)."""
-    for number, wire, value in _fields(buf):
+    for number, _wire, value in _fields(buf):
         if number == 1:
             ints: list[int] = []
             for n, w, v in _fields(value):
