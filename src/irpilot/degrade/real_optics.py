@@ -75,8 +75,8 @@ def shake_kernel(params: Mapping[str, Any]) -> np.ndarray:
     part = traj[:n]
     # sub-steps between consecutive samples: a continuous path, not a dotted one
     t = np.linspace(0.0, n - 1.0, 4 * (n - 1) + 1)
-    xs = np.interp(t, np.arange(n), part.real)
-    ys = np.interp(t, np.arange(n), part.imag)
+    xs = np.interp(t, np.arange(n), np.real(part))
+    ys = np.interp(t, np.arange(n), np.imag(part))
     # a hand does not move at constant speed: where it slows down the kernel is brighter
     dwell = np.ones_like(t)
     var = float(params.get("speed_variation", 0.0))
