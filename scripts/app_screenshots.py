@@ -49,7 +49,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT / "src"))
-    from irpilot.cli.demo import bundled_photo
+    from irpilot.imaging.photos import bundled_photo
     from irpilot.degrade import degrade
     from irpilot.io import write_image
 

@@ -131,7 +131,7 @@ def _open(page: object, url: str) -> None:
 
 
 def _photo(path: Path) -> Path:
-    from irpilot.cli.demo import bundled_photo
+    from irpilot.imaging.photos import bundled_photo
     from irpilot.degrade import degrade
 
     clean = bundled_photo("astronaut")[:, 60:124, 180:244]  # 64x64: a face, quick to restore

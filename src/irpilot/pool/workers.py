@@ -243,6 +243,14 @@ class ProcessWorker:
         if self._proc.is_alive():
             self._proc.kill()
         self._proc.join(timeout=5.0)
+        # A send still under way on this pipe fails once the child is dead (no reader is left).
+        # Wait for it before closing: a closed descriptor's number is reused by the next pipe,
+        # and the old send would go on writing into the new worker's pipe.
+        sender = getattr(self, "_sender", None)
+        if sender is not None and sender.is_alive():
+            sender.join(timeout=5.0)
+            if sender.is_alive():
+                return  # leave the descriptor open rather than let it be reused under the send
         try:
             self._conn.close()
         except OSError:
