@@ -23,6 +23,7 @@ COMMANDS = (
     "score",
     "pool",
     "train",
+    "policy",
 )
 
 
