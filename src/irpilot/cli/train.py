@@ -133,6 +133,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--seed", type=int, default=4242)
     add_pool_arguments(x)
     x.set_defaults(func=run_explore_check)
+    from . import train_vlm
+
+    train_vlm.register(tsub)  # export, vlm-sft, vlm-grpo
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
 
 

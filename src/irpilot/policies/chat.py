@@ -45,17 +45,15 @@ __all__ = [
     "decode_data_url",
     "perception_summary",
     "turn_messages",
+    "template_messages",
     "parse_reply",
     "hermes_call",
     "openai_tool_call",
 ]
 
 SYSTEM_PROMPT = (
-    "You restore degraded photos by calling restoration tools, one call per turn. Look at the current image "
-    "and the perception summary, decide which degradation to undo next (usually in the reverse of the order in "
-    "which they arose: compression and noise of the camera before the blur and the scene's haze, rain or "
-    "snow), and call a tool for it. Call each needed task once. When nothing is left to fix, call stop. "
-    "Reply with exactly one function call."
+    "You restore a degraded photo with restoration tools, one function call per turn. Undo each degradation "
+    "you see once, usually in the reverse of the order it arose in; when nothing is left to fix, call stop."
 )
 
 _STOP_SCHEMA = {
@@ -215,6 +213,39 @@ def turn_messages(
     else:
         msgs.append({"role": "user", "content": [{"type": "text", "text": f"{status} Call the first tool, or stop."}]})
     return msgs
+
+
+def _arguments(args: Any) -> dict[str, Any]:
+    if isinstance(args, str):
+        return json.loads(args) if args.strip() else {}
+    return dict(args or {})
+
+
+def template_messages(messages: list[dict[str, Any]], urls: list[str]) -> list[dict[str, Any]]:
+    """OpenAI messages -> chat-template messages (Qwen2.5-VL style): ``image_url`` parts become
+    ``{"type": "image"}`` (their URLs appended to ``urls`` in order), tool-call arguments become
+    dicts, string content a text part."""
+    out = []
+    for m in messages:
+        m = dict(m)
+        if isinstance(m.get("content"), list):
+            parts = []
+            for p in m["content"]:
+                if p.get("type") == "image_url":
+                    urls.append(p["image_url"]["url"])
+                    parts.append({"type": "image"})
+                else:
+                    parts.append(p)
+            m["content"] = parts
+        elif isinstance(m.get("content"), str):
+            m["content"] = [{"type": "text", "text": m["content"]}]
+        elif m.get("content") is None:
+            m["content"] = []
+        if m.get("tool_calls"):
+            m["tool_calls"] = [{"type": "function", "function": {"name": tc["function"]["name"],
+                                "arguments": _arguments(tc["function"].get("arguments"))}} for tc in m["tool_calls"]]
+        out.append(m)
+    return out
 
 
 # -- replies ------------------------------------------------------------------------------

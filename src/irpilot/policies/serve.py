@@ -34,9 +34,9 @@ import numpy as np
 from ..errors import IrpilotError
 from ..session import Observation, Step
 from ..toolcall import ToolCall
-from .chat import ReplyError, decode_data_url, openai_tool_call
+from .chat import ReplyError, decode_data_url, openai_tool_call, template_messages
 
-__all__ = ["ChatRequest", "Responder", "PolicyResponder", "read_request", "completion", "make_server", "start_server"]
+__all__ = ["ChatRequest", "Responder", "PolicyResponder", "read_request", "request_prompt", "completion", "make_server", "start_server"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,13 @@ def read_request(body: Mapping[str, Any]) -> ChatRequest:
     input_image = decode_data_url(urls[0])
     image = decode_data_url(urls[-1]) if len(urls) > 1 else input_image
     return ChatRequest(input_image, image, accepted, failed, offered, str(body.get("model") or ""))
+
+
+def request_prompt(body: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    """A request's messages as chat-template messages, and their images in order."""
+    urls: list[str] = []
+    msgs = template_messages(list(body.get("messages") or []), urls)
+    return msgs, [decode_data_url(u) for u in urls]
 
 
 class PolicyResponder:
