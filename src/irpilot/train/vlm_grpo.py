@@ -114,6 +114,9 @@ def rollout_group(vlm: VLM, pool: Any, image: np.ndarray, group_size: int, rng: 
         if not active:
             break
         for r in active:
+            if len(r.records) >= cfg.max_steps:  # the budget ends it; not a decision of the model
+                r.done = True
+                continue
             key = tuple((rec.call.name, rec.accepted) for rec in r.records)
             if key not in memo:
                 msgs = turn_messages(image, r.image, r.records, input_perception=p_in,
@@ -124,16 +127,14 @@ def rollout_group(vlm: VLM, pool: Any, image: np.ndarray, group_size: int, rng: 
                 imgs = [image] + ([r.image] if len(urls) > 1 else [])
                 with torch.inference_mode():
                     lp = vlm.action_logprobs(prompt, imgs, cands, tools).float().cpu().numpy()
-                    ref = reference(prompt, imgs, cands, tools).float().cpu().numpy()
+                    ref = reference(prompt, imgs, cands, tools).float().cpu().numpy() if cfg.kl_coef else lp
                 memo[key] = (prompt, imgs, lp, ref)
             prompt, imgs, lp, ref = memo[key]
-            if len(r.records) >= cfg.max_steps:
-                a = next(i for i, c in enumerate(cands) if c.is_stop)  # cut: the budget ends it
-            else:
-                z = lp / max(cfg.temperature, 1e-6)
-                p = np.exp(z - z.max())
-                a = int(rng.choice(len(cands), p=p / p.sum()))
+            z = lp / max(cfg.temperature, 1e-6)
+            p = np.exp(z - z.max())
+            a = int(rng.choice(len(cands), p=p / p.sum()))
             r.turns.append(Turn(prompt, imgs, a, float(lp[a]), ref))
+        active = [r for r in active if not r.done]
         calls = [(r, cands[r.turns[-1].action]) for r in active]
         for r, c in calls:
             if c.is_stop:
@@ -173,8 +174,8 @@ def _update(vlm: VLM, opt: Any, params: list[Any], groups: list[tuple[list[VRoll
                     ref = torch.as_tensor(t.ref_logp, device=lp.device)
                     kl = (lp.exp() * (lp - ref)).sum()
                     per_turn.append(-surrogate + cfg.kl_coef * kl)
-                    stats["kl"] += float(kl)
-                    stats["ratio"] += float(ratio)
+                    stats["kl"] += float(kl.detach())
+                    stats["ratio"] += float(ratio.detach())
                     n += 1
                 terms.append(torch.stack(per_turn).mean())
         if not terms:
@@ -183,7 +184,7 @@ def _update(vlm: VLM, opt: Any, params: list[Any], groups: list[tuple[list[VRoll
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        stats["loss"] += float(loss)
+        stats["loss"] += float(loss.detach())
     return {"loss": stats["loss"] / max(cfg.inner_epochs, 1), "kl": stats["kl"] / max(n, 1), "ratio": stats["ratio"] / max(n, 1)}
 
 
