@@ -136,3 +136,26 @@ def test_export_replays_policy_traces(toy_tools, pool, tmp_path):
     # the second decision shows the image the replayed call produced
     after = read_images(steps[1])[1]
     assert np.abs(after - np.clip(read_image(src) * 2, 0, 1)).max() < 1 / 255 + 1e-6
+
+
+def test_grpo_with_lora_keeps_the_base_model_as_reference_and_saves_a_merged_model(toy_tools, pool, tmp_path):
+    from irpilot.policies.chat import tool_schemas
+    from irpilot.train.vlm_grpo import VLMGRPOConfig, train_vlm_grpo
+    from irpilot.train.vlm_model import load_vlm, tiny_vlm
+
+    def cases(rng, i):
+        clean = toy_clean(rng)
+        return toy_degrade(clean, "haze"), clean
+
+    vlm = tiny_vlm([], seed=2, tools=tool_schemas(TOY_TOOLS))
+    base = {k: v.clone() for k, v in vlm.model.state_dict().items()}
+    cfg = VLMGRPOConfig(group_size=3, groups_per_update=1, updates=2, lr=5e-2, max_steps=1, strategy="gdpo",
+                        metrics=("psnr",), lora_r=4, kl_coef=0.1, max_side=0)
+    res = train_vlm_grpo(vlm, cases, pool, tmp_path / "lora", cfg, toolbox=TOY_TOOLS)
+    h = res["history"]
+    assert h[0]["kl"] == pytest.approx(0.0, abs=1e-6)  # LoRA starts as the identity: policy == reference
+    assert h[1]["kl"] >= 0.0 and np.isfinite(h[1]["kl"])
+    assert (tmp_path / "lora" / "adapter").is_dir()
+    merged = load_vlm(str(tmp_path / "lora"), dtype="float32", device="cpu").model.state_dict()
+    changed = [k for k in base if "language_model" in k and "proj" in k and not torch.equal(base[k], merged[k])]
+    assert changed, "the merged model carries the adapters' update"
