@@ -269,15 +269,16 @@ class Agent:
             action = policy.act(ctx.observation())
             dt = time.perf_counter() - t
             choices = _top_choices(getattr(policy, "last_probs", None))
+            reply = dict(getattr(policy, "last_reply", None) or {})
             if action.is_stop:
                 ctx.traj.steps.append(
                     Step(index=len(ctx.traj.steps), action=action, task=None,
-                         input_hash=ctx.current_hash, decision_seconds=dt, choices=choices, accepted=True)
+                         input_hash=ctx.current_hash, decision_seconds=dt, choices=choices, accepted=True, reply=reply)
                 )
                 return
             before_hash = ctx.current_hash
             step = ctx.call(action, decision_seconds=dt)
-            step.choices = choices
+            step.choices, step.reply = choices, reply
             if not step.ok:
                 step.note = "tool failed; continuing without it"
                 continue

@@ -51,6 +51,9 @@ class Step:
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     perception: dict[str, float] = dataclasses.field(default_factory=dict)
     note: str = ""
+    #: the language model's reply behind this decision (``vlm``): its text, its tool calls and
+    #: the replies rejected before it (empty for other policies)
+    reply: dict[str, Any] = dataclasses.field(default_factory=dict)
     image: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -101,9 +104,9 @@ class Trajectory:
         ]
         for s in self.steps:
             if s.action.is_stop:
-                msgs.append({"role": "assistant", "content": "stop"})
+                msgs.append({"role": "assistant", "content": s.reply.get("text") or "stop"})
                 continue
-            msgs.append({"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": s.action.as_dict()}]})
+            msgs.append({"role": "assistant", "content": s.reply.get("text") or "", "tool_calls": [{"type": "function", "function": s.action.as_dict()}]})
             result = {"ok": s.ok, "error": s.error, "accepted": s.accepted, "metrics": s.metrics}
             msgs.append({"role": "tool", "name": s.action.name, "content": json.dumps(result)})
             if s.ok and s.output_hash:

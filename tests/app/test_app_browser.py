@@ -131,8 +131,8 @@ def _open(page: object, url: str) -> None:
 
 
 def _photo(path: Path) -> Path:
-    from irpilot.imaging.photos import bundled_photo
     from irpilot.degrade import degrade
+    from irpilot.imaging.photos import bundled_photo
 
     clean = bundled_photo("astronaut")[:, 60:124, 180:244]  # 64x64: a face, quick to restore
     degraded, _ = degrade(clean, ["noise", "jpeg"], seed=0)

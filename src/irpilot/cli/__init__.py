@@ -25,6 +25,7 @@ COMMANDS = (
     "pool",
     "train",
     "app",
+    "policy",
 )
 
 

@@ -13,17 +13,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
-
-def _progress(prefix: str):
-    t0 = time.perf_counter()
-
-    def say(msg: str) -> None:
-        print(f"[{prefix} {time.perf_counter() - t0:7.1f}s] {msg}", flush=True)
-
-    return say
+from .train_common import _progress, _size
 
 
 def _parse_tools(spec: str | None) -> dict[str, list[str]] | None:
@@ -132,12 +124,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--seed", type=int, default=4242)
     add_pool_arguments(x)
     x.set_defaults(func=run_explore_check)
+    from . import train_vlm
+
+    train_vlm.register(tsub)  # export, vlm-sft, vlm-grpo
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
-
-
-def _size(s: str) -> tuple[int, int]:
-    a, _, b = s.partition(",")
-    return int(a), int(b or a)
 
 
 def _counts(s: str | None) -> tuple[float, ...] | None:

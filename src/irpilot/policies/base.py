@@ -105,8 +105,14 @@ def split_label(spec: str) -> tuple[str, str]:
 def parse_policy(spec: str) -> tuple[str, dict[str, str]]:
     """``"name:key=value:key=value"`` -> (policy name, options as strings), so a command line
     can pass a policy its options (``learned:finish_agenda=0``, ``explore:accept=first``).
-    A leading ``label=`` (:func:`split_label`) is dropped."""
-    name, *pairs = split_label(spec)[1].split(":")
+    A value may hold colons (``vlm:endpoint=http://127.0.0.1:8000/v1:model=m``).  A leading ``label=`` (:func:`split_label`) is dropped."""
+    name, *parts = split_label(spec)[1].split(":")
+    pairs: list[str] = []
+    for part in parts:  # a part without "=" continues the previous value (a URL's "http://host:port")
+        if pairs and "=" not in part:
+            pairs[-1] += ":" + part
+        else:
+            pairs.append(part)
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import explore, learned, oracle, simple  # noqa: F401
+from . import explore, learned, oracle, simple, vlm  # noqa: F401

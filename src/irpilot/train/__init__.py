@@ -14,6 +14,10 @@
   :mod:`irpilot.train.sft` (supervised fine-tuning, ``irpilot train sft``),
   :mod:`irpilot.train.reward` and :mod:`irpilot.train.rl` (GRPO with the adaptive reward,
   ``irpilot train rl``), :mod:`irpilot.train.evaluate` (validation crops).
+* A vision-language model as the agent (docs/vlm.md): :mod:`irpilot.train.vlm_export` (expert and
+  policy trajectories as chat records, ``irpilot train export``), :mod:`irpilot.train.vlm_model`
+  (loading, rendering, scoring; a tiny random Qwen2-VL for tests), :mod:`irpilot.train.vlm_sft`
+  (``irpilot train vlm-sft``) and :mod:`irpilot.train.vlm_grpo` (``irpilot train vlm-grpo``).
 
 The policy being trained (network, action space, checkpoint format, decision rules) is
 inference code and lives in :mod:`irpilot.policies.learned`; this package builds on it.
