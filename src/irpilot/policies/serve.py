@@ -85,8 +85,7 @@ def read_request(body: Mapping[str, Any]) -> ChatRequest:
     for m in messages:
         for tc in (m.get("tool_calls") or []) if m.get("role") == "assistant" else []:
             fn = tc.get("function") or {}
-            args = fn.get("arguments") or {}
-            call = ToolCall(str(fn.get("name")), json.loads(args) if isinstance(args, str) and args.strip() else dict(args or {}))
+            call = ToolCall(str(fn.get("name")), _call_arguments(fn.get("arguments")))
             (accepted.append(call) if results.get(str(tc.get("id")), {}).get("accepted") else failed.append(call.name))
     offered = [str((t.get("function") or {}).get("name")) for t in body.get("tools") or []]
     input_image = decode_data_url(urls[0])
@@ -101,6 +100,13 @@ def request_prompt(body: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[
     return msgs, [decode_data_url(u) for u in urls]
 
 
+def _call_arguments(raw: Any) -> dict[str, Any]:
+    """A tool call's ``arguments``: a JSON string (OpenAI's form) or already a mapping."""
+    if isinstance(raw, str):
+        return dict(json.loads(raw)) if raw.strip() else {}
+    return {str(k): v for k, v in dict(raw or {}).items()}
+
+
 class PolicyResponder:
     """A step policy (``learned`` by default, any ``name:key=value`` spec) deciding on the
     request's images; perception runs here on the images received."""
@@ -109,9 +115,10 @@ class PolicyResponder:
         from .base import StepPolicy, make_policy
 
         self.spec = spec
-        self.policy = make_policy(spec)
-        if not isinstance(self.policy, StepPolicy):
+        policy = make_policy(spec)
+        if not isinstance(policy, StepPolicy):
             raise IrpilotError(f"policy {spec!r} is a search policy; only step policies can be served")
+        self.policy: StepPolicy = policy
         if perceiver == "default":
             from ..perceive import load_default_perceiver
 
@@ -139,7 +146,7 @@ class PolicyResponder:
             return
         offered = [n for n in req.offered if n != "stop"] if req.offered else list(space.names)
         keep = [n for n in offered if n not in req.failed]
-        self.policy.available = self._base_available & space.availability(keep)
+        setattr(self.policy, "available", self._base_available & space.availability(keep))  # noqa: B010 (learned's attribute)
 
     def __call__(self, req: ChatRequest, raw: Mapping[str, Any]) -> dict[str, Any]:
         obs = self.observation(req)
@@ -175,8 +182,8 @@ def make_server(responder: Responder | Callable[..., dict[str, Any]], host: str 
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, fmt: str, *args: Any) -> None:  # through logging, not stderr
-            log.info("%s %s", self.address_string(), fmt % args)
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - through logging, not stderr
+            log.info("%s %s", self.address_string(), format % args)
 
         def _send(self, status: int, obj: Mapping[str, Any]) -> None:
             data = json.dumps(obj).encode()

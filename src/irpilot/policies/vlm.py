@@ -75,7 +75,8 @@ class VLMPolicy(StepPolicy):
             raise ConfigError(f"vlm: no endpoint; pass endpoint=http://host:port/v1 or set {ENDPOINT_ENV}")
         if not o.model:
             raise ConfigError("vlm: no model; pass model=<name the endpoint serves>")
-        self.default_max_calls = max(1, o.max_steps)  # the agent's budget when its config sets none
+        # the agent's budget when its config sets none: this instance's max_steps
+        self.default_max_calls = max(1, o.max_steps)  # pyright: ignore[reportAttributeAccessIssue]
         self._client: Any = None
         self._tools: list[dict[str, Any]] | None = None
         self._records: list[CallRecord] = []
