@@ -17,8 +17,8 @@ whose ``input`` is a (H, W, 3) uint8 RGB image (``tests/tools/data/maxim_ref_64.
 64 x 64 crop ``skimage.data.astronaut()[100:164, 200:264]``); the output is added to it under
 ``--key`` as uint16 (TensorFlow's float output clipped to [0, 1], times 65535, rounded).
 
-``--time SIDE [SIDE ...]`` instead times the graph on random images of those sides and prints
-one JSON line (``benchmarks/maxim_speed.py`` calls it to compare with the torch interpreter).
+``--time SIDE [SIDE ...]`` instead times the graph on random images of those sides (after one
+warm-up run per side) and prints one JSON line (``benchmarks/maxim_speed.py`` calls it to compare with the torch interpreter).
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ def main() -> None:
                                          "threads": args.threads, "seconds": {}}
             for side in args.time:
                 x = rng.random((1, side, side, 3), dtype=np.float32)
+                sess.run("Identity:0", {"xs_0:0": x})  # warm-up: graph optimisation for this shape
                 times = []
                 for _ in range(args.repeats):
                     t = time.perf_counter()
