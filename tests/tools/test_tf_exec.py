@@ -205,3 +205,30 @@ def test_tfjs_reader_puts_shard_values_into_constants(tmp_path: Path) -> None:
     (tmp_path / "group1-shard2of2.bin").write_bytes(data[10:-1])
     with pytest.raises(ToolUnavailableError, match="shards"):
         read_tfjs_graph(tmp_path)
+
+
+def test_inplace_results_never_overwrite_inputs_or_shared_memory() -> None:
+    """Element-wise results reuse a dying input's memory, but never the caller's input (nor a
+    view of it), a constant, or a tensor another live value still shares."""
+    nodes = [
+        GraphNode("x", "Placeholder", [], {}),
+        _const("two", 2.0), _const("shape", [2, 6], np.int32), _const("c", np.ones((2, 6))),
+        GraphNode("v", "Reshape", ["x", "shape"], {}),  # a view of the input
+        GraphNode("a", "Mul", ["v", "two"], {}),  # must not write into x
+        GraphNode("b", "Tanh", ["a"], {}),  # may write into a
+        GraphNode("t", "Transpose", ["b", "perm"], {}), _const("perm", [1, 0], np.int32),
+        GraphNode("u", "Transpose", ["t", "perm"], {}),  # a view of b, alive with b below
+        GraphNode("d", "AddV2", ["b", "c"], {}),  # b is shared with u: must not be overwritten
+        GraphNode("out", "Mul", ["d", "u"], {}),
+        GraphNode("out2", "Neg", ["c"], {}),
+    ]
+    ex = GraphExecutor(nodes, ["x"], ["out", "out2"])
+    x = torch.arange(12, dtype=torch.float32).reshape(3, 4) / 10
+    x0 = x.clone()
+    out, out2 = ex(x)
+    b = np.tanh(x0.numpy().reshape(2, 6) * 2)
+    np.testing.assert_allclose(out.numpy(), (b + 1) * b, rtol=1e-6)
+    np.testing.assert_array_equal(out2.numpy(), -np.ones((2, 6)))
+    torch.testing.assert_close(x, x0)  # the caller's tensor is untouched
+    out_again, _ = ex(x)
+    torch.testing.assert_close(out_again, out)  # constants untouched too

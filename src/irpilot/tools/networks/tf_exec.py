@@ -170,7 +170,7 @@ class GraphExecutor:
         """The graph's outputs for ``feeds`` (one tensor per input, in ``inputs`` order)."""
         import torch
 
-        from .tf_ops import conv2d, conv2d_backprop_input
+        from .tf_ops import conv2d, conv2d_backprop_input, run_inplace
 
         if len(feeds) != len(self.input_names):
             raise ValueError(f"the graph takes {len(self.input_names)} inputs, got {len(feeds)}")
@@ -181,6 +181,13 @@ class GraphExecutor:
             env.update(zip(self.input_names, feeds))
             left = dict(self._uses)
             kind, args_of, weights = self._kind, self._args, self._conv_weights
+            # live data tensors per storage: a tensor may be overwritten only when no other
+            # live value (a view: reshape, transpose, broadcast) shares its memory
+            # (constants, shape values and the caller's inputs are never overwritten)
+            live = {t.untyped_storage().data_ptr(): 1 for t in env.values()}
+            for f in feeds:  # one more for the caller, who still holds them
+                live[f.untyped_storage().data_ptr()] += 1
+            fed = set(self.input_names)
             for n in self._data_order:
                 node = self._nodes[n]
                 names = args_of[n]
@@ -190,15 +197,39 @@ class GraphExecutor:
                     else:
                         out = conv2d_backprop_input(node, env[names[0]], env[names[2]], weights[n])
                 else:
-                    out = self._run_op(node, [env[i] for i in names])
+                    args = [env[i] for i in names]
+                    target = self._dying_input(node, names, args, left, live, fed)
+                    out = self._run_op(node, args) if target is None else run_inplace(node.op, args, target)
+                    del args
                 env[n] = out
+                key = out.untyped_storage().data_ptr()
+                live[key] = live.get(key, 0) + 1
                 for i in names:
                     if kind[i] == _DATA:
                         left[i] -= 1
                         if left[i] == 0:
-                            del env[i]
+                            key = env.pop(i).untyped_storage().data_ptr()
+                            live[key] -= 1
             outs = tuple(env[o] for o in self.output_names)
         return outs[0] if len(outs) == 1 else outs
+
+
+    @staticmethod
+    def _dying_input(node: GraphNode, names: list[str], args: list[torch.Tensor], left: dict[str, int],
+                     live: dict[int, int], fed: set[str]) -> torch.Tensor | None:
+        """An input of an element-wise node that the result may overwrite: used by no later
+        node, sharing its memory with no other live value, contiguous, of the result's shape."""
+        from .tf_ops import inplace_result_shape
+
+        shape = inplace_result_shape(node.op, args)
+        if shape is None:
+            return None
+        for name, t in zip(names, args):
+            if (name not in left or name in fed or left[name] != names.count(name) or tuple(t.shape) != shape
+                    or not t.is_contiguous() or live.get(t.untyped_storage().data_ptr(), 0) != 1):
+                continue
+            return t
+        return None
 
 
 def _name(ref: str) -> str:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ...errors import ToolUnavailableError
 from .tf_graph import GraphNode, tf_same_padding
 
-__all__ = ["OPS", "conv_filter", "conv2d", "conv2d_backprop_input", "torch_dtype"]
+__all__ = ["OPS", "conv_filter", "conv2d", "conv2d_backprop_input", "torch_dtype", "inplace_result_shape", "run_inplace"]
 
 # TensorFlow DataType, as the TF.js JSON names it or as the protobuf enum
 _DTYPES: dict[Any, torch.dtype] = {
@@ -300,6 +300,35 @@ def _conv_backprop_op(node: GraphNode, args: list[Any]) -> torch.Tensor:
 
 def _bias_add(node: GraphNode, args: list[Any]) -> torch.Tensor:
     return args[0] + args[1]  # NHWC: the bias broadcasts over the last axis
+
+
+#: element-wise ops that can write their result into a dying input (``out=``): allocating a
+#: fresh 64 MB tensor per op costs more than the arithmetic (page faults of new mappings)
+INPLACE_BINARY: dict[str, Callable[..., torch.Tensor]] = {
+    "Add": torch.add, "AddV2": torch.add, "Sub": torch.sub, "Mul": torch.mul, "RealDiv": torch.div,
+    "Maximum": torch.maximum, "Minimum": torch.minimum,
+}
+INPLACE_UNARY: dict[str, Callable[..., torch.Tensor]] = {
+    "Abs": torch.abs, "Neg": torch.neg, "Exp": torch.exp, "Tanh": torch.tanh, "Sigmoid": torch.sigmoid,
+    "Sqrt": torch.sqrt, "Rsqrt": torch.rsqrt, "Reciprocal": torch.reciprocal, "Floor": torch.floor,
+    "Square": lambda x, out: torch.mul(x, x, out=out),
+}
+
+
+def inplace_result_shape(op: str, args: list[torch.Tensor]) -> tuple[int, ...] | None:
+    """The result shape of an element-wise ``op`` that can write into an input, else ``None``."""
+    if op in INPLACE_UNARY and len(args) == 1 and args[0].is_floating_point():
+        return tuple(args[0].shape)
+    if op in INPLACE_BINARY and len(args) == 2 and args[0].dtype == args[1].dtype and args[0].is_floating_point():
+        return tuple(torch.broadcast_shapes(args[0].shape, args[1].shape))
+    return None
+
+
+def run_inplace(op: str, args: list[torch.Tensor], out: torch.Tensor) -> torch.Tensor:
+    """``op`` on ``args`` written into ``out``, one of the args (same shape and dtype as the result)."""
+    if op in INPLACE_UNARY:
+        return INPLACE_UNARY[op](args[0], out=out)
+    return INPLACE_BINARY[op](args[0], args[1], out=out)
 
 
 OPS: dict[str, Op] = {
