@@ -18,7 +18,7 @@ whose ``input`` is a (H, W, 3) uint8 RGB image (``tests/tools/data/maxim_ref_64.
 ``--key`` as uint16 (TensorFlow's float output clipped to [0, 1], times 65535, rounded).
 
 ``--time SIDE [SIDE ...]`` instead times the graph on random images of those sides (after one
-warm-up run per side) and prints one JSON line (``benchmarks/maxim_speed.py`` calls it to compare with the torch interpreter).
+warm-up run per side; wall and CPU seconds) and prints one JSON line (``benchmarks/maxim_speed.py`` calls it to compare with the torch interpreter).
 """
 
 from __future__ import annotations
@@ -101,12 +101,14 @@ def main() -> None:
             for side in args.time:
                 x = rng.random((1, side, side, 3), dtype=np.float32)
                 sess.run("Identity:0", {"xs_0:0": x})  # warm-up: graph optimisation for this shape
-                times = []
+                times, cpu = [], []
                 for _ in range(args.repeats):
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), time.process_time()
                     sess.run("Identity:0", {"xs_0:0": x})
                     times.append(time.perf_counter() - t)
+                    cpu.append(time.process_time() - c)
                 result["seconds"][str(side)] = round(min(times), 3)  # type: ignore[index]
+                result.setdefault("cpu_seconds", {})[str(side)] = round(min(cpu), 3)  # type: ignore[union-attr]
             print(json.dumps(result))
             return
         if args.data is None or not args.key:
