@@ -40,11 +40,14 @@ class JpegYccNet(NetworkTool):
         id="jpeg_ycc_net",
         task="dejpeg",
         description="colour JPEG artefact removal fitted to OpenCV-style JPEG with 4:2:0 chroma "
-        "subsampling: DnCNN-3 restores luma, irpilot's own chroma network (0.26 M parameters, "
-        "conditioned on the JPEG quality, given or estimated from the pixels) restores Cb/Cr "
-        "guided by the luma. Trained on irpilot's training photos (T91, CSet14, LIVE1 without "
-        "Kodak, classic5) at quality 5-90. Needs the image's original 8x8 grid (not cropped or "
-        "resized after decoding); does not handle noise or blur on top of the JPEG.",
+        "subsampling: DnCNN-3 restores luma, irpilot's own chroma network (a learned guided "
+        "filter, 0.22 M parameters, conditioned on the JPEG quality, given or estimated from the "
+        "pixels) restores Cb/Cr guided by the luma; a 4:4:4 JPEG (estimated) gets DnCNN-3 on each "
+        "YCbCr plane. Chroma network trained 55 min on one CPU thread on irpilot's training photos "
+        "(T91, CSet14, LIVE1 without Kodak, classic5; OpenCV JPEG, quality 5-90, mostly 10-29). "
+        "Protocol JPEG, 4 test crops: +1.25 dB (dncnn3_dejpeg +1.17). Needs the image's original "
+        "8x8 grid (not cropped or resized after decoding); does not handle noise or blur on top "
+        "of the JPEG.",
         weights_license=f"DnCNN-3: {_NO_LICENCE}; chroma network: Apache-2.0 (irpilot)",
         weights=(_W_DNCNN3,),
         python_packages=("torch", "safetensors"),
@@ -53,6 +56,7 @@ class JpegYccNet(NetworkTool):
         tile_size=512,
         tile_overlap=48,
         devices=("cpu", "cuda"),
+        cpu_seconds_512=5.9,  # tools_bench --photos training, same run as dncnn3_dejpeg's 6.9 (BENCHMARKS.md)
         kind="network",
         reference=_DNCNN_REF + " Chroma network: irpilot (irpilot train dejpeg).",
         arguments={
