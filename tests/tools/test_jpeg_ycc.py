@@ -29,8 +29,8 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
-    from irpilot.train.dejpeg import jpeg_rgb_u8
     from irpilot.io import to_uint8
+    from irpilot.train.dejpeg import jpeg_rgb_u8
 
     return from_uint8(jpeg_rgb_u8(to_uint8(img), quality))
 
