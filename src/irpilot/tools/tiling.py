@@ -13,12 +13,16 @@ import numpy as np
 __all__ = ["run_tiled", "tile_starts"]
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
+    """Start offsets of tiles of ``tile`` pixels overlapping by at least ``overlap``, each a
+    multiple of ``align`` (the last tile then runs to the end and may be up to ``align - 1``
+    pixels longer than ``tile``)."""
     if length <= tile:
         return [0]
-    step = max(1, tile - overlap)
-    starts = list(range(0, length - tile, step))
-    starts.append(length - tile)
+    step = max(align, (tile - overlap) // align * align)
+    last = (length - tile) // align * align
+    starts = list(range(0, last, step))
+    starts.append(last)
     return starts
 
 
@@ -40,15 +44,18 @@ def run_tiled(
     tile: int,
     overlap: int,
     scale: int = 1,
+    align: int = 1,
 ) -> np.ndarray:
-    """Apply ``fn`` (3, h, w) -> (3, h*scale, w*scale) tile by tile and blend."""
+    """Apply ``fn`` (3, h, w) -> (3, h*scale, w*scale) tile by tile and blend.  ``align`` puts
+    every tile origin on a grid of that many pixels (a JPEG's block grid: 16 for 4:2:0)."""
     c, h, w = img.shape
     out = np.zeros((c, h * scale, w * scale), dtype=np.float32)
     weight = np.zeros((1, h * scale, w * scale), dtype=np.float32)
-    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    ys, xs = tile_starts(h, tile, overlap, align), tile_starts(w, tile, overlap, align)
     for y in ys:
         for x in xs:
-            th, tw = min(tile, h - y), min(tile, w - x)
+            th = h - y if y == ys[-1] else min(tile, h - y)
+            tw = w - x if x == xs[-1] else min(tile, w - x)
             res = np.asarray(fn(np.ascontiguousarray(img[:, y : y + th, x : x + tw])), dtype=np.float32)
             wy = _ramp(th * scale, overlap * scale, y == 0, y + th >= h)
             wx = _ramp(tw * scale, overlap * scale, x == 0, x + tw >= w)

@@ -18,35 +18,69 @@ from ...imaging.convert import to_chw, to_hwc
 from ..base import Tool, ToolCard
 from ._common import register
 
-__all__ = ["estimate_jpeg_quality", "JpegReapply", "JpegTV"]
+__all__ = ["estimate_jpeg_quality", "estimate_jpeg_settings", "JpegReapply", "JpegTV"]
 
 
 def _to_bgr_u8(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.clip(np.round(to_hwc(img)[:, :, ::-1] * 255), 0, 255).astype(np.uint8))
 
 
-def _jpeg(bgr: np.ndarray, quality: int) -> np.ndarray:
+#: OpenCV's ``IMWRITE_JPEG_SAMPLING_FACTOR`` values (4:2:0 is OpenCV's default)
+_SAMPLING = {"420": 0x221111, "444": 0x111111}
+
+
+def _jpeg(bgr: np.ndarray, quality: int, subsampling: str = "420") -> np.ndarray:
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    if subsampling != "420":
+        params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, _SAMPLING[subsampling]]
+    ok, buf = cv2.imencode(".jpg", bgr, params)
     if not ok:
         raise RuntimeError("OpenCV could not JPEG-encode the image")
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
-def estimate_jpeg_quality(img: np.ndarray, qualities: range = range(5, 91)) -> tuple[int, float]:
-    """(quality, sharpness) of the JPEG an image (3, H, W) was decoded from: the quality
-    whose re-encoding changes the image least; ``sharpness`` = that error relative to the
-    median error (near 0 for a freshly decoded JPEG, near 1 when there is no clear minimum)."""
-    bgr = _to_bgr_u8(img)
+def _central_crop(bgr: np.ndarray) -> np.ndarray:
     h, w = bgr.shape[:2]
     if h * w > 256 * 256:  # a block-aligned central crop is enough
-        y0, x0 = max(0, (h - 256) // 2) // 8 * 8, max(0, (w - 256) // 2) // 8 * 8
+        y0, x0 = max(0, (h - 256) // 2) // 16 * 16, max(0, (w - 256) // 2) // 16 * 16
         bgr = np.ascontiguousarray(bgr[y0 : y0 + 256, x0 : x0 + 256])
-    ref = bgr.astype(np.float32)
-    errs = np.array([np.mean((_jpeg(bgr, q).astype(np.float32) - ref) ** 2) for q in qualities])
+    return bgr
+
+
+def _reencode_errors(bgr: np.ndarray, qualities: range, subsampling: str) -> np.ndarray:
+    """Mean squared change of ``bgr`` re-encoded at each quality, over its whole 16 x 16
+    blocks: the partial blocks at the right and bottom edges are padded by the encoder with
+    other content each time, so they are not idempotent."""
+    h, w = bgr.shape[:2]
+    hh, ww = (h // 16 * 16 or h), (w // 16 * 16 or w)
+    ref = bgr[:hh, :ww].astype(np.float32)
+    return np.array(
+        [np.mean((_jpeg(bgr, q, subsampling)[:hh, :ww].astype(np.float32) - ref) ** 2) for q in qualities]
+    )
+
+
+def estimate_jpeg_quality(
+    img: np.ndarray, qualities: range = range(5, 91), subsampling: str = "420"
+) -> tuple[int, float]:
+    """(quality, sharpness) of the JPEG an image (3, H, W) was decoded from: the quality
+    whose re-encoding (with chroma ``subsampling``, ``420`` or ``444``) changes the image
+    least; ``sharpness`` = that error relative to the median error (near 0 for a freshly
+    decoded JPEG, near 1 when there is no clear minimum)."""
+    errs = _reencode_errors(_central_crop(_to_bgr_u8(img)), qualities, subsampling)
     i = int(np.argmin(errs))
     return int(qualities[i]), float(errs[i] / max(np.median(errs), 1e-6))
+
+
+def estimate_jpeg_settings(img: np.ndarray, qualities: range = range(5, 91)) -> tuple[int, str]:
+    """(quality, chroma subsampling ``420`` or ``444``) of the JPEG an image was decoded from:
+    the pair whose re-encoding changes the image least (4:2:2 reads as the nearer of the two)."""
+    bgr = _central_crop(_to_bgr_u8(img))
+    best = min(
+        ((float(e), int(q), sub) for sub in ("420", "444") for q, e in zip(qualities, _reencode_errors(bgr, qualities, sub))),
+    )
+    return best[1], best[2]
 
 
 _ARGS = {
