@@ -129,7 +129,7 @@ def test_calibration_images_cover_both_families_and_exposures():
 
 def test_head_only_training_with_cues_and_calibration(tmp_path):
     """A cue network fine-tuned on cached features from a checkpoint, then calibrated on held-out photos."""
-    from irpilot.train.perception_calibrate import fit_offsets
+    from irpilot.train.perception_calibrate import best_offset, fit_offsets
 
     base = TrainConfig(out=str(tmp_path / "a"), folders=(), skimage=True, n_images=8, n_val_images=3,
                        val_fraction=0.25, crops_per_image=1, crop=48, epochs=1, batch_size=4, widths=(8, 8, 8, 8),
@@ -144,6 +144,13 @@ def test_head_only_training_with_cues_and_calibration(tmp_path):
     assert torch.equal(before["features.1.0.weight"], after["features.1.0.weight"])  # convolutions frozen
     assert not torch.equal(before["presence.weight"], after["presence.weight"])
     report = fit_offsets(summary["weights"], tmp_path / "a" / "data.npz", repeats=1)
+    cache = np.load(summary["weights"] + ".calibration.npz")
+    assert cache["logits"].shape == (report["images"], len(DEGRADATION_NAMES))
+    again = fit_offsets(summary["weights"], tmp_path / "a" / "data.npz", beta=0.5, repeats=1)  # from the kept logits
+    for name, off in again["offsets"].items():
+        k = DEGRADATION_NAMES.index(name)
+        assert off == pytest.approx(best_offset(cache["logits"][:, k], cache["labels"][:, k], 0.5)[0], abs=1e-4)
+    report = fit_offsets(summary["weights"], tmp_path / "a" / "data.npz", repeats=1)
     p = Perceiver.load(summary["weights"], device="cpu")
     assert p.net.cues and p.pad_small and p.offsets == report["offsets"]
-    assert set(report["offsets"]) == set(DEGRADATION_NAMES) - {"snow"}
+    assert set(report["offsets"]) == set(DEGRADATION_NAMES) - {"snow", "low_resolution"}
