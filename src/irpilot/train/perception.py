@@ -68,7 +68,8 @@ class TrainConfig:
     head_only: bool = False  #: train only the layers after pooling, on features computed once (fast; needs --init)
     cues: bool = False  #: give the network the spectrum / gradient-orientation cues (:mod:`irpilot.perceive.cues`)
     calibrate: bool = False  #: fit per-degradation thresholds on whole held-out photos after training
-    calibration_beta: float = 1.5  #: the F-beta each threshold maximises (beta > 1 favours recall)
+    calibration_beta: float = 1.0  #: the F-beta each threshold maximises (beta > 1 favours recall)
+    calibration_betas: str = ""  #: per-degradation betas overriding it, e.g. ``motion_blur=1.5``
     names: tuple[str, ...] = DEGRADATION_NAMES
     resume: bool = False
     init: str = ""  #: start from these weights (a perceive_cnn.pt) instead of a random initialisation
@@ -375,10 +376,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     stacking = fit_stacking(out / "perceive_cnn.pt", cfg.data_path) if (out / "perceive_cnn.pt").is_file() else {}
     calibration: dict[str, Any] = {}
     if cfg.calibrate and (out / "perceive_cnn.pt").is_file():
-        from .perception_calibrate import fit_offsets
+        from .perception_calibrate import fit_offsets, parse_betas
 
         calibration = fit_offsets(out / "perceive_cnn.pt", cfg.data_path, beta=cfg.calibration_beta,
-                                  data_dir=None, seed=cfg.seed)
+                                  data_dir=None, seed=cfg.seed, betas=parse_betas(cfg.calibration_betas))
     return {"best_val_bce": best, "history": history, "weights": str(out / "perceive_cnn.pt"), "stacking": stacking,
             "calibration": calibration, "stopped_early": stopped_early}
 
@@ -469,10 +470,10 @@ def run(ns: argparse.Namespace) -> int:
         print(json.dumps(fit_stacking(ns.stack_only, cfg.data_path), indent=1))
         return 0
     if ns.calibrate_only:
-        from .perception_calibrate import fit_offsets
+        from .perception_calibrate import fit_offsets, parse_betas
 
-        print(json.dumps(fit_offsets(ns.calibrate_only, cfg.data_path, beta=cfg.calibration_beta, seed=cfg.seed),
-                         indent=1))
+        print(json.dumps(fit_offsets(ns.calibrate_only, cfg.data_path, beta=cfg.calibration_beta, seed=cfg.seed,
+                                     betas=parse_betas(cfg.calibration_betas)), indent=1))
         return 0
     summary = train(cfg)
     print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1))

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EXPOSURES", "UNCALIBRATED", "calibration_images", "best_offset", "fit_offsets"]
+__all__ = ["EXPOSURES", "UNCALIBRATED", "calibration_images", "best_offset", "fit_offsets", "parse_betas"]
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +96,27 @@ def _fingerprint(ckpt: dict[str, Any], seed: int, repeats: int) -> str:
     return h.hexdigest()
 
 
+def parse_betas(text: str) -> dict[str, float]:
+    """``"motion_blur=1.5,dark=0.8"`` -> ``{"motion_blur": 1.5, "dark": 0.8}``.
+
+    >>> parse_betas("motion_blur=1.5")
+    {'motion_blur': 1.5}
+    """
+    out: dict[str, float] = {}
+    for part in filter(None, (x.strip() for x in text.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise ValueError(f"per-degradation beta {part!r} is not NAME=VALUE (e.g. motion_blur=1.5)")
+        out[name.strip()] = float(value)
+    return out
+
+
 def fit_offsets(weights: str | Path, data: str | Path, beta: float = 1.5, data_dir: str | Path | None = None,
-                seed: int = 0, repeats: int = 2, threads: int = 1) -> dict[str, Any]:
+                seed: int = 0, repeats: int = 2, threads: int = 1, betas: dict[str, float] | None = None) -> dict[str, Any]:
     """Fit the per-degradation offsets of ``weights`` on the held-out photos named by the
     validation split of the data set ``data`` and store them in the checkpoint; returns a
     report (offsets, precision/recall on the calibration images before and after, counts).
+    ``betas`` overrides ``beta`` for some degradations.
 
     The perceiver's logits on the calibration images are kept beside the weights
     (``<weights>.calibration.npz``) and reused while the weights are unchanged, so fitting
@@ -135,14 +151,19 @@ def fit_offsets(weights: str | Path, data: str | Path, beta: float = 1.5, data_d
         zz, yy, photo_names = np.array(z), np.array(y), [n for n, _ in photos]
         np.savez(cache, fingerprint=np.array(key), logits=zz, labels=yy, groups=np.array(fams),
                  photos=np.array(photo_names), names=np.array(list(names)))
+    betas = dict(betas or {})
+    unknown = set(betas) - (set(names) - set(UNCALIBRATED))
+    if unknown:
+        raise ValueError(f"no threshold is fit for {sorted(unknown)}; calibrated: "
+                         f"{[n for n in names if n not in UNCALIBRATED]}")
     offsets: dict[str, float] = {}
     per: dict[str, Any] = {}
     for k, name in enumerate(names):
         if name in UNCALIBRATED:
             continue
-        off, f = best_offset(zz[:, k], yy[:, k], beta)
+        off, f = best_offset(zz[:, k], yy[:, k], betas.get(name, beta))
         offsets[name] = round(off, 4)
-        per[name] = {"offset": offsets[name], "f_beta": round(f, 4) if f == f else None, "positives": int(yy[:, k].sum()),
+        per[name] = {"offset": offsets[name], "beta": betas.get(name, beta), "f_beta": round(f, 4) if f == f else None, "positives": int(yy[:, k].sum()),
                      "before": _pr(zz[:, k] >= 0, yy[:, k]), "after": _pr(zz[:, k] + off >= 0, yy[:, k])}
     report = {"offsets": offsets, "beta": beta, "photos": photo_names, "images": len(zz),
               "images_by_group": {g: fams.count(g) for g in sorted(set(fams))}, "per_degradation": per}
