@@ -3,7 +3,6 @@ move the way motion blur moves them."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

@@ -14,6 +14,7 @@ numbers directly (:class:`~irpilot.perceive.model.PerceptionNet` with ``cues=Tru
   quarter resolution, and their log energy.
 
 All are computed per crop, in torch, without learnable parameters; the network normalises them.
+This module imports torch; only :mod:`irpilot.perceive.model` imports it (lazily).
 
 >>> import torch
 >>> crop_cues(torch.rand(2, 3, 96, 96)).shape
