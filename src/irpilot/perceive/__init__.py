@@ -128,7 +128,8 @@ class Perceiver:
     names:
         The degradation name of each output (default :data:`DEGRADATION_NAMES`).
     crop:
-        Crop side in pixels (images smaller than this are read whole along that side).
+        Crop side in pixels (images smaller than this are mirror-padded with ``pad_small``,
+        read whole along that side otherwise).
     n_crops:
         Number of crops averaged: 1 = centre, 5 = four corners + centre, more adds seeded
         random positions (deterministic for a given image size).
