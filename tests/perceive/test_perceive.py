@@ -143,3 +143,52 @@ def test_shipped_weights_see_strong_degradations(name, level):
     degraded = deg.apply(clean, params)
     p_clean, p_deg = perceiver(clean).probs[name], perceiver(degraded).probs[name]
     assert p_deg > p_clean, f"{name}: degraded {p_deg:.3f} <= clean {p_clean:.3f}"
+
+
+# -- small images, per-degradation thresholds, a network with cues ------------------------------------
+def test_pad_to_crop_mirrors_small_images_only():
+    from irpilot.perceive import pad_to_crop
+
+    a = np.arange(5 * 3, dtype=np.float32).reshape(5, 3, 1)
+    b = pad_to_crop(a, 12)
+    assert b.shape == (12, 12, 1)
+    assert np.array_equal(b[:5, :3], a) and np.array_equal(b[5:10, :3], a[::-1])  # mirrored, repeatedly
+    big = np.zeros((20, 30, 3))
+    assert pad_to_crop(big, 12) is big
+
+
+def test_pad_small_shows_the_network_full_crops():
+    seen: list[tuple[int, ...]] = []
+    perceiver = _random_perceiver(pad_small=True)
+    perceiver.net.register_forward_hook(lambda m, args, out: seen.append(tuple(args[0].shape)))
+    perceiver(np.random.default_rng(0).random((3, 40, 130), dtype=np.float32))
+    assert seen[-1][1:] == (3, 96, 96)
+    unpadded = _random_perceiver()
+    unpadded.net.register_forward_hook(lambda m, args, out: seen.append(tuple(args[0].shape)))
+    unpadded(np.random.default_rng(0).random((3, 40, 130), dtype=np.float32))
+    assert seen[-1][1:] == (3, 40, 96)
+
+
+def test_offsets_move_one_decision():
+    img = _photo(100)
+    plain, shifted = _random_perceiver()(img), _random_perceiver(offsets={"motion_blur": 2.0})(img)
+    z = math.log(plain.probs["motion_blur"] / (1 - plain.probs["motion_blur"]))
+    assert shifted.probs["motion_blur"] == pytest.approx(1 / (1 + math.exp(-(z + 2.0))), abs=1e-6)
+    assert shifted.cnn_probs == pytest.approx(plain.cnn_probs)
+    assert {k: v for k, v in shifted.probs.items() if k != "motion_blur"} == pytest.approx(
+        {k: v for k, v in plain.probs.items() if k != "motion_blur"})
+    with pytest.raises(ValueError, match="unknown degradations"):
+        _random_perceiver(offsets={"fog": 1.0})
+
+
+def test_checkpoint_with_cues_offsets_and_padding_round_trips(tmp_path):
+    torch.manual_seed(0)
+    net = PerceptionNet(len(DEGRADATION_NAMES), widths=(8, 8, 8, 8), embed_dim=16, cues=True)
+    ckpt = {"state_dict": net.state_dict(), "names": list(DEGRADATION_NAMES),
+            "arch": {"widths": [8, 8, 8, 8], "embed_dim": 16, "cues": True},
+            "inference": {"crop": 64, "n_crops": 5, "pad_small": True}, "offsets": {"noise": -0.5}}
+    torch.save(ckpt, tmp_path / "p.pt")
+    p = Perceiver.load(tmp_path / "p.pt", device="cpu")
+    assert p.net.cues and p.pad_small and p.offsets == {"noise": -0.5} and p.crop == 64
+    out = p(_photo(50))
+    assert all(0.0 <= v <= 1.0 for v in out.probs.values()) and out.embedding.shape == (16,)

@@ -41,6 +41,7 @@ __all__ = [
     "Perception",
     "Perceiver",
     "load_default_perceiver",
+    "pad_to_crop",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,19 @@ DEFAULT_WEIGHTS: Path = Path(__file__).resolve().parent.parent / "assets" / "per
 #: Hand-made cues a checkpoint may stack onto a CNN logit (``logit = cnn * a + cue * b + bias``,
 #: fit on validation crops of the training photos by :func:`irpilot.train.perception.fit_stacking`).
 STACKING_CUES = {"jpeg": grid_peak_log_ratio}
+
+
+def pad_to_crop(crop: np.ndarray, side: int) -> np.ndarray:
+    """Mirror-pad an (H, W, C) array to at least ``side`` x ``side`` (bottom and right; repeated
+    reflections for arrays much smaller than ``side``): how a photo smaller than one crop is
+    shown to the network, in training and at inference alike.
+
+    >>> pad_to_crop(np.zeros((40, 100, 3)), 96).shape
+    (96, 100, 3)
+    """
+    h, w = crop.shape[:2]
+    pad = ((0, max(0, side - h)), (0, max(0, side - w))) + ((0, 0),) * (crop.ndim - 2)
+    return np.pad(crop, pad, mode="symmetric") if any(p[1] for p in pad[:2]) else crop
 
 
 def _sigmoid(x: float) -> float:
@@ -114,7 +128,8 @@ class Perceiver:
     names:
         The degradation name of each output (default :data:`DEGRADATION_NAMES`).
     crop:
-        Crop side in pixels (images smaller than this are read whole along that side).
+        Crop side in pixels (images smaller than this are mirror-padded with ``pad_small``,
+        read whole along that side otherwise).
     n_crops:
         Number of crops averaged: 1 = centre, 5 = four corners + centre, more adds seeded
         random positions (deterministic for a given image size).
@@ -124,6 +139,13 @@ class Perceiver:
         ``{name: {"cnn": a, "cue": b, "bias": c}}``: per crop, the logit of ``name`` becomes
         ``a * cnn_logit + b * cue(crop) + c`` with the hand-made cue of :data:`STACKING_CUES`
         (stored in the checkpoint by the training script).
+    offsets:
+        ``{name: b}`` added to the final logit of ``name``: per-degradation decision thresholds
+        (probability 0.5 after the offset = ``sigmoid(-b)`` before it), fit on held-out
+        training photos by the training script.
+    pad_small:
+        Mirror-pad crops of images smaller than ``crop`` to full size (:func:`pad_to_crop`),
+        as the network saw them in training; off for weights trained without it.
     device:
         torch device string (default ``irpilot.config.settings.device``).
 
@@ -143,6 +165,8 @@ class Perceiver:
         lr_size_weight: float = 6.0,
         lr_mode: str = "combined",
         stacking: dict[str, dict[str, float]] | None = None,
+        offsets: dict[str, float] | None = None,
+        pad_small: bool = False,
         device: str | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
@@ -166,6 +190,11 @@ class Perceiver:
         if unknown:
             raise ValueError(f"no hand-made cue for {sorted(unknown)}; known: {sorted(STACKING_CUES)}")
         self.stacking = {k: dict(v) for k, v in (stacking or {}).items()}
+        unknown = set(offsets or {}) - set(self.names)
+        if unknown:
+            raise ValueError(f"offsets for unknown degradations {sorted(unknown)}; known: {list(self.names)}")
+        self.offsets = {k: float(v) for k, v in (offsets or {}).items()}
+        self.pad_small = bool(pad_small)
         self.meta = dict(meta or {})
 
     # -- loading ------------------------------------------------------------------------
@@ -190,6 +219,7 @@ class Perceiver:
         net.load_state_dict(ckpt["state_dict"])
         settings_ = dict(ckpt.get("inference", {}))
         settings_.setdefault("stacking", dict(ckpt.get("stacking", {})))
+        settings_.setdefault("offsets", dict(ckpt.get("offsets", {})))
         settings_.update(options)
         return cls(net, names, device=device, meta=dict(ckpt.get("meta", {})), **settings_)
 
@@ -208,8 +238,13 @@ class Perceiver:
         return [(t, l, ch, cw) for t, l in unique]
 
     def _batch(self, img: np.ndarray) -> np.ndarray:
+        """The crops, (N, 3, crop, crop); a side shorter than a crop is mirror-padded (with
+        ``pad_small``, the training scripts' convention) or read as it is (older weights)."""
         _, h, w = img.shape
-        return np.stack([img[:, t : t + ch, l : l + cw] for t, l, ch, cw in self.crop_boxes(h, w)])
+        crops = [img[:, t : t + ch, l : l + cw] for t, l, ch, cw in self.crop_boxes(h, w)]
+        if self.pad_small and (h < self.crop or w < self.crop):
+            crops = [pad_to_crop(c.transpose(1, 2, 0), self.crop).transpose(2, 0, 1) for c in crops]
+        return np.ascontiguousarray(np.stack(crops))
 
     # -- low resolution ---------------------------------------------------------------------
     def low_resolution_logit(self, cnn_logit: float, height: int, width: int) -> float:
@@ -260,7 +295,7 @@ class Perceiver:
         for i, name in enumerate(self.names):
             cnn_probs[name] = _sigmoid(float(cnn_m[i]))
             z = self.low_resolution_logit(float(logits_m[i]), lr_h, lr_w) if name == "low_resolution" else float(logits_m[i])
-            probs[name] = _sigmoid(z)
+            probs[name] = _sigmoid(z + self.offsets.get(name, 0.0))
         severity = {name: float(np.clip(sev_m[i], 0.0, 1.0)) for i, name in enumerate(self.names)}
         return Perception(
             probs=probs,

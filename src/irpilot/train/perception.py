@@ -28,7 +28,10 @@ import numpy as np
 
 from ..imaging.photos import PERCEPTION_PHOTOS
 from ..vocab import DEGRADATION_NAMES
-from .perception_data import TRAIN_FOLDERS, build_dataset, load_sources, split_sources
+from .perception_data import BOTH_FAMILIES, TRAIN_FOLDERS, Mix, build_dataset, load_sources, split_sources
+
+#: ``--mix``: how training examples are drawn (:class:`~irpilot.train.perception_data.Mix`).
+MIXES: dict[str, Mix] = {"protocol": Mix(), "both": BOTH_FAMILIES}
 
 __all__ = ["TrainConfig", "add_arguments", "binary_auc", "class_metrics", "generate_data", "fit_stacking", "run", "train"]
 
@@ -49,6 +52,7 @@ class TrainConfig:
     val_fraction: float = 0.12  #: share of photos held out for validation
     crops_per_image: int = 2
     crop: int = 96
+    mix: str = "protocol"  #: ``protocol`` (the protocol's models only) or ``both`` (with the realistic family)
     seed: int = 0
     split_seed: int = 0  #: which photos are held out (keep it fixed when generating more data)
     extra_data: str = ""  #: comma-separated further data sets whose training crops are appended
@@ -61,6 +65,11 @@ class TrainConfig:
     max_minutes: float = 0.0  #: stop after this long (0 = no limit); the best epoch is kept
     widths: tuple[int, ...] = (32, 48, 64, 96)
     embed_dim: int = 128
+    head_only: bool = False  #: train only the layers after pooling, on features computed once (fast; needs --init)
+    cues: bool = False  #: give the network the spectrum / gradient-orientation cues (:mod:`irpilot.perceive.cues`)
+    calibrate: bool = False  #: fit per-degradation thresholds on whole held-out photos after training
+    calibration_beta: float = 1.0  #: the F-beta each threshold maximises (beta > 1 favours recall)
+    calibration_betas: str = ""  #: per-degradation betas overriding it, e.g. ``motion_blur=1.5``
     names: tuple[str, ...] = DEGRADATION_NAMES
     resume: bool = False
     init: str = ""  #: start from these weights (a perceive_cnn.pt) instead of a random initialisation
@@ -120,10 +129,14 @@ def generate_data(cfg: TrainConfig) -> Path:
     train_src, val_src = split_sources(sources, cfg.val_fraction, cfg.split_seed)
     if not val_src:
         val_src = train_src[:1]
+    if cfg.mix not in MIXES:
+        raise ValueError(f"unknown mix {cfg.mix!r}; known: {', '.join(MIXES)}")
+    mix = MIXES[cfg.mix]
     log.info("%d training photos, %d held out for validation", len(train_src), len(val_src))
     t0 = time.perf_counter()
-    tr = build_dataset(train_src, cfg.n_images, cfg.seed, cfg.names, cfg.crop, cfg.crops_per_image)
-    va = build_dataset(val_src, cfg.n_val_images, cfg.seed + 10_000, cfg.names, cfg.crop, cfg.crops_per_image)
+    tr = build_dataset(train_src, cfg.n_images, cfg.seed, cfg.names, cfg.crop, cfg.crops_per_image, mix=mix)
+    va = build_dataset(val_src, cfg.n_val_images, cfg.seed + 10_000, cfg.names, cfg.crop, cfg.crops_per_image,
+                       mix=mix)
     path = cfg.data_path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
@@ -149,9 +162,10 @@ def _to_tensor(crops: np.ndarray) -> Any:
 
 
 def _evaluate(net: Any, crops: np.ndarray, labels: np.ndarray, severity: np.ndarray, group: np.ndarray,
-              names: Sequence[str], batch: int = 256) -> dict[str, Any]:
+              names: Sequence[str], batch: int = 256, cached: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """Validation loss on crops and per-class metrics on images (logits averaged over the
-    crops of each degraded image, as the perceiver does)."""
+    crops of each degraded image, as the perceiver does).  ``cached``: the crops' pooled
+    features and cues (:func:`_pooled_features`), when only the head has changed."""
     import torch
     from torch.nn import functional as F
 
@@ -159,7 +173,10 @@ def _evaluate(net: Any, crops: np.ndarray, labels: np.ndarray, severity: np.ndar
     logits, sev = [], []
     with torch.inference_mode():
         for i in range(0, len(crops), batch):
-            lg, sv, _ = net(_to_tensor(crops[i : i + batch]))
+            if cached is not None:
+                lg, sv, _ = net.head(cached[0][i : i + batch], None if cached[1] is None else cached[1][i : i + batch])
+            else:
+                lg, sv, _ = net(_to_tensor(crops[i : i + batch]))
             logits.append(lg)
             sev.append(sv)
     lg = torch.cat(logits)
@@ -179,6 +196,23 @@ def _evaluate(net: Any, crops: np.ndarray, labels: np.ndarray, severity: np.ndar
             "mean_accuracy": float(np.mean([m["accuracy"] for m in metrics.values()]))}
 
 
+def _pooled_features(net: Any, crops: np.ndarray, batch: int = 256) -> tuple[Any, Any]:
+    """(pooled convolutional features, crop cues or None) of every crop, in eval mode."""
+    import torch
+
+    from ..perceive.cues import crop_cues
+
+    net.eval()
+    pooled, cues = [], []
+    with torch.inference_mode():
+        for i in range(0, len(crops), batch):
+            x = _to_tensor(crops[i : i + batch])
+            pooled.append(net.pooled(x))
+            if net.cues:
+                cues.append(crop_cues(x))
+    return torch.cat(pooled).clone(), (torch.cat(cues).clone() if cues else None)
+
+
 def export_weights(net: Any, path: Path, cfg: TrainConfig, meta: dict[str, Any]) -> Path:
     """Write the inference checkpoint (weights_only-loadable) atomically."""
     import torch
@@ -186,8 +220,8 @@ def export_weights(net: Any, path: Path, cfg: TrainConfig, meta: dict[str, Any])
     ckpt = {
         "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         "names": list(cfg.names),
-        "arch": {"widths": list(cfg.widths), "embed_dim": int(cfg.embed_dim)},
-        "inference": {"crop": int(cfg.crop), "n_crops": 5},
+        "arch": {"widths": list(cfg.widths), "embed_dim": int(cfg.embed_dim), "cues": bool(cfg.cues)},
+        "inference": {"crop": int(cfg.crop), "n_crops": 5, "pad_small": True},
         "meta": meta,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,11 +262,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     torch.manual_seed(cfg.seed + 1)  # layer initialisation draws from torch's default generator
-    net = PerceptionNet(num_outputs=len(names), widths=cfg.widths, embed_dim=cfg.embed_dim)
+    net = PerceptionNet(num_outputs=len(names), widths=cfg.widths, embed_dim=cfg.embed_dim, cues=cfg.cues)
     if cfg.init:
         init = torch.load(cfg.init, map_location="cpu", weights_only=True)
-        net.load_state_dict(init["state_dict"] if "state_dict" in init else init)
-        log.info("initialised from %s", cfg.init)
+        missing, unexpected = net.load_state_dict(init["state_dict"] if "state_dict" in init else init, strict=False)
+        if unexpected or any(not k.startswith("cue_") for k in missing):
+            raise ValueError(f"{cfg.init} does not fit this architecture: missing {missing}, unexpected {unexpected}")
+        log.info("initialised from %s%s", cfg.init, " (cue layers new)" if missing else "")
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(tr_crops) // cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
@@ -261,6 +297,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     history: list[dict[str, Any]] = []
     stopped_early = False
     lr = cfg.lr
+    cached: tuple[Any, Any] | None = None
+    cached_val: tuple[Any, Any] | None = None
+    if cfg.head_only:  # the convolutions stay as initialised: compute their pooled output once
+        if not cfg.init:
+            raise ValueError("head_only trains on the features of --init weights: give --init")
+        cached = _pooled_features(net, tr_crops)
+        cached_val = _pooled_features(net, va[0])
+        for p in net.features.parameters():
+            p.requires_grad_(False)
+        log.info("pooled features of %d crops computed (%.0f s)", len(tr_crops), time.perf_counter() - t_start)
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
         perm = torch.randperm(len(tr_crops), generator=gen).numpy()
@@ -277,12 +323,15 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             for group in opt.param_groups:
                 group["lr"] = lr
             idx = np.sort(perm[s * cfg.batch_size : (s + 1) * cfg.batch_size])
-            x = _to_tensor(tr_crops[idx])
-            flip = torch.rand(len(idx), generator=gen) < 0.5  # horizontal flips keep rain near-vertical
-            x[flip] = x[flip].flip(-1)
             y = torch.from_numpy(tr_labels[idx])
             t = torch.from_numpy(tr_sev[idx])
-            logits, sev, _ = net(x)
+            if cached is not None:
+                logits, sev, _ = net.head(cached[0][idx], None if cached[1] is None else cached[1][idx])
+            else:
+                x = _to_tensor(tr_crops[idx])
+                flip = torch.rand(len(idx), generator=gen) < 0.5  # horizontal flips keep rain near-vertical
+                x[flip] = x[flip].flip(-1)
+                logits, sev, _ = net(x)
             bce = F.binary_cross_entropy_with_logits(logits, y)
             sev_loss = (((sev - t) ** 2) * y).sum() / y.sum().clamp(min=1)
             loss = bce + cfg.severity_weight * sev_loss
@@ -295,7 +344,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             run_bce += bce.item()
         if n_steps == 0:
             break
-        ev = _evaluate(net, *va, names)
+        ev = _evaluate(net, *va, names, cached=cached_val)
         rec = {
             "epoch": epoch, "steps": n_steps, "train_loss": run_loss / n_steps, "train_bce": run_bce / n_steps,
             "val_bce": ev["bce"], "val_severity_mae": ev["severity_mae"], "val_mean_auc": ev["mean_auc"],
@@ -325,8 +374,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             log.info("time budget of %.1f min reached in epoch %d", cfg.max_minutes, epoch)
             break
     stacking = fit_stacking(out / "perceive_cnn.pt", cfg.data_path) if (out / "perceive_cnn.pt").is_file() else {}
+    calibration: dict[str, Any] = {}
+    if cfg.calibrate and (out / "perceive_cnn.pt").is_file():
+        from .perception_calibrate import fit_offsets, parse_betas
+
+        calibration = fit_offsets(out / "perceive_cnn.pt", cfg.data_path, beta=cfg.calibration_beta,
+                                  data_dir=None, seed=cfg.seed, betas=parse_betas(cfg.calibration_betas))
     return {"best_val_bce": best, "history": history, "weights": str(out / "perceive_cnn.pt"), "stacking": stacking,
-            "stopped_early": stopped_early}
+            "calibration": calibration, "stopped_early": stopped_early}
 
 
 def fit_stacking(weights: str | Path, data: str | Path, names: Sequence[str] = ("jpeg",)) -> dict[str, Any]:
@@ -390,6 +445,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--generate-only", action="store_true", help="build the data set and exit")
     p.add_argument("--stack-only", default="", metavar="WEIGHTS",
                    help="only fit the stacked hand-made cues of WEIGHTS on the validation crops of --data")
+    p.add_argument("--calibrate-only", default="", metavar="WEIGHTS",
+                   help="only fit the per-degradation thresholds of WEIGHTS on whole held-out photos "
+                        "(those named by --data's validation split)")
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -403,13 +461,19 @@ def run(ns: argparse.Namespace) -> int:
             args[key] = tuple(args[key])
     cfg = TrainConfig(**args)
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True,
                         handlers=[logging.StreamHandler(), logging.FileHandler(Path(cfg.out) / "run.txt")])
     if ns.generate_only:
         generate_data(cfg)
         return 0
     if ns.stack_only:
         print(json.dumps(fit_stacking(ns.stack_only, cfg.data_path), indent=1))
+        return 0
+    if ns.calibrate_only:
+        from .perception_calibrate import fit_offsets, parse_betas
+
+        print(json.dumps(fit_offsets(ns.calibrate_only, cfg.data_path, beta=cfg.calibration_beta, seed=cfg.seed,
+                                     betas=parse_betas(cfg.calibration_betas)), indent=1))
         return 0
     summary = train(cfg)
     print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1))

@@ -3,10 +3,16 @@
 Training photos only: T91, CSet14, LIVE1, classic5 (from ``settings.data_dir``) and the photos
 bundled with scikit-image.  The benchmark test sets (Kodak24, CBSD68, McMaster) are refused.
 
-Each example: a random region (or the whole photo) is flipped/rotated, degraded with a random
-combination of 0-5 degradations through :mod:`irpilot.degrade` (protocol ranges or a named
-severity level, recorded), and a few crops of the *degraded* image are kept at native
-resolution with their labels (presence 0/1 and severity in [0, 1] per degradation).
+Each example: a random region (or the whole photo) is flipped/rotated, sometimes re-exposed
+(a mild exposure and tone change: photos come in many exposures) or downscaled (photos come in
+many sizes, down to smaller than one crop), degraded with a random combination of 0-5
+degradations through :mod:`irpilot.degrade` (protocol ranges or a named severity level,
+recorded), and a few crops of the *degraded* image are kept at native resolution with their
+labels (presence 0/1 and severity in [0, 1] per degradation kind).  With ``realistic_p`` > 0 a
+share of the chains uses the realistic family (``real_*``: camera shake from random
+trajectories, lens defocus, sensor noise, ...) instead of the protocol's models, labelled by the
+kind each stands for (:func:`irpilot.degrade.kind_of`); with ``group_p`` > 0 a share of the
+chains is one of the benchmark's combinations (groups A, B, C).
 
 >>> from irpilot.train.perception_data import build_dataset, load_sources
 >>> ds = build_dataset(load_sources(), n_images=10, seed=0)        # doctest: +SKIP
@@ -28,9 +34,12 @@ import numpy as np
 from ..data import TRAINING_SETS, check_training_sets, training_photo_paths
 from ..imaging.photos import PERCEPTION_PHOTOS
 from ..io import read_image, to_uint8
+from ..perceive import pad_to_crop
 
 __all__ = [
     "TRAIN_FOLDERS",
+    "BOTH_FAMILIES",
+    "Mix",
     "Source",
     "load_sources",
     "split_sources",
@@ -51,6 +60,40 @@ N_DEGRADATIONS_P: dict[int, float] = {0: 0.12, 1: 0.26, 2: 0.30, 3: 0.20, 4: 0.0
 LEVEL_P: dict[str | None, float] = {None: 0.5, "mild": 0.06, "moderate": 0.16, "severe": 0.16, "extreme": 0.12}
 #: Degradations the protocol puts at the end of a chain (compression / resizing).
 LATE: tuple[str, ...] = ("low_resolution", "jpeg")
+
+
+@dataclasses.dataclass(frozen=True)
+class Mix:
+    """How examples are drawn beyond the chain itself (all shares in [0, 1]).
+
+    ``realistic_p``: chains made with the realistic models (``real_*``) instead of the
+    protocol's; ``group_p``: chains that are one of the benchmark's combinations (A/B/C,
+    in their order); ``physical_p``: other chains put in :data:`irpilot.degrade.PHYSICAL_ORDER`
+    (else the protocol-like early/late order, 80 %, or a random order); ``clean_p``: the share
+    of chains with no degradation (the rest of :data:`N_DEGRADATIONS_P` rescaled);
+    ``tone_p``: a mild exposure/tone change of the clean photo (gain ``tone_gain``, gamma
+    ``tone_gamma``, both ranges) before degrading; ``scale_p``: the clean photo downscaled by
+    a factor in ``scale_range`` (area-averaged: a sharp photo of fewer pixels); ``small_p``:
+    (chains without low resolution) the image made smaller than one crop, ``small_side``
+    pixels on its longer side, read whole as the perceiver reads a small photo (reflect-padded).
+    ``Mix()`` is the original generator (protocol only, no variation)."""
+
+    realistic_p: float = 0.0
+    group_p: float = 0.0
+    physical_p: float = 0.0
+    clean_p: float | None = None
+    tone_p: float = 0.0
+    tone_gain: tuple[float, float] = (0.8, 1.2)
+    tone_gamma: tuple[float, float] = (0.87, 1.15)
+    scale_p: float = 0.0
+    scale_range: tuple[float, float] = (1.15, 2.0)
+    small_p: float = 0.0
+    small_side: tuple[int, int] = (40, 95)
+
+
+#: The mix the shipped weights were trained with: both families, the benchmark's combinations
+#: a third of the time, clean photos of many exposures and sizes a fifth of the time.
+BOTH_FAMILIES = Mix(realistic_p=0.5, group_p=0.35, physical_p=0.5, clean_p=0.2, tone_p=0.3, scale_p=0.25, small_p=0.06)
 
 
 @dataclasses.dataclass
@@ -122,20 +165,39 @@ def split_sources(sources: Sequence[Source], val_fraction: float, seed: int) -> 
     return train, val
 
 
+def _count_p(clean_p: float | None) -> np.ndarray:
+    p = np.array(list(N_DEGRADATIONS_P.values()), np.float64)
+    p /= p.sum()
+    if clean_p is not None:
+        p[1:] *= (1.0 - clean_p) / p[1:].sum()
+        p[0] = clean_p
+    return p
+
+
 def sample_combination(
-    rng: np.random.Generator, names: Sequence[str]
+    rng: np.random.Generator, names: Sequence[str], mix: Mix | None = None
 ) -> tuple[list[str], list[str | None]]:
-    """A random chain: 0-5 distinct degradations (benchmark-like counts), ordered like the
-    protocol's groups (scene/imaging degradations in random order, then resize/JPEG) 80 % of
-    the time, fully random otherwise; each with the protocol range or a named level."""
-    counts = list(N_DEGRADATIONS_P)
-    n = int(rng.choice(counts, p=np.array(list(N_DEGRADATIONS_P.values())) / sum(N_DEGRADATIONS_P.values())))
-    chosen = [str(x) for x in rng.choice(list(names), size=min(n, len(names)), replace=False)]
-    if rng.random() < 0.8:
-        early = [c for c in chosen if c not in LATE]
-        late = [c for c in chosen if c in LATE]
-        rng.shuffle(late)
-        chosen = early + late
+    """A random chain of degradation kinds: 0-5 distinct degradations (benchmark-like counts),
+    ordered like the protocol's groups (scene/imaging degradations in random order, then
+    resize/JPEG) 80 % of the time, fully random otherwise; each with the protocol range or a
+    named level.  ``mix`` adds the benchmark's own combinations and the physical order."""
+    from ..degrade import GROUP_A, GROUP_B, GROUP_C, PHYSICAL_ORDER
+
+    mix = mix or Mix()
+    groups = [c for c in GROUP_A + GROUP_B + GROUP_C if set(c) <= set(names)]
+    if mix.group_p > 0 and groups and rng.random() < mix.group_p:
+        chosen = list(groups[int(rng.integers(0, len(groups)))])
+    else:
+        n = int(rng.choice(list(N_DEGRADATIONS_P), p=_count_p(mix.clean_p)))
+        chosen = [str(x) for x in rng.choice(list(names), size=min(n, len(names)), replace=False)]
+        u = rng.random()
+        if u < mix.physical_p:
+            chosen.sort(key=lambda c: PHYSICAL_ORDER.index(c) if c in PHYSICAL_ORDER else len(PHYSICAL_ORDER))
+        elif u < mix.physical_p + 0.8 * (1.0 - mix.physical_p):
+            early = [c for c in chosen if c not in LATE]
+            late = [c for c in chosen if c in LATE]
+            rng.shuffle(late)
+            chosen = early + late
     level_keys = list(LEVEL_P)
     level_p = np.array(list(LEVEL_P.values()), dtype=np.float64)
     levels = [level_keys[int(rng.choice(len(level_keys), p=level_p / level_p.sum()))] for _ in chosen]
@@ -159,21 +221,58 @@ def _region(src: Source, side_lo: int, side_hi: int, rng: np.random.Generator) -
     return src.pixels[t : t + rh, l : l + rw]
 
 
+def _vary_photo(region: np.ndarray, rng: np.random.Generator, mix: Mix, need: int,
+                small: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    """The clean photo as a camera might have delivered it: another exposure, fewer pixels."""
+    from PIL import Image
+
+    info: dict[str, Any] = {}
+    img = np.ascontiguousarray(region.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+    if mix.tone_p > 0 and rng.random() < mix.tone_p:
+        gain, gamma = float(rng.uniform(*mix.tone_gain)), float(rng.uniform(*mix.tone_gamma))
+        img = np.clip(gain * img, 0.0, 1.0) ** np.float32(gamma)
+        info["tone"] = {"gain": round(gain, 3), "gamma": round(gamma, 3)}
+    h, w = img.shape[1:]
+    if small:
+        side = int(rng.integers(mix.small_side[0], mix.small_side[1] + 1))
+        scale = side / max(h, w)
+    elif mix.scale_p > 0 and rng.random() < mix.scale_p:
+        scale = 1.0 / float(rng.uniform(*mix.scale_range))
+        scale = max(scale, need / min(h, w))  # keep room for the crops (and a low-resolution factor)
+    else:
+        scale = 1.0
+    arr = (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+    if scale < 0.999:  # box filter: a sharp photo of fewer pixels (the protocol's downscale is bicubic)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        arr = np.asarray(Image.fromarray(arr).resize(size, Image.Resampling.BOX))
+        info["scale"] = round(scale, 4)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0), info
+
+
 def make_example(
     sources: Sequence[Source],
     rng: np.random.Generator,
     names: Sequence[str],
     crop: int = 96,
     crops_per_image: int = 2,
+    mix: Mix | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """One degraded region -> (crops uint8 (n, crop, crop, 3), presence (K,), severity (K,), info)."""
+    """One degraded region -> (crops uint8 (n, crop, crop, 3), presence (K,), severity (K,), info).
+
+    ``names`` are the degradation kinds (the labels); a realistic chain applies each kind's
+    realistic model (:data:`irpilot.degrade.REALISTIC`)."""
+    from ..degrade import REALISTIC
     from ..degrade.base import get_degradation, level_of, severity_from_ranges
 
-    chain, levels = sample_combination(rng, names)
+    mix = mix or Mix()
+    chain, levels = sample_combination(rng, names, mix)
+    realistic = mix.realistic_p > 0 and rng.random() < mix.realistic_p
+    models = [REALISTIC[k] if realistic else k for k in chain]
+    small = mix.small_p > 0 and "low_resolution" not in chain and rng.random() < mix.small_p
     lr_factor = 1
     if "low_resolution" in chain:
         i = chain.index("low_resolution")
-        params_lr = get_degradation("low_resolution").sample(rng, levels[i])
+        params_lr = get_degradation(models[i]).sample(rng, levels[i])
         lr_factor = int(params_lr["factor"])
     need = crop * lr_factor
     big = [s for s in sources if s.min_side >= need]
@@ -184,12 +283,12 @@ def make_example(
     src = big[int(rng.integers(0, len(big)))]
     lo = max(need, 192)
     region = _augment(_region(src, lo, max(lo, 384, need + need // 2), rng), rng)
-    img = np.ascontiguousarray(region.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+    img, variation = _vary_photo(region, rng, mix, need, small)
     presence = np.zeros(len(names), np.float32)
     severity = np.zeros(len(names), np.float32)
     records = []
-    for name, level in zip(chain, levels):
-        deg = get_degradation(name)
+    for name, model, level in zip(chain, models, levels):
+        deg = get_degradation(model)
         if name == "low_resolution":
             params = dict(params_lr)
             if int(params["factor"]) != lr_factor:  # reduced above to fit the photo
@@ -201,8 +300,8 @@ def make_example(
         k = list(names).index(name)
         presence[k] = 1.0
         severity[k] = float(params.get("severity", 0.5))
-        records.append({"name": name, "params": params})
-    arr = np.ascontiguousarray((img * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0))
+        records.append({"name": model, "params": params})
+    arr = np.ascontiguousarray((np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0))
     h, w = arr.shape[:2]
     crops = []
     for _ in range(crops_per_image):
@@ -210,10 +309,11 @@ def make_example(
         t = int(rng.integers(0, h - ch + 1))
         l = int(rng.integers(0, w - cw + 1))
         c = arr[t : t + ch, l : l + cw]
-        if c.shape[:2] != (crop, crop):  # only when a photo is smaller than a crop: reflect-pad
-            c = np.pad(c, ((0, crop - c.shape[0]), (0, crop - c.shape[1]), (0, 0)), mode="reflect")
+        if c.shape[:2] != (crop, crop):  # only when a photo is smaller than a crop: as the perceiver pads
+            c = pad_to_crop(c, crop)
         crops.append(c)
-    info = {"source": src.name, "chain": chain, "levels": levels, "records": records, "shape": (h, w)}
+    info = {"source": src.name, "chain": chain, "levels": levels, "records": records, "shape": (h, w),
+            "realistic": realistic, **variation}
     return np.stack(crops), presence, severity, info
 
 
@@ -225,6 +325,7 @@ def build_dataset(
     crop: int = 96,
     crops_per_image: int = 2,
     progress_every: int = 500,
+    mix: Mix | None = None,
 ) -> dict[str, np.ndarray]:
     """Generate ``n_images`` degraded regions (``crops_per_image`` crops each), seeded.
     Returns arrays ``crops`` (N, crop, crop, 3) uint8, ``labels`` and ``severity`` (N, K)
@@ -233,7 +334,7 @@ def build_dataset(
     crops, labels, sev, group = [], [], [], []
     t0 = time.perf_counter()
     for i in range(n_images):
-        c, p, s, _ = make_example(sources, rng, names, crop, crops_per_image)
+        c, p, s, _ = make_example(sources, rng, names, crop, crops_per_image, mix)
         crops.append(c)
         labels.append(np.repeat(p[None], len(c), 0))
         sev.append(np.repeat(s[None], len(c), 0))
