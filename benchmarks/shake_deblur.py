@@ -10,8 +10,15 @@ Three conditions: shake alone (8-bit), shake + Gaussian noise (sigma uniform in 
 shake + JPEG (quality uniform in 60-80, PIL, 4:2:0).  Cases are seeded; photo i gets kernel
 i mod 18, so every kernel appears.
 
+With ``--kernels generated`` the same photos are shaken the way the realistic degradation family
+does it instead (``real_motion_blur``: Boracchi-Foi random trajectories, path 10-32 px, in linear
+light or sRGB, seeded per photo), and noise and JPEG are that family's too: ``real_noise``
+(Poisson-Gaussian in sRGB or in the raw mosaic before demosaicking, 10-40 / 255 at mid-grey) and
+``real_jpeg`` (quality 15-40, 4:2:0 / 4:4:4 / 4:2:2, half double-compressed).  The whole crop is
+kept (reflected borders, as ``irpilot degrade`` makes it).
+
 For every condition the table gives the mean PSNR / SSIM (irpilot.quality) of the input and of
-each tool, and the number of cases each tool made worse than its input.
+each tool, the worst case's gain and the number of cases each tool made worse than its input.
 
     OMP_NUM_THREADS=1 python benchmarks/shake_deblur.py --n 18 --size 384 --out runs/shake
 
@@ -92,6 +99,24 @@ def degrade(blurred: np.ndarray, condition: str, rng: np.random.Generator) -> tu
     return _jpeg(blurred, q), f"q {q}"
 
 
+def generated_case(img: np.ndarray, condition: str, seed: list[int]) -> tuple[np.ndarray, dict]:
+    """``img`` shaken by ``real_motion_blur``, then ``real_noise`` or ``real_jpeg`` for those
+    conditions, each drawn from its own seeded generator; returns the input and the params."""
+    from irpilot.degrade import get_degradation
+
+    blur = get_degradation("real_motion_blur")
+    pb = blur.sample(np.random.default_rng([*seed, 0]))
+    x = blur.apply(img, pb)
+    record: dict = {"real_motion_blur": pb}
+    if condition != "shake":
+        name = "real_noise" if condition == "shake+noise" else "real_jpeg"
+        deg = get_degradation(name)
+        params = deg.sample(np.random.default_rng([*seed, 1 + CONDITIONS.index(condition)]))
+        x = deg.apply(x, params)
+        record[name] = params
+    return x, record
+
+
 def photos(n: int, size: int) -> list[tuple[str, np.ndarray]]:
     from irpilot.data import training_photo_paths
     from irpilot.io import read_image
@@ -115,6 +140,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS))
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
+    ap.add_argument("--kernels", choices=("real", "generated"), default="real",
+                    help="real: the measured kernels of the data folder, mild noise / JPEG; generated: "
+                    "the realistic family (real_motion_blur, real_noise, real_jpeg)")
     ap.add_argument("--out", default="", help="folder for per-case JSON lines and PNGs of each case")
     ap.add_argument("--table", nargs="*", default=None, metavar="CASES_JSONL",
                     help="only print the table of these cases.jsonl files (runs split by condition)")
@@ -135,18 +163,26 @@ def main() -> None:
     unknown = sorted(set(conditions) - set(CONDITIONS))
     if unknown:
         raise SystemExit(f"unknown condition(s) {unknown}; choose from {CONDITIONS}")
-    kernels = load_kernels(Path(settings.data_dir) / "kernels")
+    kernels = load_kernels(Path(settings.data_dir) / "kernels") if args.kernels == "real" else []
     out = Path(args.out) if args.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     for i, (pname, img) in enumerate(photos(args.n, args.size)):
-        kname, kernel = kernels[i % len(kernels)]
-        clean, blurred = shake(img, kernel)
+        if kernels:
+            kname, kernel = kernels[i % len(kernels)]
+            clean, blurred = shake(img, kernel)
         for cond in conditions:
-            # seeded by the condition's name, so a run of one condition draws the same cases
-            rng = np.random.default_rng([args.seed, i, CONDITIONS.index(cond)])
-            x, detail = degrade(blurred, cond, rng)
+            if kernels:
+                # seeded by the condition's name, so a run of one condition draws the same cases
+                rng = np.random.default_rng([args.seed, i, CONDITIONS.index(cond)])
+                x, detail = degrade(blurred, cond, rng)
+            else:
+                clean = img
+                x, record = generated_case(img, cond, [args.seed, i])
+                pb = record["real_motion_blur"]
+                kname = f"path {pb['length'] * pb['exposure']:.1f} px ({pb['space']})"
+                detail = json.dumps({k: v for k, v in record.items() if k != "real_motion_blur"})
             row = {"photo": pname, "kernel": kname, "condition": cond, "detail": detail,
                    "input": score(x, clean, ["psnr", "ssim"])}
             stem = f"{i:02d}_{cond}"
@@ -168,7 +204,8 @@ def main() -> None:
 
 
 def table(rows: list[dict], tools: list[str], conditions: list[str]) -> str:
-    """Markdown: per condition, mean PSNR / SSIM of the input and each tool, cases made worse."""
+    """Markdown: per condition, mean PSNR / SSIM of the input and each tool, its mean gain, the
+    worst case's gain and the cases made worse."""
     head = "| condition | n | input | " + " | ".join(tools) + " |"
     lines = [head, "|" + " --- |" * (3 + len(tools))]
     for cond in conditions:
@@ -181,8 +218,9 @@ def table(rows: list[dict], tools: list[str], conditions: list[str]) -> str:
             s = np.mean([r[t]["ssim"] for r in rs])
             gain = p - np.mean([r["input"]["psnr"] for r in rs])
             worse = sum(r[t]["psnr"] < r["input"]["psnr"] - 0.05 for r in rs)
+            worst = min(r[t]["psnr"] - r["input"]["psnr"] for r in rs)
             sec = np.mean([r[t]["seconds"] for r in rs])
-            cells.append(f"{p:.2f} / {s:.3f} ({gain:+.2f} dB, {worse} worse, {sec:.1f} s)")
+            cells.append(f"{p:.2f} / {s:.3f} ({gain:+.2f} dB, worst {worst:+.2f}, {worse} worse, {sec:.1f} s)")
         lines.append(f"| {cond} | {len(rs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

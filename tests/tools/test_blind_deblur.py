@@ -171,3 +171,66 @@ def test_ffdnet_prior_improves_a_shaken_noisy_crop() -> None:
     noisy = _u8(shaken + np.random.default_rng(0).normal(0, 5 / 255, shaken.shape))
     out = get_tool("shake_deblur_pnp")(noisy, prior="ffdnet")
     assert psnr(out, sharp, 8) > psnr(noisy, sharp, 8) + 1.0
+
+
+def test_noise_level_sees_correlated_noise() -> None:
+    """Noise spread over neighbouring pixels (as demosaicking does) reads low on the finest
+    wavelet subband; the two-scale estimate finds it, and white noise reads as before."""
+    from scipy.ndimage import uniform_filter
+
+    from irpilot.tools.classical._common import estimate_noise_sigma
+    from irpilot.tools.classical.blind_deblur import estimate_noise_level
+
+    base = blur(_crop("astronaut", 20, 150, 160), random_walk_kernel(3))
+    rng = np.random.default_rng(0)
+    white = rng.normal(0, 20 / 255, base.shape).astype(np.float32)
+    correlated = uniform_filter(rng.normal(0, 1, base.shape), (0, 2, 2)).astype(np.float32)
+    correlated *= (20 / 255) / correlated.std()
+    assert estimate_noise_level(base + white) * 255 == pytest.approx(20, abs=3)
+    assert estimate_noise_sigma(base + correlated) * 255 < 12  # the one-scale estimate misses it
+    assert estimate_noise_level(base + correlated) * 255 > 15
+    assert estimate_noise_level(_u8(base)) * 255 < 3  # a clean blurred crop: no noise
+
+
+def test_jpeg_sigma_reads_blocks() -> None:
+    import io
+
+    from PIL import Image
+
+    from irpilot.tools.classical.blind_deblur import jpeg_sigma
+
+    base = _u8(blur(_crop("astronaut", 16, 144, 160), random_walk_kernel(3)))
+    buf = io.BytesIO()
+    Image.fromarray((base.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(buf, format="JPEG", quality=20)
+    jpeg = np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=np.float32).transpose(2, 0, 1) / 255
+    assert jpeg_sigma(base) == 0.0
+    assert 4 / 255 < jpeg_sigma(jpeg) <= 12 / 255
+
+
+def _training_crop(size: int) -> np.ndarray:
+    from irpilot.data import training_photo_paths
+    from irpilot.io import read_image
+
+    paths = [p for p in training_photo_paths(sets=("CSet14",)) if p.stem == "lenna"]
+    if not paths:
+        pytest.skip("CSet14 training photos not in the data folder")
+    img = read_image(paths[0])
+    _, h, w = img.shape
+    return np.ascontiguousarray(img[:, (h - size) // 2 : (h - size) // 2 + size, (w - size) // 2 : (w - size) // 2 + size])
+
+
+@pytest.mark.weights
+def test_tool_improves_generated_shake_on_a_training_photo() -> None:
+    """The realistic family's camera shake (a Boracchi-Foi trajectory) on a training-photo
+    crop: the tool deblurs it (FFDNet prior) and leaves the sharp crop nearly as it is."""
+    if not TOOLS.get("ffdnet_color").available():
+        pytest.skip("FFDNet weights missing")
+    from irpilot.degrade import get_degradation
+
+    sharp = _training_crop(192)
+    shake = get_degradation("real_motion_blur")
+    shaken = shake.apply(sharp, shake.sample(np.random.default_rng(0), level="moderate"))
+    tool = get_tool("shake_deblur_pnp")
+    out = tool(shaken)
+    assert psnr(out, sharp) > psnr(shaken, sharp) + 1.0
+    assert psnr(tool(sharp), sharp) > 35.0
