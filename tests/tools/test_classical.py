@@ -246,6 +246,28 @@ def test_hsv_value_inverse_leaves_photos_that_were_not_darkened(crops, caplog):
         assert psnr(tool(darkened), photos[1]) > psnr(darkened, photos[1]) + 3.0
 
 
+def test_hsv_value_inverse_brightens_an_underexposed_photo_with_a_light_in_it(caplog):
+    """A photo taken in low light (a tenth of the exposure, a lamp at full brightness) looks
+    power-compressed to the histogram, and the recipe's inverse leaves it still darker than
+    any photo as taken (median value ~0.2): it is underexposed, and LIME brightens it."""
+    from irpilot.tools.classical.lowlight import UNDEREXPOSED, HsvValueInverse, darkness_features
+
+    tool = get_tool("hsv_value_inverse")
+    for name in ("astronaut", "coffee", "chelsea"):
+        photo = _photo(name, 0, 0, 256)
+        night = photo * 0.1
+        night[:, 10:50, 10:50] = 1.0
+        night = _q8(night)
+        inverse = HsvValueInverse._inverse(night, darkness_features(night), 0.6)
+        assert np.median(inverse.max(axis=0)) < UNDEREXPOSED
+        with caplog.at_level("INFO", logger="irpilot.tools.classical.lowlight"):
+            out = tool(night)
+        assert "underexposed" in caplog.text
+        assert np.median(out.max(axis=0)) > UNDEREXPOSED + 0.05
+        assert psnr(out, photo) > psnr(inverse, photo) + 2.0
+        _check_contract(out, night.shape)
+
+
 # ---------------------------------------------------------------------------------------
 # blind deblurring
 def _angle_error(a: float, b: float) -> float:
