@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -245,7 +246,9 @@ def summary(photos: Sequence[Photo], rows: dict[tuple[str, str], dict], policies
 
 def write_page(path: Path, photos: Sequence[Photo], rows: dict[tuple[str, str], dict], policies: Sequence[str],
                sheets: dict[str, Path], command: str) -> None:
-    rel = lambda p: p.resolve().relative_to(path.parent.resolve()).as_posix()  # noqa: E731
+    def rel(p: Path) -> str:
+        return Path(os.path.relpath(p.resolve(), path.parent.resolve())).as_posix()
+
     text = [
         "# Real photos, without ground truth",
         "",
