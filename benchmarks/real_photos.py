@@ -180,14 +180,15 @@ def _scores(s: dict[str, float]) -> str:
 
 def write_sheet(photo: Photo, rows: dict[tuple[str, str], dict], policies: Sequence[str], out: Path, dest: Path,
                 max_side: int = 0) -> Path:
-    """The before/after sheet of ``photo``: its input and each policy's output side by side."""
+    """The before/after sheet of ``photo``: its input and the output of each policy that ran on it, side by side."""
     from PIL import Image
 
     import irpilot
 
-    first = rows[(photo.key, policies[0])]
+    ran = [p for p in policies if (photo.key, p) in rows]
+    first = rows[(photo.key, ran[0])]
     panels = [_panel(load_photo(photo, max_side), ["input", _scores(first["before"])])]
-    for p in policies:
+    for p in ran:
         r = rows[(photo.key, p)]
         img = irpilot.read_image(out / "images" / f"{photo.slug}.{p}.png")
         panels.append(_panel(img, [f"{p}: {' + '.join(r['chain']) or 'no call'}", _scores(r["after"])]))
@@ -288,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/real_photos", help="results.jsonl and output images (resumes)")
     ap.add_argument("--overwrite", action="store_true", help="run every pair again instead of resuming")
     ap.add_argument("--max-side", type=int, default=1024, help="shrink photos to this longest side first, as the app does (0: no limit)")
+    ap.add_argument("--report-only", action="store_true", help="write sheets and page from the results so far, run nothing")
     ap.add_argument("--limit", type=int, default=0, help="only the first N photos (a quick check)")
     ap.add_argument("--sheets", default=None, help="folder for the before/after sheets (e.g. docs/real_photos)")
     ap.add_argument("--page", default=None, help="Markdown page to write (e.g. docs/real_photos.md)")
@@ -309,11 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     out = Path(args.out)
-    rows = run(photos, policies, out, args.overwrite, args.max_side)
+    rows = run(photos, policies, out, args.overwrite, args.max_side) if not args.report_only else load_rows(out / "results.jsonl")
     sheets: dict[str, Path] = {}
     if args.sheets:
         for photo in photos:
-            if photo.set not in NO_SHEET_SETS and all((photo.key, p) in rows for p in policies):
+            if photo.set not in NO_SHEET_SETS and any((photo.key, p) in rows for p in policies):
                 sheets[photo.key] = write_sheet(photo, rows, policies, out, Path(args.sheets), args.max_side)
     if args.page:
         cmd = "python benchmarks/real_photos.py " + " ".join(argv if argv is not None else sys.argv[1:])
