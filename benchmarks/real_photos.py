@@ -318,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if photo.set not in NO_SHEET_SETS and any((photo.key, p) in rows for p in policies):
                 sheets[photo.key] = write_sheet(photo, rows, policies, out, Path(args.sheets), args.max_side)
     if args.page:
-        cmd = "python benchmarks/real_photos.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        # the command that runs and reports (a --report-only pass only rewrites what it measured)
+        cmd = "python benchmarks/real_photos.py " + " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--report-only")
         write_page(Path(args.page), photos, rows, policies, sheets, cmd)
     return 0
 
