@@ -1,5 +1,5 @@
 """The benchmark scripts' own arithmetic: the paired policy comparison behind BENCHMARKS.md's
-per-image counts, and the fit of the low-light tool's darkening check."""
+per-image counts, the fit of the low-light tool's darkening check, and the real-photo report."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import compare_policies  # noqa: E402
 import lowlight_check  # noqa: E402
+import real_photos  # noqa: E402
 import sure_dark  # noqa: E402
 
 
@@ -143,3 +144,57 @@ def test_input_gain_counts_images_worse_than_their_input(tmp_path: Path) -> None
     assert "| fixed | mean of the groups | 3 | 22.00 | 22.75 | +0.75 | 33 % (of all) |" in md
     combos = input_gain.gains(input_gain.load_rows([str(path)]), by_combination=True)
     assert {c["chain"] for c in combos} == {"noise+jpeg"}
+
+
+def _tiny_photo(path: Path, value: int) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (40, 30), (value, value // 2, 10)).save(path)
+
+
+def test_real_photos_finds_the_degraded_photos_and_writes_a_sheet_and_a_page(tmp_path: Path) -> None:
+    """The real-photo report: which files count as real degraded photos, the labelled sheet,
+    and the page's tables (rows as :func:`real_photos.run` writes them; no agent runs)."""
+    import irpilot
+
+    data = tmp_path / "data"
+    _tiny_photo(data / "real_lowlight_X" / "easy" / "a b.png", 40)
+    _tiny_photo(data / "real_hazy_Y" / "c.jpg", 200)
+    _tiny_photo(data / "AgenticIR_samples" / "test_tool_input" / "dehazing.png", 180)
+    _tiny_photo(data / "AgenticIR_samples" / "dataset_HQ" / "example.png", 90)  # clean: not a degraded photo
+    _tiny_photo(data / "Kodak24" / "kodim01.png", 90)  # a test set, not a real degraded one
+    photos = real_photos.find_photos(data)
+    assert [p.key for p in photos] == ["AgenticIR_samples/test_tool_input/dehazing.png", "real_hazy_Y/c.jpg",
+                                       "real_lowlight_X/easy/a b.png"]
+    assert photos[2].slug == "real_lowlight_X-easy-a_b"
+
+    out = tmp_path / "run"
+    (out / "images").mkdir(parents=True)
+    rows = {}
+    for photo in photos:
+        for policy, chain in (("fixed", []), ("learned", ["hsv_value_inverse", "dncnn_color_blind"])):
+            irpilot.write_image(out / "images" / f"{photo.slug}.{policy}.png", irpilot.read_image(photo.path))
+            rows[(photo.key, policy)] = {
+                "photo": photo.key, "set": photo.set, "policy": policy, "shape": [3, 30, 40], "chain": chain,
+                "calls": len(chain), "seconds": 1.5, "before": {"niqe": 5.0, "brisque": 40.0},
+                "after": {"niqe": 4.0 if chain else 5.0, "brisque": 30.0 if chain else 40.0}}
+    with (out / "results.jsonl").open("w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows.values())
+    assert real_photos.load_rows(out / "results.jsonl") == rows
+
+    sheet = real_photos.write_sheet(photos[2], rows, ["fixed", "learned"], out, tmp_path / "sheets")
+    from PIL import Image
+
+    with Image.open(sheet) as im:
+        assert im.format == "JPEG" and im.height > real_photos.PANEL_SIDE * 30 // 40  # panels plus labels
+        assert im.width >= 3 * real_photos.PANEL_SIDE
+
+    page = tmp_path / "docs" / "real.md"
+    page.parent.mkdir()
+    real_photos.write_page(page, photos, rows, ["fixed", "learned"], {photos[2].key: sheet}, "python x.py")
+    text = page.read_text()
+    assert "| real_lowlight_X/easy/a b.png | 40x30 | learned | `hsv_value_inverse` + `dncnn_color_blind` | 5.00 → 4.00 | 40.0 → 30.0 | 1.5 |" in text
+    assert "| real_hazy_Y | fixed | 1 | 0.00 | 1 | 5.00 → 5.00 | 40.0 → 40.0 | 1.5 |" in text
+    assert "](../sheets/real_lowlight_X-easy-a_b.jpg)" in text
+    assert real_photos._wrap("fixed: a + b + c", 9) == ["fixed: a", "+ b + c"]

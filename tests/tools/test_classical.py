@@ -153,6 +153,65 @@ def test_dehaze_improves(crops, tool_id):
     assert _gain(tool_id, crops, hazy) > 1.0
 
 
+def _tinted_haze_under_white_sky(crop: np.ndarray) -> np.ndarray:
+    """``crop`` made grey (a neutral scene: rock, stone) under a bluish haze (airlight (0.72,
+    0.76, 0.86)), with an overexposed white sky (every channel 255) across its top quarter, as
+    in a landscape under an overcast sky."""
+    _, h, w = crop.shape
+    crop = np.repeat(crop.mean(axis=0, keepdims=True), 3, axis=0)
+    depth = np.linspace(1.5, 0.5, h)[:, None] * np.ones((1, w))
+    t = np.exp(-depth)[None]
+    hazy = crop * t + np.array([0.72, 0.76, 0.86], dtype=np.float32)[:, None, None] * (1 - t)
+    hazy[:, : h // 4] = 1.0
+    return _q8(hazy)
+
+
+def test_dark_channel_prior_takes_the_haze_colour_not_a_clipped_sky(crops):
+    """The brightest, haziest pixels are a clipped sky: their colour is lost, so the airlight's
+    colour comes from the haze below it.  Taking the white sky as airlight (the former
+    estimate, ``bright_limit=1``) makes the scene bluer and darker than its input."""
+    from irpilot.imaging.filters import dark_channel
+    from irpilot.tools.classical.dehaze import estimate_airlight
+
+    def blue_red(img: np.ndarray) -> float:  # below the sky
+        return float(img[2][img.shape[1] // 4 :].mean() / img[0][img.shape[1] // 4 :].mean())
+
+    tool = get_tool("dark_channel_prior")
+    for crop in crops:
+        hazy = _tinted_haze_under_white_sky(crop)
+        clean = np.repeat(crop.mean(axis=0, keepdims=True), 3, axis=0)
+        scene = (slice(None), slice(hazy.shape[1] // 4, None))
+        new, old = tool(hazy), tool(hazy, bright_limit=1.0)
+        # the failure: a white airlight amplifies the blue tint of the haze (1.34-1.43 for 1.12-1.15)
+        assert blue_red(old) > blue_red(hazy) + 0.15
+        # the haze's colour keeps it near the input's (1.17-1.21; the airlight's brightness is
+        # still the clipped sky's, so the recovery stretches a little too far)
+        assert blue_red(new) - blue_red(hazy) < 0.4 * (blue_red(old) - blue_red(hazy))
+        assert psnr(new[scene], clean[scene]) > psnr(old[scene], clean[scene]) + 0.5
+        air = estimate_airlight(hazy, dark_channel(hazy, 15), bright_limit=0.95)
+        assert air[2] == pytest.approx(1.0) and air[0] < 0.95 and air[0] < air[1] < air[2]  # the sky's brightness, the haze's colour
+    # without clipped pixels the estimate is He et al.'s, whatever the limit
+    grey = _haze(crops[0], 1.4, 0.97)
+    dark = dark_channel(grey, 15)
+    np.testing.assert_array_equal(estimate_airlight(grey, dark, bright_limit=0.95), estimate_airlight(grey, dark))
+
+
+def test_dark_channel_prior_leaves_a_sky_brighter_than_the_airlight_in_range():
+    """A pixel brighter than the airlight is not pushed past white (the boundary constraint):
+    a light sky stays light and keeps its hue."""
+    from irpilot.tools.classical.dehaze import radiance_bound
+
+    rng = np.random.default_rng(0)
+    img = np.clip(rng.uniform(0.2, 0.6, (3, 64, 64)), 0, 1).astype(np.float32)
+    img[:, :16] = np.array([0.93, 0.95, 0.97], dtype=np.float32)[:, None, None]  # sky
+    airlight = np.array([0.9, 0.9, 0.9], dtype=np.float32)
+    bound = radiance_bound(img, airlight)
+    assert bound[:16].min() > 0.6 and bound[16:].max() == 0.0
+    out = get_tool("dark_channel_prior")(img)
+    sky = out[:, :16]
+    assert sky.max() <= 1.0 and np.all(sky[2] >= sky[0])  # still bluish-white, not pushed to pink or white
+
+
 @pytest.mark.parametrize("tool_id", ["gamma_auto", "hsv_value_inverse", "lime", "clahe"])
 def test_low_light_tools_brighten(crops, tool_id):
     dark = [
@@ -185,6 +244,28 @@ def test_hsv_value_inverse_leaves_photos_that_were_not_darkened(crops, caplog):
         darkened = _degrade("dark", photos[1], params)
         assert looks_darkened(darkened)
         assert psnr(tool(darkened), photos[1]) > psnr(darkened, photos[1]) + 3.0
+
+
+def test_hsv_value_inverse_brightens_an_underexposed_photo_with_a_light_in_it(caplog):
+    """A photo taken in low light (a tenth of the exposure, a lamp at full brightness) looks
+    power-compressed to the histogram, and the recipe's inverse leaves it still darker than
+    any photo as taken (median value ~0.2): it is underexposed, and LIME brightens it."""
+    from irpilot.tools.classical.lowlight import UNDEREXPOSED, HsvValueInverse, darkness_features
+
+    tool = get_tool("hsv_value_inverse")
+    for name in ("astronaut", "coffee", "chelsea"):
+        photo = _photo(name, 0, 0, 256)
+        night = photo * 0.1
+        night[:, 10:50, 10:50] = 1.0
+        night = _q8(night)
+        inverse = HsvValueInverse._inverse(night, darkness_features(night), 0.6)
+        assert np.median(inverse.max(axis=0)) < UNDEREXPOSED
+        with caplog.at_level("INFO", logger="irpilot.tools.classical.lowlight"):
+            out = tool(night)
+        assert "underexposed" in caplog.text
+        assert np.median(out.max(axis=0)) > UNDEREXPOSED + 0.05
+        assert psnr(out, photo) > psnr(inverse, photo) + 2.0
+        _check_contract(out, night.shape)
 
 
 # ---------------------------------------------------------------------------------------

@@ -84,6 +84,12 @@ def darkness_features(img: np.ndarray) -> np.ndarray:
     return np.array([mean, vmax, math.log(black + 1e-3), float(np.median(v)), mean / max(vmax, 1e-3)])
 
 
+#: Median HSV value below which a photo is underexposed: every training photo as taken has a
+#: median of at least 0.30.  A dark photo still below it after the recipe's inverse curve (or
+#: one the darkening check rejects) was not darkened by a recipe but taken in low light: real
+#: night photos with street lights came out of the inverse curve still dark.
+UNDEREXPOSED = 0.25
+
 #: The darkening check: a logistic score on :func:`darkness_features`, weights then bias, fit
 #: on crops of the training photos with and without the ``dark`` degradation (after the
 #: denoising or JPEG removal an agent runs first), with the threshold folded into the bias so
@@ -118,37 +124,62 @@ class HsvValueInverse(Tool):
             "mean of the shift and power inverses when the histogram is ambiguous).  An image "
             "whose histogram does not look darkened (a logistic check on its mean, 99.9th "
             "percentile, black share and median, fit on training photos) comes back unchanged "
-            "unless ``check`` is false.  Global, so it does not tile."
+            "unless ``check`` is false.  Fitted to the benchmark protocol's darkening recipes; a "
+            "photo that stays darker than photos as taken (median value below ``underexposed``) "
+            "after the inverse curve, or that the check rejects although it is that dark, was "
+            "taken in low light, and LIME's illumination correction brightens it instead.  "
+            "Global, so it does not tile."
         ),
         tiling=False,
         cpu_seconds_512=0.01,
-        version="2",  # the darkening check
+        version="3",  # 2: the darkening check; 3: underexposed photos go to LIME
         reference="Inverse of the darkening recipes of AgenticIR-style degradation synthesis",
         arguments={"gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6,
                              "description": "exponent applied to V when a power-law darkening is detected"},
                    "check": {"type": "boolean", "default": True,
-                             "description": "leave images that do not look darkened unchanged"}},
+                             "description": "leave images that do not look darkened unchanged"},
+                   "underexposed": {"type": "number", "minimum": 0.0, "maximum": 0.5, "default": UNDEREXPOSED,
+                                    "description": "median value below which a photo is underexposed (0: never)"}},
     )
 
-    def _run(self, img: np.ndarray, gamma: float = 0.6, check: bool = True, **args: Any) -> np.ndarray:
+    def _run(self, img: np.ndarray, gamma: float = 0.6, check: bool = True, underexposed: float = UNDEREXPOSED,
+             **args: Any) -> np.ndarray:
         features = darkness_features(img)
-        mean_v, vmax = float(features[0]), float(features[1])
+        mean_v = float(features[0])
         if mean_v > 0.6:  # bright: not dark whatever the check says
             log.info("hsv_value_inverse: the image is bright (mean value %.2f), so it is returned unchanged", mean_v)
             return img.copy()
         if check and darkening_score(features) <= 0.0:
+            if float(features[3]) < underexposed:
+                return self._underexposed(img, float(features[3]))
             log.info("hsv_value_inverse: the image does not look darkened, so it is returned unchanged "
                      "(check=false applies the curve anyway)")
             return img.copy()
+        out = self._inverse(img, features, float(gamma))
+        median_out = float(np.median(out.max(axis=0)))
+        if median_out < underexposed:
+            return self._underexposed(img, median_out)
+        return out
+
+    @staticmethod
+    def _underexposed(img: np.ndarray, median: float) -> np.ndarray:
+        log.info("hsv_value_inverse: the photo stays darker (median value %.2f) than photos as taken, so it was "
+                 "underexposed rather than darkened by a recipe: LIME's illumination correction brightens it", median)
+        return Lime()._run(img)
+
+    @staticmethod
+    def _inverse(img: np.ndarray, features: np.ndarray, gamma: float) -> np.ndarray:
+        """The inverse curve of the darkening recipe the value histogram points to."""
+        vmax = float(features[1])
         v = img.max(axis=0).astype(np.float32)
         shifted = np.where(v > 0.5 / 255, v + (1.0 - vmax), v)
-        gamma = np.clip(v, 0.0, 1.0) ** float(gamma)
+        powered = np.clip(v, 0.0, 1.0) ** float(gamma)
         if vmax < 0.62:  # squeezed into [0, vmax]: stretch back
             new_v = v / max(vmax, 1e-3)
         elif vmax < 0.93:  # shifted down (clipped at 0) or gamma-compressed without highlights
-            new_v = shifted if float(np.mean(v <= 0.5 / 255)) > 0.005 else 0.5 * (shifted + gamma)
+            new_v = shifted if float(np.mean(v <= 0.5 / 255)) > 0.005 else 0.5 * (shifted + powered)
         else:  # compressed by a power > 1: undo with the typical inverse exponent
-            new_v = gamma
+            new_v = powered
         return apply_value_curve(img, np.clip(new_v, 0.0, 1.0))
 
 
