@@ -189,3 +189,23 @@ def test_list_images(tmp_path):
     assert list_images(tmp_path / "b.png") == [tmp_path / "b.png"]
     with pytest.raises(ImageReadError, match="no such file or folder"):
         list_images(tmp_path / "missing")
+
+
+def test_atomic_torch_save_replaces_whole_files_and_keeps_the_old_one_on_failure(tmp_path: Path) -> None:
+    import torch
+
+    from irpilot.io import atomic_torch_save
+
+    path = tmp_path / "ckpt" / "last.pt"
+    atomic_torch_save({"w": torch.ones(3)}, path)
+    atomic_torch_save({"w": torch.full((3,), 2.0)}, path)
+    assert torch.equal(torch.load(path, weights_only=True)["w"], torch.full((3,), 2.0))
+
+    class Unpicklable:
+        def __reduce__(self) -> tuple:
+            raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError):
+        atomic_torch_save({"w": Unpicklable()}, path)
+    assert torch.equal(torch.load(path, weights_only=True)["w"], torch.full((3,), 2.0))
+    assert sorted(p.name for p in path.parent.iterdir()) == ["last.pt"]  # no temporary file left

@@ -27,6 +27,7 @@ from .errors import ImageReadError, ImageWriteError
 from .imaging.convert import as_image, from_uint8, to_chw, to_float_rgb, to_hwc, to_uint8
 
 __all__ = [
+    "atomic_torch_save",
     "IMAGE_EXTENSIONS",
     "WRITE_EXTENSIONS",
     "read_image",
@@ -293,6 +294,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             pass
         raise
     return path
+
+
+def atomic_torch_save(obj: object, path: str | os.PathLike[str]) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically (:func:`atomic_write_bytes`): a checkpoint
+    is either the old one or the new one, never half written."""
+    import io as _io
+
+    import torch
+
+    buf = _io.BytesIO()
+    torch.save(obj, buf)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def write_image(

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from ..io import atomic_torch_save
+
 __all__ = ["add_arguments", "run", "jpeg_rgb_u8"]
 
 
@@ -228,9 +230,8 @@ def run(args: argparse.Namespace) -> int:
                 save_chroma_net(model, out / "best.safetensors",
                                 {**{k: str(v) for k, v in meta.items()}, "step": str(step),
                                  "val_gain_db": f"{res['gain_est_q']:.3f}"})
-            torch.save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                        "spent": spent, "best": best}, out / "last.pt.tmp")
-            (out / "last.pt.tmp").replace(out / "last.pt")
+            atomic_torch_save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                               "spent": spent, "best": best}, out / "last.pt")
             record(event="eval", step=step, minutes=round(spent / 60, 2), lr=round(lr, 7),
                    loss_rgb_mse=float(np.mean(losses)), best=better, **{k: round(v, 3) for k, v in res.items()})
             losses = []

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..imaging.photos import PERCEPTION_PHOTOS
+from ..io import atomic_torch_save
 from ..vocab import DEGRADATION_NAMES
 from .perception_data import BOTH_FAMILIES, TRAIN_FOLDERS, Mix, build_dataset, load_sources, split_sources
 
@@ -215,7 +216,6 @@ def _pooled_features(net: Any, crops: np.ndarray, batch: int = 256) -> tuple[Any
 
 def export_weights(net: Any, path: Path, cfg: TrainConfig, meta: dict[str, Any]) -> Path:
     """Write the inference checkpoint (weights_only-loadable) atomically."""
-    import torch
 
     ckpt = {
         "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
@@ -224,11 +224,7 @@ def export_weights(net: Any, path: Path, cfg: TrainConfig, meta: dict[str, Any])
         "inference": {"crop": int(cfg.crop), "n_crops": 5, "pad_small": True},
         "meta": meta,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, str(tmp))
-    tmp.replace(path)
-    return path
+    return atomic_torch_save(ckpt, path)
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
@@ -368,8 +364,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                  "epoch": epoch, "best": best, "step": step,
                  "elapsed": elapsed0 + time.perf_counter() - t_start}
-        torch.save(state, str(out / "last.pt.tmp"))
-        (out / "last.pt.tmp").replace(last)
+        atomic_torch_save(state, last)
         if stopped_early:
             log.info("time budget of %.1f min reached in epoch %d", cfg.max_minutes, epoch)
             break
@@ -422,9 +417,7 @@ def fit_stacking(weights: str | Path, data: str | Path, names: Sequence[str] = (
     ckpt = torch.load(str(weights), map_location="cpu", weights_only=True)
     ckpt["stacking"] = stacking
     ckpt.setdefault("meta", {})["stacking_fit"] = report
-    tmp = Path(str(weights) + ".tmp")
-    torch.save(ckpt, str(tmp))
-    tmp.replace(weights)
+    atomic_torch_save(ckpt, weights)
     log.info("stacking fit: %s", json.dumps(report))
     return report
 

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ..io import atomic_torch_save
+
 __all__ = ["EXPOSURES", "UNCALIBRATED", "calibration_images", "best_offset", "fit_offsets", "parse_betas"]
 
 log = logging.getLogger(__name__)
@@ -169,8 +171,6 @@ def fit_offsets(weights: str | Path, data: str | Path, beta: float = 1.5, data_d
               "images_by_group": {g: fams.count(g) for g in sorted(set(fams))}, "per_degradation": per}
     ckpt["offsets"] = offsets
     ckpt.setdefault("meta", {})["calibration"] = report
-    tmp = Path(str(weights) + ".tmp")
-    torch.save(ckpt, str(tmp))
-    tmp.replace(weights)
+    atomic_torch_save(ckpt, weights)
     log.info("calibration: %s", json.dumps(report))
     return report

