@@ -324,3 +324,32 @@ def test_sure_dark_skips_the_darkening_check_only_when_perception_is_sure():
     assert act("hsv_value_inverse", 0.85, sure_dark=0.9) == {}
     assert act("hsv_value_inverse", 0.99) == {}  # off by default
     assert act("gamma_auto", 0.99, sure_dark=0.9) == {}  # a tool without the check
+
+
+def test_grown_policy_decides_as_before_until_fine_tuned():
+    """``train sft --add-tools`` grows the shipped policy: the old actions' logits are unchanged
+    for any history without the new tools, each new tool sits beside its task's tools with its
+    task's first tool's row lowered by one, and a task the policy lacks is refused."""
+    import torch
+
+    from irpilot.policies.learned.checkpoint import grow_policy, load_policy
+    from irpilot.policies.learned.network import stack_states
+
+    net, space, enc, meta = load_policy(default_weights())
+    add = [("shake_deblur_pnp", "motion_deblur"), ("jpeg_ycc_net", "dejpeg")]
+    net2, space2, enc2 = grow_policy(net, space, enc, add, width=meta["net"]["width"])
+    assert space2.n == space.n + 2 and space2.tools_for("motion_deblur")[-1] == "shake_deblur_pnp"
+    rng = np.random.default_rng(1)
+    img = rng.random((3, 80, 96), dtype=np.float32)
+    perc = {label: float(rng.random()) for label in enc.perception_labels}
+    keep = [space2.index(n) for n in space.names]
+    for called in ([], ["dncnn3_dejpeg"], ["ffdnet_color", "motion_deblur_hqs"]):
+        with torch.inference_mode():
+            old = net(*stack_states([enc.encode(img, called, perc, input_perception=perc)]))[0]
+            new = net2(*stack_states([enc2.encode(img, called, perc, input_perception=perc)]))[0]
+        assert torch.allclose(new[keep], old, atol=1e-4)
+        first = space2.index(space2.tools_for("motion_deblur")[0])
+        # the new tool shares its task's first tool's weights, one logit lower
+        assert float(new[space2.index("shake_deblur_pnp")]) < float(new[first])
+    with pytest.raises(ValueError, match="no tool in the policy"):
+        grow_policy(net, space, enc, [("desnow_median", "desnow")])

@@ -362,3 +362,19 @@ def test_rl_command_rejects_a_normalisation_its_strategy_does_not_have(tmp_path,
         assert code == 1
         assert f"contradicts strategy '{strategy}'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_realistic_share_of_training_cases():
+    """``--realistic P`` degrades that share of the crops with the realistic family (each name its
+    ``real_*`` model, the tasks unchanged); at 0 the cases replay exactly as before."""
+    from irpilot.train.data import make_case
+
+    photos = [("p", np.random.default_rng(0).random((3, 300, 300), dtype=np.float32))]
+    cases = [make_case(np.random.default_rng([3, i]), photos, size=(64, 80), realistic_p=0.5) for i in range(40)]
+    real = [c for c in cases if all(n.startswith("real_") for n in c.names)]
+    assert 8 <= len(real) <= 32 and all(not any(n.startswith("real_") for n in c.names) for c in cases if c not in real)
+    for c in real:
+        assert c.degraded.shape[1] * (4 if "super_resolution" in c.tasks else 1) in range(c.clean.shape[1] - 3, c.clean.shape[1] + 1)
+    a = make_case(np.random.default_rng([3, 0]), photos, size=(64, 80))
+    b = make_case(np.random.default_rng([3, 0]), photos, size=(64, 80), realistic_p=0.0)
+    assert a.names == b.names and np.array_equal(a.degraded, b.degraded)

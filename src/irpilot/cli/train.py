@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="weights of 1, 2, 3, ... degradations per crop, e.g. '0,0.6,0.4' for pairs and triples only",
     )
+    e.add_argument("--realistic", type=float, default=0.0, metavar="P",
+                   help="share of crops degraded with the realistic family (camera shake, lens defocus, sensor noise, "
+                   "...; irpilot.degrade.real_*) instead of the protocol's recipe, e.g. 0.5 (default 0)")
     add_pool_arguments(e)
     e.set_defaults(func=run_expert)
 
@@ -86,6 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--init", default=None,
                    help="fine-tune this policy (.pt) instead of a new network (its actions, encoder and architecture "
                    "are kept; --perception and --dropout are then ignored)")
+    s.add_argument("--add-tools", default="", metavar="TOOLS",
+                   help="with --init: add these tools (comma-separated, each of a task the policy has) to its actions "
+                   "before fine-tuning, e.g. shake_deblur_pnp,jpeg_ycc_net")
     s.add_argument("--minutes", type=float, default=None)
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=run_sft)
@@ -114,6 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the adaptive reward's normalisation: z-scores within the group (GDPO, default) "
                         "or the static sum's unit scales (adaptive only)")
     r.add_argument("--counts", default=None, help="weights of 1, 2, 3, ... degradations per crop, as for expert")
+    r.add_argument("--realistic", type=float, default=0.0, metavar="P",
+                   help="share of crops degraded with the realistic family (camera shake, lens defocus, sensor noise, "
+                   "...; irpilot.degrade.real_*) instead of the protocol's recipe, e.g. 0.5 (default 0)")
     r.add_argument("--no-finish-agenda", action="store_true",
                    help="let rollouts stop before every degradation perceived in the input is treated")
     add_pool_arguments(r)
@@ -162,6 +171,7 @@ def run_expert(args: argparse.Namespace) -> int:
         progress=_progress("expert"),
         time_budget=args.minutes * 60 if args.minutes else None,
         counts=_counts(args.counts),
+        realistic_p=args.realistic,
     )
     print(pool.stats_table())
     print(f"expert data: {path}")
@@ -200,8 +210,13 @@ def run_sft(args: argparse.Namespace) -> int:
                 perception_labels=list(DEGRADATION_NAMES),
                 input_perception=not args.no_input_perception,
             )
+    if args.add_tools and not args.init:
+        from ..errors import ConfigError
+
+        raise ConfigError("--add-tools grows a trained policy: give it with --init")
     res = train_sft([p for p in args.expert.split(",") if p], out, cfg, encoder=encoder, perceiver=perceiver, progress=_progress("sft"),
-                    log_path=out.with_suffix(".log.jsonl"), init=args.init)
+                    log_path=out.with_suffix(".log.jsonl"), init=args.init,
+                    add_tools=[t.strip() for t in args.add_tools.split(",") if t.strip()])
     print({k: v for k, v in res["info"].items() if k.startswith("val_")})
     print(f"policy: {out}")
     return 0
@@ -234,6 +249,7 @@ def run_rl(args: argparse.Namespace) -> int:
         reward_lag=args.lag,
         reward_norm=args.norm,
         counts=_counts(args.counts),
+        realistic_p=args.realistic,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -121,17 +121,24 @@ def make_case(
     case_id: str = "",
     sr_size: tuple[int, int] = (32, 64),
     counts: Sequence[float] | None = None,
+    realistic_p: float = 0.0,
 ) -> Case:
     """Sample a photo, a crop and a degradation combination; degrade it (seeded, replayable).
 
-    ``counts`` weights the number of degradations (``sample_combination``'s ``probs_n``)."""
-    from ..degrade import degrade
+    ``counts`` weights the number of degradations (``sample_combination``'s ``probs_n``).
+    ``realistic_p``: the share of cases made with the realistic family (each degradation's
+    camera-like model, :data:`irpilot.degrade.REALISTIC`: shake trajectories, lens defocus,
+    Poisson-Gaussian noise, ...) instead of the protocol's recipe; at 0 (the default) no random
+    number is drawn for it, so earlier cases replay unchanged."""
+    from ..degrade import REALISTIC, degrade, kind_of
 
     if names is not None:
         names = list(names)
     else:
         names = sample_combination(rng) if counts is None else sample_combination(rng, counts)
-    scale = 4 if "low_resolution" in names else 1
+    if realistic_p > 0 and rng.random() < realistic_p:
+        names = [REALISTIC[kind_of(n)] for n in names]
+    scale = 4 if any(kind_of(n) == "low_resolution" for n in names) else 1
     lo, hi = size
     if scale > 1:
         lo, hi = sr_size  # degraded side; the clean crop is 4x (keeps post-SR images affordable)
@@ -154,7 +161,7 @@ def make_case(
     clean = on_8bit_grid(clean)  # on the 8-bit grid, like the benchmark references
     levels = _levels(rng, len(names))
     # the x4 tools need the protocol's factor 4 (other levels change the factor)
-    levels = [None if n == "low_resolution" else lv for n, lv in zip(names, levels)]
+    levels = [None if kind_of(n) == "low_resolution" else lv for n, lv in zip(names, levels)]
     seed = int(rng.integers(0, 2**31 - 1))
     lv = {n: l for n, l in zip(names, levels) if l is not None}
     degraded, records = degrade(clean, names, seed, levels=lv)

@@ -153,13 +153,15 @@ def run_expert(
     time_budget: float | None = None,
     skip_unsupported: bool = True,
     counts: Sequence[float] | None = None,
+    realistic_p: float = 0.0,
 ) -> Path:
     """Generate (or continue) the expert dataset in ``out_dir``; returns the JSONL path.
 
     Case ``i`` is drawn from ``numpy.random.default_rng([seed, i])``, so an interrupted run
     resumes where it stopped and produces the same cases. ``counts`` weights the number of
     degradations per crop (1, 2, ...; default: ``sample_combination``'s), e.g. ``(0, 0.6, 0.4)``
-    for pairs and triples only, where the order of the steps matters.
+    for pairs and triples only, where the order of the steps matters; ``realistic_p`` the share of
+    crops degraded with the realistic family instead of the protocol's recipe.
     """
     from ..policies.learned.actions import default_action_space
     from .data import make_case, training_photos
@@ -193,7 +195,7 @@ def run_expert(
                 progress(f"time budget reached after {len(done)} cases")
             break
         rng = np.random.default_rng([seed, i])
-        case = make_case(rng, photos, size=size, case_id=cid, counts=counts)
+        case = make_case(rng, photos, size=size, case_id=cid, counts=counts, realistic_p=realistic_p)
         tasks = [t for t in case.tasks if candidates.get(t)]
         if skip_unsupported and len(tasks) < len(case.tasks):
             continue  # not recorded: a later run with tools for every task picks it up

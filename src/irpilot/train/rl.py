@@ -65,6 +65,8 @@ class RLConfig:
     agenda_skip: tuple[str, ...] | None = None
     #: weights of 1, 2, 3, ... degradations per training crop (default: sample_combination's)
     counts: tuple[float, ...] | None = None
+    #: share of crops degraded with the realistic family (``make_case``'s ``realistic_p``)
+    realistic_p: float = 0.0
 
 
 @dataclasses.dataclass
@@ -370,7 +372,7 @@ def train_rl(
         photos = training_photos()
 
         def cases(rng: np.random.Generator, i: int) -> tuple[np.ndarray, np.ndarray]:
-            c = make_case(rng, photos, size=cfg.case_size, sr_size=sr_size, counts=cfg.counts)
+            c = make_case(rng, photos, size=cfg.case_size, sr_size=sr_size, counts=cfg.counts, realistic_p=cfg.realistic_p)
             return c.degraded, c.clean
 
     state_path = out.with_name(out.stem + "_state.pt")

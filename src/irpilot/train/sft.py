@@ -208,6 +208,7 @@ def train_sft(
     progress: Callable[[str], None] | None = None,
     log_path: str | Path | None = None,
     init: str | Path | None = None,
+    add_tools: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Train a policy on the expert dataset; writes ``out`` (.pt + .json); returns a summary.
 
@@ -215,7 +216,9 @@ def train_sft(
     space, state encoder (and so whether it sees perception), architecture and input
     normalisation are kept, ``encoder`` and ``cfg.width`` / ``cfg.dropout`` are ignored, and
     expert actions outside its action space are dropped (e.g. to correct a trained policy with
-    new expert data)."""
+    new expert data). ``add_tools`` grows the init policy's action list by these tools (each of a
+    task it already has; :func:`~irpilot.policies.learned.checkpoint.grow_policy`) before
+    fine-tuning, so expert data that uses them teaches when to call them."""
     import torch
 
     from ..policies.learned.checkpoint import build_net, load_policy, save_policy
@@ -225,6 +228,12 @@ def train_sft(
     if init is not None:
         init_net, space, encoder, init_meta = load_policy(init)
         cfg = dataclasses.replace(cfg, width=int(init_meta["net"]["width"]))
+        if add_tools:
+            from ..policies.learned.checkpoint import grow_policy
+            from ..tools import TOOLS
+
+            init_net, space, encoder = grow_policy(
+                init_net, space, encoder, [(t, TOOLS.get(t).task) for t in add_tools], width=cfg.width)
         init_net.train()
         if encoder.perc_dim and perceiver is None:  # the policy was trained seeing perception
             from ..perceive import load_default_perceiver

@@ -20,15 +20,18 @@ __all__ = ["ActionSpace", "DEFAULT_CANDIDATES", "default_action_space"]
 #: toolbox measurements on training crops (gain per task and seconds per 512x512 image on
 #: 2 CPU cores); slow tools (bm3d class, > ~1 s per 512 image) are left out of training
 #: search.  Tools missing from a given install are dropped when the space is built.
+#: Two general tools joined the list on 2026-12-04: ``shake_deblur_pnp`` (blind deblurring of
+#: any kernel, ~3 s per 160 px crop: the fitted motion tools lose on camera shake) and
+#: ``jpeg_ycc_net`` (colour JPEG with a chroma network).
 DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
     "super_resolution": ("dncnn3_sr_x4", "lanczos_x4"),
     "denoise": ("ffdnet_color", "dncnn_color_blind"),
-    "motion_deblur": ("motion_deblur_wiener", "motion_deblur_hqs"),
+    "motion_deblur": ("motion_deblur_wiener", "motion_deblur_hqs", "shake_deblur_pnp"),
     "defocus_deblur": ("defocus_deblur_wiener", "defocus_deblur_hqs"),
     "dehaze": ("dark_channel_prior", "color_attenuation_prior"),
     "derain": ("prenet_rain100l", "prenet_rain100h"),
     "low_light": ("hsv_value_inverse", "gamma_auto"),
-    "dejpeg": ("dncnn3_dejpeg",),
+    "dejpeg": ("dncnn3_dejpeg", "jpeg_ycc_net"),
 }
 
 

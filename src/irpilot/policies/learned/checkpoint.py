@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from ...io import atomic_write_bytes
@@ -13,7 +14,7 @@ from ...vocab import TASK_TO_DEGRADATION
 from .actions import ActionSpace
 from .network import StateEncoder
 
-__all__ = ["FORMAT_VERSION", "save_policy", "load_policy", "build_net", "meta_path"]
+__all__ = ["FORMAT_VERSION", "save_policy", "load_policy", "build_net", "meta_path", "grow_policy"]
 
 FORMAT_VERSION = 1
 
@@ -129,3 +130,73 @@ def load_policy(path: str | Path) -> tuple[Any, ActionSpace, StateEncoder, dict[
     net.load_state_dict(state)
     net.eval()
     return net, space, encoder, meta
+
+
+def grow_policy(
+    net: Any,
+    space: ActionSpace,
+    encoder: StateEncoder,
+    add: Sequence[tuple[str, str]],
+    *,
+    width: int = 16,
+    offset: float = -1.0,
+) -> tuple[Any, ActionSpace, StateEncoder]:
+    """A copy of a trained policy with more tools: ``add`` is ``(tool, task)`` pairs, each task
+    already in ``space`` (a new task would need a new perception label).
+
+    Every trained weight is kept: the new tools' history inputs start at zero and each new
+    tool's output row (and evidence weights) copy those of the first tool of its task, with its
+    bias lowered by ``offset`` so that the grown policy decides as before until fine-tuning on
+    expert data that uses the new tools moves it (``irpilot train sft --init ... --add-tools``).
+    """
+    import torch
+
+    new = [(t, k) for t, k in add if t not in space.tools]
+    for _, task in new:
+        if task not in space.tasks:
+            raise ValueError(f"grow_policy: task {task!r} has no tool in the policy; only tools of its tasks can be added")
+    tools, tasks = list(space.tools), list(space.tasks)
+    for t, k in new:  # after the last tool of the same task, so the list stays grouped by task
+        at = max(i for i, kk in enumerate(tasks) if kk == k) + 1
+        tools.insert(at, t)
+        tasks.insert(at, k)
+    space2 = ActionSpace(tuple(tools), tuple(tasks))
+    encoder2 = StateEncoder(space2, crop=encoder.crop, n_crops=encoder.n_crops, perception_labels=encoder.perception_labels,
+                            max_steps=encoder.max_steps, input_perception=encoder.input_perception)
+    net2 = build_net(space2, encoder2, width=width, evidence=getattr(net, "evidence_index", None) is not None,
+                     dropout=float(getattr(net, "dropout_p", 0.0)), stop_evidence=bool(getattr(net, "stop_evidence", False)))
+    # where each new action reads its weights from: itself when it existed, else its task's first tool
+    src_action = [space.names.index(n) if n in space.names else space.tools.index(space.tools_for(k)[0])
+                  for n, k in zip(space2.names, [*space2.tasks, None])]
+    is_new = torch.tensor([n not in space.names for n in space2.names])
+    old_sd, sd = net.state_dict(), net2.state_dict()
+    first = [k for k in sd if k.startswith("head.") and k.endswith(".weight")][0]
+    last_w = [k for k in sd if k.startswith("head.") and k.endswith(".weight")][-1]
+    last_b = last_w[: -len("weight")] + "bias"
+    # input layout of the first head layer: crop embedding + stats, history, perception
+    n_pre = old_sd[first].shape[1] - encoder.hist_dim - encoder.perc_dim
+    old_hist = [*space.tools, *(f"task:{k}" for k in encoder.task_list), "step"]
+    new_hist = [*space2.tools, *(f"task:{k}" for k in encoder2.task_list), "step"]
+    with torch.no_grad():
+        for k, v in old_sd.items():
+            if k == first:
+                w = torch.zeros_like(sd[k])
+                w[:, :n_pre] = v[:, :n_pre]
+                for j, name in enumerate(new_hist):
+                    if name in old_hist:
+                        w[:, n_pre + j] = v[:, n_pre + old_hist.index(name)]
+                w[:, n_pre + encoder2.hist_dim :] = v[:, n_pre + encoder.hist_dim :]
+                sd[k] = w
+            elif k in (last_w, last_b):
+                sd[k] = v[src_action].clone()
+                if k == last_b:
+                    sd[k][is_new] += offset
+            elif k in ("ev_w", "ev_w2"):
+                sd[k] = v[src_action].clone()
+            elif k in ("ev_idx", "ev_on"):
+                continue  # derived from the new space by build_net
+            else:
+                sd[k] = v.clone()
+    net2.load_state_dict(sd)
+    net2.eval()
+    return net2, space2, encoder2
