@@ -86,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                 row["psnr_best_fixed"] = max(compute_metric("psnr", ffdnet(x, sigma=s) if s else x, clean) for s in SWEEP)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print("\n| photos | condition | n | PSNR in | sigma v1 -> v2 | PSNR v1 | PSNR v2 | change (worst) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    extra = (" best fixed level |", " --- |") if args.sweep else ("", "")
+    print("\n| photos | condition | n | PSNR in | sigma v1 -> v2 | PSNR v1 | PSNR v2 | change (worst) |" + extra[0])
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |" + extra[1])
     for group in ("train", "kodak"):
         for cond in CONDITIONS:
             rs = [r for r in rows if r["group"] == group and r["condition"] == cond]
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             m = {k: float(np.mean([r[k] for r in rs])) for k in rs[0] if k.startswith(("psnr", "sigma"))}
             print(f"| {group} | {cond} | {len(rs)} | {m['psnr_in']:.2f} | {m['sigma_pca']:.1f} -> "
                   f"{m['sigma_multiscale']:.1f} | {m['psnr_pca']:.2f} | {m['psnr_multiscale']:.2f} | "
-                  f"{np.mean(d):+.2f} ({min(d):+.2f}) |" + (f" best fixed {m['psnr_best_fixed']:.2f} |" if args.sweep else ""))
+                  f"{np.mean(d):+.2f} ({min(d):+.2f}) |" + (f" {m['psnr_best_fixed']:.2f} |" if args.sweep else ""))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
     return 0
