@@ -180,13 +180,17 @@ class DnCNNKairS25(_GreyscaleMixin):
 
 @register
 class FFDNetColor(NetworkTool):
-    """FFDNet colour denoiser with a noise-level map; sigma estimated when not given."""
+    """FFDNet colour denoiser with a noise-level map; sigma estimated when not given, by
+    :func:`irpilot.noise.multiscale_sigma`, which also reads the correlated noise a JPEG step
+    leaves (version 2: version 1 read it as 1-2 and left the grain)."""
 
     card = ToolCard(
         id="ffdnet_color",
         task="denoise",
         description="FFDNet: fast non-blind colour denoiser on 4 half-resolution sub-images with a "
-        "noise-level map (sigma 0-75 on 0-255; estimated by patch PCA when not given)",
+        "noise-level map (sigma 0-75 on 0-255; estimated when not given, at full and half size, so "
+        "noise left correlated by JPEG is seen)",
+        version="2",
         weights_license=_NO_LICENCE,
         weights=(
             github_weights(
@@ -227,14 +231,14 @@ class FFDNetColor(NetworkTool):
             from ...io import as_image
             from ...noise import estimate_noise_sigma
 
-            args["sigma"] = estimate_noise_sigma(as_image(img))
+            args["sigma"] = estimate_noise_sigma(as_image(img), method="multiscale")
         return super().__call__(img, **args)
 
     def _run(self, img: np.ndarray, sigma: float | None = None, **args: Any) -> np.ndarray:
         if sigma is None:
             from ...noise import estimate_noise_sigma
 
-            sigma = estimate_noise_sigma(img)
+            sigma = estimate_noise_sigma(img, method="multiscale")
         level = float(np.clip(sigma, 0.0, 75.0)) / 255.0
         return self.forward(img, level)
 
