@@ -14,8 +14,12 @@ lost more than 0.05 dB and how many the tool returned unchanged.  ``--diagnose``
 the true PSF's shape and radius, the radius each estimator reads and the gain of a non-blind
 deconvolution with the true PSF (what a perfect kernel estimate would give).
 
-    OMP_NUM_THREADS=1 python benchmarks/defocus_real.py --n 12 --size 224 --out runs/defocus/before
-    OMP_NUM_THREADS=1 python benchmarks/defocus_real.py --table runs/defocus/before/cases.jsonl
+    OMP_NUM_THREADS=1 python benchmarks/defocus_real.py --n 16 --size 224 --seed 21 \
+        --tools defocus_deblur_wiener,defocus_deblur_hqs --out runs/defocus/eval_after
+    OMP_NUM_THREADS=1 python benchmarks/defocus_real.py --table runs/defocus/eval_after/cases.jsonl
+
+Seeds 3 and 11 made the crops the defocus tools' constants were chosen on; seed 21 is the
+recorded evaluation (BENCHMARKS.md, "Defocus beyond the protocol's disk").
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 CONDITIONS = ("real", "real+noise", "protocol")
-DEFAULT_TOOLS = ("defocus_deblur_wiener", "defocus_deblur_hqs", "defocus_deblur_blind")
+DEFAULT_TOOLS = ("defocus_deblur_wiener", "defocus_deblur_hqs")
 LEVELS = ("mild", "moderate", "severe", "extreme")
 
 
@@ -116,11 +120,11 @@ def run(args: argparse.Namespace) -> None:
                     row["disk_fit"] = {k: float(v) for k, v in info.items()}
                     k = true_kernel(cond, params)
                     row["oracle_hqs"] = psnr(deconv_hqs_tv(x, k.astype(np.float32), 3e-3), clean)
-                    try:
+                    try:  # the kernel family (defocus tools version 3)
                         from irpilot.tools.classical.defocus import estimate_defocus_kernel
 
                         _, binfo = estimate_defocus_kernel(x)
-                        row["blind_fit"] = {k: (v if isinstance(v, str) else float(v)) for k, v in binfo.items()}
+                        row["family_fit"] = {k: (v if isinstance(v, str) else float(v)) for k, v in binfo.items()}
                     except ImportError:
                         pass
                 f.write(json.dumps(row) + "\n")
@@ -155,9 +159,9 @@ def table(path: Path, tools: list[str] | None = None) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=12, help="crops (each condition uses the same crops)")
+    ap.add_argument("--n", type=int, default=16, help="crops (each condition uses the same crops)")
     ap.add_argument("--size", type=int, default=224)
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS))
     ap.add_argument("--diagnose", action="store_true", help="also record kernel estimates and the true-PSF gain")

@@ -5,8 +5,8 @@ settings, format version and a training summary), so a policy file describes its
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ...io import atomic_write_bytes
@@ -166,7 +166,7 @@ def grow_policy(
     net2 = build_net(space2, encoder2, width=width, evidence=getattr(net, "evidence_index", None) is not None,
                      dropout=float(getattr(net, "dropout_p", 0.0)), stop_evidence=bool(getattr(net, "stop_evidence", False)))
     # where each new action reads its weights from: itself when it existed, else its task's first tool
-    src_action = [space.names.index(n) if n in space.names else space.tools.index(space.tools_for(k)[0])
+    src_action = [space.names.index(n) if n in space.names or k is None else space.tools.index(space.tools_for(k)[0])
                   for n, k in zip(space2.names, [*space2.tasks, None])]
     is_new = torch.tensor([n not in space.names for n in space2.names])
     old_sd, sd = net.state_dict(), net2.state_dict()
