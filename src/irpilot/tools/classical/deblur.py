@@ -321,13 +321,13 @@ class _MotionMixin:
 
 #: see _DefocusMixin._fitted
 LARGE_SPREAD = 2.5
+#: side of the tiles fitted one by one when no kernel explains the whole frame
+DEPTH_TILE = 96
 
 
 def _tile_starts(n: int, t: int) -> list[int]:
     """Starts of half-overlapping tiles of side ``t`` covering ``n`` pixels, the last flush."""
     return sorted({*range(0, n - t + 1, t // 2), n - t})
-#: side of the tiles fitted one by one when no kernel explains the whole frame
-DEPTH_TILE = 96
 
 
 class _DefocusMixin:
