@@ -317,6 +317,15 @@ def test_expert_sft_rl_smoke(tmp_path, pool):
     assert after[1].names == before[1].names and after[3]["info"]["init"] == out.name
     assert any(not torch.equal(a, b) for a, b in zip(before[0].state_dict().values(), after[0].state_dict().values()))
 
+    # --add-tools grows the trained policy by a registered tool of one of its tasks
+    grown_out = tmp_path / "cli_grown.pt"
+    assert main(["train", "sft", "--expert", str(tmp_path / "expert"), "--out", str(grown_out), "--epochs", "1",
+                 "--init", str(out), "--add-tools", "gamma_auto"]) == 0
+    grown = load_policy(grown_out)[1]
+    old_tools = list(before[1].tools)
+    at = old_tools.index("trainfake_gain2") + 1  # after the last tool of its task, low_light
+    assert list(grown.tools) == [*old_tools[:at], "gamma_auto", *old_tools[at:]]
+
 
 def test_validation_times_each_policy_without_the_other_policies_results():
     """Two runs of the same policy on the same case: with a fresh cache both execute their tools

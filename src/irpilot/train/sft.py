@@ -233,7 +233,7 @@ def train_sft(
             from ..tools import TOOLS
 
             init_net, space, encoder = grow_policy(
-                init_net, space, encoder, [(t, TOOLS.get(t).task) for t in add_tools], width=cfg.width)
+                init_net, space, encoder, [(t, TOOLS.get(t).card.task) for t in add_tools], width=cfg.width)
         init_net.train()
         if encoder.perc_dim and perceiver is None:  # the policy was trained seeing perception
             from ..perceive import load_default_perceiver
