@@ -19,6 +19,7 @@ from irpilot.policies.learned import (  # noqa: E402
     default_weights,
     pending_tools,
     redirect_stop,
+    resolve_weights,
 )
 from irpilot.pool.result import CallResult  # noqa: E402
 
@@ -226,7 +227,7 @@ def test_agenda_threshold_and_skip():
 
 def test_ensemble_averages_the_logits_of_its_members():
     """``weights="a.pt+b.pt"``: one decision from the mean of the members' logits."""
-    static = default_weights("rl3_static")
+    static = resolve_weights("mix_sft_light")  # the SFT start of the default: the same actions
     single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
     twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
     pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
@@ -243,13 +244,15 @@ def test_ensemble_averages_the_logits_of_its_members():
 
 
 def test_trace_records_the_policy_choices_of_each_step(tmp_path):
-    """Each decision of ``learned`` keeps its most probable actions in the trace; the greedy
-    action is the first of them, and they survive saving and loading the trace."""
+    """Each decision of ``learned`` keeps its most probable actions in the trace; decoding by
+    tool, the greedy action is the first of them (by task, the default, it is the most probable
+    tool of the most probable task, which need not be the most probable tool), and they survive
+    saving and loading the trace."""
     from irpilot.agent import Trajectory
 
     img = np.random.default_rng(1).uniform(0, 1, (3, 64, 64)).astype(np.float32)
     agent = Agent(pool=_IdentityPool(), perceiver=None, config=AgentConfig(max_calls=4))
-    traj = agent.run(img, "learned")
+    traj = agent.run(img, "learned", decode="tool")
     assert traj.steps
     for s in traj.steps:
         probs = list(s.choices.values())
@@ -327,7 +330,7 @@ def test_sure_dark_skips_the_darkening_check_only_when_perception_is_sure():
 
 
 def test_grown_policy_decides_as_before_until_fine_tuned():
-    """``train sft --add-tools`` grows the shipped policy: the old actions' logits are unchanged
+    """``train sft --add-tools`` grows a shipped policy: the old actions' logits are unchanged
     for any history without the new tools, each new tool sits beside its task's tools with its
     task's first tool's row lowered by one, and a task the policy lacks is refused."""
     import torch
@@ -335,7 +338,7 @@ def test_grown_policy_decides_as_before_until_fine_tuned():
     from irpilot.policies.learned.checkpoint import grow_policy, load_policy
     from irpilot.policies.learned.network import stack_states
 
-    net, space, enc, meta = load_policy(default_weights())
+    net, space, enc, meta = load_policy(default_weights("sft3"))  # a shipped policy without the two tools
     add = [("shake_deblur_pnp", "motion_deblur"), ("jpeg_ycc_net", "dejpeg")]
     net2, space2, enc2 = grow_policy(net, space, enc, add, width=meta["net"]["width"])
     assert space2.n == space.n + 2 and space2.tools_for("motion_deblur")[-1] == "shake_deblur_pnp"
