@@ -147,6 +147,21 @@ def test_learned_treats_every_perceived_degradation(finish):
     assert traj.tool_calls <= pol.encoder.max_steps
 
 
+def test_agenda_task_without_an_action_gets_its_default_tool():
+    """Snow on the agenda of a policy with no desnowing action: before stopping, the policy
+    calls the task's default tool once (and never without the agenda)."""
+    from irpilot.policies.common import default_tool
+
+    pol = LearnedPolicy()
+    assert "desnow" not in pol.space.tasks
+    img = np.random.default_rng(4).uniform(0, 1, (3, 64, 64)).astype(np.float32)
+    for probs, finish, expected in (({"snow": 0.9}, True, 1), ({"snow": 0.9}, False, 0), ({"snow": 0.1}, True, 0)):
+        perceiver = lambda im, probs=probs, **_: _Perception(dict(probs), dict(probs))  # noqa: E731
+        agent = Agent(pool=_IdentityPool(), perceiver=perceiver, config=AgentConfig(max_calls=6))
+        traj = agent.run(img, "learned", finish_agenda=finish)
+        assert [c["name"] for c in traj.chain].count(default_tool("desnow")) == expected
+
+
 def test_registered_and_sampling_mode():
     assert POLICIES.get("learned") is LearnedPolicy
     pol = LearnedPolicy(greedy=False, temperature=1.0)

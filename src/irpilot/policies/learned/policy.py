@@ -116,7 +116,8 @@ class LearnedPolicy(StepPolicy):
     ``finish_agenda`` (default True: while a degradation perception rates present in the
     input, probability >= ``threshold`` (0.5), is untreated, the probability of stop goes to
     the tools of those tasks (:func:`redirect_stop`); every other choice, the order, the tools
-    and any extra steps stay the network's), ``agenda_skip`` (degradations the agenda leaves to
+    and any extra steps stay the network's; an agenda task the policy has no action for, such
+    as desnowing, is done with that task's default tool when the network would stop), ``agenda_skip`` (degradations the agenda leaves to
     the network, separated by ``,`` or ``+``, or a list; default :data:`AGENDA_SKIP`, ``none``
     for an empty list), ``skip_threshold`` (those degradations still go on the agenda when
     perception's probability reaches this; default none: never), ``min_prob`` (a tool whose task
@@ -263,10 +264,29 @@ class LearnedPolicy(StepPolicy):
                 i = int(np.argmax(p))
             name = self.space.names[i]
         if name == "stop":
-            self._last = None
-            return STOP
+            extra = self._outside_task_tool() if self.options.finish_agenda or self.tasks is not None else None
+            if extra is None:
+                self._last = None
+                return STOP
+            name = extra
         self._last = name
         return ToolCall(name, self._arguments(name, obs))
+
+    def _outside_task_tool(self) -> str | None:
+        """Before stopping: the default tool (:func:`~irpilot.policies.common.default_tool`) of
+        the first task on the agenda that has no action in this policy and no call yet, e.g.
+        desnowing for a policy whose action list predates snow; None when there is none."""
+        from ...tools import TOOLS
+        from ..common import default_tool
+
+        done = {TOOLS.get(c).card.task for c in self._called if c in TOOLS}
+        for task in self._agenda:
+            if task in self.space.tasks or task in done:
+                continue
+            tool = default_tool(task)
+            if tool is not None and tool not in self._banned:
+                return tool
+        return None
 
     def _arguments(self, name: str, obs: Observation) -> dict[str, Any]:
         """``sure_dark``: when perception rates the current image dark with at least this
