@@ -207,6 +207,22 @@ def test_ffdnet_removes_the_grain_left_after_dejpeg() -> None:
     assert psnr(tool(x), img) >= psnr(tool(x, sigma=fine), img) + 1.0
 
 
+def test_cdncnn_grain_check_removes_the_grain_left_after_dejpeg(crop: np.ndarray) -> None:
+    """Version 2 runs FFDNet after CDnCNN-B when correlated grain remains (noise -> JPEG ->
+    dncnn3_dejpeg), and leaves white Gaussian noise to CDnCNN-B alone."""
+    tool, dejpeg = _need("dncnn_color_blind"), _need("dncnn3_dejpeg")
+    _need("ffdnet_color")
+    assert tool.card.version == "2"
+    img = _photo("chelsea", 50, 150, 128)
+    x = dejpeg(_jpeg(_gaussian(img, 25, seed=0), 20))
+    assert psnr(tool(x), img) >= psnr(tool(x, grain=False), img) + 1.0
+    for name, y, x in (("astronaut", 40, 180), ("coffee", 150, 250)):
+        noisy = _gaussian(_photo(name, y, x, 192), 25)
+        assert np.array_equal(tool(noisy), tool(noisy, grain=False))
+    small = _gaussian(crop, 25)  # 96 px: too small for the half-size reading, never checked
+    assert np.array_equal(tool(small), tool(small, grain=False))
+
+
 def test_dncnn3_improves_jpeg_q20(crop: np.ndarray) -> None:
     tool = _need("dncnn3_dejpeg")
     lq = _jpeg(crop, 20)

@@ -96,6 +96,9 @@ class _MatConvNetDnCNN(_GreyscaleMixin):
 #: training crops per condition, 256 px: Gaussian noise read 14.6-15.1 on 2 crops (where a second
 #: pass lost 0.9 dB), noise left by JPEG 16-42 (BENCHMARKS.md, "DnCNN's grain check")
 GRAIN_MIN = 16.0
+#: ... on images at least this large (each side): on a 96 px crop of a textured photo with white
+#: noise the half-size reading found 15-21 of "grain" and the second pass lost up to 2.9 dB
+GRAIN_MIN_SIDE = 128
 
 
 @register
@@ -110,7 +113,7 @@ class DnCNNColorBlind(_MatConvNetDnCNN):
         "Trained on white noise, it leaves noise that a JPEG step has made spatially correlated (the "
         "grain of a noisy photo saved as JPEG); version 2 reads the noise left in its output at full "
         "and half size (irpilot.noise.multiscale_sigma) and, when correlated grain of at least "
-        "16/255 remains, runs FFDNet at that level on the whole image (grain=false turns this off; "
+        "16/255 remains in an image of at least 128 px a side, runs FFDNet at that level on the whole image (grain=false turns this off; "
         "FFDNet's weights must be present): noise -> JPEG -> DnCNN-3 -> this tool +0.03 -> +1.69 dB, "
         "realistic noise -> JPEG +0.14 -> +1.94 dB, white Gaussian noise unchanged, JPEG alone "
         "-0.09 dB (8 training crops each)",
@@ -133,7 +136,7 @@ class DnCNNColorBlind(_MatConvNetDnCNN):
     def __call__(self, img: np.ndarray, **args: Any) -> np.ndarray:
         grain = bool(args.get("grain", True))
         out = super().__call__(img, **args)
-        if not grain or not FFDNetColor.available():
+        if not grain or min(out.shape[-2:]) < GRAIN_MIN_SIDE or not FFDNetColor.available():
             return out
         # decided on the whole output (not tile by tile), so tiles cannot disagree
         from ...noise import estimate_noise_sigma, multiscale_sigma
