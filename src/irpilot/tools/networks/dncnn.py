@@ -94,7 +94,7 @@ class _MatConvNetDnCNN(_GreyscaleMixin):
 #: dncnn_color_blind's grain check: FFDNet runs after it when :func:`irpilot.noise.multiscale_sigma`
 #: reads at least this (0-255) in its output and more than twice the full-size reading.  On 8
 #: training crops per condition, 256 px: Gaussian noise read 14.6-15.1 on 2 crops (where a second
-#: pass lost 0.9 dB), noise left by JPEG 16-42 (BENCHMARKS.md, "DnCNN's grain check")
+#: pass lost 0.9 dB), noise left by JPEG 16-42 (BENCHMARKS.md, "CDnCNN-B's grain check")
 GRAIN_MIN = 16.0
 #: ... on images at least this large (each side): on a 96 px crop of a textured photo with white
 #: noise the half-size reading found 15-21 of "grain" and the second pass lost up to 2.9 dB
@@ -115,8 +115,9 @@ class DnCNNColorBlind(_MatConvNetDnCNN):
         "and half size (irpilot.noise.multiscale_sigma) and, when correlated grain of at least "
         "16/255 remains in an image of at least 128 px a side, runs FFDNet at that level on the whole image (grain=false turns this off; "
         "FFDNet's weights must be present): noise -> JPEG -> DnCNN-3 -> this tool +0.03 -> +1.69 dB, "
-        "realistic noise -> JPEG +0.14 -> +1.94 dB, white Gaussian noise unchanged, JPEG alone "
-        "-0.09 dB (8 training crops each)",
+        "realistic noise -> JPEG +0.14 -> +1.94 dB, realistic sensor noise alone +6.48 -> +6.76 dB, "
+        "white Gaussian noise unchanged, JPEG alone (a false noise call) +0.02 -> -0.07 dB (8 training "
+        "crops of 256 px each; benchmarks/dncnn_grain.py)",
         version="2",
         weights_license=_NO_LICENCE,
         weights=(_W_COLOR,),
