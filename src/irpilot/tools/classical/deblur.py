@@ -30,6 +30,7 @@ import numpy as np
 from ...imaging.color import luma
 from ..base import Tool, ToolCard
 from ._common import deconv_hqs_tv, deconv_tikhonov, estimate_noise_sigma, register
+from .spectra import DISK_RADII, N_WELCH, disk_kernel, freq_grid, welch
 
 __all__ = [
     "motion_kernel",
@@ -42,9 +43,7 @@ __all__ = [
     "DefocusDeblurHQS",
 ]
 
-_N = 64  # Welch periodogram size
 _SIGMAS = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.5, 11.0)
-_RADII = tuple(np.arange(1.5, 9.01, 0.5))
 
 
 # ---------------------------------------------------------------------------------------
@@ -71,46 +70,11 @@ def motion_kernel(sigma: float, angle: float, radius: int | None = None) -> np.n
     return k.astype(np.float32)
 
 
-def disk_kernel(radius: float, alias_sigma: float = 0.5) -> np.ndarray:
-    """Disk ``x^2 + y^2 <= r^2`` on the pixel grid, blurred by a 3x3 Gaussian, sum 1."""
-    half = int(math.ceil(radius)) + 2
-    g = np.arange(-half, half + 1, dtype=np.float64)
-    yy, xx = np.meshgrid(g, g, indexing="ij")
-    d = (xx**2 + yy**2 <= radius**2).astype(np.float64)
-    t = np.exp(-np.array([1.0, 0.0, 1.0]) / (2.0 * max(alias_sigma, 1e-3) ** 2))
-    t /= t.sum()
-    from scipy.ndimage import convolve1d
-
-    d = convolve1d(convolve1d(d, t, axis=0, mode="constant"), t, axis=1, mode="constant")
-    return (d / d.sum()).astype(np.float32)
-
-
 # ---------------------------------------------------------------------------------------
-# spectra
-def _welch(y: np.ndarray, n: int = _N) -> np.ndarray:
-    """Averaged windowed periodogram (n, n) of a 2-D array (at most ~400 patches)."""
-    h, w = y.shape
-    if h < n or w < n:
-        y = np.pad(y, ((0, max(0, n - h)), (0, max(0, n - w))), mode="reflect")
-        h, w = y.shape
-    step = max(n // 2, int(math.sqrt(h * w / 400.0)))
-    win = np.outer(np.hanning(n), np.hanning(n))
-    patches = [
-        y[i : i + n, j : j + n] for i in range(0, h - n + 1, step) for j in range(0, w - n + 1, step)
-    ]
-    arr = np.stack(patches).astype(np.float64)
-    arr = (arr - arr.mean(axis=(1, 2), keepdims=True)) * win
-    return np.mean(np.abs(np.fft.fft2(arr)) ** 2, axis=0)
+# spectra (the periodogram and its bands: .spectra)
 
 
-def _freq_grid(n: int = _N):
-    f = np.fft.fftfreq(n)
-    fy, fx = np.meshgrid(f, f, indexing="ij")
-    band = np.rint(np.sqrt(fx**2 + fy**2) * n).astype(int)
-    return fy, fx, band
-
-
-def _motion_power(sigma: float, angle: float, n: int = _N) -> np.ndarray:
+def _motion_power(sigma: float, angle: float, n: int = N_WELCH) -> np.ndarray:
     dy, dx, w = _motion_taps(sigma, angle)
     pad = np.zeros((n, n))
     np.add.at(pad, (dy % n, dx % n), w)
@@ -152,8 +116,8 @@ def estimate_motion_kernel(
     ``prior_weight`` (per degree outside (-90, 90]) mildly favours rays pointing right.
     """
     y = luma(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
-    logp = np.log(_welch(y) + 1e-10)
-    _, _, band = _freq_grid()
+    logp = np.log(welch(y) + 1e-10)
+    _, _, band = freq_grid()
 
     def fit(s: float, a: float) -> float:
         return _band_variance_score(logp - np.log(_motion_power(s, a) + eps), band, 2, 30)
@@ -184,7 +148,7 @@ def estimate_motion_kernel(
     return motion_kernel(sigma, angle), {"angle": angle, "sigma": sigma, "score": score, "sharp_score": sharp}
 
 
-def _disk_power(radius: float, alias: float, n: int = _N) -> np.ndarray:
+def _disk_power(radius: float, alias: float, n: int = N_WELCH) -> np.ndarray:
     k = disk_kernel(radius, alias)
     pad = np.zeros((n, n))
     kh = k.shape[0]
@@ -193,7 +157,7 @@ def _disk_power(radius: float, alias: float, n: int = _N) -> np.ndarray:
 
 
 def estimate_defocus_radius(
-    img: np.ndarray, *, radii: tuple[float, ...] = _RADII, eps: float = 1e-3
+    img: np.ndarray, *, radii: tuple[float, ...] = DISK_RADII, eps: float = 1e-3
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Estimate the disk radius of a defocused image: the radius whose |K|^2, divided out
     of the radially averaged periodogram, leaves the smoothest power law (least squares
@@ -201,8 +165,8 @@ def estimate_defocus_radius(
     "sharp_score"})``; ``sharp_score`` is the same misfit with no disk divided out, so
     ``score / sharp_score`` says how much better a disk explains the spectrum than no blur."""
     y = luma(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
-    logp = np.log(_welch(y) + 1e-10)
-    _, _, band = _freq_grid()
+    logp = np.log(welch(y) + 1e-10)
+    _, _, band = freq_grid()
     bands = np.arange(2, 25)
     prof = np.array([logp[band == b].mean() for b in bands])
     lx = np.log(bands)

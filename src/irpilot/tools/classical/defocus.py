@@ -110,7 +110,7 @@ def lens_kernel(radius: float, rim: float = _RIM, softness: float = _SOFTNESS) -
 def defocus_kernel(shape: str, radius: float) -> np.ndarray:
     """The kernel of one member of the family: ``disk`` (as the protocol's, 0.5 px anti-alias),
     ``gaussian`` or ``lens``."""
-    from .deblur import disk_kernel
+    from .spectra import disk_kernel
 
     if shape == "disk":
         return disk_kernel(float(radius), 0.5)
@@ -132,7 +132,7 @@ _BANDS = np.arange(2, 25)  # radial bands of the 64-point periodogram, as estima
 
 @lru_cache(maxsize=1)
 def _band_index() -> np.ndarray:
-    from .deblur import _freq_grid
+    from .spectra import freq_grid as _freq_grid
 
     return _freq_grid()[2]
 
@@ -140,7 +140,7 @@ def _band_index() -> np.ndarray:
 @lru_cache(maxsize=256)
 def _kernel_profile(shape: str, radius: float, eps: float = 1e-3) -> tuple[np.ndarray, float]:
     """Radial profile of ``log(|K|^2 + eps)`` over the fitted bands, and the kernel's spread."""
-    from .deblur import _N
+    from .spectra import N_WELCH as _N
 
     k = defocus_kernel(shape, radius)
     pad = np.zeros((_N, _N))
@@ -175,7 +175,8 @@ class DefocusFit:
 
 
 def _fits(img: np.ndarray, space: str) -> list[DefocusFit]:
-    from .deblur import _RADII, _welch
+    from .spectra import DISK_RADII as _RADII
+    from .spectra import welch as _welch
 
     x = srgb_to_linear(img) if space == "linear" else img
     y = luma(x) if x.ndim == 3 else np.asarray(x, dtype=np.float32)
@@ -209,7 +210,7 @@ def estimate_defocus_kernel(
     >>> sorted(info)
     ['deconvolve', 'radius', 'ratio', 'shape', 'space', 'spread']
     """
-    from .deblur import _RADII
+    from .spectra import DISK_RADII as _RADII
 
     fits = _fits(img, "srgb") + _fits(img, "linear")
     best = min(f.ratio for f in fits)
