@@ -11,6 +11,9 @@ the check declined (returned unchanged).
     OMP_NUM_THREADS=1 python benchmarks/deblur_check.py --family defocus --n 16 --seed 100
     OMP_NUM_THREADS=1 python benchmarks/deblur_check.py --family motion --n 16 --seed 100
     OMP_NUM_THREADS=1 python benchmarks/deblur_check.py --family motion --n 16 --seed 99 --ratios 1.0,0.8,0.6,0.5,0.4,0.3
+
+``--realistic`` adds the realistic family's camera shake (alone, with sensor noise, with JPEG), to
+see whether a misfit ratio tells the protocol's line kernel from shake.
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ COMBOS: dict[str, dict[str, list[str]]] = {
         "haze": ["haze"],
     },
 }
+#: ``--realistic``: camera shake (generated trajectories) in place of the protocol's line kernel
+REALISTIC_MOTION: dict[str, list[str]] = {
+    "shake": ["real_motion_blur"],
+    "shake+noise": ["real_motion_blur", "real_noise"],
+    "shake+jpeg after DnCNN-3": ["real_motion_blur", "real_jpeg"],
+}
 TOOLS_CHECKED = {"defocus": ("defocus_deblur_wiener", "defocus_deblur_hqs"), "motion": ("motion_deblur_wiener", "motion_deblur_hqs")}
 
 
@@ -51,6 +60,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--ratios", default="", help="also tabulate, per misfit ratio in this comma-separated "
                     "list, the mean gain if the tools deconvolved only below it (e.g. 1.0,0.8,0.6,0.5)")
+    ap.add_argument("--realistic", action="store_true", help="also camera shake from the realistic family (motion)")
     args = ap.parse_args()
     ratios = [float(r) for r in args.ratios.split(",") if r.strip()]
 
@@ -75,14 +85,17 @@ def main() -> None:
     print("|---|---|" + "---|" * (2 * len(checked)))
     fits: dict[str, list[float]] = {}  # per combination: each crop's misfit ratio
     plain: dict[str, dict[str, list[float]]] = {}  # per combination and tool: gains without the check
-    for label, names in COMBOS[args.family].items():
+    combos = dict(COMBOS[args.family])
+    if args.realistic and args.family == "motion":
+        combos.update(REALISTIC_MOTION)
+    for label, names in combos.items():
         gains: dict[tuple[str, bool], list[float]] = {(t, c): [] for t in checked for c in (False, True)}
         declined = 0
         fits[label] = []
         crops = label.removesuffix(" after DnCNN-3")  # the same crops as the row without it
         for i in range(args.n):
             case = make_case(np.random.default_rng([args.seed, i, len(crops)]), photos, size=(args.size, args.size), names=names)
-            x = denoise(case.degraded) if "noise" in names else case.degraded
+            x = denoise(case.degraded) if any(n.endswith("noise") for n in names) else case.degraded
             if label.endswith("after DnCNN-3"):
                 x = dejpeg(x)
             base = psnr(x, case.clean)

@@ -6,6 +6,8 @@ with darkness or haze.  Per condition: mean PSNR gain of each over its input, th
 per-crop difference, and how many crops the check sent to FFDNet.
 
     OMP_NUM_THREADS=1 python benchmarks/dncnn_grain.py --n 8 --seed 5
+    OMP_NUM_THREADS=1 python benchmarks/dncnn_grain.py --n 8 --seed 5 --grain-min 8     # a lower threshold
+    OMP_NUM_THREADS=1 python benchmarks/dncnn_grain.py --n 8 --seed 5 --size 96 --min-side 0  # small crops
 """
 
 from __future__ import annotations
@@ -30,7 +32,16 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=8, help="crops per condition")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--grain-min", type=float, default=None, help="the check's threshold (default: the tool's GRAIN_MIN)")
+    ap.add_argument("--min-side", type=int, default=None, help="the check's smallest side (default: GRAIN_MIN_SIDE)")
     args = ap.parse_args()
+
+    from irpilot.tools.networks import dncnn
+
+    if args.grain_min is not None:
+        dncnn.GRAIN_MIN = args.grain_min
+    if args.min_side is not None:
+        dncnn.GRAIN_MIN_SIDE = args.min_side
 
     from irpilot.quality import score
     from irpilot.tools import get_tool
@@ -42,7 +53,8 @@ def main() -> None:
     def psnr(img: np.ndarray, ref: np.ndarray) -> float:
         return float(score(img, ref, ["psnr"])["psnr"])
 
-    print(f"{args.n} crops of {args.size} px per condition, training photos, seed {args.seed}\n")
+    print(f"{args.n} crops of {args.size} px per condition, training photos, seed {args.seed}; "
+          f"grain check at {dncnn.GRAIN_MIN} / 255 on images of {dncnn.GRAIN_MIN_SIDE} px a side or more\n")
     print("| condition | CDnCNN-B alone | version 2 (grain check) | worst difference | crops sent to FFDNet |")
     print("|---|---|---|---|---|")
     for label, names in CONDITIONS.items():

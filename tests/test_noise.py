@@ -9,7 +9,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from irpilot.io import from_uint8
-from irpilot.noise import METHODS, estimate_noise_sigma, flat_block_sigma, half_size, multiscale_sigma
+from irpilot.noise import METHODS, estimate_noise_sigma, flat_block_sigma, grain_sigma, half_size, multiscale_sigma
 
 PHOTOS = [("astronaut", 20, 150), ("chelsea", 50, 150), ("coffee", 150, 250)]
 
@@ -32,6 +32,7 @@ def test_white_noise_reads_as_the_pca_estimate(name: str, y: int, x: int) -> Non
     for sigma in (15, 25):
         noisy = np.clip(img + np.random.default_rng(sigma).normal(0, sigma / 255, img.shape), 0, 1).astype(np.float32)
         assert multiscale_sigma(noisy) == estimate_noise_sigma(noisy)
+        assert grain_sigma(noisy) == 0.0  # white noise is not grain
         assert abs(multiscale_sigma(noisy) - sigma) <= 0.2 * sigma
     assert multiscale_sigma(img) == estimate_noise_sigma(img) < 8  # a clean photo: no correlated reading
 
@@ -44,6 +45,7 @@ def test_correlated_noise_is_seen_at_half_size(name: str, y: int, x: int) -> Non
     assert 12.0 <= multiscale_sigma(noisy) <= 30.0
     assert estimate_noise_sigma(noisy, method="multiscale") == multiscale_sigma(noisy)
     assert multiscale_sigma(smooth) < 1.0  # without the noise, nothing is read
+    assert grain_sigma(noisy) == multiscale_sigma(noisy) and grain_sigma(smooth) == 0.0
 
 
 def test_flat_blocks_read_white_noise_and_skip_clipped_blocks() -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "estimate_noise_sigma",
     "channel_noise_sigmas",
     "multiscale_sigma",
+    "grain_sigma",
     "flat_block_sigma",
     "half_size",
     "wavelet_sigma",
@@ -158,31 +159,43 @@ def flat_block_sigma(img: np.ndarray, block: int = 8, quantile: float = _FLAT_QU
     return float(np.mean(np.sqrt(np.quantile(var, quantile, axis=1) / bias)) * 255.0)
 
 
-def multiscale_sigma(img: np.ndarray, *, patch: int = 7, max_patches: int = 20000, seed: int = 0) -> float:
-    """The noise level (0-255 scale) to give a Gaussian denoiser, white or spatially correlated noise.
+def grain_sigma(img: np.ndarray, *, patch: int = 7, max_patches: int = 20000, seed: int = 0) -> float:
+    """The level (0-255 scale) of spatially correlated noise, 0.0 when there is none to read.
 
     White noise reads the same at full and at half size once the half-size reading is doubled
     (2 x 2 averaging halves it); noise that JPEG and a dejpeg network have spread over
     neighbouring pixels reads 1-2 at full size but 15-35 at half size.  So when the full-size
     PCA estimate is below 3 (the fine scale almost noiseless) and the doubled half-size reading
     (the smaller of patch PCA and the flattest blocks, which keeps photo detail out) is above
-    both 8 and twice the full-size one, the level is 1.5 x that reading; otherwise it is the
-    PCA estimate (:func:`estimate_noise_sigma`), so white noise is estimated as before.
+    both 8 and twice the full-size one, the level is 1.5 x that reading; otherwise 0.0."""
+    img = as_image(img)
+    return _readings(img, patch, max_patches, seed)[1]
+
+
+def multiscale_sigma(img: np.ndarray, *, patch: int = 7, max_patches: int = 20000, seed: int = 0) -> float:
+    """The noise level (0-255 scale) to give a Gaussian denoiser, white or spatially correlated
+    noise: the correlated level (:func:`grain_sigma`) when there is one, else the PCA estimate
+    (:func:`estimate_noise_sigma`), so white noise is estimated as before.
 
     >>> multiscale_sigma(dejpegged)   # doctest: +SKIP
     25.4
     """
-    img = as_image(img)
+    fine, grain = _readings(as_image(img), patch, max_patches, seed)
+    return max(fine, grain)
+
+
+def _readings(img: np.ndarray, patch: int, max_patches: int, seed: int) -> tuple[float, float]:
+    """(full-size PCA estimate, correlated level or 0.0) of :func:`grain_sigma`."""
     fine = estimate_noise_sigma(img, patch=patch, max_patches=max_patches, seed=seed)
     if fine >= _FINE_MAX or min(img.shape[-2:]) < 8 * patch:
-        return fine
+        return fine, 0.0
     half = half_size(img)
     coarse = 2.0 * min(
         estimate_noise_sigma(half, patch=patch, max_patches=max_patches, seed=seed), flat_block_sigma(half)
     )
     if coarse > max(_COARSE_MIN, 2.0 * fine):
-        return max(fine, _COARSE_GAIN * coarse)
-    return fine
+        return fine, _COARSE_GAIN * coarse
+    return fine, 0.0
 
 
 def wavelet_sigma(img: np.ndarray) -> float:

@@ -91,13 +91,15 @@ class _MatConvNetDnCNN(_GreyscaleMixin):
         return PlainConvNet(load_matconvnet(self.weights_path()), residual=True)
 
 
-#: dncnn_color_blind's grain check: FFDNet runs after it when :func:`irpilot.noise.multiscale_sigma`
-#: reads at least this (0-255) in its output and more than twice the full-size reading.  On 8
-#: training crops per condition, 256 px: Gaussian noise read 14.6-15.1 on 2 crops (where a second
-#: pass lost 0.9 dB), noise left by JPEG 16-42 (BENCHMARKS.md, "CDnCNN-B's grain check")
+#: dncnn_color_blind's grain check: FFDNet runs after it when :func:`irpilot.noise.grain_sigma`
+#: reads at least this much correlated noise (0-255) in its output.  On 8 training crops per
+#: condition, 256 px, noise left by JPEG reads 16-42; at a threshold of 8 the check also fired on
+#: 2 of 8 crops of white Gaussian noise and lost 0.93 dB on one (BENCHMARKS.md, "CDnCNN-B's grain
+#: check": ``benchmarks/dncnn_grain.py --grain-min 8``)
 GRAIN_MIN = 16.0
-#: ... on images at least this large (each side): on a 96 px crop of a textured photo with white
-#: noise the half-size reading found 15-21 of "grain" and the second pass lost up to 2.9 dB
+#: ... on images at least this large (each side): the half-size reading has few flat blocks on
+#: small images; on 96 px crops it fired on 1 of 8 crops of white noise (-0.70 dB) and on a 96 px
+#: crop of the astronaut's suit with white noise (``tests/tools/test_networks.py``)
 GRAIN_MIN_SIDE = 128
 
 
@@ -112,7 +114,7 @@ class DnCNNColorBlind(_MatConvNetDnCNN):
         description="CDnCNN-B: 20-layer residual CNN, blind colour Gaussian denoising (sigma 0-55 on 0-255). "
         "Trained on white noise, it leaves noise that a JPEG step has made spatially correlated (the "
         "grain of a noisy photo saved as JPEG); version 2 reads the noise left in its output at full "
-        "and half size (irpilot.noise.multiscale_sigma) and, when correlated grain of at least "
+        "and half size (irpilot.noise.grain_sigma) and, when correlated grain of at least "
         "16/255 remains in an image of at least 128 px a side, runs FFDNet at that level on the whole image (grain=false turns this off; "
         "FFDNet's weights must be present): noise -> JPEG -> DnCNN-3 -> this tool +0.03 -> +1.69 dB, "
         "realistic noise -> JPEG +0.14 -> +1.94 dB, realistic sensor noise alone +6.48 -> +6.76 dB, "
@@ -140,10 +142,10 @@ class DnCNNColorBlind(_MatConvNetDnCNN):
         if not grain or min(out.shape[-2:]) < GRAIN_MIN_SIDE or not FFDNetColor.available():
             return out
         # decided on the whole output (not tile by tile), so tiles cannot disagree
-        from ...noise import estimate_noise_sigma, multiscale_sigma
+        from ...noise import grain_sigma
 
-        level = multiscale_sigma(out)
-        if level < GRAIN_MIN or level <= 2.0 * estimate_noise_sigma(out):
+        level = grain_sigma(out)
+        if level < GRAIN_MIN:
             return out
         if getattr(self, "_ffdnet", None) is None:
             self._ffdnet = FFDNetColor(**{k: v for k, v in self.options.items() if k in ("device", "precision")})
