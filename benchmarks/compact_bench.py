@@ -31,7 +31,21 @@ from tools_bench import test_crops  # noqa: E402
 from irpilot.degrade import degrade  # noqa: E402
 from irpilot.quality.full_reference import psnr, ssim  # noqa: E402
 from irpilot.tools import get_tool, tool_names_for_task  # noqa: E402
-from irpilot.train.compact import RECIPES  # noqa: E402
+from irpilot.train.compact import RECIPES, split_photos  # noqa: E402
+
+
+def heldout_crops(n: int, size: int, seed: int) -> list[tuple[str, np.ndarray]]:
+    """``n`` crops (at most ``size`` a side, a multiple of 8) of the held-out training photos, round-robin."""
+    _, held, names = split_photos()
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        img = held[i % len(held)]
+        _, h, w = img.shape
+        s = min(size, h, w) // 8 * 8
+        y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+        out.append((f"{names[i % len(held)]}@{y},{x}", np.ascontiguousarray(img[:, y : y + s, x : x + s])))
+    return out
 
 
 def _panel(rows: list[list[np.ndarray]], path: Path) -> None:
@@ -55,6 +69,9 @@ def main() -> int:
     ap.add_argument("--crops", type=int, default=24)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0, help="crop positions")
+    ap.add_argument("--photos", choices=("test", "heldout"), default="test",
+                    help="test: Kodak24/CBSD68/McMaster; heldout: the training photos `irpilot train tool` holds out "
+                    "(every 10th, never trained on), where a task's tool order may be chosen")
     ap.add_argument("--out", type=Path, default=None, help="JSON results (default: benchmarks/results/compact_TASK.json)")
     ap.add_argument("--png", type=Path, default=None, help="before/after panel of the first crops of each model")
     ap.add_argument("--png-crops", type=int, default=2)
@@ -62,11 +79,11 @@ def main() -> int:
 
     recipe = RECIPES[args.task]
     tools = args.tools or tool_names_for_task(args.task)
-    crops = test_crops(args.crops, args.size, seed=args.seed)
+    crops = test_crops(args.crops, args.size, seed=args.seed) if args.photos == "test" else heldout_crops(args.crops, args.size, args.seed)
     models = [n for n, _ in recipe.degradations]
     items = {m: [(c, degrade(c, [m], seed=1000 + i)[0]) for i, (_, c) in enumerate(crops)] for m in models}
     items["clean"] = [(c, c) for _, c in crops]
-    res: dict[str, Any] = {"task": args.task, "crops": [n for n, _ in crops], "size": args.size, "tools": {}}
+    res: dict[str, Any] = {"task": args.task, "photos": args.photos, "crops": [n for n, _ in crops], "size": args.size, "tools": {}}
     outputs: dict[str, dict[str, list[np.ndarray]]] = {}
     for name in tools:
         tool = get_tool(name)
@@ -94,11 +111,11 @@ def main() -> int:
                          ssim_gain=float(np.mean(sout) - np.mean(sin)), worst_gain=float(gain.min()),
                          worse=int((gain < 0).sum()), psnr_per_crop=[round(float(v), 3) for v in pout])
             row[model] = r
-        big = np.ascontiguousarray(np.tile(crops[0][1], (1, 2, 2))[:, :512, :512])
-        if big.shape[1:] == (512, 512):
-            t0 = time.perf_counter()
-            tool(big)
-            row["seconds_512"] = time.perf_counter() - t0
+        c0 = items[models[0]][0][1]
+        big = np.ascontiguousarray(np.tile(c0, (1, -(-512 // c0.shape[1]), -(-512 // c0.shape[2])))[:, :512, :512])
+        t0 = time.perf_counter()
+        tool(big)
+        row["seconds_512"] = time.perf_counter() - t0
         res["tools"][name] = row
         print(json.dumps({name: {m: {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
                                      if k != "psnr_per_crop"} if isinstance(r, dict) else round(r, 3)

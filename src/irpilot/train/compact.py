@@ -36,7 +36,7 @@ import numpy as np
 
 from ..io import atomic_torch_save
 
-__all__ = ["Recipe", "RECIPES", "add_arguments", "run", "sample_batch"]
+__all__ = ["Recipe", "RECIPES", "add_arguments", "run", "sample_batch", "split_photos"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=128, help="crop side (a multiple of 8)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate (cosine decay)")
     p.add_argument("--widths", default="16,32,48,64", help="channels per U-Net level, full resolution first")
+    p.add_argument("--no-context", action="store_true", help="no per-image context bias (ablation)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--eval-minutes", type=float, default=4.0, help="validate and checkpoint this often")
     p.add_argument("--val-crops", type=int, default=12, help="validation crops per degradation model")
@@ -75,13 +76,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
 
 
-def _photos(seed_every: int = 10) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+def split_photos(every: int = 10) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """The training photos split into (trained on, held out, names of the held out): every
+    ``every``-th photo by name is held out, never trained on (for validation and for ranking
+    a task's tools without the test sets)."""
     from .data import training_photos
 
     photos = sorted(training_photos(), key=lambda t: t[0])
     if not photos:
         raise SystemExit("no training photos found (set IRPILOT_DATA_DIR)")
-    held = set(range(0, len(photos), seed_every))
+    held = set(range(0, len(photos), every))
     train = [img for i, (_, img) in enumerate(photos) if i not in held]
     val = [img for i, (_, img) in enumerate(photos) if i in held]
     return train, val, [name for i, (name, _) in enumerate(photos) if i in held]
@@ -190,11 +194,11 @@ def run(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     out: Path = args.out or Path(f"runs/compact_{recipe.task}")
     out.mkdir(parents=True, exist_ok=True)
-    train, val, val_names = _photos()
+    train, val, val_names = split_photos()
     weights = np.array([p.shape[1] * p.shape[2] for p in train], dtype=np.float64)
     weights /= weights.sum()
     items = _val_items(recipe, val, args.val_crops, 128)
-    model = build_compact_net(widths)
+    model = build_compact_net(widths, context=not args.no_context)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = 0, 0.0, -math.inf
     if args.resume and (out / "last.pt").is_file():
@@ -207,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     argv = sys.argv[1:]
     command = "irpilot " + " ".join(argv) if argv[:2] == ["train", "tool"] else "irpilot train tool " + " ".join(argv)
-    meta = {"task": recipe.task, "widths": ",".join(map(str, widths)), "params": n_params,
+    meta = {"task": recipe.task, "widths": ",".join(map(str, widths)), "context": "0" if args.no_context else "1",
+            "params": n_params,
             "train_photos": len(train), "degradations": ",".join(n for n, _ in recipe.degradations),
             "clean_share": recipe.clean_share, "command": command}
     log = open(out / "log.jsonl", "a", encoding="utf-8")

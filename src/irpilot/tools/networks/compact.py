@@ -40,10 +40,14 @@ def asset_path(task: str) -> str:
     return f"assets/compact_{task}.safetensors"
 
 
-def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 3) -> torch.nn.Module:
+def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 3, context: bool = True) -> torch.nn.Module:
     """The compact residual U-Net (random weights; the identity until trained):
     ``forward(x)`` maps (N, ``channels``, H, W) in [0, 1] to the same shape, H and W
     multiples of ``2 ** (len(widths) - 1)``.
+
+    With ``context``, the coarsest level also gets a per-image bias computed from the mean and
+    the maximum of its features over the whole image (tile): what is uniform over a photo, such
+    as a veil's strength, cannot be read from a neighbourhood of the receptive field's size.
 
     >>> net = build_compact_net((8, 16))                  # doctest: +SKIP
     >>> net(torch.rand(1, 3, 32, 32)).shape               # doctest: +SKIP
@@ -69,6 +73,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             self.up = nn.ModuleList([nn.ConvTranspose2d(w[i + 1], w[i], 2, stride=2) for i in range(len(w) - 1)])
             self.dec = nn.ModuleList([pair(2 * w[i], w[i]) for i in range(len(w) - 1)])
             self.tail = nn.Conv2d(w[0], channels, 3, padding=1)
+            self.context = nn.Linear(2 * w[-1], w[-1]) if context else None
             nn.init.zeros_(self.tail.weight)  # starts as the identity: out = in
             nn.init.zeros_(self.tail.bias)
 
@@ -78,6 +83,9 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             for i in range(1, len(self.enc)):
                 skips.append(f)
                 f = self.enc[i](F.leaky_relu(self.down[i - 1](f), 0.1))
+            if self.context is not None:
+                g = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+                f = f + F.leaky_relu(self.context(g), 0.1)[:, :, None, None]
             for i in reversed(range(len(self.dec))):
                 f = self.dec[i](torch.cat([F.leaky_relu(self.up[i](f), 0.1), skips[i]], dim=1))
             return x + self.tail(f)
@@ -114,7 +122,7 @@ def load_compact_net(task: str | None = None, path: str | Path | None = None) ->
             meta = dict(f.metadata() or {})
         state = load_file(str(p))
     widths = tuple(int(c) for c in meta.get("widths", ",".join(map(str, DEFAULT_WIDTHS))).split(","))
-    model = build_compact_net(widths)
+    model = build_compact_net(widths, context=meta.get("context", "1") == "1")
     model.load_state_dict(state)
     return model.eval(), meta
 
