@@ -66,6 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=128, help="crop side (a multiple of 8)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate (cosine decay)")
     p.add_argument("--widths", default="16,32,48,64", help="channels per U-Net level, full resolution first")
+    p.add_argument("--clean-share", type=float, default=None,
+                   help="share of crops left clean (default: the task's recipe, e.g. 0.1 for desnow)")
     p.add_argument("--no-context", action="store_true", help="no per-image context bias (ablation)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--eval-minutes", type=float, default=4.0, help="validate and checkpoint this often")
@@ -186,6 +188,10 @@ def run(args: argparse.Namespace) -> int:
     from ..tools.networks.compact import build_compact_net, save_compact_net
 
     recipe = RECIPES[args.task]
+    if args.clean_share is not None:
+        if not 0.0 <= args.clean_share < 1.0:
+            raise SystemExit(f"--clean-share must be in [0, 1), got {args.clean_share}")
+        recipe = dataclasses.replace(recipe, clean_share=float(args.clean_share))
     widths = tuple(int(c) for c in str(args.widths).split(","))
     m = 2 ** (len(widths) - 1)
     if args.size % m:
