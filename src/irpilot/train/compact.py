@@ -75,6 +75,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
+    p.add_argument("--reset-best", action="store_true",
+                   help="with --resume: forget the best validation score so far (a fine-tune with another recipe)")
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
 
 
@@ -212,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         model.load_state_dict(blob["state_dict"])
         opt.load_state_dict(blob["optimizer"])
         step, spent, best = int(blob["step"]), float(blob["spent"]), float(blob["best"])
+        if args.reset_best:
+            best = -math.inf
     rng = np.random.default_rng(args.seed + step)
     budget = spent + args.minutes * 60.0
     n_params = sum(p.numel() for p in model.parameters())
