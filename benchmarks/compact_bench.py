@@ -48,6 +48,29 @@ def heldout_crops(n: int, size: int, seed: int) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+class _RunWeights:
+    """A compact network from a weights file, run like a tool (padded to its size multiple, tiled)."""
+
+    def __init__(self, path: Path) -> None:
+        import torch
+
+        from irpilot.tools.networks.compact import load_compact_net
+        from irpilot.tools.tiling import run_tiled
+
+        self.torch, self.run_tiled = torch, run_tiled
+        self.net, meta = load_compact_net(path=path)
+        self.m = 2 ** (len(meta["widths"].split(",")) - 1)
+
+    def _one(self, img: np.ndarray) -> np.ndarray:
+        _, h, w = img.shape
+        x = np.pad(img, ((0, 0), (0, -h % self.m), (0, -w % self.m)), mode="reflect")
+        with self.torch.inference_mode():
+            return self.net(self.torch.from_numpy(x[None]))[0].numpy()[:, :h, :w]
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        return np.clip(self.run_tiled(self._one, img, 512, 32), 0.0, 1.0)
+
+
 def _panel(rows: list[list[np.ndarray]], path: Path) -> None:
     """Write a grid of (3, h, w) images (one row per crop) as a PNG."""
     from irpilot.io import write_image
@@ -72,6 +95,9 @@ def main() -> int:
     ap.add_argument("--photos", choices=("test", "heldout"), default="test",
                     help="test: Kodak24/CBSD68/McMaster; heldout: the training photos `irpilot train tool` holds out "
                     "(every 10th, never trained on), where a task's tool order may be chosen")
+    ap.add_argument("--weights", type=Path, default=None,
+                    help="also run these compact-network weights (e.g. runs/compact_TASK/best.safetensors) as "
+                    "'compact_run', before they are exported or shipped")
     ap.add_argument("--out", type=Path, default=None, help="JSON results (default: benchmarks/results/compact_TASK.json)")
     ap.add_argument("--png", type=Path, default=None, help="before/after panel of the first crops of each model")
     ap.add_argument("--png-crops", type=int, default=2)
@@ -85,8 +111,10 @@ def main() -> int:
     items["clean"] = [(c, c) for _, c in crops]
     res: dict[str, Any] = {"task": args.task, "photos": args.photos, "crops": [n for n, _ in crops], "size": args.size, "tools": {}}
     outputs: dict[str, dict[str, list[np.ndarray]]] = {}
+    if args.weights is not None:
+        tools = ["compact_run"] + list(tools)
     for name in tools:
-        tool = get_tool(name)
+        tool = _RunWeights(args.weights) if name == "compact_run" else get_tool(name)
         tool(np.ascontiguousarray(crops[0][1][:, :32, :32]))  # load weights outside the timings
         row: dict[str, Any] = {}
         outputs[name] = {}
