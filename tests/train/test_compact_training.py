@@ -74,12 +74,13 @@ def test_training_command_runs_checkpoints_and_exports(tmp_path: Path) -> None:
         pytest.skip("no training photos (IRPILOT_DATA_DIR)")
     out, exported = tmp_path / "run", tmp_path / "desnow.safetensors"
     code = main(["train", "tool", "desnow", "--out", str(out), "--max-steps", "5", "--widths", "4,8",
-                 "--size", "32", "--batch", "2", "--val-crops", "1", "--export", str(exported)])
+                 "--size", "32", "--batch", "2", "--val-crops", "1", "--select", "all", "--export", str(exported)])
     assert code == 0
     events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert events[0]["event"] == "start" and events[-1]["event"] == "export"
     evals = [e for e in events if e["event"] == "eval"]
     assert evals and evals[-1]["step"] == 5 and np.isfinite(evals[-1]["score"])
+    assert evals[-1]["score_all"] > evals[-1]["score"]  # clean crops come back closer than degraded ones
     net, meta = load_compact_net(path=exported)
     assert meta["widths"] == "4,8" and meta["task"] == "desnow" and json.loads(meta["val"])["score"]
     assert float(net.tail.weight.abs().sum()) > 0  # trained away from the zero (identity) start

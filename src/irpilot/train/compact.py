@@ -5,7 +5,9 @@ Kodak photographs, classic5, scikit-image's photos); every 10th photo is held ou
 Random crops (rotated and flipped) are degraded by one of the task's degradation models (its
 :class:`Recipe`: for ``desnow`` the realistic ``real_snow`` and the protocol-style ``snow``, half
 each), at the model's default severities or, for 30 % of the crops, at a random level; a share of
-the crops stays clean with itself as the target, so that the network leaves clean photos alone.
+the crops stays clean with itself as the target, so that the network leaves clean photos alone
+(``--clean-share`` overrides the recipe's share; ``--select all`` also counts the clean crops when
+picking the best weights).
 The loss is the Charbonnier (smooth L1) distance to the clean crop.  Validation scores fixed
 crops of the held-out photos, per degradation model, and the change the network makes to clean
 crops.
@@ -75,6 +77,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
+    p.add_argument("--select", choices=("degraded", "all"), default="degraded",
+                   help="which validation score picks best.safetensors: the mean output PSNR over the degraded "
+                   "crops, or over all of them with the clean crops' as one more model (a network that must "
+                   "also leave clean photos alone)")
     p.add_argument("--reset-best", action="store_true",
                    help="with --resume: forget the best validation score so far (a fine-tune with another recipe)")
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
@@ -164,7 +170,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def _evaluate(model: Any, items: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Per model: mean PSNR of the input and of the output (for "clean": of the output against
     the untouched crop, i.e. how little the network changes it); ``score``: mean output PSNR over
-    the degraded crops."""
+    the degraded crops; ``score_all``: over the models and the clean crops."""
     import torch
 
     acc: dict[str, list[tuple[float, float]]] = {}
@@ -181,6 +187,7 @@ def _evaluate(model: Any, items: list[tuple[str, np.ndarray, np.ndarray]]) -> di
             res[f"{name}_in"] = float(a[:, 0].mean())
         res[f"{name}_out"] = float(a[:, 1].mean())
     res["score"] = float(np.mean([v for k, v in res.items() if k.endswith("_out") and not k.startswith("clean")]))
+    res["score_all"] = float(np.mean([v for k, v in res.items() if k.endswith("_out")]))
     return res
 
 
@@ -259,9 +266,10 @@ def run(args: argparse.Namespace) -> int:
         done = spent >= budget or bool(args.max_steps and step - first >= args.max_steps)
         if now - t_eval > args.eval_minutes * 60 or done:
             res = _evaluate(model, items)
-            better = res["score"] > best
+            key = "score_all" if args.select == "all" else "score"
+            better = res[key] > best
             if better:
-                best = res["score"]
+                best = res[key]
                 save_compact_net(model, out / "best.safetensors",
                                  {**{k: str(v) for k, v in meta.items()}, "step": str(step),
                                   "train_minutes": f"{spent / 60:.1f}", "val": json.dumps({k: round(v, 3) for k, v in res.items()})})
