@@ -52,15 +52,14 @@ class DesnowNet(CompactNetTool):
         id="desnow_net",
         task="desnow",
         description="snow removal (flakes, streaks, out-of-focus near flakes and the veil) by irpilot's "
-        "own compact residual U-Net (0.28 M parameters), trained 32 min on one CPU thread on "
-        "irpilot's training photos (T91, CSet14, LIVE1 without Kodak, classic5, scikit-image; 4,465 "
+        "own compact residual U-Net (0.28 M parameters), trained 40 min on one CPU thread on "
+        "irpilot's training photos (T91, CSet14, LIVE1 without Kodak, classic5, scikit-image; 5,487 "
         "steps of 8 crops of 128 px) with irpilot's two snow models (realistic real_snow and "
-        "protocol-style snow, half each; 10 % clean crops kept as they are). Test crops (24, 256 px, "
-        "Kodak24/CBSD68/McMaster): +7.5 dB on real_snow and +9.2 on snow (desnow_median +5.2 / +4.0), "
-        "worst crop +3.2 / +2.4; the toolbox's first desnow tool. Fitted to those synthetic models: "
-        "real snow photographs are not measured. On a clean photo it is not the identity: "
-        "26.1 dB against the clean test crops on average (worst 22.2; desnow_median 27.2, worst 18.6), "
-        "mostly a darker tone where it reads a veil.",
+        "protocol-style snow, half each): 32 min with 10 % clean crops kept as they are, then 8 min "
+        "with 25 %. Test crops (24, 256 px, Kodak24/CBSD68/McMaster): +7.6 dB on real_snow and +9.3 "
+        "on snow (desnow_median +5.2 / +4.0), worst crop +2.7 / +2.7; a clean crop comes back at "
+        "37.2 dB on average (worst 25.0; desnow_median 27.2, worst 18.6). The toolbox's first desnow "
+        "tool. Fitted to those synthetic snow models: real snow photographs are not measured.",
         weights_license="Apache-2.0 (irpilot)",
         python_packages=("torch", "safetensors"),
         multiple_of=8,
@@ -68,7 +67,7 @@ class DesnowNet(CompactNetTool):
         tile_size=512,
         tile_overlap=32,
         devices=("cpu", "cuda"),
-        cpu_seconds_512=0.5,  # compact_bench.py, one thread, CPU shared with other jobs (BENCHMARKS.md)
+        cpu_seconds_512=0.3,  # compact_bench.py, one thread, CPU shared with other jobs (0.22-0.29 s; BENCHMARKS.md)
         kind="network",
         reference="irpilot (irpilot train tool desnow); U-Net: Ronneberger et al. 2015",
     )
