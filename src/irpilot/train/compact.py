@@ -1,0 +1,286 @@
+"""Train irpilot's compact network of one task (``irpilot train tool TASK``) on the training photos.
+
+Training photos only (:func:`irpilot.train.data.training_photos`: T91, CSet14, LIVE1 without its
+Kodak photographs, classic5, scikit-image's photos); every 10th photo is held out for validation.
+Random crops (rotated and flipped) are degraded by one of the task's degradation models (its
+:class:`Recipe`: for ``desnow`` the realistic ``real_snow`` and the protocol-style ``snow``, half
+each), at the model's default severities or, for 30 % of the crops, at a random level; a share of
+the crops stays clean with itself as the target, so that the network leaves clean photos alone
+(``--clean-share`` overrides the recipe's share; ``--select all`` also counts the clean crops when
+picking the best weights).
+The loss is the Charbonnier (smooth L1) distance to the clean crop.  Validation scores fixed
+crops of the held-out photos, per degradation model, and the change the network makes to clean
+crops.
+
+Runs for ``--minutes``, logs JSON lines to ``OUT/log.jsonl``, keeps ``OUT/last.pt`` (resumable
+with ``--resume``) and ``OUT/best.safetensors`` (best validation PSNR over the degraded crops);
+``--export PATH`` copies the best weights to where the tool reads them
+(``src/irpilot/assets/compact_<task>.safetensors``, :mod:`irpilot.tools.networks.compact`).
+Another task is one more :data:`RECIPES` entry.
+
+    irpilot train tool desnow --out runs/compact_desnow --minutes 30
+    irpilot train tool desnow --minutes 10 --resume --export src/irpilot/assets/compact_desnow.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io import atomic_torch_save
+
+__all__ = ["Recipe", "RECIPES", "add_arguments", "run", "sample_batch", "split_photos"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """What one task's network is trained on: ``degradations`` (registered degradation names,
+    each with its share of the degraded crops) and ``clean_share``, the share of crops left
+    clean (target: the crop itself)."""
+
+    task: str
+    degradations: tuple[tuple[str, float], ...]
+    clean_share: float = 0.1
+    #: share of degraded crops whose severity level is drawn uniformly (else the model's default)
+    level_share: float = 0.3
+
+
+RECIPES: dict[str, Recipe] = {
+    "desnow": Recipe("desnow", (("real_snow", 0.5), ("snow", 0.5)), clean_share=0.1),
+    "defocus_deblur": Recipe("defocus_deblur", (("real_defocus_blur", 0.5), ("defocus_blur", 0.5)), clean_share=0.05),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("task", choices=sorted(RECIPES), help="the task whose network is trained")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/compact_TASK)")
+    p.add_argument("--minutes", type=float, default=30.0, help="training time budget (validation excluded)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--size", type=int, default=128, help="crop side (a multiple of 8)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate (cosine decay)")
+    p.add_argument("--widths", default="16,32,48,64", help="channels per U-Net level, full resolution first")
+    p.add_argument("--clean-share", type=float, default=None,
+                   help="share of crops left clean (default: the task's recipe, e.g. 0.1 for desnow)")
+    p.add_argument("--no-context", action="store_true", help="no per-image context bias (ablation)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--eval-minutes", type=float, default=4.0, help="validate and checkpoint this often")
+    p.add_argument("--val-crops", type=int, default=12, help="validation crops per degradation model")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
+    p.add_argument("--select", choices=("degraded", "all"), default="degraded",
+                   help="which validation score picks best.safetensors: the mean output PSNR over the degraded "
+                   "crops, or over all of them with the clean crops' as one more model (a network that must "
+                   "also leave clean photos alone)")
+    p.add_argument("--reset-best", action="store_true",
+                   help="with --resume: forget the best validation score so far (a fine-tune with another recipe)")
+    p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
+
+
+def split_photos(every: int = 10) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """The training photos split into (trained on, held out, names of the held out): every
+    ``every``-th photo by name is held out, never trained on (for validation and for ranking
+    a task's tools without the test sets)."""
+    from .data import training_photos
+
+    photos = sorted(training_photos(), key=lambda t: t[0])
+    if not photos:
+        raise SystemExit("no training photos found (set IRPILOT_DATA_DIR)")
+    held = set(range(0, len(photos), every))
+    train = [img for i, (_, img) in enumerate(photos) if i not in held]
+    val = [img for i, (_, img) in enumerate(photos) if i in held]
+    return train, val, [name for i, (name, _) in enumerate(photos) if i in held]
+
+
+def _crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A random (3, size, size) crop, rotated and flipped (reflect-padded if the photo is small)."""
+    _, h, w = img.shape
+    if h < size or w < size:
+        img = np.pad(img, ((0, 0), (0, max(0, size - h)), (0, max(0, size - w))), mode="reflect")
+        _, h, w = img.shape
+    y0, x0 = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    crop = img[:, y0 : y0 + size, x0 : x0 + size]
+    k = int(rng.integers(8))
+    crop = np.rot90(crop, k % 4, axes=(1, 2))
+    if k >= 4:
+        crop = crop[:, :, ::-1]
+    return np.ascontiguousarray(crop, dtype=np.float32)
+
+
+def _degrade(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """``clean`` degraded by one of the recipe's models (or left clean): (image, model name or "clean")."""
+    from ..degrade import degrade
+    from ..degrade.base import LEVELS
+
+    if rng.random() < recipe.clean_share:
+        return clean, "clean"
+    names = [n for n, _ in recipe.degradations]
+    shares = np.array([s for _, s in recipe.degradations], dtype=np.float64)
+    name = names[int(rng.choice(len(names), p=shares / shares.sum()))]
+    levels = {name: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < recipe.level_share else None
+    out, _ = degrade(clean, [name], seed=int(rng.integers(2**31)), levels=levels)
+    return out, name
+
+
+def sample_batch(recipe: Recipe, photos: list[np.ndarray], p: np.ndarray, rng: np.random.Generator, n: int,
+                 size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` (degraded, clean) training pairs, each (n, 3, size, size) float32; photos drawn
+    with probabilities ``p`` (by area)."""
+    from ..imaging.convert import on_8bit_grid
+
+    xs, ys = [], []
+    for _ in range(n):
+        clean = on_8bit_grid(_crop(photos[int(rng.choice(len(photos), p=p))], size, rng))
+        lq, _ = _degrade(recipe, clean, rng)
+        xs.append(lq)
+        ys.append(clean)
+    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
+
+
+def _val_items(recipe: Recipe, val: list[np.ndarray], n: int, size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Fixed (model name, clean, degraded) crops of the held-out photos: ``n`` per model, and
+    ``n`` clean ones (name "clean")."""
+    from ..degrade import degrade
+    from ..imaging.convert import on_8bit_grid
+
+    rng = np.random.default_rng(1234)
+    out = []
+    for name in [n_ for n_, _ in recipe.degradations] + ["clean"]:
+        for i in range(n):
+            clean = on_8bit_grid(_crop(val[i % len(val)], size, rng))
+            lq = clean if name == "clean" else degrade(clean, [name], seed=7000 + i)[0]
+            out.append((name, clean, lq))
+    return out
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.clip(a, 0, 1).astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def _evaluate(model: Any, items: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Per model: mean PSNR of the input and of the output (for "clean": of the output against
+    the untouched crop, i.e. how little the network changes it); ``score``: mean output PSNR over
+    the degraded crops; ``score_all``: over the models and the clean crops."""
+    import torch
+
+    acc: dict[str, list[tuple[float, float]]] = {}
+    model.eval()
+    with torch.inference_mode():
+        for name, clean, lq in items:
+            out = model(torch.from_numpy(lq[None]))[0].numpy()
+            acc.setdefault(name, []).append((_psnr(lq, clean), _psnr(out, clean)))
+    model.train()
+    res: dict[str, float] = {}
+    for name, vals in acc.items():
+        a = np.array(vals)
+        if name != "clean":
+            res[f"{name}_in"] = float(a[:, 0].mean())
+        res[f"{name}_out"] = float(a[:, 1].mean())
+    res["score"] = float(np.mean([v for k, v in res.items() if k.endswith("_out") and not k.startswith("clean")]))
+    res["score_all"] = float(np.mean([v for k, v in res.items() if k.endswith("_out")]))
+    return res
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..tools.networks.compact import build_compact_net, save_compact_net
+
+    recipe = RECIPES[args.task]
+    if args.clean_share is not None:
+        if not 0.0 <= args.clean_share < 1.0:
+            raise SystemExit(f"--clean-share must be in [0, 1), got {args.clean_share}")
+        recipe = dataclasses.replace(recipe, clean_share=float(args.clean_share))
+    widths = tuple(int(c) for c in str(args.widths).split(","))
+    m = 2 ** (len(widths) - 1)
+    if args.size % m:
+        raise SystemExit(f"--size must be a multiple of {m} (the network's downsampling), got {args.size}")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out: Path = args.out or Path(f"runs/compact_{recipe.task}")
+    out.mkdir(parents=True, exist_ok=True)
+    train, val, val_names = split_photos()
+    weights = np.array([p.shape[1] * p.shape[2] for p in train], dtype=np.float64)
+    weights /= weights.sum()
+    items = _val_items(recipe, val, args.val_crops, 128)
+    model = build_compact_net(widths, context=not args.no_context)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    step, spent, best = 0, 0.0, -math.inf
+    if args.resume and (out / "last.pt").is_file():
+        blob = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(blob["state_dict"])
+        opt.load_state_dict(blob["optimizer"])
+        step, spent, best = int(blob["step"]), float(blob["spent"]), float(blob["best"])
+        if args.reset_best:
+            best = -math.inf
+    rng = np.random.default_rng(args.seed + step)
+    budget = spent + args.minutes * 60.0
+    n_params = sum(p.numel() for p in model.parameters())
+    argv = sys.argv[1:]
+    command = "irpilot " + " ".join(argv) if argv[:2] == ["train", "tool"] else "irpilot train tool " + " ".join(argv)
+    meta = {"task": recipe.task, "widths": ",".join(map(str, widths)), "context": "0" if args.no_context else "1",
+            "params": n_params,
+            "train_photos": len(train), "degradations": ",".join(n for n, _ in recipe.degradations),
+            "clean_share": recipe.clean_share, "command": command}
+    log = open(out / "log.jsonl", "a", encoding="utf-8")
+
+    def record(**kv: Any) -> None:
+        line = json.dumps(kv)
+        log.write(line + "\n")
+        log.flush()
+        print(line, flush=True)
+
+    record(event="start", step=step, spent=round(spent, 1), budget=budget, **meta, val_crops=len(items),
+           val_photos=val_names)
+    first = step
+    t_last = t_eval = time.time()
+    losses: list[float] = []
+    while spent < budget and not (args.max_steps and step - first >= args.max_steps):
+        frac = spent / budget
+        lr = args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = sample_batch(recipe, train, weights, rng, args.batch, args.size)
+        err = model(torch.from_numpy(x)) - torch.from_numpy(y)
+        loss = torch.sqrt(err * err + 1e-6).mean()  # Charbonnier
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+        step += 1
+        now = time.time()
+        spent += now - t_last
+        t_last = now
+        if step - first == 20:
+            record(event="speed", seconds_per_step=round((now - t_eval) / 20, 3))
+        done = spent >= budget or bool(args.max_steps and step - first >= args.max_steps)
+        if now - t_eval > args.eval_minutes * 60 or done:
+            res = _evaluate(model, items)
+            key = "score_all" if args.select == "all" else "score"
+            better = res[key] > best
+            if better:
+                best = res[key]
+                save_compact_net(model, out / "best.safetensors",
+                                 {**{k: str(v) for k, v in meta.items()}, "step": str(step),
+                                  "train_minutes": f"{spent / 60:.1f}", "val": json.dumps({k: round(v, 3) for k, v in res.items()})})
+            atomic_torch_save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                               "spent": spent, "best": best}, out / "last.pt")
+            record(event="eval", step=step, minutes=round(spent / 60, 2), lr=round(lr, 7),
+                   loss=float(np.mean(losses)), best=better, **{k: round(v, 3) for k, v in res.items()})
+            losses = []
+            t_eval = t_last = time.time()  # validation does not count against the budget
+    if args.export is not None:
+        shutil.copyfile(out / "best.safetensors", args.export)
+        record(event="export", path=str(args.export))
+    log.close()
+    return 0

@@ -1,0 +1,79 @@
+"""irpilot's compact networks (``irpilot.tools.networks.compact``) and their tools (``desnow_net``):
+shapes, the identity start, the safetensors round trip, and the tool's contract on small images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from irpilot.tools.networks import compact  # noqa: E402
+from irpilot.tools.networks.compact import build_compact_net, load_compact_net, save_compact_net  # noqa: E402
+
+
+def test_untrained_net_is_the_identity_and_keeps_the_shape() -> None:
+    torch.manual_seed(0)
+    net = build_compact_net((4, 8, 8)).eval()
+    x = torch.rand(2, 3, 32, 40)
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == x.shape
+    torch.testing.assert_close(y, x)  # zero last layer: out = in
+    with pytest.raises(ValueError, match="widths"):
+        build_compact_net(())
+
+
+def test_safetensors_round_trip_keeps_shape_and_outputs(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    net = build_compact_net((4, 8)).eval()
+    torch.nn.init.normal_(net.tail.weight, std=0.05)  # not the identity, so outputs can differ
+    path = tmp_path / "net.safetensors"
+    save_compact_net(net, path, {"task": "desnow", "widths": "4,8", "step": "3"})
+    loaded, meta = load_compact_net(path=path)
+    assert meta["step"] == "3" and meta["task"] == "desnow"
+    x = torch.rand(1, 3, 16, 24)
+    with torch.no_grad():
+        np.testing.assert_allclose(loaded(x).numpy(), net(x).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="widths"):
+        save_compact_net(net, path, {"task": "desnow"})
+
+
+def test_tool_on_a_random_network_keeps_shape_range_and_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``desnow_net`` with a random network in place of the packaged one: odd sides are padded
+    and cropped back, tiles are blended, the output is float32 in [0, 1]."""
+    from irpilot.tools import get_tool
+
+    torch.manual_seed(2)
+    net = build_compact_net((4, 8, 8)).eval()
+    torch.nn.init.normal_(net.tail.weight, std=0.05)
+    monkeypatch.setattr(compact, "asset_exists", lambda task: True)
+    monkeypatch.setattr(compact, "load_compact_net", lambda task=None, path=None: (net, {"task": "desnow"}))
+    tool = get_tool("desnow_net", device="cpu")
+    img = np.random.default_rng(0).random((3, 45, 70), dtype=np.float32)
+    out = tool(img)
+    assert out.shape == img.shape and out.dtype == np.float32
+    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+    assert not np.allclose(out, img)  # the network ran
+    tiled = tool(img, tile=32)
+    assert tiled.shape == img.shape and float(np.abs(tiled - out).mean()) < 0.05
+
+
+def test_packaged_desnow_weights_load_and_leave_a_clean_photo_nearly_alone() -> None:
+    if not compact.asset_exists("desnow"):
+        pytest.skip("desnow weights not in this install")
+    import skimage.data
+
+    from irpilot.io import from_uint8
+    from irpilot.tools import get_tool
+
+    net, meta = load_compact_net("desnow")
+    assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 300_000
+    assert "irpilot train tool desnow" in meta["command"] and meta["task"] == "desnow"
+    clean = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[40:168, 160:288]))
+    out = get_tool("desnow_net", device="cpu")(clean)
+    assert out.shape == clean.shape
+    assert float(10 * np.log10(1.0 / np.mean((out.astype(np.float64) - clean) ** 2))) > 30.0

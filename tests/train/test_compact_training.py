@@ -1,0 +1,86 @@
+"""``irpilot train tool TASK`` (``irpilot.train.compact``): training pairs, a short fit that lowers
+the loss, and a few steps of the command on the training photos that write loadable weights."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from irpilot.train.compact import RECIPES, sample_batch  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    """scikit-image's astronaut (a training photo: bundled with scikit-image), 3 x 160 x 160."""
+    import skimage.data
+
+    from irpilot.io import from_uint8
+
+    return from_uint8(np.ascontiguousarray(skimage.data.astronaut()[40:200, 160:320]))
+
+
+def test_every_recipe_names_registered_degradations_of_its_task() -> None:
+    from irpilot.degrade import DEGRADATIONS
+
+    for task, recipe in RECIPES.items():
+        assert recipe.task == task and 0.0 <= recipe.clean_share < 1.0
+        for name, share in recipe.degradations:
+            assert DEGRADATIONS.get(name).task == task and share > 0
+
+
+def test_batches_pair_degraded_and_clean_crops(photo: np.ndarray) -> None:
+    rng = np.random.default_rng(0)
+    x, y = sample_batch(RECIPES["desnow"], [photo], np.array([1.0]), rng, 4, 32)
+    assert x.shape == y.shape == (4, 3, 32, 32) and x.dtype == np.float32
+    assert float(np.abs(x - y).mean()) > 0.005  # snow was added
+    clean_only = dataclasses.replace(RECIPES["desnow"], clean_share=1.0)
+    x, y = sample_batch(clean_only, [photo], np.array([1.0]), rng, 2, 32)
+    np.testing.assert_array_equal(x, y)
+
+
+def test_a_short_fit_lowers_the_loss(photo: np.ndarray) -> None:
+    from irpilot.tools.networks.compact import build_compact_net
+
+    torch.manual_seed(0)
+    x, y = (torch.from_numpy(a) for a in sample_batch(RECIPES["desnow"], [photo], np.array([1.0]),
+                                                     np.random.default_rng(1), 4, 32))
+    net = build_compact_net((8, 16))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(60):
+        loss = (net(x) - y).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert np.mean(losses[-5:]) < 0.9 * losses[0]
+
+
+@pytest.mark.slow
+def test_training_command_runs_checkpoints_and_exports(tmp_path: Path) -> None:
+    """A few steps of ``irpilot train tool desnow`` on the training photos: log, best weights, export."""
+    from irpilot.cli import main
+    from irpilot.config import settings
+    from irpilot.tools.networks.compact import load_compact_net
+
+    if settings.data_dir is None or not (Path(settings.data_dir) / "T91").is_dir():
+        pytest.skip("no training photos (IRPILOT_DATA_DIR)")
+    out, exported = tmp_path / "run", tmp_path / "desnow.safetensors"
+    code = main(["train", "tool", "desnow", "--out", str(out), "--max-steps", "5", "--widths", "4,8",
+                 "--size", "32", "--batch", "2", "--val-crops", "1", "--select", "all", "--export", str(exported)])
+    assert code == 0
+    events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert events[0]["event"] == "start" and events[-1]["event"] == "export"
+    evals = [e for e in events if e["event"] == "eval"]
+    assert evals and evals[-1]["step"] == 5 and np.isfinite(evals[-1]["score"])
+    assert evals[-1]["score_all"] > evals[-1]["score"]  # clean crops come back closer than degraded ones
+    net, meta = load_compact_net(path=exported)
+    assert meta["widths"] == "4,8" and meta["task"] == "desnow" and json.loads(meta["val"])["score"]
+    assert float(net.tail.weight.detach().abs().sum()) > 0  # trained away from the zero (identity) start
