@@ -2,15 +2,20 @@
 
 A 4000x3000 photo is made from scikit-image's *astronaut* (upscaled), degraded with irpilot's
 synthesis, and restored by ``irpilot restore`` in a child process; the child's peak resident set
-(VmHWM, read while it runs) is reported.  Tools tile large images, so memory stays bounded.
+is reported (the larger of its VmHWM, read while it runs, and the ``ru_maxrss`` the kernel reports
+when it exits), with the tools it called and their seconds (from its trace).  Tools tile large
+images, so memory stays bounded.  ``low_resolution`` shrinks the photo 4x, so x4 super-resolution
+restores a 1000x750 input to 12 MP.
 
     python benchmarks/restore_memory.py --degradations noise,jpeg --policy fixed
+    python benchmarks/restore_memory.py --degradations low_resolution,noise --log runs/memory.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +29,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--degradations", default="noise,jpeg")
     ap.add_argument("--policy", default="fixed")
-    ap.add_argument("--size", default="4000x3000")
+    ap.add_argument("--size", default="4000x3000", help="size of the clean photo, before degradation")
+    ap.add_argument("--log", default="", help="also append the result as one JSON line to this file")
     args = ap.parse_args()
     import cv2
     import skimage.data
@@ -39,19 +45,37 @@ def main() -> None:
         degraded, _ = degrade(clean, names, seed=0)
         src = write_image(Path(tmp) / "big.png", degraded)
         del clean, degraded
-        cmd = [sys.executable, "-m", "irpilot", "restore", str(src), "-o", str(Path(tmp) / "out"),
-               "--policy", args.policy, "--tasks", ",".join(names)]
+        out_dir = Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "irpilot", "restore", str(src), "-o", str(out_dir),
+               "--policy", args.policy, "--tasks", ",".join(names), "-q"]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        peak = 0.0
-        while proc.poll() is None:
-            peak = max(peak, peak_rss_mb(proc.pid) or 0.0)
-            time.sleep(0.5)
-        out = proc.stdout.read() if proc.stdout else ""
+        with open(Path(tmp) / "log.txt", "w") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
+            peak = 0.0
+            while True:
+                pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    status = proc.returncode = os.waitstatus_to_exitcode(code)
+                    break
+                peak = max(peak, peak_rss_mb(proc.pid) or 0.0)
+                time.sleep(0.5)
         seconds = time.perf_counter() - t0
-    result = {"size": args.size, "degradations": names, "policy": args.policy, "peak_rss_mb": round(peak, 1),
-              "seconds": round(seconds, 1), "exit": proc.returncode, "output": out.strip().splitlines()[-2:]}
+        peak = max(peak, usage.ru_maxrss / 1024.0)  # Linux: kB
+        out = (Path(tmp) / "log.txt").read_text()
+        trace_file = out_dir / "big.trace.json"
+        trace = json.loads(trace_file.read_text()) if trace_file.is_file() else {}
+    calls = [f"{s['action']['name']} {s['seconds']:.0f} s" + ("" if s.get("ok", True) else " (failed)")
+             for s in trace.get("steps", []) if s.get("action", {}).get("name") not in (None, "stop")]
+    result = {"size": args.size, "input_shape": trace.get("input_shape"), "degradations": names,
+              "policy": args.policy, "precision": os.environ.get("IRPILOT_PRECISION", "default"),
+              "threads": os.environ.get("OMP_NUM_THREADS", ""), "calls": calls,
+              "peak_rss_mb": round(peak, 1), "seconds": round(seconds, 1), "exit": status,
+              "output": out.strip().splitlines()[-2:]}
     print(json.dumps(result, indent=1))
+    if args.log:
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.log, "a") as f:
+            f.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":
