@@ -19,10 +19,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 READINGS = ("pca", "multiscale", "grain", "wavelet", "immerkaer")
 
 
-def _photo(w: int, h: int, degradations: list[str]):
+def _photo(w: int, h: int, degradations: list[str]) -> np.ndarray:
     import cv2
     import skimage.data
 
@@ -33,7 +35,7 @@ def _photo(w: int, h: int, degradations: list[str]):
     return degrade(clean, degradations, seed=0)[0] if degradations else clean
 
 
-def _read(img, name: str) -> float:
+def _read(img: np.ndarray, name: str) -> float:
     from irpilot import noise
 
     if name == "grain":
@@ -45,33 +47,26 @@ def _child(size: str, name: str, degradations: list[str]) -> None:
     w, h = (int(v) for v in size.split("x"))
     img = _photo(w, h, degradations)
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current resident set
-    base = _own_rss()
+    base = _status("VmRSS:")
     t0 = time.perf_counter()
     value = _read(img, name)
     seconds = time.perf_counter() - t0
     print(json.dumps({"reading": name, "value": value, "seconds": round(seconds, 2),
-                      "rss_before_mb": round(base, 1), "peak_rss_mb": round(_own_hwm(), 1)}))
+                      "rss_before_mb": round(base, 1), "peak_rss_mb": round(_status("VmHWM:"), 1)}))
 
 
 def _status(key: str) -> float:
+    """A memory line of this process's /proc status, in MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(key):
             return int(line.split()[1]) / 1024.0
     return 0.0
 
 
-def _own_rss() -> float:
-    return _status("VmRSS:")
-
-
-def _own_hwm() -> float:
-    return _status("VmHWM:")
-
-
-def _values(sizes: list[int], degradations: list[str]) -> dict:
+def _values(sizes: list[int], degradations: list[str]) -> dict[str, float]:
     """Every reading on centre crops of the photo (made at 768 px) of each size, and on the same
     crops without degradation."""
-    out: dict = {}
+    out: dict[str, float] = {}
     for degs in (degradations, []):
         big = _photo(768, 768, degs)
         for s in sizes:
