@@ -63,3 +63,17 @@ def test_small_images_and_half_size() -> None:
     assert multiscale_sigma(tiny) == estimate_noise_sigma(tiny)  # too small for the half-size reading
     assert half_size(np.ones((3, 9, 7), np.float32)).shape == (3, 4, 3)
     assert "multiscale" in METHODS
+
+
+def test_sampled_patches_are_those_of_the_full_copy() -> None:
+    """The patch PCA copies only the patches it samples; they are the ones (same draw, same
+    order) that choosing from a copy of every patch gives, so readings do not depend on it."""
+    from irpilot.noise import _patches
+
+    channel = np.random.default_rng(0).random((61, 83)).astype(np.float32)
+    full = np.lib.stride_tricks.sliding_window_view(channel, (7, 7)).reshape(-1, 49).astype(np.float64)
+    for max_patches in (100, 3000, full.shape[0], 10**6):
+        got = _patches(channel, 7, max_patches, np.random.default_rng(5))
+        rng = np.random.default_rng(5)
+        want = full[rng.choice(full.shape[0], max_patches, replace=False)] if full.shape[0] > max_patches else full
+        assert got.dtype == np.float64 and np.array_equal(got, want)

@@ -426,12 +426,12 @@ def estimate_noise_level(img: np.ndarray) -> float:
     keeps most of its strength (white noise halves), so twice that estimate is taken when it is
     well above both the full-resolution estimate and what a noiseless blurred photo's own detail
     reads as there (up to 5.6 / 255 on the same crops)."""
+    from ...noise import half_size
+
     s = estimate_noise_sigma(img)
-    c, h, w = img.shape
-    if min(h, w) < 32:
+    if min(img.shape[-2:]) < 32:
         return s
-    half = img[:, : h // 2 * 2, : w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
-    s2 = 2.0 * estimate_noise_sigma(np.ascontiguousarray(half, dtype=np.float32))
+    s2 = 2.0 * estimate_noise_sigma(half_size(img))
     return s2 if s2 > max(2.0 * s, _CORRELATED_MIN) else s
 
 
