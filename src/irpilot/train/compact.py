@@ -57,6 +57,8 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "desnow": Recipe("desnow", (("real_snow", 0.5), ("snow", 0.5)), clean_share=0.1),
     "defocus_deblur": Recipe("defocus_deblur", (("real_defocus_blur", 0.5), ("defocus_blur", 0.5)), clean_share=0.05),
+    "dehaze": Recipe("dehaze", (("real_haze", 0.5), ("haze", 0.5)), clean_share=0.1),
+    "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1),
 }
 
 
