@@ -28,7 +28,6 @@ import argparse
 import dataclasses
 import json
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_torch_save
+from .loop import JsonLog, checkpoint, cosine_lr, export_best, resume
 
 __all__ = ["Recipe", "RECIPES", "add_arguments", "run", "sample_batch", "split_photos"]
 
@@ -217,14 +216,9 @@ def run(args: argparse.Namespace) -> int:
     items = _val_items(recipe, val, args.val_crops, 128)
     model = build_compact_net(widths, context=not args.no_context)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    step, spent, best = 0, 0.0, -math.inf
-    if args.resume and (out / "last.pt").is_file():
-        blob = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(blob["state_dict"])
-        opt.load_state_dict(blob["optimizer"])
-        step, spent, best = int(blob["step"]), float(blob["spent"]), float(blob["best"])
-        if args.reset_best:
-            best = -math.inf
+    step, spent, best = resume(out, model, opt) if args.resume else (0, 0.0, -math.inf)
+    if args.reset_best:
+        best = -math.inf
     rng = np.random.default_rng(args.seed + step)
     budget = spent + args.minutes * 60.0
     n_params = sum(p.numel() for p in model.parameters())
@@ -234,13 +228,7 @@ def run(args: argparse.Namespace) -> int:
             "params": n_params,
             "train_photos": len(train), "degradations": ",".join(n for n, _ in recipe.degradations),
             "clean_share": recipe.clean_share, "command": command}
-    log = open(out / "log.jsonl", "a", encoding="utf-8")
-
-    def record(**kv: Any) -> None:
-        line = json.dumps(kv)
-        log.write(line + "\n")
-        log.flush()
-        print(line, flush=True)
+    record = JsonLog(out / "log.jsonl")
 
     record(event="start", step=step, spent=round(spent, 1), budget=budget, **meta, val_crops=len(items),
            val_photos=val_names)
@@ -248,8 +236,7 @@ def run(args: argparse.Namespace) -> int:
     t_last = t_eval = time.time()
     losses: list[float] = []
     while spent < budget and not (args.max_steps and step - first >= args.max_steps):
-        frac = spent / budget
-        lr = args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr = cosine_lr(args.lr, spent / budget)
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = sample_batch(recipe, train, weights, rng, args.batch, args.size)
@@ -275,14 +262,12 @@ def run(args: argparse.Namespace) -> int:
                 save_compact_net(model, out / "best.safetensors",
                                  {**{k: str(v) for k, v in meta.items()}, "step": str(step),
                                   "train_minutes": f"{spent / 60:.1f}", "val": json.dumps({k: round(v, 3) for k, v in res.items()})})
-            atomic_torch_save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                               "spent": spent, "best": best}, out / "last.pt")
+            checkpoint(out, model, opt, step=step, spent=spent, best=best)
             record(event="eval", step=step, minutes=round(spent / 60, 2), lr=round(lr, 7),
                    loss=float(np.mean(losses)), best=better, **{k: round(v, 3) for k, v in res.items()})
             losses = []
             t_eval = t_last = time.time()  # validation does not count against the budget
     if args.export is not None:
-        shutil.copyfile(out / "best.safetensors", args.export)
-        record(event="export", path=str(args.export))
-    log.close()
+        export_best(out, args.export, record)
+    record.close()
     return 0

@@ -20,9 +20,7 @@ the best weights to where the tool reads them (``src/irpilot/assets/jpeg_chroma.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_torch_save
+from .loop import JsonLog, checkpoint, cosine_lr, export_best, resume
 
 __all__ = ["add_arguments", "run", "jpeg_rgb_u8"]
 
@@ -178,12 +176,7 @@ def run(args: argparse.Namespace) -> int:
     items = _val_items(val, args.val_crops, 128)
     model = build_chroma_net(args.width, args.blocks)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    step, spent, best = 0, 0.0, -math.inf
-    if args.resume and (out / "last.pt").is_file():
-        blob = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(blob["state_dict"])
-        opt.load_state_dict(blob["optimizer"])
-        step, spent, best = int(blob["step"]), float(blob["spent"]), float(blob["best"])
+    step, spent, best = resume(out, model, opt) if args.resume else (0, 0.0, -math.inf)
     rng = np.random.default_rng(args.seed + step)
     budget = spent + args.minutes * 60.0
     n_params = sum(p.numel() for p in model.parameters())
@@ -191,21 +184,14 @@ def run(args: argparse.Namespace) -> int:
     meta = {"width": args.width, "blocks": args.blocks, "params": n_params, "train_photos": len(train),
             "command": command}
     m = torch.from_numpy(_chroma_to_rgb_matrix())
-    log = open(out / "log.jsonl", "a", encoding="utf-8")
-
-    def record(**kv: Any) -> None:
-        line = json.dumps(kv)
-        log.write(line + "\n")
-        log.flush()
-        print(line, flush=True)
+    record = JsonLog(out / "log.jsonl")
 
     record(event="start", step=step, spent=round(spent, 1), budget=budget, **meta, val_crops=len(items),
            val_photos=val_names, est_q_exact=float(np.mean([q == e for _, _, q, e in items])))
     t_last = t_eval = time.time()
     losses: list[float] = []
     while spent < budget:
-        frac = spent / budget
-        lr = args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr = cosine_lr(args.lr, spent / budget)
         for g in opt.param_groups:
             g["lr"] = lr
         x, y, s = _sample(train, weights, rng, args.batch, args.size)
@@ -230,14 +216,12 @@ def run(args: argparse.Namespace) -> int:
                 save_chroma_net(model, out / "best.safetensors",
                                 {**{k: str(v) for k, v in meta.items()}, "step": str(step),
                                  "val_gain_db": f"{res['gain_est_q']:.3f}"})
-            atomic_torch_save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                               "spent": spent, "best": best}, out / "last.pt")
+            checkpoint(out, model, opt, step=step, spent=spent, best=best)
             record(event="eval", step=step, minutes=round(spent / 60, 2), lr=round(lr, 7),
                    loss_rgb_mse=float(np.mean(losses)), best=better, **{k: round(v, 3) for k, v in res.items()})
             losses = []
             t_eval = t_last = time.time()  # validation does not count against the budget
     if args.export is not None:
-        shutil.copyfile(out / "best.safetensors", args.export)
-        record(event="export", path=str(args.export))
-    log.close()
+        export_best(out, args.export, record)
+    record.close()
     return 0
