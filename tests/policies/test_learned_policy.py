@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -371,3 +372,25 @@ def test_grown_policy_decides_as_before_until_fine_tuned():
         assert float(new[space2.index("shake_deblur_pnp")]) < float(new[first])
     with pytest.raises(ValueError, match="no tool in the policy"):
         grow_policy(net, space, enc, [("desnow_median", "desnow")])
+
+
+def test_train_grow_command_writes_a_policy_whose_new_tool_takes_its_task_first_place(tmp_path: Path) -> None:
+    """``irpilot train grow --offset 2``: the grown policy loads, holds the new tool, and ranks it
+    two logits above its task's first tool for any state."""
+    import torch
+
+    from irpilot.cli import main
+    from irpilot.policies.learned.checkpoint import load_policy
+    from irpilot.policies.learned.network import stack_states
+
+    out = tmp_path / "grown.pt"
+    assert main(["train", "grow", "--init", "sft3", "--add-tools", "jpeg_ycc_net", "--offset", "2", "--out", str(out)]) == 0
+    net, space, enc, meta = load_policy(out)
+    assert "jpeg_ycc_net" in space.tools and meta["info"]["grown"]["offset"] == 2.0
+    rng = np.random.default_rng(2)
+    img = rng.random((3, 64, 64), dtype=np.float32)
+    perc = {label: float(rng.random()) for label in enc.perception_labels}
+    with torch.inference_mode():
+        logits = net(*stack_states([enc.encode(img, [], perc, input_perception=perc)]))[0]
+    first = space.index(space.tools_for("dejpeg")[0])
+    assert float(logits[space.index("jpeg_ycc_net")] - logits[first]) == pytest.approx(2.0, abs=1e-4)

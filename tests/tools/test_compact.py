@@ -77,3 +77,63 @@ def test_packaged_desnow_weights_load_and_leave_a_clean_photo_nearly_alone() -> 
     out = get_tool("desnow_net", device="cpu")(clean)
     assert out.shape == clean.shape
     assert float(10 * np.log10(1.0 / np.mean((out.astype(np.float64) - clean) ** 2))) > 30.0
+
+
+def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -> None:
+    """The dehazing head: near the identity untrained (t ~ 1); with a known t and airlight
+    forced into its outputs it returns the haze-free image of ``I = J t + A (1 - t)``."""
+    torch.manual_seed(3)
+    net = build_compact_net((4, 8), head="haze").eval()
+    j = torch.rand(1, 3, 32, 32) * 0.6
+    with torch.no_grad():
+        assert float((net(j) - j).abs().max()) < 0.01
+        t, a = 0.5, torch.tensor([[0.9, 0.85, 0.8]])
+        hazy = j * t + a[:, :, None, None] * (1 - t)
+        net.tail.bias.zero_()  # t = 0.1 + 0.9 * sigmoid(b0): b0 = logit(0.4 / 0.9)
+        net.tail.bias[0] = float(torch.logit(torch.tensor(0.4 / 0.9)))
+        net.tail.bias[4] = -30.0  # all sRGB inversion
+        torch.testing.assert_close(net(hazy, a), j, atol=1e-4, rtol=0)
+        assert net.estimate_airlight(hazy).shape == (1, 3)
+    with pytest.raises(ValueError, match="head"):
+        build_compact_net((4, 8), head="nope")
+
+
+def test_aod_architecture_starts_as_the_identity() -> None:
+    net = compact.build_net("aod").eval()
+    x = torch.rand(1, 3, 20, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), x)
+    with pytest.raises(ValueError, match="arch"):
+        compact.build_net("nope")
+
+
+@pytest.mark.parametrize("tool_id,head", [("dehaze_net", "haze"), ("dehaze_aod_net", None)])
+def test_dehaze_tools_share_one_airlight_across_tiles(monkeypatch: pytest.MonkeyPatch, tool_id: str,
+                                                     head: str | None) -> None:
+    """Both dehazing networks as tools, with random weights: shape and range kept; the U-Net's
+    airlight is read once from the whole image, so tiles agree with the untiled run."""
+    from irpilot.tools import get_tool
+
+    torch.manual_seed(4)
+    net = compact.build_net("unet" if head else "aod", (4, 8, 8), head=head or "residual").eval()
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.05) if p.ndim > 1 else None
+    monkeypatch.setattr(compact, "asset_exists", lambda task: True)
+    monkeypatch.setattr(compact, "load_compact_net", lambda task=None, path=None: (net, {"task": "dehaze"}))
+    tool = get_tool(tool_id, device="cpu")
+    img = np.random.default_rng(0).random((3, 45, 70), dtype=np.float32) * 0.5 + 0.3
+    out = tool(img)
+    assert out.shape == img.shape and out.dtype == np.float32 and not np.allclose(out, img)
+    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+    tiled = tool(img, tile=32)
+    assert float(np.abs(tiled - out).mean()) < 0.05
+
+
+def test_exposure_head_starts_as_the_identity_and_applies_a_gain() -> None:
+    torch.manual_seed(5)
+    net = build_compact_net((4, 8), head="exposure").eval()
+    x = torch.rand(1, 3, 16, 16) * 0.3
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), x)
+        net.tail.bias[0] = float(4.0 * torch.atanh(torch.tensor(float(np.log(2.0)) / 4.0)))  # gain 2
+        torch.testing.assert_close(net(x), 2 * x)

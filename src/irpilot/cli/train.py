@@ -51,6 +51,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         module.add_arguments(sp)
         sp.set_defaults(func=module.run)
 
+    g = tsub.add_parser("grow", help="add tools to a trained policy without retraining it",
+                        description="Add tools to a trained policy (each of a task it has): every trained weight is "
+                        "kept, each new tool takes its task's first tool's output row, with its logit moved by "
+                        "--offset (negative: the policy decides as before until fine-tuned; positive: the new tool "
+                        "takes that tool's place). For a tool measured better than its task's first tool; "
+                        "fine-tuning with `irpilot train sft --init ... --add-tools` is the trained alternative.")
+    g.add_argument("--init", required=True, help="the trained policy (.pt, or a shipped policy's name)")
+    g.add_argument("--add-tools", required=True, metavar="TOOLS", help="comma-separated, e.g. dehaze_net,low_light_net")
+    g.add_argument("--offset", type=float, default=-1.0, help="logit offset of the new tools (default -1)")
+    g.add_argument("--out", required=True, help="the grown policy (.pt; its .json meta beside it)")
+    g.set_defaults(func=run_grow)
+
     e = tsub.add_parser("expert", help="expert trajectories by tree search on training crops")
     e.add_argument("--out", default="runs/expert", help="dataset folder (default: runs/expert)")
     e.add_argument("-n", "--cases", type=int, default=300, help="number of crops (default: 300)")
@@ -220,6 +232,23 @@ def run_sft(args: argparse.Namespace) -> int:
                     add_tools=[t.strip() for t in args.add_tools.split(",") if t.strip()])
     print({k: v for k, v in res["info"].items() if k.startswith("val_")})
     print(f"policy: {out}")
+    return 0
+
+
+def run_grow(args: argparse.Namespace) -> int:
+    from ..policies.learned.checkpoint import grow_policy, load_policy, save_policy
+    from ..policies.learned.policy import resolve_weights
+    from ..tools import TOOLS
+
+    init = resolve_weights(args.init)
+    net, space, encoder, meta = load_policy(init)
+    tools = [t.strip() for t in args.add_tools.split(",") if t.strip()]
+    width = int(meta["net"]["width"])
+    net, space, encoder = grow_policy(net, space, encoder, [(t, TOOLS.get(t).card.task) for t in tools],
+                                      width=width, offset=args.offset)
+    info = {**meta.get("info", {}), "grown": {"init": init.name, "tools": tools, "offset": args.offset}}
+    out = save_policy(args.out, net, space, encoder, width=width, info=info)
+    print(f"policy: {out} ({space.n} tools: {', '.join(space.tools)})")
     return 0
 
 

@@ -51,13 +51,15 @@ class Recipe:
     clean_share: float = 0.1
     #: share of degraded crops whose severity level is drawn uniformly (else the model's default)
     level_share: float = 0.3
+    #: the network's output head (:data:`irpilot.tools.networks.compact.HEADS`)
+    head: str = "residual"
 
 
 RECIPES: dict[str, Recipe] = {
     "desnow": Recipe("desnow", (("real_snow", 0.5), ("snow", 0.5)), clean_share=0.1),
     "defocus_deblur": Recipe("defocus_deblur", (("real_defocus_blur", 0.5), ("defocus_blur", 0.5)), clean_share=0.05),
-    "dehaze": Recipe("dehaze", (("real_haze", 0.5), ("haze", 0.5)), clean_share=0.1),
-    "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1),
+    "dehaze": Recipe("dehaze", (("real_haze", 0.5), ("haze", 0.5)), clean_share=0.1, head="haze"),
+    "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1, head="exposure"),
 }
 
 
@@ -72,9 +74,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clean-share", type=float, default=None,
                    help="share of crops left clean (default: the task's recipe, e.g. 0.1 for desnow)")
     p.add_argument("--no-context", action="store_true", help="no per-image context bias (ablation)")
+    p.add_argument("--arch", choices=("unet", "aod"), default="unet",
+                   help="irpilot's compact U-Net, or AOD-Net's architecture (1,761 parameters; dehaze) trained from scratch")
+    p.add_argument("--head", choices=("residual", "haze", "exposure"), default=None,
+                   help="the network's output: a residual, (dehaze) the inversion of the scattering model, or "
+                   "(low light) a per-pixel gain with a colour-cast correction (default: the task's recipe)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--eval-minutes", type=float, default=4.0, help="validate and checkpoint this often")
     p.add_argument("--val-crops", type=int, default=12, help="validation crops per degradation model")
+    p.add_argument("--val-size", type=int, default=128, help="validation crop side (a multiple of 8)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
@@ -195,15 +203,19 @@ def _evaluate(model: Any, items: list[tuple[str, np.ndarray, np.ndarray]]) -> di
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..tools.networks.compact import build_compact_net, save_compact_net
+    from ..tools.networks.compact import build_net, save_compact_net
 
     recipe = RECIPES[args.task]
     if args.clean_share is not None:
         if not 0.0 <= args.clean_share < 1.0:
             raise SystemExit(f"--clean-share must be in [0, 1), got {args.clean_share}")
         recipe = dataclasses.replace(recipe, clean_share=float(args.clean_share))
+    if args.head is not None:
+        recipe = dataclasses.replace(recipe, head=args.head)
+    if args.arch == "aod" and recipe.task != "dehaze":
+        raise SystemExit("--arch aod is a dehazing network: use it with the dehaze task")
     widths = tuple(int(c) for c in str(args.widths).split(","))
-    m = 2 ** (len(widths) - 1)
+    m = 2 ** (len(widths) - 1) if args.arch == "unet" else 1
     if args.size % m:
         raise SystemExit(f"--size must be a multiple of {m} (the network's downsampling), got {args.size}")
     torch.set_num_threads(args.threads)
@@ -213,8 +225,8 @@ def run(args: argparse.Namespace) -> int:
     train, val, val_names = split_photos()
     weights = np.array([p.shape[1] * p.shape[2] for p in train], dtype=np.float64)
     weights /= weights.sum()
-    items = _val_items(recipe, val, args.val_crops, 128)
-    model = build_compact_net(widths, context=not args.no_context)
+    items = _val_items(recipe, val, args.val_crops, args.val_size)
+    model = build_net(args.arch, widths, context=not args.no_context, head=recipe.head)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = resume(out, model, opt) if args.resume else (0, 0.0, -math.inf)
     if args.reset_best:
@@ -224,8 +236,8 @@ def run(args: argparse.Namespace) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     argv = sys.argv[1:]
     command = "irpilot " + " ".join(argv) if argv[:2] == ["train", "tool"] else "irpilot train tool " + " ".join(argv)
-    meta = {"task": recipe.task, "widths": ",".join(map(str, widths)), "context": "0" if args.no_context else "1",
-            "params": n_params,
+    meta = {"task": recipe.task, "arch": args.arch, "widths": ",".join(map(str, widths)), "context": "0" if args.no_context else "1",
+            "head": recipe.head, "params": n_params,
             "train_photos": len(train), "degradations": ",".join(n for n, _ in recipe.degradations),
             "clean_share": recipe.clean_share, "command": command}
     record = JsonLog(out / "log.jsonl")

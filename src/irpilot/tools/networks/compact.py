@@ -13,6 +13,22 @@ concatenation, and a residual output (``out = in + net(in)``) whose last layer s
 so an untrained network is the identity.  Input sides must be a multiple of
 ``2 ** (len(widths) - 1)`` (the tool pads).
 
+``arch="aod"`` trains AOD-Net's architecture (Li et al. 2017, 1,761 parameters: one map ``K``
+with ``J = K I - K + 1``) from scratch in the same way, as a second, smaller dehazing network.
+
+``head="haze"`` makes the same U-Net a dehazing network that inverts the scattering model
+``I = J t + A (1 - t)`` instead of predicting a residual: it also reads the dark channel
+(He et al. 2009) and the value minus saturation (Zhu et al.'s colour-attenuation cue) of its
+input, and predicts a per-pixel transmission ``t``, a correction of the airlight ``A`` (first
+estimated from the brightest 0.1 % of the dark channel, as He et al.), a per-image mix of the
+inversion in sRGB and in linear light, and a small residual.  It too starts as the identity
+(``t`` = 1).
+
+``head="exposure"`` makes it a low-light network: it predicts a per-pixel gain (a smooth map:
+under-exposure, a tone curve and the protocol's value-channel darkening all scale a pixel's
+colour by a factor that depends on its brightness), a per-image colour-cast correction and a
+small residual: ``out = x * gain * cast + residual``; gain 1 untrained.
+
 Weights ship in the package as safetensors (``assets/compact_<task>.safetensors``) with the
 network's shape and its training record in the file's metadata; loading runs no code.
 """
@@ -29,10 +45,34 @@ from ...io import atomic_write_bytes
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["DEFAULT_WIDTHS", "build_compact_net", "save_compact_net", "load_compact_net", "asset_path", "asset_exists"]
+__all__ = ["ARCHS", "DEFAULT_WIDTHS", "HEADS", "build_net", "build_compact_net", "save_compact_net", "load_compact_net", "asset_path", "asset_exists"]
 
 #: channels per level, full resolution first
 DEFAULT_WIDTHS: tuple[int, ...] = (16, 32, 48, 64)
+#: output heads: a residual (any task), the inversion of the scattering model (dehazing), or a
+#: per-pixel exposure gain with a colour-cast correction (low light)
+HEADS = ("residual", "haze", "exposure")
+#: architectures: irpilot's U-Net, or AOD-Net's (dehazing only)
+ARCHS = ("unet", "aod")
+
+
+def build_net(arch: str = "unet", widths: tuple[int, ...] = DEFAULT_WIDTHS, context: bool = True,
+              head: str = "residual") -> torch.nn.Module:
+    """The untrained network of ``arch``: :func:`build_compact_net` for ``"unet"``, AOD-Net
+    (:class:`irpilot.tools.networks.archs.AODNet`) for ``"aod"``."""
+    if arch == "unet":
+        return build_compact_net(widths, context=context, head=head)
+    if arch == "aod":
+        import torch
+
+        from .archs import AODNet
+
+        net = AODNet()
+        with torch.no_grad():  # K = 1: J = I, the identity, as the U-Net starts
+            net.e_conv5.weight.zero_()
+            net.e_conv5.bias.fill_(1.0)
+        return net
+    raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
 
 
 def asset_path(task: str) -> str:
@@ -40,7 +80,8 @@ def asset_path(task: str) -> str:
     return f"assets/compact_{task}.safetensors"
 
 
-def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 3, context: bool = True) -> torch.nn.Module:
+def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 3, context: bool = True,
+                      head: str = "residual") -> torch.nn.Module:
     """The compact residual U-Net (random weights; the identity until trained):
     ``forward(x)`` maps (N, ``channels``, H, W) in [0, 1] to the same shape, H and W
     multiples of ``2 ** (len(widths) - 1)``.
@@ -59,6 +100,10 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
 
     if not widths or any(int(w) < 1 for w in widths):
         raise ValueError(f"widths must be positive channel counts, got {widths}")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    if head != "residual" and channels != 3:
+        raise ValueError(f"the {head} head needs RGB input (channels=3)")
 
     def pair(cin: int, cout: int) -> nn.Sequential:
         return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.LeakyReLU(0.1),
@@ -68,16 +113,21 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
         def __init__(self) -> None:
             super().__init__()
             w = [int(c) for c in widths]
-            self.enc = nn.ModuleList([pair(channels, w[0])] + [pair(w[i], w[i]) for i in range(1, len(w))])
+            cin = channels + (2 if head == "haze" else 0)
+            cout = {"haze": 8, "exposure": 7}.get(head, channels)
+            self.enc = nn.ModuleList([pair(cin, w[0])] + [pair(w[i], w[i]) for i in range(1, len(w))])
             self.down = nn.ModuleList([nn.Conv2d(w[i], w[i + 1], 2, stride=2) for i in range(len(w) - 1)])
             self.up = nn.ModuleList([nn.ConvTranspose2d(w[i + 1], w[i], 2, stride=2) for i in range(len(w) - 1)])
             self.dec = nn.ModuleList([pair(2 * w[i], w[i]) for i in range(len(w) - 1)])
-            self.tail = nn.Conv2d(w[0], channels, 3, padding=1)
+            self.tail = nn.Conv2d(w[0], cout, 3, padding=1)
             self.context = nn.Linear(2 * w[-1], w[-1]) if context else None
             nn.init.zeros_(self.tail.weight)  # starts as the identity: out = in
             nn.init.zeros_(self.tail.bias)
+            if head == "haze":
+                with torch.no_grad():
+                    self.tail.bias[0] = 6.0  # t = sigmoid(6) ~ 1: the identity
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
+        def features(self, x: torch.Tensor) -> torch.Tensor:
             skips = []
             f = self.enc[0](x - 0.5)
             for i in range(1, len(self.enc)):
@@ -88,9 +138,64 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
                 f = f + F.leaky_relu(self.context(g), 0.1)[:, :, None, None]
             for i in reversed(range(len(self.dec))):
                 f = self.dec[i](torch.cat([F.leaky_relu(self.up[i](f), 0.1), skips[i]], dim=1))
-            return x + self.tail(f)
+            return self.tail(f)
+
+        def forward(self, x: torch.Tensor, airlight: torch.Tensor | None = None) -> torch.Tensor:
+            if head == "residual":
+                return x + self.features(x)
+            if head == "exposure":
+                out = self.features(x)
+                gain = torch.exp(4.0 * torch.tanh(out[:, :1] / 4.0))
+                cast = torch.exp(0.5 * torch.tanh(out[:, 1:4].mean(dim=(2, 3), keepdim=True)))
+                return x * gain * cast + out[:, 4:7]
+            return self._dehaze(x, airlight)[0]
+
+        def estimate_airlight(self, x: torch.Tensor) -> torch.Tensor:
+            """The airlight (N, 3) the network uses on ``x`` (a whole image, or a downscaled
+            copy of it, so that every tile of a large photo shares one)."""
+            return self._dehaze(x, None)[1]
+
+        def _dehaze(self, x: torch.Tensor, airlight: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+            dark = _dark_channel(x)
+            hi, lo = x.amax(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)
+            sat = (hi - lo) / hi.clamp_min(1e-3)
+            out = self.features(torch.cat([x, dark, hi - sat], dim=1))
+            if airlight is None:
+                n = x.shape[0]
+                k = max(1, dark[0].numel() // 1000)
+                idx = dark.reshape(n, -1).topk(k, dim=1).indices  # the haziest 0.1 %
+                a0 = torch.gather(x.reshape(n, 3, -1), 2, idx[:, None, :].expand(n, 3, k)).mean(dim=2)
+                airlight = (a0 + 0.1 * torch.tanh(out[:, 1:4].mean(dim=(2, 3)))).clamp(0.05, 1.0)
+            a = airlight[:, :, None, None]
+            t = 0.1 + 0.9 * torch.sigmoid(out[:, :1])  # t >= 0.1, as He et al.'s t0
+            srgb = (x - a) / t + a
+            xl, al = _to_linear(x), _to_linear(a)
+            linear = _to_srgb(((xl - al) / t + al).clamp(0.0, 1.0))
+            mix = torch.sigmoid(out[:, 4:5].mean(dim=(2, 3), keepdim=True))
+            return srgb + mix * (linear - srgb) + out[:, 5:8], airlight
 
     return CompactUNet()
+
+
+def _dark_channel(x: torch.Tensor, radius: int = 7) -> torch.Tensor:
+    """He et al.'s dark channel: the minimum over the colours and a (2r+1)^2 window; (N, 1, H, W)."""
+    from torch.nn import functional as F
+
+    m = x.amin(dim=1, keepdim=True)
+    return -F.max_pool2d(F.pad(-m, (radius,) * 4, mode="replicate"), 2 * radius + 1, stride=1)
+
+
+def _to_linear(x: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    x = x.clamp(0.0, 1.0)
+    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055).clamp_min(1e-6) ** 2.4)
+
+
+def _to_srgb(x: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
 
 
 def save_compact_net(model: torch.nn.Module, path: str | Path, meta: dict[str, str]) -> None:
@@ -122,7 +227,8 @@ def load_compact_net(task: str | None = None, path: str | Path | None = None) ->
             meta = dict(f.metadata() or {})
         state = load_file(str(p))
     widths = tuple(int(c) for c in meta.get("widths", ",".join(map(str, DEFAULT_WIDTHS))).split(","))
-    model = build_compact_net(widths, context=meta.get("context", "1") == "1")
+    model = build_net(meta.get("arch", "unet"), widths, context=meta.get("context", "1") == "1",
+                      head=meta.get("head", "residual"))
     model.load_state_dict(state)
     return model.eval(), meta
 

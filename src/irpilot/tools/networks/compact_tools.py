@@ -18,26 +18,34 @@ from ._common import NetworkTool, register
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["CompactNetTool", "DesnowNet"]
+__all__ = ["CompactNetTool", "DehazeAODNet", "DehazeNet", "DesnowNet", "LowLightNet"]
 
 
 class CompactNetTool(NetworkTool):
-    """Base of the compact-network tools: the card's task names the weights."""
+    """Base of the compact-network tools: ``asset`` (default: the card's task) names the
+    weights, ``assets/compact_<asset>.safetensors``."""
 
     meta: dict[str, str] = {}
+    asset: str = ""
+    #: the training options beyond the task (e.g. ``--arch aod``)
+    train_options: str = ""
+
+    @classmethod
+    def asset_name(cls) -> str:
+        return cls.asset or cls.card.task
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
         reason = super().unavailable_reason()
         if reason:
             return reason
-        if not compact.asset_exists(cls.card.task):
-            return (f"its weights ({compact.asset_path(cls.card.task)}) are not in this install; "
-                    f"train them with `irpilot train tool {cls.card.task}`")
+        if not compact.asset_exists(cls.asset_name()):
+            return (f"its weights ({compact.asset_path(cls.asset_name())}) are not in this install; "
+                    f"train them with `{' '.join(['irpilot train tool', cls.card.task, cls.train_options]).strip()}`")
         return None
 
     def build(self) -> torch.nn.Module:
-        model, self.meta = compact.load_compact_net(self.card.task)
+        model, self.meta = compact.load_compact_net(self.asset_name())
         return model
 
     def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
@@ -70,4 +78,118 @@ class DesnowNet(CompactNetTool):
         cpu_seconds_512=0.3,  # compact_bench.py, one thread, CPU shared with other jobs (0.22-0.29 s; BENCHMARKS.md)
         kind="network",
         reference="irpilot (irpilot train tool desnow); U-Net: Ronneberger et al. 2015",
+    )
+
+
+class _DehazeTool(CompactNetTool):
+    """A dehazing network whose airlight is read once from the whole photo (downscaled to at
+    most 512 px) so that the tiles of a large photo share it."""
+
+    def __call__(self, img: np.ndarray, **args: object) -> np.ndarray:
+        from ...imaging.convert import as_image
+
+        img = as_image(img)
+        self.ensure_setup()
+        if "airlight" not in args and hasattr(self.model, "estimate_airlight"):
+            args["airlight"] = self._airlight(img)
+        return super().__call__(img, **args)
+
+    def _airlight(self, img: np.ndarray) -> tuple[float, float, float]:
+        import cv2
+        import torch
+
+        _, h, w = img.shape
+        f = min(1.0, 512.0 / max(h, w))
+        small = img.transpose(1, 2, 0)
+        if f < 1.0:
+            small = cv2.resize(small, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA)
+        small = np.ascontiguousarray(small.transpose(2, 0, 1))
+        m = max(1, self.card.multiple_of)
+        ph, pw = -small.shape[1] % m, -small.shape[2] % m
+        if ph or pw:
+            small = np.pad(small, ((0, 0), (0, ph), (0, pw)), mode="edge")
+        with torch.inference_mode():
+            a = self.model.estimate_airlight(torch.from_numpy(small[None]).to(self.device))
+        return tuple(float(v) for v in a[0].float().cpu())
+
+    def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
+        import torch
+
+        a = args.get("airlight")
+        if a is None:
+            return self.forward(img)
+        return self.forward(img, torch.tensor([a], dtype=torch.float32, device=self.device))
+
+
+@register
+class DehazeNet(_DehazeTool):
+    """irpilot's compact dehazing network (the U-Net with the scattering-model head)."""
+
+    card = ToolCard(
+        id="dehaze_net",
+        task="dehaze",
+        description="dehazing by irpilot's own compact U-Net (0.28 M parameters) with a scattering-model head: "
+        "it reads the photo, its dark channel and its value minus saturation, and predicts a per-pixel "
+        "transmission, a correction of the dark-channel airlight and the mix of the inversion in sRGB and "
+        "in linear light; trained on irpilot's training photos with its two haze models (realistic "
+        "real_haze and the protocol's haze)",
+        weights_license="Apache-2.0 (irpilot)",
+        python_packages=("torch", "safetensors"),
+        multiple_of=8,
+        tiling=True,
+        tile_size=512,
+        tile_overlap=32,
+        devices=("cpu", "cuda"),
+        cpu_seconds_512=0.3,
+        kind="network",
+        reference="irpilot (irpilot train tool dehaze); U-Net: Ronneberger et al. 2015; dark channel: He et al. 2009",
+    )
+
+
+@register
+class DehazeAODNet(_DehazeTool):
+    """AOD-Net's architecture trained by irpilot on its training photos and haze models."""
+
+    asset = "dehaze_aod"
+    train_options = "--arch aod"
+    card = ToolCard(
+        id="dehaze_aod_net",
+        task="dehaze",
+        description="AOD-Net's architecture (1,761 parameters, J = K I - K + 1) trained from scratch by "
+        "irpilot on its training photos with its two haze models (realistic real_haze and the protocol's "
+        "haze); the pretrained aod_net was trained on indoor NYU haze",
+        weights_license="Apache-2.0 (irpilot)",
+        python_packages=("torch", "safetensors"),
+        tiling=True,
+        tile_size=1024,
+        tile_overlap=16,
+        devices=("cpu", "cuda"),
+        cpu_seconds_512=0.03,
+        kind="network",
+        reference="irpilot (irpilot train tool dehaze --arch aod); B. Li et al., AOD-Net: All-in-One Dehazing "
+        "Network, ICCV 2017",
+    )
+
+
+@register
+class LowLightNet(CompactNetTool):
+    """irpilot's compact low-light network (the U-Net with the exposure head)."""
+
+    card = ToolCard(
+        id="low_light_net",
+        task="low_light",
+        description="low-light enhancement by irpilot's own compact U-Net (0.28 M parameters) with an exposure "
+        "head: a per-pixel gain, a per-image colour-cast correction and a small residual; trained on "
+        "irpilot's training photos with its two darkening models (realistic real_dark and the protocol's "
+        "dark)",
+        weights_license="Apache-2.0 (irpilot)",
+        python_packages=("torch", "safetensors"),
+        multiple_of=8,
+        tiling=True,
+        tile_size=512,
+        tile_overlap=32,
+        devices=("cpu", "cuda"),
+        cpu_seconds_512=0.3,
+        kind="network",
+        reference="irpilot (irpilot train tool low_light); U-Net: Ronneberger et al. 2015",
     )
