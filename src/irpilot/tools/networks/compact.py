@@ -21,13 +21,14 @@ with ``J = K I - K + 1``) from scratch in the same way, as a second, smaller deh
 (He et al. 2009) and the value minus saturation (Zhu et al.'s colour-attenuation cue) of its
 input, and predicts a per-pixel transmission ``t``, a correction of the airlight ``A`` (first
 estimated from the brightest 0.1 % of the dark channel, as He et al.), a per-image mix of the
-inversion in sRGB and in linear light, and a small residual.  It too starts as the identity
+inversion in sRGB and in linear light, and a small residual (at most 0.05).  It too starts as the identity
 (``t`` = 1).
 
 ``head="exposure"`` makes it a low-light network: it predicts a per-pixel gain (a smooth map:
 under-exposure, a tone curve and the protocol's value-channel darkening all scale a pixel's
 colour by a factor that depends on its brightness), a per-image colour-cast correction and a
-small residual: ``out = x * gain * cast + residual``; gain 1 untrained.
+small residual (at most 0.05): ``out = x * gain * cast + residual``, the cast's mean 1; gain 1
+untrained.
 
 Weights ship in the package as safetensors (``assets/compact_<task>.safetensors``) with the
 network's shape and its training record in the file's metadata; loading runs no code.
@@ -147,7 +148,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
                 out = self.features(x)
                 gain = torch.exp(4.0 * torch.tanh(out[:, :1] / 4.0))
                 cast = torch.exp(0.5 * torch.tanh(out[:, 1:4].mean(dim=(2, 3), keepdim=True)))
-                return x * gain * cast + out[:, 4:7]
+                cast = cast / cast.mean(dim=1, keepdim=True)  # a colour correction only: the gain map brightens
+                return x * gain * cast + 0.05 * torch.tanh(out[:, 4:7])
             return self._dehaze(x, airlight)[0]
 
         def estimate_airlight(self, x: torch.Tensor) -> torch.Tensor:
@@ -172,7 +174,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             xl, al = _to_linear(x), _to_linear(a)
             linear = _to_srgb(((xl - al) / t + al).clamp(0.0, 1.0))
             mix = torch.sigmoid(out[:, 4:5].mean(dim=(2, 3), keepdim=True))
-            return srgb + mix * (linear - srgb) + out[:, 5:8], airlight
+            # a small, bounded residual: the dehazing itself has to come from t and A
+            return srgb + mix * (linear - srgb) + 0.05 * torch.tanh(out[:, 5:8]), airlight
 
     return CompactUNet()
 
