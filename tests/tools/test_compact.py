@@ -91,7 +91,7 @@ def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -
         hazy = j * t + a[:, :, None, None] * (1 - t)
         net.tail.bias.zero_()  # t = 0.1 + 0.9 * sigmoid(b0): b0 = logit(0.4 / 0.9)
         net.tail.bias[0] = float(torch.logit(torch.tensor(0.4 / 0.9)))
-        net.tail.bias[4] = -30.0  # all sRGB inversion
+        net.tail.bias[1] = -30.0  # all sRGB inversion
         torch.testing.assert_close(net(hazy, a), j, atol=1e-4, rtol=0)
         assert net.estimate_airlight(hazy).shape == (1, 3)
     with pytest.raises(ValueError, match="head"):

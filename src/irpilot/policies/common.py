@@ -23,7 +23,9 @@ PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
     # deblurring, second version"): listed so that search and chat policies can reach it
     "motion_deblur": ("motion_deblur_hqs", "motion_deblur_wiener", "shake_deblur_pnp"),
     "defocus_deblur": ("defocus_deblur_hqs", "defocus_deblur_wiener"),
-    "dehaze": ("dark_channel_prior", "color_attenuation_prior", "aod_net"),
+    # dehaze_aod_net (AOD-Net trained on irpilot's haze models) replaces the pretrained aod_net: better on
+    # both haze families and on clean crops (BENCHMARKS.md, "Compact networks with physical heads")
+    "dehaze": ("dark_channel_prior", "color_attenuation_prior", "dehaze_aod_net"),
     # rain100l first: rain100h scores a little higher on the benchmark crops but shifts the
     # colours of some photos badly (its card says so)
     "derain": ("prenet_rain100l", "prenet_rain100h", "derain_directional_opening"),

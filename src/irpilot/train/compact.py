@@ -73,6 +73,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--widths", default="16,32,48,64", help="channels per U-Net level, full resolution first")
     p.add_argument("--clean-share", type=float, default=None,
                    help="share of crops left clean (default: the task's recipe, e.g. 0.1 for desnow)")
+    p.add_argument("--level-share", type=float, default=None,
+                   help="share of degraded crops at a random severity level, mild to extreme (default: the recipe's 0.3)")
     p.add_argument("--no-context", action="store_true", help="no per-image context bias (ablation)")
     p.add_argument("--arch", choices=("unet", "aod"), default="unet",
                    help="irpilot's compact U-Net, or AOD-Net's architecture (1,761 parameters; dehaze) trained from scratch")
@@ -212,6 +214,10 @@ def run(args: argparse.Namespace) -> int:
         recipe = dataclasses.replace(recipe, clean_share=float(args.clean_share))
     if args.head is not None:
         recipe = dataclasses.replace(recipe, head=args.head)
+    if args.level_share is not None:
+        if not 0.0 <= args.level_share <= 1.0:
+            raise SystemExit(f"--level-share must be in [0, 1], got {args.level_share}")
+        recipe = dataclasses.replace(recipe, level_share=float(args.level_share))
     if args.arch == "aod" and recipe.task != "dehaze":
         raise SystemExit("--arch aod is a dehazing network: use it with the dehaze task")
     widths = tuple(int(c) for c in str(args.widths).split(","))
@@ -256,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
         loss = torch.sqrt(err * err + 1e-6).mean()  # Charbonnier
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # one bad batch cannot throw the weights off
         opt.step()
         losses.append(float(loss.detach()))
         step += 1

@@ -19,9 +19,9 @@ with ``J = K I - K + 1``) from scratch in the same way, as a second, smaller deh
 ``head="haze"`` makes the same U-Net a dehazing network that inverts the scattering model
 ``I = J t + A (1 - t)`` instead of predicting a residual: it also reads the dark channel
 (He et al. 2009) and the value minus saturation (Zhu et al.'s colour-attenuation cue) of its
-input, and predicts a per-pixel transmission ``t``, a correction of the airlight ``A`` (first
-estimated from the brightest 0.1 % of the dark channel, as He et al.), a per-image mix of the
-inversion in sRGB and in linear light, and a small residual (at most 0.05).  It too starts as the identity
+input relative to the airlight ``A`` (estimated from the haziest 0.1 % of the dark channel, as He
+et al.), and predicts a per-pixel transmission ``t``, a per-image mix of the inversion in sRGB and
+in linear light, and a small residual (at most 0.05).  It too starts as the identity
 (``t`` = 1).
 
 ``head="exposure"`` makes it a low-light network: it predicts a per-pixel gain (a smooth map:
@@ -115,7 +115,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             super().__init__()
             w = [int(c) for c in widths]
             cin = channels + (2 if head == "haze" else 0)
-            cout = {"haze": 8, "exposure": 7}.get(head, channels)
+            cout = {"haze": 5, "exposure": 7}.get(head, channels)
             self.enc = nn.ModuleList([pair(cin, w[0])] + [pair(w[i], w[i]) for i in range(1, len(w))])
             self.down = nn.ModuleList([nn.Conv2d(w[i], w[i + 1], 2, stride=2) for i in range(len(w) - 1)])
             self.up = nn.ModuleList([nn.ConvTranspose2d(w[i + 1], w[i], 2, stride=2) for i in range(len(w) - 1)])
@@ -158,24 +158,26 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             return self._dehaze(x, None)[1]
 
         def _dehaze(self, x: torch.Tensor, airlight: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-            dark = _dark_channel(x)
-            hi, lo = x.amax(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)
-            sat = (hi - lo) / hi.clamp_min(1e-3)
-            out = self.features(torch.cat([x, dark, hi - sat], dim=1))
             if airlight is None:
+                dark = _dark_channel(x)
                 n = x.shape[0]
                 k = max(1, dark[0].numel() // 1000)
-                idx = dark.reshape(n, -1).topk(k, dim=1).indices  # the haziest 0.1 %
-                a0 = torch.gather(x.reshape(n, 3, -1), 2, idx[:, None, :].expand(n, 3, k)).mean(dim=2)
-                airlight = (a0 + 0.1 * torch.tanh(out[:, 1:4].mean(dim=(2, 3)))).clamp(0.05, 1.0)
+                idx = dark.reshape(n, -1).topk(k, dim=1).indices  # the haziest 0.1 %, as He et al.
+                airlight = torch.gather(x.reshape(n, 3, -1), 2, idx[:, None, :].expand(n, 3, k)).mean(dim=2).clamp(0.05, 1.0)
             a = airlight[:, :, None, None]
+            # the network sees the photo relative to the airlight, as the dark-channel prior does, so that
+            # its transmission agrees with the airlight it is used with
+            xn = x / a
+            hi, lo = x.amax(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)
+            sat = (hi - lo) / hi.clamp_min(1e-3)
+            out = self.features(torch.cat([xn, _dark_channel(xn), hi - sat], dim=1))
             t = 0.1 + 0.9 * torch.sigmoid(out[:, :1])  # t >= 0.1, as He et al.'s t0
             srgb = (x - a) / t + a
             xl, al = _to_linear(x), _to_linear(a)
             linear = _to_srgb(((xl - al) / t + al).clamp(0.0, 1.0))
-            mix = torch.sigmoid(out[:, 4:5].mean(dim=(2, 3), keepdim=True))
-            # a small, bounded residual: the dehazing itself has to come from t and A
-            return srgb + mix * (linear - srgb) + 0.05 * torch.tanh(out[:, 5:8]), airlight
+            mix = torch.sigmoid(out[:, 1:2].mean(dim=(2, 3), keepdim=True))
+            # a small, bounded residual: the dehazing itself has to come from t
+            return srgb + mix * (linear - srgb) + 0.05 * torch.tanh(out[:, 2:5]), airlight
 
     return CompactUNet()
 
