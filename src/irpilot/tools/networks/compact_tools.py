@@ -132,7 +132,10 @@ class DehazeNet(_DehazeTool):
         "it reads the photo, its dark channel and its value minus saturation, and predicts a per-pixel "
         "transmission, a correction of the dark-channel airlight and the mix of the inversion in sRGB and "
         "in linear light; trained on irpilot's training photos with its two haze models (realistic "
-        "real_haze and the protocol's haze)",
+        "real_haze and the protocol's haze). Its weights are not shipped: trained 32 min on one CPU thread "
+        "it stayed behind the classical priors on the test photos (BENCHMARKS.md, 'Compact networks with "
+        "physical heads'); train and export your own (irpilot train tool dehaze --export "
+        "src/irpilot/assets/compact_dehaze.safetensors)",
         weights_license="Apache-2.0 (irpilot)",
         python_packages=("torch", "safetensors"),
         multiple_of=8,
@@ -187,7 +190,10 @@ class LowLightNet(CompactNetTool):
         description="low-light enhancement by irpilot's own compact U-Net (0.28 M parameters) with an exposure "
         "head: a per-pixel gain, a per-image colour-cast correction and a small residual; trained on "
         "irpilot's training photos with its two darkening models (realistic real_dark and the protocol's "
-        "dark)",
+        "dark). Its weights are not shipped: 2.1 dB ahead of hsv_value_inverse on realistic dark test crops "
+        "but it brightens real low-light photos too little (BENCHMARKS.md, 'Compact networks with physical "
+        "heads'); train and export your own (irpilot train tool low_light --export "
+        "src/irpilot/assets/compact_low_light.safetensors)",
         weights_license="Apache-2.0 (irpilot)",
         python_packages=("torch", "safetensors"),
         multiple_of=8,
