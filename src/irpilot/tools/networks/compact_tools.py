@@ -75,7 +75,7 @@ class DesnowNet(CompactNetTool):
         tile_size=512,
         tile_overlap=32,
         devices=("cpu", "cuda"),
-        cpu_seconds_512=0.3,  # compact_bench.py, one thread, CPU shared with other jobs (0.22-0.29 s; BENCHMARKS.md)
+        cpu_seconds_512=0.08,  # benchmarks/tool_speed.py --threads 2 --repeats 3, otherwise idle machine, 2026-12-04
         kind="network",
         reference="irpilot (irpilot train tool desnow); U-Net: Ronneberger et al. 2015",
     )
@@ -173,7 +173,7 @@ class DehazeAODNet(_DehazeTool):
         tile_size=1024,
         tile_overlap=16,
         devices=("cpu", "cuda"),
-        cpu_seconds_512=0.03,  # tools_bench.py, one thread, CPU shared with another job
+        cpu_seconds_512=0.017,  # benchmarks/tool_speed.py --threads 2 --repeats 9, idle: as aod_net (0.015-0.018)
         kind="network",
         reference="irpilot (irpilot train tool dehaze --arch aod); B. Li et al., AOD-Net: All-in-One Dehazing "
         "Network, ICCV 2017",
