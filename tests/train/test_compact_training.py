@@ -84,3 +84,15 @@ def test_training_command_runs_checkpoints_and_exports(tmp_path: Path) -> None:
     net, meta = load_compact_net(path=exported)
     assert meta["widths"] == "4,8" and meta["task"] == "desnow" and json.loads(meta["val"])["score"]
     assert float(net.tail.weight.detach().abs().sum()) > 0  # trained away from the zero (identity) start
+
+
+def test_light_sources_are_drawn_alike_into_the_clean_and_the_dark_crop(photo: np.ndarray) -> None:
+    from irpilot.train.compact import light_sources
+
+    dark = photo * 0.2
+    clean2, dark2 = light_sources(photo, dark, np.random.default_rng(0))
+    lit = np.abs(dark2 - dark).max(axis=0) > 0.05
+    assert lit.any() and lit.mean() < 0.2  # a few small spots
+    assert float(dark2.max(axis=0)[lit].max()) == pytest.approx(1.0, abs=1e-6)  # saturated cores
+    np.testing.assert_allclose(np.maximum(clean2, dark2)[:, lit], clean2[:, lit])  # lamps in both
+    assert np.all(clean2 >= photo) and np.all(dark2 >= dark)

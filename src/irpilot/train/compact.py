@@ -53,13 +53,16 @@ class Recipe:
     level_share: float = 0.3
     #: the network's output head (:data:`irpilot.tools.networks.compact.HEADS`)
     head: str = "residual"
+    #: share of darkened crops given light sources (:func:`light_sources`)
+    highlights: float = 0.0
 
 
 RECIPES: dict[str, Recipe] = {
     "desnow": Recipe("desnow", (("real_snow", 0.5), ("snow", 0.5)), clean_share=0.1),
     "defocus_deblur": Recipe("defocus_deblur", (("real_defocus_blur", 0.5), ("defocus_blur", 0.5)), clean_share=0.05),
     "dehaze": Recipe("dehaze", (("real_haze", 0.5), ("haze", 0.5)), clean_share=0.1, head="haze"),
-    "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1, head="exposure"),
+    "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1, head="exposure",
+                        highlights=0.3),
 }
 
 
@@ -73,6 +76,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--widths", default="16,32,48,64", help="channels per U-Net level, full resolution first")
     p.add_argument("--clean-share", type=float, default=None,
                    help="share of crops left clean (default: the task's recipe, e.g. 0.1 for desnow)")
+    p.add_argument("--highlights", type=float, default=None,
+                   help="share of realistically darkened crops given light sources (default: the recipe's, 0.3 for low_light)")
     p.add_argument("--level-share", type=float, default=None,
                    help="share of degraded crops at a random severity level, mild to extreme (default: the recipe's 0.3)")
     p.add_argument("--no-context", action="store_true", help="no per-image context bias (ablation)")
@@ -142,6 +147,27 @@ def _degrade(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator) -> tup
     return out, name
 
 
+def light_sources(clean: np.ndarray, dark: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Lamps in a night photo: 1-4 glowing spots (core radius 1.5-8 px, warm to white) drawn into
+    both the clean crop and its darkened copy at full brightness (a light source's radiance is far
+    above the exposure that darkens the rest), so that saturated spots in a dark photo do not read as
+    a photo exposed for its highlights."""
+    _, h, w = clean.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    glow = np.zeros((h, w), dtype=np.float32)
+    colour = np.zeros((3, h, w), dtype=np.float32)
+    for _ in range(int(rng.integers(1, 5))):
+        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(1.5, 8.0)
+        d2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / (r * r)
+        g = np.clip(1.5 * np.exp(-0.5 * d2) + 0.35 * np.exp(-0.08 * d2), 0.0, 1.0).astype(np.float32)
+        tint = np.array([1.0, rng.uniform(0.75, 1.0), rng.uniform(0.45, 1.0)], dtype=np.float32)
+        new = g > glow
+        glow = np.where(new, g, glow)
+        colour = np.where(new[None], tint[:, None, None], colour)
+    light = glow[None] * colour
+    return np.maximum(clean, light), np.maximum(dark, light)
+
+
 def sample_batch(recipe: Recipe, photos: list[np.ndarray], p: np.ndarray, rng: np.random.Generator, n: int,
                  size: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` (degraded, clean) training pairs, each (n, 3, size, size) float32; photos drawn
@@ -151,7 +177,9 @@ def sample_batch(recipe: Recipe, photos: list[np.ndarray], p: np.ndarray, rng: n
     xs, ys = [], []
     for _ in range(n):
         clean = on_8bit_grid(_crop(photos[int(rng.choice(len(photos), p=p))], size, rng))
-        lq, _ = _degrade(recipe, clean, rng)
+        lq, name = _degrade(recipe, clean, rng)
+        if recipe.highlights and name == "real_dark" and rng.random() < recipe.highlights:
+            clean, lq = light_sources(clean, lq, rng)
         xs.append(lq)
         ys.append(clean)
     return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
@@ -214,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
         recipe = dataclasses.replace(recipe, clean_share=float(args.clean_share))
     if args.head is not None:
         recipe = dataclasses.replace(recipe, head=args.head)
+    if args.highlights is not None:
+        recipe = dataclasses.replace(recipe, highlights=float(args.highlights))
     if args.level_share is not None:
         if not 0.0 <= args.level_share <= 1.0:
             raise SystemExit(f"--level-share must be in [0, 1], got {args.level_share}")
