@@ -61,8 +61,7 @@ RECIPES: dict[str, Recipe] = {
     "desnow": Recipe("desnow", (("real_snow", 0.5), ("snow", 0.5)), clean_share=0.1),
     "defocus_deblur": Recipe("defocus_deblur", (("real_defocus_blur", 0.5), ("defocus_blur", 0.5)), clean_share=0.05),
     "dehaze": Recipe("dehaze", (("real_haze", 0.5), ("haze", 0.5)), clean_share=0.1, head="haze"),
-    "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1, head="exposure",
-                        highlights=0.3),
+    "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1, head="exposure"),
 }
 
 
@@ -77,7 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clean-share", type=float, default=None,
                    help="share of crops left clean (default: the task's recipe, e.g. 0.1 for desnow)")
     p.add_argument("--highlights", type=float, default=None,
-                   help="share of realistically darkened crops given light sources (default: the recipe's, 0.3 for low_light)")
+                   help="share of realistically darkened crops given light sources (default: none)")
     p.add_argument("--level-share", type=float, default=None,
                    help="share of degraded crops at a random severity level, mild to extreme (default: the recipe's 0.3)")
     p.add_argument("--no-context", action="store_true", help="no per-image context bias (ablation)")
