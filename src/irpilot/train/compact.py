@@ -29,13 +29,12 @@ import dataclasses
 import json
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .loop import JsonLog, checkpoint, cosine_lr, export_best, resume
+from .loop import JsonLog, export_best, resume, train_for_budget
 
 __all__ = ["Recipe", "RECIPES", "add_arguments", "run", "sample_batch", "split_photos"]
 
@@ -279,13 +278,9 @@ def run(args: argparse.Namespace) -> int:
 
     record(event="start", step=step, spent=round(spent, 1), budget=budget, **meta, val_crops=len(items),
            val_photos=val_names)
-    first = step
-    t_last = t_eval = time.time()
-    losses: list[float] = []
-    while spent < budget and not (args.max_steps and step - first >= args.max_steps):
-        lr = cosine_lr(args.lr, spent / budget)
-        for g in opt.param_groups:
-            g["lr"] = lr
+    key = "score_all" if args.select == "all" else "score"
+
+    def train_step() -> float:
         x, y = sample_batch(recipe, train, weights, rng, args.batch, args.size)
         err = model(torch.from_numpy(x)) - torch.from_numpy(y)
         loss = torch.sqrt(err * err + 1e-6).mean()  # Charbonnier
@@ -293,28 +288,20 @@ def run(args: argparse.Namespace) -> int:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # one bad batch cannot throw the weights off
         opt.step()
-        losses.append(float(loss.detach()))
-        step += 1
-        now = time.time()
-        spent += now - t_last
-        t_last = now
-        if step - first == 20:
-            record(event="speed", seconds_per_step=round((now - t_eval) / 20, 3))
-        done = spent >= budget or bool(args.max_steps and step - first >= args.max_steps)
-        if now - t_eval > args.eval_minutes * 60 or done:
-            res = _evaluate(model, items)
-            key = "score_all" if args.select == "all" else "score"
-            better = res[key] > best
-            if better:
-                best = res[key]
-                save_compact_net(model, out / "best.safetensors",
-                                 {**{k: str(v) for k, v in meta.items()}, "step": str(step),
-                                  "train_minutes": f"{spent / 60:.1f}", "val": json.dumps({k: round(v, 3) for k, v in res.items()})})
-            checkpoint(out, model, opt, step=step, spent=spent, best=best)
-            record(event="eval", step=step, minutes=round(spent / 60, 2), lr=round(lr, 7),
-                   loss=float(np.mean(losses)), best=better, **{k: round(v, 3) for k, v in res.items()})
-            losses = []
-            t_eval = t_last = time.time()  # validation does not count against the budget
+        return float(loss.detach())
+
+    def evaluate() -> tuple[float, dict[str, float]]:
+        res = _evaluate(model, items)
+        return res[key], res
+
+    def save_best(step: int, spent: float, res: dict[str, float]) -> None:
+        save_compact_net(model, out / "best.safetensors",
+                         {**{k: str(v) for k, v in meta.items()}, "step": str(step), "train_minutes": f"{spent / 60:.1f}",
+                          "val": json.dumps({k: round(v, 3) for k, v in res.items()})})
+
+    train_for_budget(out, model, opt, record, step=step, spent=spent, best=best, budget=budget, peak_lr=args.lr,
+                     train_step=train_step, evaluate=evaluate, save_best=save_best, eval_minutes=args.eval_minutes,
+                     max_steps=args.max_steps)
     if args.export is not None:
         export_best(out, args.export, record)
     record.close()

@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .loop import JsonLog, checkpoint, cosine_lr, export_best, resume
+from .loop import JsonLog, export_best, resume, train_for_budget
 
 __all__ = ["add_arguments", "run", "jpeg_rgb_u8"]
 
@@ -188,39 +187,26 @@ def run(args: argparse.Namespace) -> int:
 
     record(event="start", step=step, spent=round(spent, 1), budget=budget, **meta, val_crops=len(items),
            val_photos=val_names, est_q_exact=float(np.mean([q == e for _, _, q, e in items])))
-    t_last = t_eval = time.time()
-    losses: list[float] = []
-    while spent < budget:
-        lr = cosine_lr(args.lr, spent / budget)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        x, y, s = _sample(train, weights, rng, args.batch, args.size)
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-        err = model(xt, torch.from_numpy(s)) - yt[:, 1:]
+
+    def train_step() -> float:
+        x, y, sc = _sample(train, weights, rng, args.batch, args.size)
+        err = model(torch.from_numpy(x), torch.from_numpy(sc)) - torch.from_numpy(y)[:, 1:]
         loss = torch.einsum("rc,nchw->nrhw", m, err).pow(2).mean()  # RGB MSE caused by the chroma
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(float(loss.detach()))
-        step += 1
-        now = time.time()
-        spent += now - t_last
-        t_last = now
-        if step == 20:
-            record(event="speed", seconds_per_step=round(spent / step if not args.resume else now - t_eval, 3))
-        if now - t_eval > args.eval_minutes * 60 or spent >= budget:
-            res = _evaluate(model, items)
-            better = res["psnr_est_q"] > best
-            if better:
-                best = res["psnr_est_q"]
-                save_chroma_net(model, out / "best.safetensors",
-                                {**{k: str(v) for k, v in meta.items()}, "step": str(step),
-                                 "val_gain_db": f"{res['gain_est_q']:.3f}"})
-            checkpoint(out, model, opt, step=step, spent=spent, best=best)
-            record(event="eval", step=step, minutes=round(spent / 60, 2), lr=round(lr, 7),
-                   loss_rgb_mse=float(np.mean(losses)), best=better, **{k: round(v, 3) for k, v in res.items()})
-            losses = []
-            t_eval = t_last = time.time()  # validation does not count against the budget
+        return float(loss.detach())
+
+    def evaluate() -> tuple[float, dict[str, float]]:
+        res = _evaluate(model, items)
+        return res["psnr_est_q"], res
+
+    def save_best(step: int, spent: float, res: dict[str, float]) -> None:
+        save_chroma_net(model, out / "best.safetensors",
+                        {**{k: str(v) for k, v in meta.items()}, "step": str(step), "val_gain_db": f"{res['gain_est_q']:.3f}"})
+
+    train_for_budget(out, model, opt, record, step=step, spent=spent, best=best, budget=budget, peak_lr=args.lr,
+                     train_step=train_step, evaluate=evaluate, save_best=save_best, eval_minutes=args.eval_minutes)
     if args.export is not None:
         export_best(out, args.export, record)
     record.close()
