@@ -1,12 +1,13 @@
 """The agent on degraded test crops with a task's default tool switched: does a new tool help the agent?
 
-Crops of the test photos (``tools_bench.test_crops``) get each model of ``--models`` (seed 1000 + i),
-alone or after ``--then`` degradations, and go through ``irpilot.restore`` with each policy of
+Crops of the test photos (``tools_bench.test_crops``) get each model of ``--models`` (seed 1000 + i)
+and go through ``irpilot.restore`` with each policy of
 ``--policies`` (``[label=]name[:key=value...]`` as in ``irpilot bench``), once with the toolbox's
 order of the task's tools (``PREFERRED_TOOLS``) as shipped and once with ``--first`` put first (in
 this process only), so the two rows of ``fixed`` differ only in the task's default tool; a learned
 policy picks its own tools, so give it a policy that has the tool (``irpilot train grow``).
-Reported per model, policy and order: mean PSNR gain over the input, crops worse than the input,
+Reported per model, policy and order (outputs aligned to the clean crop as ``irpilot bench`` does): mean
+PSNR gain over the input, crops worse than the input,
 the tools called.
 
     OMP_NUM_THREADS=1 python benchmarks/tool_agent_check.py --task dehaze --first dehaze_net \\
@@ -29,6 +30,7 @@ sys.path.insert(0, str(REPO / "src"))
 from tools_bench import test_crops  # noqa: E402
 
 import irpilot  # noqa: E402
+from irpilot.bench.runner import align_output  # noqa: E402
 from irpilot.degrade import degrade  # noqa: E402
 from irpilot.policies import common  # noqa: E402
 from irpilot.quality.full_reference import psnr  # noqa: E402
@@ -58,7 +60,7 @@ def main() -> int:
                 gains, calls = [], collections.Counter()
                 for clean, lq in items:
                     traj = irpilot.restore(lq, spec)
-                    gains.append(psnr(traj.output, clean) - psnr(lq, clean))
+                    gains.append(psnr(align_output(traj.output, clean), clean) - psnr(lq, clean))
                     calls.update(c["name"] for c in traj.chain)
                 print(json.dumps({"model": model, "policy": label, "order": arm, "first": order[0],
                                   "gain": round(float(np.mean(gains)), 2), "worst": round(float(np.min(gains)), 2),

@@ -16,7 +16,7 @@ from ..config import settings
 from ..errors import ConfigError
 from ..policies.base import parse_policy, split_label
 
-__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "read_results", "resolve_set", "run_bench", "summarise"]
+__all__ = ["GROUP_PRESETS", "KNOWN_SETS", "BenchConfig", "align_output", "read_results", "resolve_set", "run_bench", "summarise"]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _entry_key(policy: str, entry: dict[str, Any]) -> str:
     return f"{policy}|{entry['degraded']}"
 
 
-def _align(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def align_output(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """The protocol's alignment (x4 bicubic for a still-small output); an output of any other
     size (e.g. super-resolution applied to a full-size image) is resized to the reference with
     the same bicubic, which costs it the detail it lost or invented."""
@@ -104,7 +104,7 @@ def _align(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
 def _score(out: np.ndarray, ref: np.ndarray, cfg: BenchConfig) -> dict[str, float]:
     from ..quality import score
 
-    aligned = _align(out, ref)
+    aligned = align_output(out, ref)
     values = dict(score(aligned, ref, list(cfg.full_reference)))
     values.update(score(aligned, None, list(cfg.no_reference)))
     return values

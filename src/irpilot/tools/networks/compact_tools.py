@@ -21,6 +21,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CompactNetTool", "DehazeAODNet", "DehazeNet", "DesnowNet", "LowLightNet"]
 
 
+def compact_card(tool_id: str, task: str, description: str, reference: str, **fields: object) -> ToolCard:
+    """The card of one of irpilot's own networks: its weights are irpilot's (Apache-2.0), it runs
+    with torch on the CPU or CUDA, tiled (512 px tiles of the U-Net, sides a multiple of 8, unless
+    ``fields`` say otherwise)."""
+    base: dict[str, object] = {"weights_license": "Apache-2.0 (irpilot)", "python_packages": ("torch", "safetensors"),
+                               "multiple_of": 8, "tiling": True, "tile_size": 512, "tile_overlap": 32,
+                               "devices": ("cpu", "cuda"), "kind": "network"}
+    return ToolCard(id=tool_id, task=task, description=description, reference=reference, **{**base, **fields})
+
+
 class CompactNetTool(NetworkTool):
     """Base of the compact-network tools: ``asset`` (default: the card's task) names the
     weights, ``assets/compact_<asset>.safetensors``."""
@@ -56,8 +66,8 @@ class CompactNetTool(NetworkTool):
 class DesnowNet(CompactNetTool):
     """irpilot's compact snow-removal network."""
 
-    card = ToolCard(
-        id="desnow_net",
+    card = compact_card(
+        tool_id="desnow_net",
         task="desnow",
         description="snow removal (flakes, streaks, out-of-focus near flakes and the veil) by irpilot's "
         "own compact residual U-Net (0.28 M parameters), trained 40 min on one CPU thread on "
@@ -68,29 +78,21 @@ class DesnowNet(CompactNetTool):
         "on snow (desnow_median +5.2 / +4.0), worst crop +2.7 / +2.7; a clean crop comes back at "
         "37.2 dB on average (worst 25.0; desnow_median 27.2, worst 18.6). The toolbox's first desnow "
         "tool. Fitted to those synthetic snow models: real snow photographs are not measured.",
-        weights_license="Apache-2.0 (irpilot)",
-        python_packages=("torch", "safetensors"),
-        multiple_of=8,
-        tiling=True,
-        tile_size=512,
-        tile_overlap=32,
-        devices=("cpu", "cuda"),
         cpu_seconds_512=0.08,  # benchmarks/tool_speed.py --threads 2 --repeats 3, otherwise idle machine, 2026-12-04
-        kind="network",
         reference="irpilot (irpilot train tool desnow); U-Net: Ronneberger et al. 2015",
     )
 
 
-class _DehazeTool(CompactNetTool):
-    """A dehazing network whose airlight is read once from the whole photo (downscaled to at
-    most 512 px) so that the tiles of a large photo share it."""
+class _AirlightTool(CompactNetTool):
+    """A network with the haze head: its airlight is read once from the whole photo (downscaled
+    to at most 512 px) so that the tiles of a large photo share it."""
 
     def __call__(self, img: np.ndarray, **args: object) -> np.ndarray:
         from ...imaging.convert import as_image
 
         img = as_image(img)
         self.ensure_setup()
-        if "airlight" not in args and hasattr(self.model, "estimate_airlight"):
+        if "airlight" not in args:
             args["airlight"] = self._airlight(img)
         return super().__call__(img, **args)
 
@@ -122,11 +124,11 @@ class _DehazeTool(CompactNetTool):
 
 
 @register
-class DehazeNet(_DehazeTool):
+class DehazeNet(_AirlightTool):
     """irpilot's compact dehazing network (the U-Net with the scattering-model head)."""
 
-    card = ToolCard(
-        id="dehaze_net",
+    card = compact_card(
+        tool_id="dehaze_net",
         task="dehaze",
         description="dehazing by irpilot's own compact U-Net (0.28 M parameters) with a scattering-model head: "
         "it reads the photo relative to the dark-channel airlight, that image's dark channel and the value "
@@ -136,27 +138,19 @@ class DehazeNet(_DehazeTool):
         "it stayed behind the classical priors on the test photos (BENCHMARKS.md, 'Compact networks with "
         "physical heads'); train and export your own (irpilot train tool dehaze --export "
         "src/irpilot/assets/compact_dehaze.safetensors)",
-        weights_license="Apache-2.0 (irpilot)",
-        python_packages=("torch", "safetensors"),
-        multiple_of=8,
-        tiling=True,
-        tile_size=512,
-        tile_overlap=32,
-        devices=("cpu", "cuda"),
         cpu_seconds_512=0.1,  # not measured with shipped weights: desnow_net's U-Net takes 0.079 s
-        kind="network",
         reference="irpilot (irpilot train tool dehaze); U-Net: Ronneberger et al. 2015; dark channel: He et al. 2009",
     )
 
 
 @register
-class DehazeAODNet(_DehazeTool):
+class DehazeAODNet(CompactNetTool):
     """AOD-Net's architecture trained by irpilot on its training photos and haze models."""
 
     asset = "dehaze_aod"
     train_options = "--arch aod"
-    card = ToolCard(
-        id="dehaze_aod_net",
+    card = compact_card(
+        tool_id="dehaze_aod_net",
         task="dehaze",
         description="AOD-Net's architecture (1,761 parameters, J = K I - K + 1) trained from scratch by "
         "irpilot on its training photos with its two haze models (realistic real_haze and the protocol's "
@@ -167,14 +161,10 @@ class DehazeAODNet(_DehazeTool):
         "the toolbox's 4 protocol crops +4.0 dB. Below the classical priors (dark_channel_prior +6.3 / "
         "+6.4, color_attenuation_prior +6.5 / +6.6 on the same crops): a second, cheap dehazing network, "
         "fitted to those two synthetic haze models",
-        weights_license="Apache-2.0 (irpilot)",
-        python_packages=("torch", "safetensors"),
-        tiling=True,
+        multiple_of=1,
         tile_size=1024,
         tile_overlap=16,
-        devices=("cpu", "cuda"),
         cpu_seconds_512=0.017,  # benchmarks/tool_speed.py --threads 2 --repeats 9, idle: as aod_net (0.015-0.018)
-        kind="network",
         reference="irpilot (irpilot train tool dehaze --arch aod); B. Li et al., AOD-Net: All-in-One Dehazing "
         "Network, ICCV 2017",
     )
@@ -184,8 +174,8 @@ class DehazeAODNet(_DehazeTool):
 class LowLightNet(CompactNetTool):
     """irpilot's compact low-light network (the U-Net with the exposure head)."""
 
-    card = ToolCard(
-        id="low_light_net",
+    card = compact_card(
+        tool_id="low_light_net",
         task="low_light",
         description="low-light enhancement by irpilot's own compact U-Net (0.28 M parameters) with an exposure "
         "head: a per-pixel gain, a per-image colour-cast correction and a small residual; trained on "
@@ -194,14 +184,6 @@ class LowLightNet(CompactNetTool):
         "but it brightens real low-light photos too little (BENCHMARKS.md, 'Compact networks with physical "
         "heads'); train and export your own (irpilot train tool low_light --export "
         "src/irpilot/assets/compact_low_light.safetensors)",
-        weights_license="Apache-2.0 (irpilot)",
-        python_packages=("torch", "safetensors"),
-        multiple_of=8,
-        tiling=True,
-        tile_size=512,
-        tile_overlap=32,
-        devices=("cpu", "cuda"),
         cpu_seconds_512=0.1,  # not measured with shipped weights: desnow_net's U-Net takes 0.079 s
-        kind="network",
         reference="irpilot (irpilot train tool low_light); U-Net: Ronneberger et al. 2015",
     )
