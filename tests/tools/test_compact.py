@@ -42,6 +42,31 @@ def test_safetensors_round_trip_keeps_shape_and_outputs(tmp_path: Path) -> None:
         save_compact_net(net, path, {"task": "desnow"})
 
 
+def test_weights_a_user_trained_are_read_from_the_weights_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``dehaze_net`` ships without weights: exported into ``<weights folder>/irpilot/`` they are found,
+    loaded, and the tool becomes available; without them the tool says where to put them."""
+    from irpilot.config import settings
+    from irpilot.tools import get_tool
+
+    monkeypatch.setattr(settings, "weights_dir", tmp_path / "weights")
+    monkeypatch.setattr(settings, "fetch_dir", tmp_path / "fetched")
+    tool_cls = type(get_tool("dehaze_net"))
+    if compact.asset_exists("dehaze"):
+        pytest.skip("this install packages dehaze_net's weights")
+    reason = tool_cls.unavailable_reason()
+    assert reason and str(tmp_path / "fetched" / "irpilot" / "compact_dehaze.safetensors") in reason
+    torch.manual_seed(4)
+    net = build_compact_net((4, 8), head="haze").eval()
+    save_compact_net(net, tmp_path / "fetched" / "irpilot" / "compact_dehaze.safetensors",
+                     {"task": "dehaze", "widths": "4,8", "head": "haze", "step": "7"})
+    assert compact.asset_exists("dehaze") and tool_cls.unavailable_reason() is None
+    loaded, meta = load_compact_net("dehaze")
+    assert meta["step"] == "7"
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        np.testing.assert_allclose(loaded(x).numpy(), net(x).numpy(), atol=1e-6)
+
+
 def test_tool_on_a_random_network_keeps_shape_range_and_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
     """``desnow_net`` with a random network in place of the packaged one: odd sides are padded
     and cropped back, tiles are blended, the output is float32 in [0, 1]."""

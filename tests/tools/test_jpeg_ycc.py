@@ -48,9 +48,10 @@ def test_quant_scale_follows_libjpeg() -> None:
     assert quant_scale(0) == quant_scale(1) == 50.0  # clamped to the valid range
 
 
-def test_chroma_net_shapes_conditioning_and_guided_filter_start() -> None:
+@pytest.mark.parametrize("arch", ["plain", "unet"])
+def test_chroma_net_shapes_conditioning_and_guided_filter_start(arch: str) -> None:
     torch.manual_seed(0)
-    net = build_chroma_net(width=8, blocks=2).eval()
+    net = build_chroma_net(width=8, blocks=2, arch=arch).eval()
     ycc = torch.rand(2, 3, 32, 48)
     with torch.no_grad():
         lo = net(ycc, torch.tensor([5.0, 5.0]))
@@ -66,17 +67,20 @@ def test_chroma_net_shapes_conditioning_and_guided_filter_start() -> None:
     assert float((out - smooth[:, 1:]).abs().max()) < 0.01
 
 
-def test_safetensors_round_trip_keeps_shape_and_outputs(tmp_path: Path) -> None:
-    net = build_chroma_net(width=8, blocks=1).eval()
+@pytest.mark.parametrize("arch", ["plain", "unet"])
+def test_safetensors_round_trip_keeps_shape_and_outputs(tmp_path: Path, arch: str) -> None:
+    net = build_chroma_net(width=8, blocks=1, arch=arch).eval()
     path = tmp_path / "chroma.safetensors"
-    save_chroma_net(net, path, {"width": "8", "blocks": "1", "step": "3"})
+    save_chroma_net(net, path, {"width": "8", "blocks": "1", "arch": arch, "step": "3"})
     loaded, meta = load_chroma_net(path)
-    assert meta["step"] == "3"
+    assert meta["step"] == "3" and meta["arch"] == arch
     x, s = torch.rand(1, 3, 16, 16), torch.tensor([2.0])
     with torch.no_grad():
         np.testing.assert_allclose(loaded(x, s).numpy(), net(x, s).numpy(), atol=1e-6)
     with pytest.raises(ValueError, match="blocks"):
         save_chroma_net(net, path, {"width": "8"})
+    with pytest.raises(ValueError, match="arch"):
+        build_chroma_net(width=8, blocks=1, arch="resnet")
 
 
 def test_packaged_weights_load_as_safetensors() -> None:

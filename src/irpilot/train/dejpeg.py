@@ -39,7 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=96, help="crop side (a multiple of 16)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak Adam learning rate (cosine decay)")
     p.add_argument("--width", type=int, default=48)
-    p.add_argument("--blocks", type=int, default=6)
+    p.add_argument("--blocks", type=int, default=6, help="residual blocks (plain) or blocks at 1/8 size (unet)")
+    p.add_argument("--arch", choices=("plain", "unet"), default="plain",
+                   help="the chroma CNN: plain residual blocks at half size, or a three-level U-Net")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--eval-minutes", type=float, default=5.0, help="validate and checkpoint this often")
     p.add_argument("--val-crops", type=int, default=16)
@@ -173,14 +175,14 @@ def run(args: argparse.Namespace) -> int:
     weights = np.array([p.shape[0] * p.shape[1] for p in train], dtype=np.float64)
     weights /= weights.sum()
     items = _val_items(val, args.val_crops, 128)
-    model = build_chroma_net(args.width, args.blocks)
+    model = build_chroma_net(args.width, args.blocks, arch=args.arch)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = resume(out, model, opt) if args.resume else (0, 0.0, -math.inf)
     rng = np.random.default_rng(args.seed + step)
     budget = spent + args.minutes * 60.0
     n_params = sum(p.numel() for p in model.parameters())
     command = "irpilot train dejpeg " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["train", "dejpeg"] else sys.argv[1:])
-    meta = {"width": args.width, "blocks": args.blocks, "params": n_params, "train_photos": len(train),
+    meta = {"width": args.width, "blocks": args.blocks, "arch": args.arch, "params": n_params, "train_photos": len(train),
             "command": command}
     m = torch.from_numpy(_chroma_to_rgb_matrix())
     record = JsonLog(out / "log.jsonl")

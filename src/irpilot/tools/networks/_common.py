@@ -23,12 +23,42 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 __all__ = [
+    "OWN_WEIGHTS_SUBDIR",
+    "own_weights",
     "register",
     "github_weights",
     "load_torch_state",
     "load_matconvnet",
     "NetworkTool",
 ]
+
+
+#: sub-folder of each weights folder where irpilot's own trained networks may be dropped
+OWN_WEIGHTS_SUBDIR = "irpilot"
+
+
+def own_weights(asset: str) -> Path | None:
+    """The weights file of one of irpilot's own networks (``asset``, e.g. ``"assets/jpeg_chroma.safetensors"``):
+    first ``<folder>/irpilot/<file name>`` in each weights folder (:func:`irpilot.config.weights_search_path`;
+    where a user puts the weights they trained, e.g. ``irpilot train tool dehaze --export
+    ~/.cache/irpilot/weights/irpilot/compact_dehaze.safetensors``), then the file packaged with irpilot;
+    ``None`` when neither exists."""
+    from importlib import resources
+
+    from ...config import weights_search_path
+
+    name = Path(asset).name
+    for folder in weights_search_path():
+        candidate = Path(folder) / OWN_WEIGHTS_SUBDIR / name
+        if candidate.is_file():
+            return candidate
+    try:
+        packaged = resources.files("irpilot").joinpath(asset)
+        if packaged.is_file():
+            return Path(str(packaged))
+    except (FileNotFoundError, ModuleNotFoundError):
+        pass
+    return None
 
 
 def register(cls: type[Tool]) -> type[Tool]:

@@ -36,12 +36,11 @@ network's shape and its training record in the file's metadata; loading runs no 
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...io import atomic_write_bytes
+from ._common import OWN_WEIGHTS_SUBDIR, own_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -216,21 +215,22 @@ def save_compact_net(model: torch.nn.Module, path: str | Path, meta: dict[str, s
 
 
 def load_compact_net(task: str | None = None, path: str | Path | None = None) -> tuple[torch.nn.Module, dict[str, str]]:
-    """The trained network (eval mode) and its metadata, from ``path`` or else the packaged
-    weights of ``task``.  Safetensors holds tensors only: loading runs no code."""
+    """The trained network (eval mode) and its metadata, from ``path`` or else the weights of
+    ``task`` (a weights folder's ``irpilot/compact_<task>.safetensors`` first, then the packaged
+    file).  Safetensors holds tensors only: loading runs no code."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
     if path is None and task is None:
         raise ValueError("give the task (packaged weights) or a weights path")
     if path is None:
-        ctx = resources.as_file(resources.files("irpilot").joinpath(asset_path(str(task))))
-    else:
-        ctx = nullcontext(Path(path))
-    with ctx as p:
-        with safe_open(str(p), framework="pt") as f:
-            meta = dict(f.metadata() or {})
-        state = load_file(str(p))
+        path = own_weights(asset_path(str(task)))
+        if path is None:
+            raise FileNotFoundError(f"no weights for {task!r}: neither {asset_path(str(task))} in the package nor "
+                                    f"{OWN_WEIGHTS_SUBDIR}/{Path(asset_path(str(task))).name} in a weights folder")
+    with safe_open(str(path), framework="pt") as f:
+        meta = dict(f.metadata() or {})
+    state = load_file(str(path))
     widths = tuple(int(c) for c in meta.get("widths", ",".join(map(str, DEFAULT_WIDTHS))).split(","))
     model = build_net(meta.get("arch", "unet"), widths, context=meta.get("context", "1") == "1",
                       head=meta.get("head", "residual"))
@@ -239,8 +239,6 @@ def load_compact_net(task: str | None = None, path: str | Path | None = None) ->
 
 
 def asset_exists(task: str) -> bool:
-    """Whether the trained weights of ``task`` are in this install."""
-    try:
-        return resources.files("irpilot").joinpath(asset_path(task)).is_file()
-    except (FileNotFoundError, ModuleNotFoundError):
-        return False
+    """Whether trained weights of ``task`` are in a weights folder (``irpilot/compact_<task>.safetensors``)
+    or packaged with irpilot (:func:`._common.own_weights`)."""
+    return own_weights(asset_path(task)) is not None

@@ -1,12 +1,14 @@
 """Tools that run irpilot's own compact networks (:mod:`.compact`), one per task.
 
 :class:`CompactNetTool` loads the packaged weights of its card's task
-(``assets/compact_<task>.safetensors``, written by ``irpilot train tool TASK``) and runs the
+(``assets/compact_<task>.safetensors``, written by ``irpilot train tool TASK``; weights a user
+trained are read first from ``irpilot/`` in a weights folder: :func:`._common.own_weights`) and runs the
 network on tiles of at most 512 px; a task's tool is a card and nothing else.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,8 +52,14 @@ class CompactNetTool(NetworkTool):
         if reason:
             return reason
         if not compact.asset_exists(cls.asset_name()):
-            return (f"its weights ({compact.asset_path(cls.asset_name())}) are not in this install; "
-                    f"train them with `{' '.join(['irpilot train tool', cls.card.task, cls.train_options]).strip()}`")
+            from ...config import settings
+            from ._common import OWN_WEIGHTS_SUBDIR
+
+            name = Path(compact.asset_path(cls.asset_name())).name
+            target = Path(settings.fetch_dir) / OWN_WEIGHTS_SUBDIR / name
+            command = " ".join(["irpilot train tool", cls.card.task, cls.train_options]).strip()
+            return (f"its weights ({name}) are neither packaged nor in a weights folder's {OWN_WEIGHTS_SUBDIR}/; "
+                    f"train them with `{command} --export {target}`")
         return None
 
     def build(self) -> torch.nn.Module:
@@ -136,8 +144,8 @@ class DehazeNet(_AirlightTool):
         "in linear light; trained on irpilot's training photos with its two haze models (realistic "
         "real_haze and the protocol's haze). Its weights are not shipped: trained 20-32 min on one CPU thread "
         "it stayed behind the classical priors on the test photos (BENCHMARKS.md, 'Compact networks with "
-        "physical heads'); train and export your own (irpilot train tool dehaze --export "
-        "src/irpilot/assets/compact_dehaze.safetensors)",
+        "physical heads'); train your own and put them in a weights folder (irpilot train tool dehaze --export "
+        "~/.cache/irpilot/weights/irpilot/compact_dehaze.safetensors)",
         cpu_seconds_512=0.1,  # not measured with shipped weights: desnow_net's U-Net takes 0.079 s
         reference="irpilot (irpilot train tool dehaze); U-Net: Ronneberger et al. 2015; dark channel: He et al. 2009",
     )
@@ -182,8 +190,8 @@ class LowLightNet(CompactNetTool):
         "irpilot's training photos with its two darkening models (realistic real_dark and the protocol's "
         "dark). Its weights are not shipped: 2.1 dB ahead of hsv_value_inverse on realistic dark test crops "
         "but it brightens real low-light photos too little (BENCHMARKS.md, 'Compact networks with physical "
-        "heads'); train and export your own (irpilot train tool low_light --export "
-        "src/irpilot/assets/compact_low_light.safetensors)",
+        "heads'); train your own and put them in a weights folder (irpilot train tool low_light --export "
+        "~/.cache/irpilot/weights/irpilot/compact_low_light.safetensors)",
         cpu_seconds_512=0.1,  # not measured with shipped weights: desnow_net's U-Net takes 0.079 s
         reference="irpilot (irpilot train tool low_light); U-Net: Ronneberger et al. 2015",
     )

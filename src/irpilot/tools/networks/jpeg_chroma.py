@@ -20,12 +20,11 @@ network's shape in the file's metadata.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...io import atomic_write_bytes
+from ._common import OWN_WEIGHTS_SUBDIR, own_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -42,31 +41,48 @@ def quant_scale(quality: float) -> float:
     return (5000.0 / q if q < 50 else 200.0 - 2.0 * q) / 100.0
 
 
-def build_chroma_net(width: int = 48, blocks: int = 6, radius: int = 2, eps: float = 1e-4) -> torch.nn.Module:
+def build_chroma_net(
+    width: int = 48, blocks: int = 6, radius: int = 2, eps: float = 1e-4, arch: str = "plain"
+) -> torch.nn.Module:
     """The chroma network (random weights): ``forward(ycc, scale)`` with ``ycc`` (N, 3, H, W)
-    decoded full-range YCbCr in [0, 1] (H, W even) and ``scale`` (N,) the quantiser scales
-    (:func:`quant_scale`); returns the restored (N, 2, H, W) Cb, Cr.
+    decoded full-range YCbCr in [0, 1] (H, W even; multiples of 8 for ``arch="unet"``) and
+    ``scale`` (N,) the quantiser scales (:func:`quant_scale`); returns the restored (N, 2, H, W)
+    Cb, Cr.
 
     It is a learned guided filter: at half resolution, a guided filter (He et al., radius
     ``radius``, regulariser ``eps``) fits each chroma channel as ``a * Y + b`` in every
     window; the CNN corrects the coefficient maps ``a``, ``b`` and adds a full-size residual.
     The chroma is ``A * Y + B + residual`` with ``A``, ``B`` the corrected maps upsampled
     bilinearly.  The CNN's last layer starts near zero, so training starts from the classical
-    guided upsampling of the decoded chroma (already better than the decoded chroma)."""
+    guided upsampling of the decoded chroma (already better than the decoded chroma).
+
+    ``arch`` is the CNN: ``"plain"``, ``blocks`` residual blocks of ``width`` channels at half
+    size (receptive field ~20 chroma pixels: a few 16 x 16 JPEG chroma blocks); ``"unet"``, a
+    three-level U-Net (``width``, 2x and 4x channels at 1/2, 1/4 and 1/8 size, ``blocks``
+    residual blocks at the coarsest level), which sees ~100 chroma pixels, enough to carry a
+    colour across the flat blocks that coarse chroma quantisation leaves."""
     import torch
     from torch import nn
     from torch.nn import functional as F
 
+    if arch not in ("plain", "unet"):
+        raise ValueError(f"arch must be 'plain' or 'unet', got {arch!r}")
     k = 2 * radius + 1
 
     def box(x: torch.Tensor) -> torch.Tensor:
         return F.avg_pool2d(F.pad(x, (radius,) * 4, mode="replicate"), k, stride=1)
 
+    def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+        c = nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
+        nn.init.kaiming_normal_(c.weight, nonlinearity="relu")
+        nn.init.zeros_(c.bias)
+        return c
+
     class ResBlock(nn.Module):
-        def __init__(self) -> None:
+        def __init__(self, ch: int = width) -> None:
             super().__init__()
-            self.c1 = nn.Conv2d(width, width, 3, padding=1)
-            self.c2 = nn.Conv2d(width, width, 3, padding=1)
+            self.c1 = nn.Conv2d(ch, ch, 3, padding=1)
+            self.c2 = nn.Conv2d(ch, ch, 3, padding=1)
             nn.init.kaiming_normal_(self.c1.weight, nonlinearity="relu")
             nn.init.zeros_(self.c1.bias)
             # the block starts near the identity: the residual branch is small at first
@@ -78,12 +94,35 @@ def build_chroma_net(width: int = 48, blocks: int = 6, radius: int = 2, eps: flo
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x + self.c2(F.relu(self.c1(x)))
 
+    class UNet(nn.Module):
+        """Features at half size -> features at half size, through 1/4 and 1/8 size."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            w1, w2 = 2 * width, 4 * width
+            self.enc0 = ResBlock(width)
+            self.down1 = conv(width, w1, stride=2)
+            self.enc1 = ResBlock(w1)
+            self.down2 = conv(w1, w2, stride=2)
+            self.mid = nn.Sequential(*[ResBlock(w2) for _ in range(blocks)])
+            self.up1 = conv(w2, 4 * w1)
+            self.dec1 = ResBlock(w1)
+            self.up0 = conv(w1, 4 * width)
+            self.dec0 = ResBlock(width)
+
+        def forward(self, f: torch.Tensor) -> torch.Tensor:
+            s0 = self.enc0(f)
+            s1 = self.enc1(F.relu(self.down1(s0)))
+            m = self.mid(F.relu(self.down2(s1)))
+            d1 = self.dec1(s1 + F.pixel_shuffle(self.up1(m), 2))
+            return self.dec0(s0 + F.pixel_shuffle(self.up0(d1), 2)) - f  # the caller adds f back
+
     class JpegChromaNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             # luma unshuffled (4), chroma on its grid (2), guided-filter a (2) and b (2), scale (1)
             self.head = nn.Conv2d(11, width, 3, padding=1)
-            self.body = nn.Sequential(*[ResBlock() for _ in range(blocks)])
+            self.body = nn.Sequential(*[ResBlock() for _ in range(blocks)]) if arch == "plain" else UNet()
             # corrections of a (2) and b (2) at half size, full-size residual pixel-shuffled (8)
             self.tail = nn.Conv2d(width, 12, 3, padding=1)
             nn.init.kaiming_normal_(self.head.weight, nonlinearity="relu")
@@ -111,7 +150,7 @@ def build_chroma_net(width: int = 48, blocks: int = 6, radius: int = 2, eps: flo
 
 def save_chroma_net(model: torch.nn.Module, path: str | Path, meta: dict[str, str]) -> None:
     """Write ``model``'s weights as safetensors with ``meta`` (strings; must hold ``width``
-    and ``blocks``) in the file's metadata."""
+    and ``blocks``, and ``arch`` unless it is ``"plain"``) in the file's metadata."""
     from safetensors.torch import save
 
     missing = {"width", "blocks"} - set(meta)
@@ -122,24 +161,25 @@ def save_chroma_net(model: torch.nn.Module, path: str | Path, meta: dict[str, st
 
 
 def load_chroma_net(path: str | Path | None = None) -> tuple[torch.nn.Module, dict[str, str]]:
-    """The trained network (eval mode) and its metadata, from ``path`` (default: the packaged
-    asset).  Safetensors holds tensors only: loading runs no code."""
+    """The trained network (eval mode) and its metadata, from ``path`` (default: a weights
+    folder's ``irpilot/jpeg_chroma.safetensors``, else the packaged asset).  Safetensors holds
+    tensors only: loading runs no code."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    ctx = resources.as_file(resources.files("irpilot").joinpath(ASSET)) if path is None else nullcontext(Path(path))
-    with ctx as p:
-        with safe_open(str(p), framework="pt") as f:
-            meta = dict(f.metadata() or {})
-        state = load_file(str(p))
-    model = build_chroma_net(int(meta.get("width", 48)), int(meta.get("blocks", 6)))
+    if path is None:
+        path = own_weights(ASSET)
+        if path is None:
+            raise FileNotFoundError(f"no chroma weights: neither {ASSET} in the package nor "
+                                    f"{OWN_WEIGHTS_SUBDIR}/{Path(ASSET).name} in a weights folder")
+    with safe_open(str(path), framework="pt") as f:
+        meta = dict(f.metadata() or {})
+    state = load_file(str(path))
+    model = build_chroma_net(int(meta.get("width", 48)), int(meta.get("blocks", 6)), arch=meta.get("arch", "plain"))
     model.load_state_dict(state)
     return model.eval(), meta
 
 
 def asset_exists() -> bool:
-    """Whether the trained weights are in this install."""
-    try:
-        return resources.files("irpilot").joinpath(ASSET).is_file()
-    except (FileNotFoundError, ModuleNotFoundError):
-        return False
+    """Whether trained weights are in a weights folder or packaged with irpilot."""
+    return own_weights(ASSET) is not None
