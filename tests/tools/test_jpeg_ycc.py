@@ -87,7 +87,7 @@ def test_packaged_weights_load_as_safetensors() -> None:
     if not asset_exists():
         pytest.skip("chroma weights not in this install")
     net, meta = load_chroma_net()
-    assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 500_000
+    assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 2_000_000
     assert "irpilot train dejpeg" in meta["command"]
 
 

@@ -13,7 +13,7 @@ Runs for ``--minutes``, logs JSON lines to ``OUT/log.jsonl``, keeps ``OUT/last.p
 with ``--resume``) and ``OUT/best.safetensors`` (best validation PSNR); ``--export PATH`` copies
 the best weights to where the tool reads them (``src/irpilot/assets/jpeg_chroma.safetensors``).
 
-    irpilot train dejpeg --out runs/dejpeg --minutes 55
+    irpilot train dejpeg --out runs/dejpeg --threads 2        # the shipped network: U-Net, 60 min
     irpilot train dejpeg --out runs/dejpeg --minutes 20 --resume --export src/irpilot/assets/jpeg_chroma.safetensors
 """
 
@@ -34,13 +34,13 @@ __all__ = ["add_arguments", "run", "jpeg_rgb_u8"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/dejpeg"), help="run folder (default: runs/dejpeg)")
-    p.add_argument("--minutes", type=float, default=55.0, help="training time budget (validation excluded)")
+    p.add_argument("--minutes", type=float, default=60.0, help="training time budget (validation excluded)")
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--size", type=int, default=96, help="crop side (a multiple of 16)")
+    p.add_argument("--size", type=int, default=128, help="crop side (a multiple of 16)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak Adam learning rate (cosine decay)")
-    p.add_argument("--width", type=int, default=48)
-    p.add_argument("--blocks", type=int, default=6, help="residual blocks (plain) or blocks at 1/8 size (unet)")
-    p.add_argument("--arch", choices=("plain", "unet"), default="plain",
+    p.add_argument("--width", type=int, default=32)
+    p.add_argument("--blocks", type=int, default=2, help="residual blocks (plain) or blocks at 1/8 size (unet)")
+    p.add_argument("--arch", choices=("plain", "unet"), default="unet",
                    help="the chroma CNN: plain residual blocks at half size, or a three-level U-Net")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--eval-minutes", type=float, default=5.0, help="validate and checkpoint this often")

@@ -41,13 +41,13 @@ class JpegYccNet(NetworkTool):
         task="dejpeg",
         description="colour JPEG artefact removal fitted to OpenCV-style JPEG with 4:2:0 chroma "
         "subsampling: DnCNN-3 restores luma, irpilot's own chroma network (a learned guided "
-        "filter, 0.22 M parameters, conditioned on the JPEG quality, given or estimated from the "
-        "pixels) restores Cb/Cr guided by the luma; a 4:4:4 JPEG (estimated) gets DnCNN-3 on each "
-        "YCbCr plane. Chroma network trained 55 min on one CPU thread on irpilot's training photos "
-        "(T91, CSet14, LIVE1 without Kodak, classic5; OpenCV JPEG, quality 5-90, mostly 10-29). "
-        "Protocol JPEG, 4 test crops: +1.25 dB (dncnn3_dejpeg +1.17). Needs the image's original "
-        "8x8 grid (not cropped or resized after decoding); does not handle noise or blur on top "
-        "of the JPEG.",
+        "filter corrected by a three-level U-Net, 1.24 M parameters, conditioned on the JPEG quality, "
+        "given or estimated from the pixels) restores Cb/Cr guided by the luma; a 4:4:4 JPEG (estimated) "
+        "gets DnCNN-3 on each YCbCr plane. Chroma network trained 60 min on two CPU threads on irpilot's "
+        "training photos (T91, CSet14, LIVE1 without Kodak, classic5; OpenCV JPEG, quality 5-90, mostly "
+        "10-29). Protocol JPEG, 12 test crops: +1.30 dB (dncnn3_dejpeg +0.99; the first chroma network "
+        "+1.23); 4 test crops +1.28. Needs the image's original 8x8 grid (not cropped or resized after "
+        "decoding); does not handle noise or blur on top of the JPEG.",
         weights_license=f"DnCNN-3: {_NO_LICENCE}; chroma network: Apache-2.0 (irpilot)",
         weights=(_W_DNCNN3,),
         python_packages=("torch", "safetensors"),
@@ -56,9 +56,9 @@ class JpegYccNet(NetworkTool):
         tile_size=512,
         tile_overlap=48,
         devices=("cpu", "cuda"),
-        cpu_seconds_512=5.9,  # tools_bench --photos training, same run as dncnn3_dejpeg's 6.9 (BENCHMARKS.md)
+        cpu_seconds_512=1.7,  # tool_speed.py --threads 2 --repeats 3, idle: dncnn3_dejpeg 2.4 in the same run
         kind="network",
-        reference=_DNCNN_REF + " Chroma network: irpilot (irpilot train dejpeg).",
+        reference=_DNCNN_REF + " Chroma network: irpilot (irpilot train dejpeg --arch unet).",
         arguments={
             "quality": {"type": "integer", "minimum": 1, "maximum": 100,
                         "description": "JPEG quality the image was saved with (estimated when omitted)"},
