@@ -115,7 +115,7 @@ def build_chroma_net(
             s1 = self.enc1(F.relu(self.down1(s0)))
             m = self.mid(F.relu(self.down2(s1)))
             d1 = self.dec1(s1 + F.pixel_shuffle(self.up1(m), 2))
-            return self.dec0(s0 + F.pixel_shuffle(self.up0(d1), 2)) - f  # the caller adds f back
+            return self.dec0(s0 + F.pixel_shuffle(self.up0(d1), 2))
 
     class JpegChromaNet(nn.Module):
         def __init__(self) -> None:
@@ -141,7 +141,7 @@ def build_chroma_net(
             s = (scale.to(ycc.dtype) / 5.0).view(-1, 1, 1, 1).expand(n, 1, h // 2, w // 2)
             z = torch.cat([F.pixel_unshuffle(y - 0.5, 2), ch - 0.5, a, b - 0.5, s], dim=1)
             f = F.relu(self.head(z))
-            t = self.tail(f + self.body(f))
+            t = self.tail(self.body(f) if arch == "unet" else f + self.body(f))  # plain: one long skip
             up = lambda m: F.interpolate(m, scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
             return up(a + t[:, 0:2]) * y + up(b + t[:, 2:4]) + F.pixel_shuffle(t[:, 4:], 2)
 
