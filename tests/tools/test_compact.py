@@ -55,6 +55,8 @@ def test_weights_a_user_trained_are_read_from_the_weights_folder(tmp_path: Path,
         pytest.skip("this install packages dehaze_net's weights")
     reason = tool_cls.unavailable_reason()
     assert reason and str(tmp_path / "fetched" / "irpilot" / "compact_dehaze.safetensors") in reason
+    with pytest.raises(FileNotFoundError, match="irpilot/compact_dehaze.safetensors"):
+        load_compact_net("dehaze")
     torch.manual_seed(4)
     net = build_compact_net((4, 8), head="haze").eval()
     save_compact_net(net, tmp_path / "fetched" / "irpilot" / "compact_dehaze.safetensors",

@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "OWN_WEIGHTS_SUBDIR",
     "own_weights",
+    "load_own_safetensors",
+    "save_own_safetensors",
     "register",
     "github_weights",
     "load_torch_state",
@@ -59,6 +61,37 @@ def own_weights(asset: str) -> Path | None:
     except (FileNotFoundError, ModuleNotFoundError):
         pass
     return None
+
+
+def load_own_safetensors(asset: str, path: str | Path | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of one of irpilot's own networks, from ``path`` or else from
+    :func:`own_weights` (``asset``); a clear error when neither exists.  Safetensors holds
+    tensors only: loading runs no code."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    if path is None:
+        path = own_weights(asset)
+        if path is None:
+            raise FileNotFoundError(f"no weights: neither {asset} in the package nor "
+                                    f"{OWN_WEIGHTS_SUBDIR}/{Path(asset).name} in a weights folder")
+    with safe_open(str(path), framework="pt") as f:
+        meta = dict(f.metadata() or {})
+    return load_file(str(path)), meta
+
+
+def save_own_safetensors(model: torch.nn.Module, path: str | Path, meta: dict[str, str], required: set[str]) -> None:
+    """Write ``model``'s weights as safetensors (atomically) with ``meta`` as the file's metadata
+    (values stored as strings); ``required`` keys must be in ``meta`` (the network's shape)."""
+    from safetensors.torch import save
+
+    from ...io import atomic_write_bytes
+
+    missing = set(required) - set(meta)
+    if missing:
+        raise ValueError(f"meta must give the network shape; missing {sorted(missing)}")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(path, save(state, metadata={k: str(v) for k, v in meta.items()}))
 
 
 def register(cls: type[Tool]) -> type[Tool]:

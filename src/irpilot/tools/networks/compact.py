@@ -39,8 +39,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...io import atomic_write_bytes
-from ._common import OWN_WEIGHTS_SUBDIR, own_weights
+from ._common import load_own_safetensors, own_weights, save_own_safetensors
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -205,32 +204,16 @@ def _to_srgb(x: torch.Tensor) -> torch.Tensor:
 def save_compact_net(model: torch.nn.Module, path: str | Path, meta: dict[str, str]) -> None:
     """Write ``model``'s weights as safetensors with ``meta`` (must hold ``task`` and
     ``widths``, e.g. ``"16,32,48,64"``) in the file's metadata."""
-    from safetensors.torch import save
-
-    missing = {"task", "widths"} - set(meta)
-    if missing:
-        raise ValueError(f"meta must give the task and the network shape; missing {sorted(missing)}")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write_bytes(path, save(state, metadata={k: str(v) for k, v in meta.items()}))
+    save_own_safetensors(model, path, meta, {"task", "widths"})
 
 
 def load_compact_net(task: str | None = None, path: str | Path | None = None) -> tuple[torch.nn.Module, dict[str, str]]:
     """The trained network (eval mode) and its metadata, from ``path`` or else the weights of
     ``task`` (a weights folder's ``irpilot/compact_<task>.safetensors`` first, then the packaged
     file).  Safetensors holds tensors only: loading runs no code."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     if path is None and task is None:
         raise ValueError("give the task (packaged weights) or a weights path")
-    if path is None:
-        path = own_weights(asset_path(str(task)))
-        if path is None:
-            raise FileNotFoundError(f"no weights for {task!r}: neither {asset_path(str(task))} in the package nor "
-                                    f"{OWN_WEIGHTS_SUBDIR}/{Path(asset_path(str(task))).name} in a weights folder")
-    with safe_open(str(path), framework="pt") as f:
-        meta = dict(f.metadata() or {})
-    state = load_file(str(path))
+    state, meta = load_own_safetensors(asset_path(str(task)), path)
     widths = tuple(int(c) for c in meta.get("widths", ",".join(map(str, DEFAULT_WIDTHS))).split(","))
     model = build_net(meta.get("arch", "unet"), widths, context=meta.get("context", "1") == "1",
                       head=meta.get("head", "residual"))

@@ -23,8 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...io import atomic_write_bytes
-from ._common import OWN_WEIGHTS_SUBDIR, own_weights
+from ._common import load_own_safetensors, own_weights, save_own_safetensors
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -151,30 +150,14 @@ def build_chroma_net(
 def save_chroma_net(model: torch.nn.Module, path: str | Path, meta: dict[str, str]) -> None:
     """Write ``model``'s weights as safetensors with ``meta`` (strings; must hold ``width``
     and ``blocks``, and ``arch`` unless it is ``"plain"``) in the file's metadata."""
-    from safetensors.torch import save
-
-    missing = {"width", "blocks"} - set(meta)
-    if missing:
-        raise ValueError(f"meta must give the network shape; missing {sorted(missing)}")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write_bytes(path, save(state, metadata={k: str(v) for k, v in meta.items()}))
+    save_own_safetensors(model, path, meta, {"width", "blocks"})
 
 
 def load_chroma_net(path: str | Path | None = None) -> tuple[torch.nn.Module, dict[str, str]]:
     """The trained network (eval mode) and its metadata, from ``path`` (default: a weights
     folder's ``irpilot/jpeg_chroma.safetensors``, else the packaged asset).  Safetensors holds
     tensors only: loading runs no code."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    if path is None:
-        path = own_weights(ASSET)
-        if path is None:
-            raise FileNotFoundError(f"no chroma weights: neither {ASSET} in the package nor "
-                                    f"{OWN_WEIGHTS_SUBDIR}/{Path(ASSET).name} in a weights folder")
-    with safe_open(str(path), framework="pt") as f:
-        meta = dict(f.metadata() or {})
-    state = load_file(str(path))
+    state, meta = load_own_safetensors(ASSET, path)
     model = build_chroma_net(int(meta.get("width", 48)), int(meta.get("blocks", 6)), arch=meta.get("arch", "plain"))
     model.load_state_dict(state)
     return model.eval(), meta
