@@ -128,6 +128,18 @@ def test_tool_improves_a_jpeg_crop_more_than_dncnn3(photo: np.ndarray) -> None:
 
 
 @pytest.mark.weights
+def test_a_grey_jpeg_stays_grey(photo: np.ndarray) -> None:
+    """A greyscale photo saved as a colour JPEG has neutral chroma: the chroma network must not tint it."""
+    tool = _need_tool()
+    grey = np.repeat(photo.mean(axis=0, keepdims=True), 3, axis=0)
+    lq = _jpeg(grey, 20)
+    assert float(np.abs(lq[0] - lq[1]).max()) == 0.0
+    out = tool(lq)
+    assert float(np.abs(out - out[:1]).max()) < 1e-6
+    assert _psnr(out, grey) > _psnr(lq, grey)
+
+
+@pytest.mark.weights
 def test_tool_tiles_on_the_block_grid(photo: np.ndarray) -> None:
     """Tiled (tiles of 64 px) and whole-image runs agree closely: tiles keep the 8x8 grid."""
     tool = _need_tool()

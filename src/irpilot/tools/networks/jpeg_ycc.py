@@ -43,7 +43,7 @@ class JpegYccNet(NetworkTool):
         "subsampling: DnCNN-3 restores luma, irpilot's own chroma network (a learned guided "
         "filter corrected by a three-level U-Net, 1.24 M parameters, conditioned on the JPEG quality, "
         "given or estimated from the pixels) restores Cb/Cr guided by the luma; a 4:4:4 JPEG (estimated) "
-        "gets DnCNN-3 on each YCbCr plane. Chroma network trained 60 min on two CPU threads on irpilot's "
+        "gets DnCNN-3 on each YCbCr plane, a grey one (neutral chroma) its luma only. Chroma network trained 60 min on two CPU threads on irpilot's "
         "training photos (T91, CSet14, LIVE1 without Kodak, classic5; OpenCV JPEG, quality 5-90, mostly "
         "10-29). Protocol JPEG, 12 test crops: +1.30 dB (dncnn3_dejpeg +0.99; the first chroma network "
         "+1.23); 4 test crops +1.28. Needs the image's original 8x8 grid (not cropped or resized after "
@@ -124,6 +124,8 @@ class JpegYccNet(NetworkTool):
             return ycbcr_to_rgb(self.forward(studio[:, None])[:, 0], studio=True)
         studio_y = _STUDIO_LO + _STUDIO_SPAN * ycc[:1]
         y = (self.forward(studio_y)[0] - _STUDIO_LO) / _STUDIO_SPAN
+        if float(np.abs(ycc[1:] - 0.5).max()) < 1.0 / 255.0:  # a grey photo: no colour to restore, none to add
+            return ycbcr_to_rgb(np.concatenate([y[None], ycc[1:]]).astype(np.float32))
         with torch.inference_mode():
             x = torch.from_numpy(ycc[None]).to(self.device)
             scale = torch.tensor([jpeg_chroma.quant_scale(quality)], device=self.device)
