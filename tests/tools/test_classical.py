@@ -226,10 +226,11 @@ def test_low_light_tools_brighten(crops, tool_id):
         assert _gain(tool_id, crops, dark) > 3.0
 
 
-def test_hsv_value_inverse_leaves_photos_that_were_not_darkened(crops, caplog):
-    """The darkening check: a photo as taken, dim but not darkened by a recipe, comes back
-    unchanged; without the check the inverse curve would brighten it.  (A mild power-law
-    darkening of a bright photo can pass for a photo as taken: the check's known miss.)"""
+def test_hsv_value_inverse_version_3_leaves_photos_that_were_not_darkened(crops, caplog):
+    """Version 3 (``selector=false``), the darkening check: a photo as taken, dim but not darkened
+    by a recipe, comes back unchanged; without the check the inverse curve would brighten it.
+    (A mild power-law darkening of a bright photo can pass for a photo as taken: the check's
+    known miss.)"""
     from irpilot.tools.classical.lowlight import looks_darkened
 
     tool = get_tool("hsv_value_inverse")
@@ -237,17 +238,17 @@ def test_hsv_value_inverse_leaves_photos_that_were_not_darkened(crops, caplog):
     for photo in photos:
         assert not looks_darkened(photo)
         with caplog.at_level("INFO", logger="irpilot.tools.classical.lowlight"):
-            np.testing.assert_array_equal(tool(photo), photo)
+            np.testing.assert_array_equal(tool(photo, selector=False), photo)
         assert "does not look darkened" in caplog.text
         assert np.abs(tool(photo, check=False) - photo).max() > 0.1
     for params in ({"mode": "shift", "shift": 40}, {"mode": "stretch", "dst_max": 120}):
         darkened = _degrade("dark", photos[1], params)
         assert looks_darkened(darkened)
-        assert psnr(tool(darkened), photos[1]) > psnr(darkened, photos[1]) + 3.0
+        assert psnr(tool(darkened, selector=False), photos[1]) > psnr(darkened, photos[1]) + 3.0
 
 
-def test_hsv_value_inverse_brightens_an_underexposed_photo_with_a_light_in_it(caplog):
-    """A photo taken in low light (a tenth of the exposure, a lamp at full brightness) looks
+def test_hsv_value_inverse_version_3_brightens_an_underexposed_photo_with_a_light_in_it(caplog):
+    """Version 3 (``selector=false``): a photo taken in low light (a tenth of the exposure, a lamp at full brightness) looks
     power-compressed to the histogram, and the recipe's inverse leaves it still darker than
     any photo as taken (median value ~0.2): it is underexposed, and LIME brightens it."""
     from irpilot.tools.classical.lowlight import UNDEREXPOSED, HsvValueInverse, darkness_features
@@ -261,7 +262,7 @@ def test_hsv_value_inverse_brightens_an_underexposed_photo_with_a_light_in_it(ca
         inverse = HsvValueInverse._inverse(night, darkness_features(night), 0.6)
         assert np.median(inverse.max(axis=0)) < UNDEREXPOSED
         with caplog.at_level("INFO", logger="irpilot.tools.classical.lowlight"):
-            out = tool(night)
+            out = tool(night, selector=False)
         assert "underexposed" in caplog.text
         assert np.median(out.max(axis=0)) > UNDEREXPOSED + 0.05
         assert psnr(out, photo) > psnr(inverse, photo) + 2.0

@@ -16,36 +16,11 @@ import numpy as np
 from ...imaging.convert import to_chw, to_hwc
 from ..base import Tool, ToolCard
 from ._common import register
+from .tone import apply_curve, apply_value_curve, choose_curve, gamma_auto, lime
 
 __all__ = ["DARK_CHECK", "GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve", "darkening_score", "darkness_features", "looks_darkened"]
 
 log = logging.getLogger(__name__)
-
-
-def apply_value_curve(img: np.ndarray, new_v: np.ndarray) -> np.ndarray:
-    """Replace HSV value max(R, G, B) by ``new_v`` keeping hue and saturation."""
-    v = img.max(axis=0)
-    gain = new_v / np.maximum(v, 1e-4)
-    out = img * gain[None]
-    # pixels that were pure black get the new value as grey
-    black = v < 1e-4
-    if np.any(black):
-        out[:, black] = new_v[black][None]
-    return out
-
-
-def _gamma_for_mean(v: np.ndarray, target: float) -> float:
-    """Exponent g with mean(v ** g) ~= target (bisection on a subsample)."""
-    sample = v.ravel()[:: max(1, v.size // 65536)]
-    sample = np.clip(sample, 1e-4, 1.0)
-    lo, hi = 0.05, 3.0
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        if np.mean(sample**mid) > target:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
 
 
 @register
@@ -64,11 +39,7 @@ class GammaAuto(Tool):
     )
 
     def _run(self, img: np.ndarray, target: float = 0.5, **args: Any) -> np.ndarray:
-        v = img.max(axis=0)
-        if float(v.mean()) >= target:
-            return img.copy()
-        g = _gamma_for_mean(v, float(target))
-        return apply_value_curve(img, np.clip(v, 0.0, 1.0) ** g)
+        return gamma_auto(img, float(target))
 
 
 def darkness_features(img: np.ndarray) -> np.ndarray:
@@ -118,32 +89,39 @@ class HsvValueInverse(Tool):
         id="hsv_value_inverse",
         task="low_light",
         description=(
-            "Inverts the usual ways photos are darkened on the HSV value channel: recognises from "
-            "the value histogram whether the value was shifted down, gamma-compressed or min-max "
-            "squeezed into [0, vmax], and applies the inverse curve (V ** 0.6 for a power law; the "
-            "mean of the shift and power inverses when the histogram is ambiguous).  An image "
-            "whose histogram does not look darkened (a logistic check on its mean, 99.9th "
-            "percentile, black share and median, fit on training photos) comes back unchanged "
-            "unless ``check`` is false.  Fitted to the benchmark protocol's darkening recipes; a "
-            "photo that stays darker than photos as taken (median value below ``underexposed``) "
-            "after the inverse curve, or that the check rejects although it is that dark, was "
-            "taken in low light, and LIME's illumination correction brightens it instead.  "
-            "Global, so it does not tile."
+            "Brightens a dark photo with the curve that undoes how it was darkened.  A small learned "
+            "selector (``irpilot train tone``) reads the value histogram, saturation, colour balance and "
+            "noise and predicts the PSNR gain of each candidate curve: keep the photo; the inverses of the "
+            "benchmark protocol's value shift, gamma and min-max squeeze on the HSV value channel (hue and "
+            "saturation kept); LIME; automatic gamma; or an exposure gain of 1.4-8x in linear light (a "
+            "camera's under-exposure).  The best one is applied if its predicted gain clears a margin, "
+            "so a photo that was not darkened (a dark scene as taken) comes back unchanged.  Trained on "
+            "training photos darkened by the protocol's recipes and by the realistic family's exposure "
+            "model, and on photos not darkened; the protocol's inverses are fitted to its synthesis.  "
+            "``selector=false`` gives version 3: a logistic darkening check on the value histogram, then "
+            "the recipe's inverse (LIME for photos that stay underexposed).  Global, so it does not tile."
         ),
         tiling=False,
         cpu_seconds_512=0.01,
-        version="3",  # 2: the darkening check; 3: underexposed photos go to LIME
+        version="4",  # 2: the darkening check; 3: underexposed photos go to LIME; 4: the learned curve selector
         reference="Inverse of the darkening recipes of AgenticIR-style degradation synthesis",
         arguments={"gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6,
                              "description": "exponent applied to V when a power-law darkening is detected"},
                    "check": {"type": "boolean", "default": True,
-                             "description": "leave images that do not look darkened unchanged"},
+                             "description": "false: apply the recipe's inverse whatever the photo (version 3 without its check)"},
                    "underexposed": {"type": "number", "minimum": 0.0, "maximum": 0.5, "default": UNDEREXPOSED,
-                                    "description": "median value below which a photo is underexposed (0: never)"}},
+                                    "description": "median value below which a photo is underexposed (0: never)"},
+                   "selector": {"type": "boolean", "default": True,
+                                "description": "let the learned selector choose the curve (false: the darkening "
+                                               "check and the recipe's inverse of version 3)"}},
     )
 
     def _run(self, img: np.ndarray, gamma: float = 0.6, check: bool = True, underexposed: float = UNDEREXPOSED,
-             **args: Any) -> np.ndarray:
+             selector: bool = True, **args: Any) -> np.ndarray:
+        if selector and check:
+            curve, gain = choose_curve(img)
+            log.info("hsv_value_inverse: curve %s (predicted gain %+.1f dB)", curve, gain)
+            return apply_curve(img, curve)
         features = darkness_features(img)
         mean_v = float(features[0])
         if mean_v > 0.6:  # bright: not dark whatever the check says
@@ -165,7 +143,7 @@ class HsvValueInverse(Tool):
     def _underexposed(img: np.ndarray, median: float) -> np.ndarray:
         log.info("hsv_value_inverse: the photo stays darker (median value %.2f) than photos as taken, so it was "
                  "underexposed rather than darkened by a recipe: LIME's illumination correction brightens it", median)
-        return Lime()._run(img)
+        return lime(img)
 
     @staticmethod
     def _inverse(img: np.ndarray, features: np.ndarray, gamma: float) -> np.ndarray:
@@ -202,16 +180,7 @@ class Lime(Tool):
     )
 
     def _run(self, img: np.ndarray, gamma: float = 0.6, smoothness: float = 400.0, **args: Any) -> np.ndarray:
-        import cv2
-
-        t0 = img.max(axis=0).astype(np.float32)
-        guide = np.clip(t0 * 255, 0, 255).astype(np.uint8)
-        try:
-            t = cv2.ximgproc.fastGlobalSmootherFilter(guide, t0, float(smoothness), 20.0)
-        except AttributeError:
-            t = cv2.bilateralFilter(t0, 9, 0.1, 8)
-        t = np.clip(t, 0.03, 1.0) ** float(gamma)
-        return img / t[None]
+        return lime(img, float(gamma), float(smoothness))
 
 
 @register

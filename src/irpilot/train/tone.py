@@ -1,0 +1,208 @@
+"""Train the tone-curve selector of ``hsv_value_inverse`` (:mod:`irpilot.tools.classical.tone`).
+
+Training photos only (:func:`irpilot.train.data.training_photos`).  For every combination of
+:data:`COMBOS` (darkened by the protocol's ``dark`` or the realistic ``real_dark``, alone or with
+noise, JPEG, haze or rain; and photos that were *not* darkened: clean, noisy, hazy, blurred),
+crops of 192-384 px are degraded, passed through what an agent runs first (FFDNet for noise,
+DnCNN-3 for JPEG), and every candidate curve's PSNR gain over that input is recorded with the
+crop's features (``collect``; cached in ``OUT/data_seed<S>.npz``).  A small network (two hidden
+layers of 128) regresses the gains (clipped at -20 dB) from the standardised features, darkened and
+other crops weighted equally; the margin a best predicted gain must clear is the one that
+maximises the mean realised gain on the validation seed (same weighting).  The report compares,
+per combination on the validation seed, the previous tool (the darkening check and its fixed
+inverse), the selector and the best curve in hindsight.
+
+    irpilot train tone --out runs/tone --seeds 1,2 --val-seed 3 --n 80 --export src/irpilot/assets/tone_select.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["COMBOS", "add_arguments", "collect", "run"]
+
+#: name -> (degradations, what runs first: "", "denoise" or "dejpeg", darkened?)
+COMBOS: dict[str, tuple[list[str], str, bool]] = {
+    "dark": (["dark"], "", True),
+    "dark+noise": (["dark", "noise"], "denoise", True),
+    "dark+jpeg": (["dark", "jpeg"], "dejpeg", True),
+    "haze+dark": (["haze", "dark"], "", True),
+    "rain+dark": (["rain", "dark"], "", True),
+    "real_dark": (["real_dark"], "", True),
+    "real_dark, denoised": (["real_dark"], "denoise", True),
+    "real_dark+real_noise": (["real_dark", "real_noise"], "denoise", True),
+    "real_dark+real_jpeg": (["real_dark", "real_jpeg"], "dejpeg", True),
+    "real_haze+real_dark": (["real_haze", "real_dark"], "", True),
+    "real_rain+real_dark": (["real_rain", "real_dark"], "", True),
+    "real_defocus+real_dark": (["real_defocus_blur", "real_dark"], "", True),
+    "clean": ([], "", False),
+    "noise": (["noise"], "denoise", False),
+    "jpeg": (["jpeg"], "dejpeg", False),
+    "haze": (["haze"], "", False),
+    "rain": (["rain"], "", False),
+    "real_noise": (["real_noise"], "denoise", False),
+    "real_jpeg": (["real_jpeg"], "dejpeg", False),
+    "real_haze": (["real_haze"], "", False),
+    "real_defocus": (["real_defocus_blur"], "", False),
+    "real_motion": (["real_motion_blur"], "", False),
+}
+
+#: gains below this are clipped for the regression (a curve that loses 20 dB loses enough)
+FLOOR = -20.0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("runs/tone"), help="run folder (default: runs/tone)")
+    p.add_argument("--seeds", default="1,2", help="training seeds (one cached data file each)")
+    p.add_argument("--val-seed", type=int, default=3)
+    p.add_argument("--n", type=int, default=80, help="crops per combination and seed")
+    p.add_argument("--collect-only", action="store_true", help="collect (cache) the --seeds data and stop")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--export", type=Path, default=None, help="write the selector here (safetensors)")
+
+
+def collect(seed: int, n: int) -> dict[str, np.ndarray]:
+    """Features, gains per curve, the previous tool's gain and the combination index of
+    ``n`` crops per combination (seeded)."""
+    from ..quality import score
+    from ..tools import get_tool
+    from ..tools.classical.tone import CURVES, apply_curve, tone_features
+    from .data import make_case, training_photos
+
+    photos = training_photos()
+    first = {"denoise": get_tool("ffdnet_color"), "dejpeg": get_tool("dncnn3_dejpeg")}
+    previous = get_tool("hsv_value_inverse")
+
+    def psnr(img: np.ndarray, ref: np.ndarray) -> float:  # a clean crop against itself: capped at 60
+        return min(60.0, float(score(img, ref, ["psnr"])["psnr"]))
+
+    feats, gains, prev, combo = [], [], [], []
+    for ci, (label, (names, pre, _)) in enumerate(COMBOS.items()):
+        for i in range(n):
+            case = make_case(np.random.default_rng([seed, i, ci]), photos, size=(192, 384), names=names)
+            x = first[pre](case.degraded) if pre else case.degraded
+            base = psnr(x, case.clean)
+            feats.append(tone_features(x))
+            gains.append([psnr(apply_curve(x, c), case.clean) - base for c in CURVES])
+            prev.append(psnr(previous(x, selector=False), case.clean) - base)
+            combo.append(ci)
+        print(f"seed {seed}: {label} done", file=sys.stderr, flush=True)
+    return {"features": np.array(feats, np.float32), "gains": np.array(gains, np.float32),
+            "previous": np.array(prev, np.float32), "combo": np.array(combo), "curves": np.array(list(CURVES))}
+
+
+def _data(out: Path, seed: int, n: int) -> dict[str, np.ndarray]:
+    from ..io import atomic_write_bytes
+
+    path = out / f"data_seed{seed}_n{n}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    data = collect(seed, n)
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **data)
+    atomic_write_bytes(path, buf.getvalue())
+    return data
+
+
+def _weights(combo: np.ndarray) -> np.ndarray:
+    """Darkened and other crops weigh half each."""
+    dark = np.array([COMBOS[k][2] for k in COMBOS])[combo]
+    w = np.where(dark, 0.5 / max(dark.sum(), 1), 0.5 / max((~dark).sum(), 1))
+    return w / w.sum()
+
+
+def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, steps: int, seed: int = 0) -> dict[str, np.ndarray]:
+    import torch
+
+    torch.manual_seed(seed)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    xt = torch.from_numpy((x - mean) / std)
+    yt, wt = torch.from_numpy(y), torch.from_numpy(w.astype(np.float32) * len(w))
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
+                              torch.nn.ReLU(), torch.nn.Linear(hidden, y.shape[1]))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for _ in range(steps):
+        loss = (wt[:, None] * (net(xt) - yt) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    sd = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+    return {"mean": mean.astype(np.float32), "std": std.astype(np.float32), "w1": sd["0.weight"], "b1": sd["0.bias"],
+            "w2": sd["2.weight"], "b2": sd["2.bias"], "w3": sd["4.weight"], "b3": sd["4.bias"]}
+
+
+def _realised(pred: np.ndarray, gains: np.ndarray, margin: float) -> np.ndarray:
+    best = pred.argmax(1)
+    take = pred[np.arange(len(pred)), best] >= margin
+    return np.where(take, gains[np.arange(len(gains)), best], 0.0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..tools.classical.tone import ToneSelector
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
+    train = [_data(out, s, args.n) for s in seeds]
+    if args.collect_only:
+        return 0
+    val = _data(out, args.val_seed, args.n)
+    curves = [str(c) for c in train[0]["curves"]]
+    if curves[0] != "keep":
+        raise SystemExit("the first curve must be 'keep'")
+    x = np.concatenate([d["features"] for d in train])
+    y = np.maximum(np.concatenate([d["gains"] for d in train]), FLOOR)
+    combo = np.concatenate([d["combo"] for d in train])
+    tensors = _fit(x, y, _weights(combo), args.hidden, args.steps)
+    selector = ToneSelector(tensors, curves, 0.0)
+    pred = selector.predict(val["features"])
+    vw = _weights(val["combo"])
+    margins = np.arange(0.0, 4.01, 0.25)
+    scores = [float(vw @ _realised(pred, val["gains"], m)) for m in margins]
+    margin = float(margins[int(np.argmax(scores))])
+    realised = _realised(pred, val["gains"], margin)
+    rows = []
+    for ci, label in enumerate(COMBOS):
+        sel = val["combo"] == ci
+        g = val["gains"][sel]
+        rows.append({"combination": label, "n": int(sel.sum()), "previous": float(val["previous"][sel].mean()),
+                     "previous_worst": float(val["previous"][sel].min()), "selector": float(realised[sel].mean()),
+                     "selector_worst": float(realised[sel].min()), "oracle": float(g.max(1).mean())})
+    summary = {"command": "irpilot train tone " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["train", "tone"] else sys.argv[1:]),
+               "train_crops": int(len(x)), "val_crops": int(len(realised)), "margin": margin,
+               "weighted_gain": {"previous": float(vw @ val["previous"]), "selector": float(vw @ realised),
+                                 "oracle": float(vw @ val["gains"].max(1))},
+               "margins": dict(zip([f"{m:g}" for m in margins], [round(s, 3) for s in scores])), "rows": rows}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"{'combination':26s} {'n':>4s} {'previous':>16s} {'selector':>16s} {'oracle':>7s}")
+    for r in rows:
+        print(f"{r['combination']:26s} {r['n']:4d} {r['previous']:+7.2f} ({r['previous_worst']:+6.2f}) "
+              f"{r['selector']:+7.2f} ({r['selector_worst']:+6.2f}) {r['oracle']:+7.2f}")
+    print(f"weighted: previous {summary['weighted_gain']['previous']:+.3f}, selector {summary['weighted_gain']['selector']:+.3f}, "
+          f"oracle {summary['weighted_gain']['oracle']:+.3f}; margin {margin:g} dB")
+    if args.export:
+        _save(tensors, curves, margin, summary, args.export)
+        print(f"wrote {args.export}")
+    return 0
+
+
+def _save(tensors: dict[str, np.ndarray], curves: list[str], margin: float, summary: dict[str, Any], path: Path) -> None:
+    from safetensors.numpy import save
+
+    from ..io import atomic_write_bytes
+
+    meta = {"curves": ",".join(curves), "margin": f"{margin:g}", "command": summary["command"],
+            "train_crops": str(summary["train_crops"])}
+    atomic_write_bytes(path, save({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}, metadata=meta))
