@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-only", action="store_true")
     ap.add_argument("--mem-size", default="4000x3000", help="WxH of the memory test photo")
     ap.add_argument("--mem-timeout", type=float, default=900.0, help="seconds per tool for the memory run")
-    ap.add_argument("--resume", action="store_true", help="keep results already in the JSON")
+    ap.add_argument("--resume", action="store_true", help="keep results already in the JSON (measured with the same tool version)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
     ap.add_argument("--markdown-only", action="store_true")
@@ -352,11 +352,18 @@ def main(argv: list[str] | None = None) -> int:
             task = TOOLS.get(name).card.task
             if task not in task_to_deg:
                 continue
-            if args.resume and "psnr_out" in res["tools"].get(name, {}):
+            card = TOOLS.get(name).card
+            prev = res["tools"].get(name, {})
+            # measured again: a stored result of another version of the tool, or one stored without its
+            # version (before versions were kept) of a tool named in --tools
+            stored = prev.get("version")
+            stale = stored not in (None, card.version) or (stored is None and name in (args.tools or ()))
+            if args.resume and "psnr_out" in prev and not stale:
                 continue
             t0 = time.time()
             row = bench_tool(name, sets[task_to_deg[task]], args.time_size)
             row["degradation"] = task_to_deg[task]
+            row["version"] = card.version
             keep = {k: v for k, v in res["tools"].get(name, {}).items() if k.startswith(("peak_rss", "mem_", "rss_"))}
             res["tools"][name] = {**keep, **row}  # fresh quality fields (a stale error must not survive)
             print(f"{name:28s} {task:16s} " + (

@@ -5,14 +5,18 @@ Training photos only (:func:`irpilot.train.data.training_photos`).  For every co
 noise, JPEG, haze or rain; and photos that were *not* darkened: clean, noisy, hazy, blurred),
 crops of 192-384 px are degraded, passed through what an agent runs first (FFDNet for noise,
 DnCNN-3 for JPEG), and every candidate curve's PSNR gain over that input is recorded with the
-crop's features (``collect``; cached in ``OUT/data_seed<S>.npz``).  A small network (two hidden
-layers of 128) regresses the gains (clipped at -20 dB) from the standardised features, darkened and
-other crops weighted equally; the margin a best predicted gain must clear is the one that
-maximises the mean realised gain on the validation seed (same weighting).  The report compares,
-per combination on the validation seed, the previous tool (the darkening check and its fixed
-inverse), the selector and the best curve in hindsight.
+crop's features (``collect``; cached in ``OUT/data_seed<S>_n<N>.npz``).  Hard crops
+(``--hard-seeds``) are crops of the combinations that were not darkened which perception reads
+as dark: the photos on which an agent calls the tool although nothing darkened them.  An ensemble
+of five small networks (two hidden layers of 128) regresses the gains (clipped at -20 dB) from the
+standardised features, darkened crops, hard crops and other crops weighing :data:`SHARES`; the
+margin a best predicted gain must clear is the one that maximises the weighted mean realised gain
+on the validation seeds.  The report compares, per combination on the validation seeds, the
+previous tool (version 3: the darkening check and the recipe's inverse), the selector and the best
+curve in hindsight.
 
-    irpilot train tone --out runs/tone --seeds 1,2 --val-seed 3 --n 80 --export src/irpilot/assets/tone_select.safetensors
+    irpilot train tone --out runs/tone --seeds 1,2 --hard-seeds 11,12 --val-seed 3 --hard-val-seed 13 \
+        --export src/irpilot/assets/tone_select.safetensors
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ COMBOS: dict[str, tuple[list[str], str, bool]] = {
     "real_motion": (["real_motion_blur"], "", False),
 }
 
+#: draws per hard crop (a crop not darkened that perception reads as dark)
+HARD_TRIES = 12
+
 #: gains below this are clipped for the regression (a curve that loses 20 dB loses enough)
 FLOOR = -20.0
 
@@ -62,15 +69,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", default="1,2", help="training seeds (one cached data file each)")
     p.add_argument("--val-seed", type=int, default=3)
     p.add_argument("--n", type=int, default=80, help="crops per combination and seed")
-    p.add_argument("--collect-only", action="store_true", help="collect (cache) the --seeds data and stop")
+    p.add_argument("--hard-seeds", default="", help="seeds of hard crops (not darkened, read dark by perception)")
+    p.add_argument("--hard-val-seed", type=int, default=13)
+    p.add_argument("--hard-n", type=int, default=40, help="hard crops per combination and seed")
+    p.add_argument("--collect-only", action="store_true", help="collect (cache) the --seeds and --hard-seeds data and stop")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--ensemble", type=int, default=5, help="networks averaged (each from its own initialisation)")
     p.add_argument("--export", type=Path, default=None, help="write the selector here (safetensors)")
 
 
-def collect(seed: int, n: int) -> dict[str, np.ndarray]:
-    """Features, gains per curve, the previous tool's gain and the combination index of
-    ``n`` crops per combination (seeded)."""
+def collect(seed: int, n: int, hard: bool = False) -> dict[str, np.ndarray]:
+    """Features, gains per curve, the previous tool's gain, perception's dark probability and the
+    combination index of ``n`` crops per combination (seeded).  ``hard``: only the combinations
+    that were not darkened, and of each only crops perception reads as dark (probability above
+    0.5, after what runs first; up to :data:`HARD_TRIES` draws per crop), the photos on which an
+    agent calls the tool wrongly."""
+    from ..perceive import load_default_perceiver
     from ..quality import score
     from ..tools import get_tool
     from ..tools.classical.tone import CURVES, apply_curve, tone_features
@@ -83,29 +98,45 @@ def collect(seed: int, n: int) -> dict[str, np.ndarray]:
     def psnr(img: np.ndarray, ref: np.ndarray) -> float:  # a clean crop against itself: capped at 60
         return min(60.0, float(score(img, ref, ["psnr"])["psnr"]))
 
-    feats, gains, prev, combo = [], [], [], []
-    for ci, (label, (names, pre, _)) in enumerate(COMBOS.items()):
+    perceiver = load_default_perceiver()
+    if hard and perceiver is None:
+        raise SystemExit("hard crops need perception's weights")
+    feats, gains, prev, pdark, combo = [], [], [], [], []
+    for ci, (label, (names, pre, darkened)) in enumerate(COMBOS.items()):
+        if hard and darkened:
+            continue
         for i in range(n):
-            case = make_case(np.random.default_rng([seed, i, ci]), photos, size=(192, 384), names=names)
-            x = first[pre](case.degraded) if pre else case.degraded
+            for t in range(HARD_TRIES if hard else 1):
+                rng = np.random.default_rng([seed, i, ci, t] if hard else [seed, i, ci])
+                case = make_case(rng, photos, size=(192, 384), names=names)
+                x = first[pre](case.degraded) if pre else case.degraded
+                p = float(perceiver(x).probs["dark"]) if perceiver is not None else float("nan")
+                if not hard or p > 0.5:
+                    break
+            else:
+                continue
             base = psnr(x, case.clean)
             feats.append(tone_features(x))
             gains.append([psnr(apply_curve(x, c), case.clean) - base for c in CURVES])
             prev.append(psnr(previous(x, selector=False), case.clean) - base)
+            pdark.append(p)
             combo.append(ci)
         print(f"seed {seed}: {label} done", file=sys.stderr, flush=True)
     return {"features": np.array(feats, np.float32), "gains": np.array(gains, np.float32),
-            "previous": np.array(prev, np.float32), "combo": np.array(combo), "curves": np.array(list(CURVES))}
+            "previous": np.array(prev, np.float32), "pdark": np.array(pdark, np.float32), "combo": np.array(combo),
+            "hard": np.full(len(combo), hard), "curves": np.array(list(CURVES))}
 
 
-def _data(out: Path, seed: int, n: int) -> dict[str, np.ndarray]:
+def _data(out: Path, seed: int, n: int, hard: bool = False) -> dict[str, np.ndarray]:
     from ..io import atomic_write_bytes
 
-    path = out / f"data_seed{seed}_n{n}.npz"
+    path = out / f"data_{'hard_' if hard else ''}seed{seed}_n{n}.npz"
     if path.exists():
         with np.load(path) as z:
-            return {k: z[k] for k in z.files}
-    data = collect(seed, n)
+            data = {k: z[k] for k in z.files}
+        data.setdefault("hard", np.full(len(data["combo"]), hard))
+        return data
+    data = collect(seed, n, hard)
     import io
 
     buf = io.BytesIO()
@@ -114,10 +145,24 @@ def _data(out: Path, seed: int, n: int) -> dict[str, np.ndarray]:
     return data
 
 
-def _weights(combo: np.ndarray) -> np.ndarray:
-    """Darkened and other crops weigh half each."""
+#: shares of the weight: darkened crops, crops not darkened that perception reads as dark (hard),
+#: other crops not darkened.  An agent calls the tool when perception reads a photo dark, and
+#: about a third of those photos were not darkened (perception's precision for dark is ~0.7).
+SHARES = (0.6, 0.3, 0.1)
+
+
+def _weights(combo: np.ndarray, hard: np.ndarray) -> np.ndarray:
+    """Per crop weights summing to 1, by :data:`SHARES` (a group with no crops gives its share to
+    the last group)."""
     dark = np.array([COMBOS[k][2] for k in COMBOS])[combo]
-    w = np.where(dark, 0.5 / max(dark.sum(), 1), 0.5 / max((~dark).sum(), 1))
+    groups = [dark, ~dark & hard, ~dark & ~hard]
+    shares = list(SHARES)
+    if not groups[1].any():
+        shares = [shares[0], 0.0, shares[1] + shares[2]]
+    w = np.zeros(len(combo))
+    for g, share in zip(groups, shares):
+        if g.any():
+            w[g] = share / g.sum()
     return w / w.sum()
 
 
@@ -149,46 +194,57 @@ def _realised(pred: np.ndarray, gains: np.ndarray, margin: float) -> np.ndarray:
     return np.where(take, gains[np.arange(len(gains)), best], 0.0)
 
 
+def _stack(data: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([d[k] for d in data]) for k in ("features", "gains", "previous", "combo", "hard")}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..tools.classical.tone import ToneSelector
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
-    train = [_data(out, s, args.n) for s in seeds]
+    hard_seeds = [int(s) for s in str(args.hard_seeds).split(",") if s.strip()]
+    parts = [_data(out, s, args.n) for s in seeds] + [_data(out, s, args.hard_n, hard=True) for s in hard_seeds]
     if args.collect_only:
         return 0
-    val = _data(out, args.val_seed, args.n)
-    curves = [str(c) for c in train[0]["curves"]]
+    curves = [str(c) for c in parts[0]["curves"]]
     if curves[0] != "keep":
         raise SystemExit("the first curve must be 'keep'")
-    x = np.concatenate([d["features"] for d in train])
-    y = np.maximum(np.concatenate([d["gains"] for d in train]), FLOOR)
-    combo = np.concatenate([d["combo"] for d in train])
-    tensors = _fit(x, y, _weights(combo), args.hidden, args.steps)
+    train = _stack(parts)
+    val = _stack([_data(out, args.val_seed, args.n)]
+                 + ([_data(out, args.hard_val_seed, args.hard_n, hard=True)] if hard_seeds else []))
+    members = [_fit(train["features"], np.maximum(train["gains"], FLOOR), _weights(train["combo"], train["hard"]),
+                    args.hidden, args.steps, seed=k) for k in range(args.ensemble)]
+    tensors = {k: (members[0][k] if k in ("mean", "std") else np.stack([m[k] for m in members])) for k in members[0]}
     selector = ToneSelector(tensors, curves, 0.0)
     pred = selector.predict(val["features"])
-    vw = _weights(val["combo"])
+    vw = _weights(val["combo"], val["hard"])
     margins = np.arange(0.0, 4.01, 0.25)
     scores = [float(vw @ _realised(pred, val["gains"], m)) for m in margins]
     margin = float(margins[int(np.argmax(scores))])
     realised = _realised(pred, val["gains"], margin)
     rows = []
-    for ci, label in enumerate(COMBOS):
-        sel = val["combo"] == ci
-        g = val["gains"][sel]
-        rows.append({"combination": label, "n": int(sel.sum()), "previous": float(val["previous"][sel].mean()),
-                     "previous_worst": float(val["previous"][sel].min()), "selector": float(realised[sel].mean()),
-                     "selector_worst": float(realised[sel].min()), "oracle": float(g.max(1).mean())})
-    summary = {"command": "irpilot train tone " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["train", "tone"] else sys.argv[1:]),
-               "train_crops": int(len(x)), "val_crops": int(len(realised)), "margin": margin,
+    for hard in (False, True):
+        for ci, label in enumerate(COMBOS):
+            sel = (val["combo"] == ci) & (val["hard"] == hard)
+            if not sel.any():
+                continue
+            g = val["gains"][sel]
+            rows.append({"combination": label + (", read dark" if hard else ""), "n": int(sel.sum()),
+                         "previous": float(val["previous"][sel].mean()), "previous_worst": float(val["previous"][sel].min()),
+                         "selector": float(realised[sel].mean()), "selector_worst": float(realised[sel].min()),
+                         "oracle": float(g.max(1).mean())})
+    command = "irpilot train tone " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["train", "tone"] else sys.argv[1:])
+    summary = {"command": command, "train_crops": int(len(train["combo"])), "val_crops": int(len(realised)),
+               "shares": SHARES, "margin": margin,
                "weighted_gain": {"previous": float(vw @ val["previous"]), "selector": float(vw @ realised),
                                  "oracle": float(vw @ val["gains"].max(1))},
                "margins": dict(zip([f"{m:g}" for m in margins], [round(s, 3) for s in scores])), "rows": rows}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(f"{'combination':26s} {'n':>4s} {'previous':>16s} {'selector':>16s} {'oracle':>7s}")
+    print(f"{'combination':34s} {'n':>4s} {'previous':>16s} {'selector':>16s} {'oracle':>7s}")
     for r in rows:
-        print(f"{r['combination']:26s} {r['n']:4d} {r['previous']:+7.2f} ({r['previous_worst']:+6.2f}) "
+        print(f"{r['combination']:34s} {r['n']:4d} {r['previous']:+7.2f} ({r['previous_worst']:+6.2f}) "
               f"{r['selector']:+7.2f} ({r['selector_worst']:+6.2f}) {r['oracle']:+7.2f}")
     print(f"weighted: previous {summary['weighted_gain']['previous']:+.3f}, selector {summary['weighted_gain']['selector']:+.3f}, "
           f"oracle {summary['weighted_gain']['oracle']:+.3f}; margin {margin:g} dB")

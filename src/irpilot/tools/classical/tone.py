@@ -174,10 +174,14 @@ N_FEATURES = len(_QUANTILES) + 16 + 9
 
 class ToneSelector:
     """The learned selector: standardised :func:`tone_features` -> two hidden layers (ReLU) ->
-    one predicted PSNR gain (dB) per name of ``curves``."""
+    one predicted PSNR gain (dB) per name of ``curves``; an ensemble of such networks (weights
+    stacked on a first axis) predicts the mean of its members."""
 
     def __init__(self, tensors: dict[str, np.ndarray], curves: list[str], margin: float) -> None:
         self.t = {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}
+        for k in ("w1", "b1", "w2", "b2", "w3", "b3"):
+            if self.t[k].ndim == (2 if k.startswith("w") else 1):
+                self.t[k] = self.t[k][None]
         self.curves = curves
         self.margin = margin
 
@@ -190,9 +194,10 @@ class ToneSelector:
         """Predicted gain per curve, (n, len(curves)) for (n, N_FEATURES) features (or one row)."""
         t = self.t
         h = (np.atleast_2d(features).astype(np.float32) - t["mean"]) / t["std"]
+        h = np.broadcast_to(h, (t["w1"].shape[0], *h.shape))
         for i in range(1, 3):
-            h = np.maximum(h @ t[f"w{i}"].T + t[f"b{i}"], 0.0)
-        return h @ t["w3"].T + t["b3"]
+            h = np.maximum(np.einsum("kno,kho->knh", h, t[f"w{i}"]) + t[f"b{i}"][:, None], 0.0)
+        return (np.einsum("kno,kho->knh", h, t["w3"]) + t["b3"][:, None]).mean(axis=0)
 
     def choose(self, features: np.ndarray) -> tuple[str, float]:
         """The curve with the highest predicted gain, and that gain; ``keep`` (gain 0) unless the
