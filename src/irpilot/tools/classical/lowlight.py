@@ -89,17 +89,20 @@ class HsvValueInverse(Tool):
         id="hsv_value_inverse",
         task="low_light",
         description=(
-            "Brightens a dark photo with the curve that undoes how it was darkened.  A small learned "
-            "selector (``irpilot train tone``) reads the value histogram, saturation, colour balance and "
-            "noise and predicts the PSNR gain of each candidate curve: keep the photo; the inverses of the "
-            "benchmark protocol's value shift, gamma and min-max squeeze on the HSV value channel (hue and "
-            "saturation kept); LIME; automatic gamma; or an exposure gain of 1.4-8x in linear light (a "
-            "camera's under-exposure).  The best one is applied if its predicted gain clears a margin, "
-            "so a photo that was not darkened (a dark scene as taken) comes back unchanged.  Trained on "
-            "training photos darkened by the protocol's recipes and by the realistic family's exposure "
-            "model, and on photos not darkened; the protocol's inverses are fitted to its synthesis.  "
-            "``selector=false`` gives version 3: a logistic darkening check on the value histogram, then "
-            "the recipe's inverse (LIME for photos that stay underexposed).  Global, so it does not tile."
+            "Brightens a darkened photo with the curve that undoes how it was darkened.  A logistic "
+            "darkening check on the value histogram (mean, 99.9th percentile, black share, median; fit on "
+            "training photos) first decides whether the photo was darkened at all: one that does not look "
+            "darkened comes back unchanged (or, if it is darker than photos as taken, median value below "
+            "``underexposed``, was taken in low light and LIME brightens it) unless ``check`` is false.  "
+            "For a darkened photo a small learned selector (``irpilot train tone``) reads the value "
+            "histogram, saturation, colour balance and noise and picks the curve with the highest "
+            "predicted PSNR gain: the inverses of the benchmark protocol's value shift, gamma and min-max "
+            "squeeze on the HSV value channel (hue and saturation kept), LIME, automatic gamma, or an "
+            "exposure gain of 1.4-8x in linear light (a camera's under-exposure).  The check and the "
+            "protocol's inverses are fitted to the protocol's synthesis; the selector was trained on "
+            "training photos darkened by the protocol and by the realistic family's exposure model.  "
+            "``selector=false`` gives version 3 (the recipe's inverse the histogram points to).  Global, "
+            "so it does not tile."
         ),
         tiling=False,
         cpu_seconds_512=0.01,
@@ -108,20 +111,16 @@ class HsvValueInverse(Tool):
         arguments={"gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6,
                              "description": "exponent applied to V when a power-law darkening is detected"},
                    "check": {"type": "boolean", "default": True,
-                             "description": "false: apply the recipe's inverse whatever the photo (version 3 without its check)"},
+                             "description": "leave images that do not look darkened unchanged (false: brighten any image)"},
                    "underexposed": {"type": "number", "minimum": 0.0, "maximum": 0.5, "default": UNDEREXPOSED,
                                     "description": "median value below which a photo is underexposed (0: never)"},
                    "selector": {"type": "boolean", "default": True,
-                                "description": "let the learned selector choose the curve (false: the darkening "
-                                               "check and the recipe's inverse of version 3)"}},
+                                "description": "let the learned selector choose the curve of a darkened photo (false: "
+                                               "the recipe's inverse of version 3)"}},
     )
 
     def _run(self, img: np.ndarray, gamma: float = 0.6, check: bool = True, underexposed: float = UNDEREXPOSED,
              selector: bool = True, **args: Any) -> np.ndarray:
-        if selector and check:
-            curve, gain = choose_curve(img)
-            log.info("hsv_value_inverse: curve %s (predicted gain %+.1f dB)", curve, gain)
-            return apply_curve(img, curve)
         features = darkness_features(img)
         mean_v = float(features[0])
         if mean_v > 0.6:  # bright: not dark whatever the check says
@@ -133,6 +132,10 @@ class HsvValueInverse(Tool):
             log.info("hsv_value_inverse: the image does not look darkened, so it is returned unchanged "
                      "(check=false applies the curve anyway)")
             return img.copy()
+        if selector:
+            curve, gain = choose_curve(img)
+            log.info("hsv_value_inverse: curve %s (predicted gain %+.1f dB)", curve, gain)
+            return apply_curve(img, curve)
         out = self._inverse(img, features, float(gamma))
         median_out = float(np.median(out.max(axis=0)))
         if median_out < underexposed:

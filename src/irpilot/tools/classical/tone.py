@@ -1,15 +1,19 @@
-"""Choosing the brightening curve of a dark photo: candidate curves and a learned selector.
+"""Choosing the brightening curve of a darkened photo: candidate curves and a learned selector.
 
-A dark photo may have been darkened in many ways (the protocol's value shift, gamma or
-min-max squeeze; a camera's short exposure with a colour cast, noise and a tone curve) or
-not at all (a dark scene as taken).  Each way has its own inverse, and applying the wrong
-one costs many dB.  :data:`CURVES` holds the candidates, from "keep the photo" through the
-protocol's inverses to exposure gains in linear light; a small network reads
-:func:`tone_features` (the value histogram, its quantiles, saturation, colour balance and
-noise) and predicts each candidate's PSNR gain, and :func:`choose_curve` applies the best
-one if its predicted gain clears a margin.  The network is trained by ``irpilot train tone``
-(:mod:`irpilot.train.tone`) on crops of the training photos darkened both ways, taken with
-other degradations, and left clean.
+A photo may have been darkened in many ways (the protocol's value shift, gamma or min-max squeeze;
+a camera's short exposure with a colour cast, noise and a tone curve), and each way has its own
+inverse: applying the wrong one costs many dB.  :data:`CURVES` holds the candidates, from the
+protocol's inverses to exposure gains in linear light; a small network reads :func:`tone_features`
+(the value histogram, its quantiles, saturation, colour balance and noise) and predicts each
+candidate's PSNR gain, and :func:`choose_curve` names the best one.  The network is trained by
+``irpilot train tone`` (:mod:`irpilot.train.tone`) on crops of the training photos darkened both
+ways and on crops not darkened.
+
+*Whether* a photo was darkened at all is not the selector's to decide: trained to, it learnt the
+training photos rather than what darkening looks like, and on held-out photos it brightened
+photos as taken that perception reads dark (BENCHMARKS.md, "Low light: a learned curve
+selector").  ``hsv_value_inverse`` asks its darkening check first and the selector only which
+curve.
 """
 
 from __future__ import annotations
@@ -177,18 +181,17 @@ class ToneSelector:
     one predicted PSNR gain (dB) per name of ``curves``; an ensemble of such networks (weights
     stacked on a first axis) predicts the mean of its members."""
 
-    def __init__(self, tensors: dict[str, np.ndarray], curves: list[str], margin: float) -> None:
+    def __init__(self, tensors: dict[str, np.ndarray], curves: list[str]) -> None:
         self.t = {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}
         for k in ("w1", "b1", "w2", "b2", "w3", "b3"):
             if self.t[k].ndim == (2 if k.startswith("w") else 1):
                 self.t[k] = self.t[k][None]
         self.curves = curves
-        self.margin = margin
 
     @classmethod
     def load(cls, path: Any = None) -> ToneSelector:
         tensors, meta = _load(path)
-        return cls(tensors, meta["curves"].split(","), float(meta["margin"]))
+        return cls(tensors, meta["curves"].split(","))
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Predicted gain per curve, (n, len(curves)) for (n, N_FEATURES) features (or one row)."""
@@ -200,12 +203,11 @@ class ToneSelector:
         return (np.einsum("kno,kho->knh", h, t["w3"]) + t["b3"][:, None]).mean(axis=0)
 
     def choose(self, features: np.ndarray) -> tuple[str, float]:
-        """The curve with the highest predicted gain, and that gain; ``keep`` (gain 0) unless the
-        best gain clears the margin."""
-        gains = self.predict(features)[0]
+        """The curve other than ``keep`` with the highest predicted gain, and that gain."""
+        gains = self.predict(features)[0].copy()
+        if "keep" in self.curves:
+            gains[self.curves.index("keep")] = -np.inf
         best = int(np.argmax(gains))
-        if self.curves[best] == "keep" or gains[best] < self.margin:
-            return "keep", 0.0
         return self.curves[best], float(gains[best])
 
 
@@ -222,5 +224,6 @@ def _shipped() -> ToneSelector:
 
 
 def choose_curve(img: np.ndarray, selector: ToneSelector | None = None) -> tuple[str, float]:
-    """The curve the selector (default: irpilot's shipped one) picks for ``img``, with its predicted gain."""
+    """The curve the selector (default: irpilot's shipped one) picks for ``img``, taken to be
+    darkened, with its predicted gain."""
     return (selector or _shipped()).choose(tone_features(img))
