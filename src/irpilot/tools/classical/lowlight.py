@@ -105,7 +105,7 @@ class HsvValueInverse(Tool):
             "so it does not tile."
         ),
         tiling=False,
-        cpu_seconds_512=0.01,
+        cpu_seconds_512=0.02,
         version="4",  # 2: the darkening check; 3: underexposed photos go to LIME; 4: the learned curve selector
         reference="Inverse of the darkening recipes of AgenticIR-style degradation synthesis",
         arguments={"gamma": {"type": "number", "minimum": 0.3, "maximum": 1.0, "default": 0.6,
