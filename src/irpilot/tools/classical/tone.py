@@ -25,29 +25,22 @@ from typing import Any
 
 import numpy as np
 
+from .defocus import linear_to_srgb, srgb_to_linear
+
 __all__ = ["CURVES", "TONE_ASSET", "ToneSelector", "apply_curve", "apply_value_curve", "choose_curve", "exposure_gain", "gamma_auto",
            "lime", "tone_features"]
 
-#: irpilot's own weights of the selector (a few thousand numbers)
+#: irpilot's own weights of the selector (five small networks, about 14,000 numbers)
 TONE_ASSET = "assets/tone_select.safetensors"
 
 #: exposure gains (in linear light) among the candidates
 EXPOSURE_GAINS = (1.4, 2.0, 2.8, 4.0, 5.6, 8.0)
 
 
-def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-
-
-def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(np.maximum(x, 0.0031308), 1.0 / 2.4) - 0.055)
-
-
 def exposure_gain(img: np.ndarray, gain: float) -> np.ndarray:
     """Multiply the exposure by ``gain`` in linear light (sRGB decoded, scaled, clipped, encoded),
     as a longer exposure of the same scene would have recorded it."""
-    lin = _srgb_to_linear(np.clip(img, 0.0, 1.0).astype(np.float32))
-    return _linear_to_srgb(np.clip(lin * np.float32(gain), 0.0, 1.0)).astype(np.float32)
+    return linear_to_srgb(srgb_to_linear(img) * np.float32(gain))
 
 
 def apply_value_curve(img: np.ndarray, new_v: np.ndarray) -> np.ndarray:
