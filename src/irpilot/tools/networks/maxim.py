@@ -65,7 +65,7 @@ LIMITS_DEHAZE_IN = (
 )
 LIMITS_LOWLIGHT = (
     "It brightens to LOL's exposure, brighter than the protocol's clean photos: -3.0 dB on the protocol's "
-    "darkening (hsv_value_inverse +16.2 dB)."
+    "darkening on the Toolbox crops (hsv_value_inverse +12.3 dB)."
 )
 
 # sha256 of each package tarball and of the files irpilot unpacks from it
