@@ -16,7 +16,16 @@ import numpy as np
 from ...imaging.convert import to_chw, to_hwc
 from ..base import Tool, ToolCard
 from ._common import register
-from .tone import apply_curve, apply_value_curve, choose_curve, gamma_auto, lime
+from .tone import (
+    apply_curve,
+    apply_value_curve,
+    choose_curve,
+    gamma_auto,
+    lime,
+    power_inverse,
+    robust_max,
+    shift_inverse,
+)
 
 __all__ = ["DARK_CHECK", "GammaAuto", "HsvValueInverse", "Lime", "ClaheLowLight", "apply_value_curve", "darkening_score", "darkness_features", "looks_darkened"]
 
@@ -46,13 +55,11 @@ def darkness_features(img: np.ndarray) -> np.ndarray:
     """What the darkening check reads from the HSV value channel V = max(R, G, B): mean,
     99.9th percentile (after a 3x3 median, so single hot pixels do not count), log of the
     share of black pixels (+ 1e-3), median, and mean / 99.9th percentile."""
-    import cv2
-
     v = img.max(axis=0).astype(np.float32)
-    vmax = float(np.quantile(cv2.medianBlur(v, 3), 0.999))
+    vmax = robust_max(v)
     mean = float(v.mean())
     black = float(np.mean(v <= 0.5 / 255))
-    return np.array([mean, vmax, math.log(black + 1e-3), float(np.median(v)), mean / max(vmax, 1e-3)])
+    return np.array([mean, vmax, math.log(black + 1e-3), float(np.median(v)), mean / vmax])
 
 
 #: Median HSV value below which a photo is underexposed: every training photo as taken has a
@@ -153,10 +160,10 @@ class HsvValueInverse(Tool):
         """The inverse curve of the darkening recipe the value histogram points to."""
         vmax = float(features[1])
         v = img.max(axis=0).astype(np.float32)
-        shifted = np.where(v > 0.5 / 255, v + (1.0 - vmax), v)
-        powered = np.clip(v, 0.0, 1.0) ** float(gamma)
+        shifted = shift_inverse(v, vmax)
+        powered = power_inverse(v, gamma)
         if vmax < 0.62:  # squeezed into [0, vmax]: stretch back
-            new_v = v / max(vmax, 1e-3)
+            new_v = v / vmax
         elif vmax < 0.93:  # shifted down (clipped at 0) or gamma-compressed without highlights
             new_v = shifted if float(np.mean(v <= 0.5 / 255)) > 0.005 else 0.5 * (shifted + powered)
         else:  # compressed by a power > 1: undo with the typical inverse exponent

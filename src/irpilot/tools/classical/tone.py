@@ -28,7 +28,7 @@ import numpy as np
 from .defocus import linear_to_srgb, srgb_to_linear
 
 __all__ = ["CURVES", "TONE_ASSET", "ToneSelector", "apply_curve", "apply_value_curve", "choose_curve", "exposure_gain", "gamma_auto",
-           "lime", "tone_features"]
+           "lime", "power_inverse", "robust_max", "shift_inverse", "tone_features"]
 
 #: irpilot's own weights of the selector (five small networks, about 14,000 numbers)
 TONE_ASSET = "assets/tone_select.safetensors"
@@ -68,6 +68,7 @@ def _gamma_for_mean(v: np.ndarray, target: float) -> float:
             hi = mid
     return 0.5 * (lo + hi)
 
+
 def gamma_auto(img: np.ndarray, target: float = 0.5) -> np.ndarray:
     """Gamma on the HSV value channel with the exponent that brings its mean to ``target``
     (the ``gamma_auto`` tool); a photo already that bright is returned as it is."""
@@ -93,16 +94,27 @@ def lime(img: np.ndarray, gamma: float = 0.6, smoothness: float = 400.0) -> np.n
     return img / t[None]
 
 
-def _value_curve(img: np.ndarray, new_v: Callable[[np.ndarray, float], np.ndarray]) -> np.ndarray:
-    v = img.max(axis=0).astype(np.float32)
-    vmax = _robust_max(v)
-    return apply_value_curve(img, np.clip(new_v(v, vmax), 0.0, 1.0))
-
-
-def _robust_max(v: np.ndarray) -> float:
+def robust_max(v: np.ndarray) -> float:
+    """The 99.9th percentile of the value channel ``v`` after a 3x3 median (single hot pixels do
+    not count), at least 1e-3."""
     import cv2
 
     return max(float(np.quantile(cv2.medianBlur(v.astype(np.float32), 3), 0.999)), 1e-3)
+
+
+def shift_inverse(v: np.ndarray, vmax: float) -> np.ndarray:
+    """Undo a value shift down by ``1 - vmax`` (pixels clipped at black stay black)."""
+    return np.where(v > 0.5 / 255, v + (1.0 - vmax), v)
+
+
+def power_inverse(v: np.ndarray, gamma: float) -> np.ndarray:
+    """Undo a power-law compression: ``v ** gamma``."""
+    return np.clip(v, 0.0, 1.0) ** float(gamma)
+
+
+def _value_curve(img: np.ndarray, new_v: Callable[[np.ndarray, float], np.ndarray]) -> np.ndarray:
+    v = img.max(axis=0).astype(np.float32)
+    return apply_value_curve(img, np.clip(new_v(v, robust_max(v)), 0.0, 1.0))
 
 
 #: The candidate curves, by name.  ``keep`` first: the photo as it is.  ``shift``, ``stretch`` and
@@ -112,13 +124,10 @@ def _robust_max(v: np.ndarray) -> float:
 #: enhancers; ``exposure_*`` multiply the exposure in linear light (a camera's under-exposure).
 CURVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "keep": lambda img: img.copy(),
-    "shift": lambda img: _value_curve(img, lambda v, m: np.where(v > 0.5 / 255, v + (1.0 - m), v)),
+    "shift": lambda img: _value_curve(img, shift_inverse),
     "stretch": lambda img: _value_curve(img, lambda v, m: v / m),
-    "power_0.5": lambda img: _value_curve(img, lambda v, m: np.clip(v, 0.0, 1.0) ** 0.5),
-    "power_0.6": lambda img: _value_curve(img, lambda v, m: np.clip(v, 0.0, 1.0) ** 0.6),
-    "power_0.7": lambda img: _value_curve(img, lambda v, m: np.clip(v, 0.0, 1.0) ** 0.7),
-    "mix": lambda img: _value_curve(
-        img, lambda v, m: 0.5 * (np.where(v > 0.5 / 255, v + (1.0 - m), v) + np.clip(v, 0.0, 1.0) ** 0.6)),
+    **{f"power_{g:g}": (lambda img, g=g: _value_curve(img, lambda v, m: power_inverse(v, g))) for g in (0.5, 0.6, 0.7)},
+    "mix": lambda img: _value_curve(img, lambda v, m: 0.5 * (shift_inverse(v, m) + power_inverse(v, 0.6))),
     "lime": lime,
     "gamma_auto": gamma_auto,
     **{f"exposure_{g:g}": (lambda img, g=g: exposure_gain(img, g)) for g in EXPOSURE_GAINS},
@@ -160,7 +169,7 @@ def tone_features(img: np.ndarray) -> np.ndarray:
     y = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]).astype(np.float32)
     lap = cv2.Laplacian(y, cv2.CV_32F, ksize=1)
     noise = math.log(float(np.median(np.abs(lap))) + 1e-4)
-    ratio = float(v.mean()) / _robust_max(v)
+    ratio = float(v.mean()) / robust_max(v)
     rest = [black, white, gaps, float(s.mean()), float(np.median(s)), math.log(means[0] / means[1]),
             math.log(means[2] / means[1]), noise, ratio]
     return np.concatenate([q, hist, rest]).astype(np.float32)
