@@ -16,8 +16,8 @@ which curve (:func:`_gated`).  The report compares, per combination on the held-
 version 3 (the check and the recipe's inverse), version 4 (the check and the selector's curve)
 and the best curve after the check in hindsight.
 
-    irpilot train tone --out runs/tone --seeds 21,22 --hard-seeds 31 --val-seed 23 --hard-val-seed 33 \
-        --export src/irpilot/assets/tone_select.safetensors
+    irpilot train tone --out runs/tone --export src/irpilot/assets/tone_select.safetensors
+    # the defaults are the shipped run's: --seeds 21,22 --hard-seeds 31 --val-seed 23 --hard-val-seed 33
 """
 
 from __future__ import annotations
@@ -67,12 +67,12 @@ FLOOR = -20.0
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/tone"), help="run folder (default: runs/tone)")
-    p.add_argument("--seeds", default="1,2", help="training seeds (one cached data file each)")
-    p.add_argument("--val-seed", type=int, default=3, help="seed of the validation crops (held-out photos; -1: none)")
+    p.add_argument("--seeds", default="21,22", help="training seeds (one cached data file each)")
+    p.add_argument("--val-seed", type=int, default=23, help="seed of the validation crops (held-out photos; -1: none)")
     p.add_argument("--val-n", type=int, default=40, help="validation crops per combination")
     p.add_argument("--n", type=int, default=80, help="crops per combination and seed")
-    p.add_argument("--hard-seeds", default="", help="seeds of hard crops (not darkened, read dark by perception)")
-    p.add_argument("--hard-val-seed", type=int, default=13, help="seed of the hard validation crops (-1: none)")
+    p.add_argument("--hard-seeds", default="31", help="seeds of hard crops (not darkened, read dark by perception)")
+    p.add_argument("--hard-val-seed", type=int, default=33, help="seed of the hard validation crops (-1: none)")
     p.add_argument("--hard-val-n", type=int, default=40, help="hard validation crops per combination")
     p.add_argument("--hard-n", type=int, default=40, help="hard crops per combination and seed")
     p.add_argument("--collect-only", action="store_true", help="collect (cache) the --seeds and --hard-seeds data and stop")
@@ -93,9 +93,9 @@ def collect(seed: int, n: int, hard: bool = False, part: str = "train") -> dict[
     """Features, gains per curve, the previous tool's gain, perception's dark probability and the
     combination index of ``n`` crops per combination (seeded).  ``hard``: only the combinations
     that were not darkened, and of each only crops perception reads as dark (probability above
-    0.5, after what runs first; up to :data:`HARD_TRIES` draws per crop, a draw brighter than any
-    photo perception reads as dark, mean value above 0.7, skipped at once), the photos on which an
-    agent calls the tool wrongly.  ``part``: the training or the held-out photos (:func:`split_photos`)."""
+    0.5, after what runs first; up to :data:`HARD_TRIES` draws per crop; a draw with a mean value
+    above 0.7 is skipped without running perception, to save time), the photos on which an agent
+    calls the tool wrongly.  ``part``: the training or the held-out photos (:func:`split_photos`)."""
     from ..perceive import load_default_perceiver
     from ..quality import score
     from ..tools import get_tool
