@@ -21,6 +21,7 @@ tests that ask for them run (so that the contract tests over every tool never se
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -177,6 +178,16 @@ class Darken(Tool):
         return img * 0.3
 
 
+class DehazePicky(Tool):
+    """A dehazer whose model never fits: it returns its input unchanged and names a fallback."""
+
+    card: ClassVar[ToolCard] = dataclasses.replace(_agent_card("agent_test_dehaze_picky", "dehaze"),
+                                                   fallback="agent_test_dehaze")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return img.copy()
+
+
 class Broken(Tool):
     card: ClassVar[ToolCard] = _agent_card("agent_test_broken", "low_light")
 
@@ -187,7 +198,7 @@ class Broken(Tool):
 @pytest.fixture(scope="module")
 def agent_tools() -> Iterator[None]:
     """The ``agent_test_*`` tools, registered while the module's tests run."""
-    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, Brighten, Darken, Broken)}):
+    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, Brighten, Darken, Broken)}):
         yield
 
 

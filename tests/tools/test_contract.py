@@ -88,6 +88,8 @@ def test_card_is_consistent(name: str) -> None:
     assert card.tile_size > 2 * card.tile_overlap or not card.tiling
     assert card.min_size >= 1 and card.multiple_of >= 1
     assert card.description
+    if card.fallback is not None:  # the agent's hand-over when the tool returns its input unchanged
+        assert card.fallback != name and TOOLS.get(card.fallback).card.task == card.task
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -141,6 +141,10 @@ class ToolCard:
     reference: str = ""  # paper
     version: str = "1"  # bump when outputs change (part of the pool's cache key)
     arguments: dict[str, Any] = dataclasses.field(default_factory=dict)  # JSON Schema properties
+    #: a tool of the same task that the agent runs when this one returns its input unchanged
+    #: because its model of the degradation does not fit (e.g. a straight-line blur kernel on
+    #: camera shake); not for tools whose "unchanged" means "nothing to do here"
+    fallback: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

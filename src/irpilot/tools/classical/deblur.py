@@ -389,9 +389,11 @@ class MotionDeblurWiener(_MotionMixin, _Deblur):
             "Wiener filter (fast).  The exact off-centre kernel undoes the blur's content shift.  "
             "Returns the image unchanged unless a line kernel explains the spectrum clearly better than "
             "no blur (misfit ratio below 0.6).  Fitted to the benchmark protocol's one-sided line kernel: "
-            "camera shake needs shake_deblur_pnp."
+            "camera shake needs shake_deblur_pnp, "
+            "which the agent runs when this tool returns the image unchanged (its fallback)."
         ),
         version="3",  # 2: the no-blur check; 3: its stricter ratio (0.6)
+        fallback="shake_deblur_pnp",
         tiling=False,
         cpu_seconds_512=0.56,
         reference=_MOTION_REF + "; deconvolution: Wiener 1949 / Tikhonov",
@@ -409,9 +411,11 @@ class MotionDeblurHQS(_MotionMixin, _Deblur):
             "plug-and-play half-quadratic splitting with a total-variation denoiser prior "
             "(fewer ringing and noise artefacts, slower).  Returns the image unchanged unless a "
             "line kernel explains the spectrum clearly better than no blur (misfit ratio below 0.6).  "
-            "Fitted to the benchmark protocol's one-sided line kernel: camera shake needs shake_deblur_pnp."
+            "Fitted to the benchmark protocol's one-sided line kernel: camera shake needs shake_deblur_pnp, "
+            "which the agent runs when this tool returns the image unchanged (its fallback)."
         ),
         version="3",  # 2: the no-blur check; 3: its stricter ratio (0.6)
+        fallback="shake_deblur_pnp",
         tiling=False,
         cpu_seconds_512=2.5,
         reference=_MOTION_REF + "; Geman & Yang 1995 half-quadratic splitting; Chambolle 2004 TV",
