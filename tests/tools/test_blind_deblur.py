@@ -103,7 +103,7 @@ def test_kernel_helpers() -> None:
     line = np.zeros((9, 9), np.float32)
     line[4, 1:8] = 1 / 7
     assert kernel_spread(line) == pytest.approx(2.0, abs=1e-6)  # sqrt(mean of 9, 4, 1, 0, 1, 4, 9)
-    assert shake_kernel_size(512, 768) % 2 == 1 and 15 <= shake_kernel_size(64, 64) <= shake_kernel_size(600, 600) <= 45
+    assert shake_kernel_size(512, 768) % 2 == 1 and 5 <= shake_kernel_size(64, 64) <= shake_kernel_size(600, 600) <= 45
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -95,13 +95,14 @@ def _odd(n: float) -> int:
 # ---------------------------------------------------------------------------------------
 # kernels
 def shake_kernel_size(h: int, w: int) -> int:
-    """Default kernel side for an image of ``h`` x ``w``: about 1/24 of the shorter side, odd,
-    between 17 and 45.  A support larger than the blur costs more than one a little too small:
-    on generated shake (paths of 10-32 px) of 256-384 px training crops, a 17 px support gained
-    +0.9 to +2.0 dB on average where 1/12 of the side (21-33 px) gained +0.4 to +0.7; the extra
-    unknowns collect spurious mass that blurs and shifts the kernel (BENCHMARKS.md, "Camera
-    shake: blind deblurring, third version")."""
-    return int(min(45, max(17, _odd(min(h, w) / 24.0))))
+    """Default kernel side for an image of ``h`` x ``w``: about 1/20 of the shorter side, odd,
+    between 5 and 45.  A support larger than the blur costs more than one a little too small:
+    on generated shake (paths of 10-32 px) of 256-384 px training crops, a 13-21 px support
+    gained +0.8 to +2.0 dB on average where 1/12 of the side (21-33 px) gained +0.4 to +0.7; the
+    extra unknowns collect spurious mass that blurs and shifts the kernel.  Small images (a
+    low-resolution photo before upscaling) get a small support (BENCHMARKS.md, "Camera shake:
+    blind deblurring, third version")."""
+    return int(min(45, max(5, _odd(min(h, w) / 20.0))))
 
 
 def centre_kernel(k: np.ndarray) -> np.ndarray:
@@ -525,19 +526,20 @@ class BlindShakeDeblur(Tool):
             "correlated noise of demosaicked raw photos) and JPEG blocking, estimates the kernel "
             "coarse to fine with an L0 sparse-gradient prior and Xu-Jia edge selection on an "
             "FFDNet-cleaned copy of the luma of the central 384 px (kernel non-negative, sum one, "
-            "side min(H, W) / 24 clipped to 17-45 px), then deconvolves every colour channel by "
+            "side min(H, W) / 20 clipped to 5-45 px), then deconvolves every colour channel by "
             "plug-and-play half-quadratic splitting with the FFDNet denoiser as prior (noise and "
             "JPEG artefacts removed in the same step; total variation when FFDNet's weights are "
             "missing).  Returns the input unchanged when the kernel is close to a delta (sharp "
             "image), when, on a clean input, kernels estimated on the two halves of the frame "
             "disagree, or when the image is under 48 px.  Tuned on generated shake (the realistic "
             "family's real_motion_blur, real_noise, real_jpeg) on training photos; measured on 18 "
-            "other training crops (384 px): with generated shake +1.6 dB alone, +1.8 dB with "
-            "sensor noise, +0.5 dB after JPEG quality 15-40 (worst case -0.4 dB; the fitted "
-            "motion_deblur_hqs: -0.8 / 0.0 / -1.2 dB); with 18 real measured kernels (Levin et al. "
-            "and others, mild noise or JPEG) +0.8 / +1.3 / +0.6 dB, 3-9 of 18 cases worse, down to "
-            "-4.3 dB on a periodic texture (barbara) after JPEG "
-            "(BENCHMARKS.md, 'Camera shake: blind deblurring, second version').  On the protocol's "
+            "other training crops (384 px): with generated shake +1.6 dB alone, +2.1 dB with "
+            "sensor noise, +0.8 dB after JPEG quality 15-40 (worst case -0.5 dB; the fitted "
+            "motion_deblur_hqs: -0.8 / 0.0 / -1.2 dB); on the benchmark's 9 shaken 320 px test crops "
+            "+1.4 dB (the second version, with a 27 px kernel there: +0.4); with 18 real measured "
+            "kernels (Levin et al. and others, mild noise or JPEG; second version) +0.8 / +1.3 / "
+            "+0.6 dB, 3-9 of 18 cases worse, down to -4.3 dB on a periodic texture (barbara) after "
+            "JPEG (BENCHMARKS.md, 'Camera shake: blind deblurring, third version').  On the protocol's "
             "motion blur it loses 1.2 dB where motion_deblur_hqs gains 11.3-13.3 dB: use that "
             "one there.  Assumes one blur for the whole frame: not for object motion, rotation blur or "
             "depth-varying defocus; kernels longer than the kernel side are not removed (raise "
@@ -557,8 +559,8 @@ class BlindShakeDeblur(Tool):
         ),
         arguments={
             "kernel_size": {"type": "integer", "minimum": 3, "maximum": 101,
-                            "description": "side of the estimated kernel in pixels (odd; default min(H, W) / 24 "
-                            "clipped to 17-45)"},
+                            "description": "side of the estimated kernel in pixels (odd; default min(H, W) / 20 "
+                            "clipped to 5-45)"},
             "noise_sigma": {"type": "number", "minimum": 0, "maximum": 75,
                             "description": "noise level on the 0-255 scale (estimated when omitted)"},
             "prior": {"type": "string", "enum": ["auto", "ffdnet", "tv"], "default": "auto",
