@@ -138,7 +138,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=18, help="photos (each gets one kernel, all three conditions)")
     ap.add_argument("--size", type=int, default=384, help="centre crop side (0 = whole photo)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS))
+    ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS),
+                    help="comma-separated tools, each optionally with arguments: shake_deblur_pnp:kernel_size=17")
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--kernels", choices=("real", "generated"), default="real",
                     help="real: the measured kernels of the data folder, mild noise / JPEG; generated: "
@@ -158,7 +159,8 @@ def main() -> None:
     from irpilot.quality import score
     from irpilot.tools import get_tool
 
-    tools = {name: get_tool(name) for name in args.tools.split(",") if name}
+    # a tool, or a tool with arguments: shake_deblur_pnp:kernel_size=17
+    tools = {spec: tool_with_arguments(spec, get_tool) for spec in args.tools.split(",") if spec}
     conditions = [c for c in args.conditions.split(",") if c]
     unknown = sorted(set(conditions) - set(CONDITIONS))
     if unknown:
@@ -201,6 +203,17 @@ def main() -> None:
                 with open(out / "cases.jsonl", "a") as f:
                     f.write(json.dumps(row) + "\n")
     print(table(rows, list(tools), conditions))
+
+
+def tool_with_arguments(spec: str, get_tool):
+    """``name`` or ``name:key=value:...`` -> a callable running the tool with those arguments."""
+    name, *pairs = spec.split(":")
+    kwargs = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        kwargs[key] = int(value) if value.lstrip("-").isdigit() else value
+    tool = get_tool(name)
+    return lambda x: tool(x, **kwargs)
 
 
 def table(rows: list[dict], tools: list[str], conditions: list[str]) -> str:

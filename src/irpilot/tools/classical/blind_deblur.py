@@ -95,14 +95,16 @@ def _odd(n: float) -> int:
 # ---------------------------------------------------------------------------------------
 # kernels
 def shake_kernel_size(h: int, w: int) -> int:
-    """Default kernel side for an image of ``h`` x ``w``: about 1/20 of the shorter side, odd,
-    between 5 and 45.  A support larger than the blur costs more than one a little too small:
-    on generated shake (paths of 10-32 px) of 256-384 px training crops, a 13-21 px support
-    gained +0.8 to +2.0 dB on average where 1/12 of the side (21-33 px) gained +0.4 to +0.7; the
-    extra unknowns collect spurious mass that blurs and shifts the kernel.  Small images (a
+    """Default kernel side for an image of ``h`` x ``w``: 1/16 of the shorter side up to 17 px,
+    1/24 of it beyond 408 px, odd, between 5 and 45.  A support larger than the blur costs more
+    than one a little too small: the extra unknowns collect spurious mass that blurs and shifts
+    the kernel.  On generated shake (paths of 10-32 px) of 18 training crops, 17 px gained +1.4 dB
+    at 320 px (13 / 21 / 27 px: +0.7 / +1.3 / +0.2, with single crops down to -5 and -10 dB) and
+    +1.6 dB at 384 px (19 px: +1.3; 33 px: +1.6 with a worse worst case).  Small images (a
     low-resolution photo before upscaling) get a small support (BENCHMARKS.md, "Camera shake:
     blind deblurring, third version")."""
-    return int(min(45, max(5, _odd(min(h, w) / 20.0))))
+    s = min(h, w)
+    return int(min(45, max(5, _odd(max(min(s / 16.0, 17.0), s / 24.0)))))
 
 
 def centre_kernel(k: np.ndarray) -> np.ndarray:
@@ -526,7 +528,7 @@ class BlindShakeDeblur(Tool):
             "correlated noise of demosaicked raw photos) and JPEG blocking, estimates the kernel "
             "coarse to fine with an L0 sparse-gradient prior and Xu-Jia edge selection on an "
             "FFDNet-cleaned copy of the luma of the central 384 px (kernel non-negative, sum one, "
-            "side min(H, W) / 20 clipped to 5-45 px), then deconvolves every colour channel by "
+            "side 17 px on 256-408 px images, min(H, W) / 16 below and / 24 above, 5-45 px), then deconvolves every colour channel by "
             "plug-and-play half-quadratic splitting with the FFDNet denoiser as prior (noise and "
             "JPEG artefacts removed in the same step; total variation when FFDNet's weights are "
             "missing).  Returns the input unchanged when the kernel is close to a delta (sharp "
@@ -559,8 +561,8 @@ class BlindShakeDeblur(Tool):
         ),
         arguments={
             "kernel_size": {"type": "integer", "minimum": 3, "maximum": 101,
-                            "description": "side of the estimated kernel in pixels (odd; default min(H, W) / 20 "
-                            "clipped to 5-45)"},
+                            "description": "side of the estimated kernel in pixels (odd; default 17 on 256-408 px "
+                            "images, min(H, W) / 16 below and / 24 above, 5-45)"},
             "noise_sigma": {"type": "number", "minimum": 0, "maximum": 75,
                             "description": "noise level on the 0-255 scale (estimated when omitted)"},
             "prior": {"type": "string", "enum": ["auto", "ffdnet", "tv"], "default": "auto",
