@@ -140,6 +140,18 @@ def test_tool_leaves_sharp_and_tiny_images_unchanged() -> None:
     np.testing.assert_array_equal(tool(tiny), tiny)
 
 
+def test_spectrum_check_tells_a_blur_the_frame_has_from_one_it_lacks() -> None:
+    """The kernel's misfit ratio (the tool's check on nearly clean inputs): below 1 on the image it
+    blurred, above 1 on the sharp image, which the tool then returns as it is."""
+    from irpilot.tools.classical.deblur import kernel_misfit_ratio
+
+    sharp = _crop("astronaut", 20, 150, 160)
+    k = random_walk_kernel(3)
+    shaken = _u8(blur(sharp, k))
+    assert kernel_misfit_ratio(shaken, k) < 1.0 < kernel_misfit_ratio(sharp, k)
+    assert not get_tool("shake_deblur_pnp")._explains_spectrum(sharp, k)
+
+
 def test_pnp_with_the_true_kernel_improves() -> None:
     """The non-blind step alone, with a simple denoiser (Gaussian smoothing) as the prior."""
     from scipy.ndimage import gaussian_filter

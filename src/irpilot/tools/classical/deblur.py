@@ -148,6 +148,23 @@ def estimate_motion_kernel(
     return motion_kernel(sigma, angle), {"angle": angle, "sigma": sigma, "score": score, "sharp_score": sharp}
 
 
+def kernel_misfit_ratio(img: np.ndarray, k: np.ndarray, *, eps: float = 1e-3) -> float:
+    """How well the blur kernel ``k`` (at most ``N_WELCH`` px) explains the power spectrum of
+    ``img`` (3, H, W) or (H, W) against no blur at all: the anisotropy misfit of the log spectrum
+    with ``|K|^2`` divided out over the same misfit with nothing divided out (the motion tools'
+    ``score / sharp_score`` for any kernel).  Below 1 the kernel explains the image better than
+    no blur; well above 1 it predicts a blur the image does not show."""
+    y = luma(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
+    logp = np.log(welch(y) + 1e-10)
+    _, _, band = freq_grid()
+    pad = np.zeros((N_WELCH, N_WELCH))
+    kh, kw = min(k.shape[0], N_WELCH), min(k.shape[1], N_WELCH)
+    pad[:kh, :kw] = k[:kh, :kw]
+    kp = np.abs(np.fft.fft2(pad)) ** 2
+    score = _band_variance_score(logp - np.log(kp + eps), band, 2, 30)
+    return score / max(_band_variance_score(logp, band, 2, 30), 1e-12)
+
+
 def _disk_power(radius: float, alias: float, n: int = N_WELCH) -> np.ndarray:
     k = disk_kernel(radius, alias)
     pad = np.zeros((n, n))
