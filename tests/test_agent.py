@@ -110,10 +110,10 @@ def test_failing_tool_is_reported_and_agent_goes_on(world):
     assert [c["name"] for c in traj.chain] == ["agent_test_dehaze"]
 
 
-def test_a_tool_that_returns_the_image_unchanged_hands_over_to_its_fallback(world, tmp_path):
+def test_a_tool_that_returns_the_image_unchanged_hands_over_to_its_fallback(world):
     clean, degraded, pool = world
     agent = Agent(pool=pool, perceiver=toy_perceiver)
-    toolbox = {"dehaze": ["agent_test_dehaze_picky"], "low_light": ["agent_test_brighten"]}
+    toolbox = {"dehaze": ["agent_test_dehaze_picky", "agent_test_dehaze"], "low_light": ["agent_test_brighten"]}
     traj = agent.run(degraded, "fixed", tools=toolbox)
     assert [c["name"] for c in traj.chain] == ["agent_test_brighten", "agent_test_dehaze_picky", "agent_test_dehaze"]
     picky = next(s for s in traj.steps if s.action["name"] == "agent_test_dehaze_picky")
@@ -125,6 +125,9 @@ def test_a_tool_that_returns_the_image_unchanged_hands_over_to_its_fallback(worl
     limited = Agent(pool=pool, perceiver=toy_perceiver, config=AgentConfig(max_calls=2)).run(degraded, "fixed", tools=toolbox)
     assert [c["name"] for c in limited.chain] == ["agent_test_brighten", "agent_test_dehaze_picky"]
     assert "call limit" in limited.steps[1].note
+    # a toolbox that leaves the fallback out is respected
+    narrow = agent.run(degraded, "fixed", tools={"dehaze": ["agent_test_dehaze_picky"], "low_light": ["agent_test_brighten"]})
+    assert [c["name"] for c in narrow.chain] == ["agent_test_brighten", "agent_test_dehaze_picky"]
 
 
 def test_check_rolls_back_a_step_that_makes_the_image_visibly_worse(world):

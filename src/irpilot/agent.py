@@ -283,21 +283,24 @@ class Agent:
                 step.note = "tool failed; continuing without it"
                 continue
             ctx.accept(step)
-            step = self._fallback(ctx, step, before_hash) or step
+            step = self._fallback(ctx, step, before_hash, policy.options.tools) or step
             rise = self._perception_rise(ctx, before_hash, ctx.current_hash, policy.check_rise)
             if rise is not None:
                 ctx.rollback(len(ctx.accepted) - 1)
                 step.note = f"rolled back: degradation probabilities rose by {rise:.2f}"
 
     @staticmethod
-    def _fallback(ctx: AgentContext, step: Step, before: str) -> Step | None:
+    def _fallback(ctx: AgentContext, step: Step, before: str, toolbox: dict[str, list[str]] | None) -> Step | None:
         """When ``step``'s tool returned its input unchanged and its card names a fallback
         (its model of the degradation did not fit, e.g. a line kernel on camera shake), run
-        the fallback on the same image and accept it; returns that step, or None."""
+        the fallback on the same image and accept it; returns that step, or None.  A toolbox
+        the user gave the policy (task -> tools) must list the fallback."""
         from .tools import TOOLS
 
         name = TOOLS.get(step.action.name).card.fallback if step.action.name in TOOLS else None
         if not name or step.output_hash != before or name not in TOOLS or not TOOLS.get(name).available():
+            return None
+        if toolbox is not None and name not in toolbox.get(step.task or "", []):
             return None
         if ctx.calls_left <= 0:
             step.note = f"returned the image unchanged; its fallback {name} not run: call limit reached"

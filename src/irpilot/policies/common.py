@@ -19,8 +19,10 @@ PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
     "denoise": ("dncnn_color_blind", "ffdnet_color", "bilateral", "nlm"),
     # shake_deblur_pnp (general kernels, blind) last: on the protocol's motion blur it loses
     # 1.2 dB where motion_deblur_hqs gains 13.3 (8 training crops), so it is not the default; on
-    # camera shake the fitted tools lose and it gains (BENCHMARKS.md, "Camera shake: blind
-    # deblurring, second version"): listed so that search and chat policies can reach it
+    # camera shake the fitted tools decline or lose and it gains.  Every policy reaches it through
+    # the motion tools' card fallback (the agent runs it when they return the image unchanged);
+    # listed so that search and chat policies can also choose it (BENCHMARKS.md, "Camera shake:
+    # blind deblurring, third version")
     "motion_deblur": ("motion_deblur_hqs", "motion_deblur_wiener", "shake_deblur_pnp"),
     "defocus_deblur": ("defocus_deblur_hqs", "defocus_deblur_wiener"),
     # dehaze_aod_net (AOD-Net trained on irpilot's haze models) replaces the pretrained aod_net: better on

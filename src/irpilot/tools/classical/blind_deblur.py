@@ -541,30 +541,31 @@ class BlindShakeDeblur(Tool):
             "FFDNet-cleaned copy of the luma of the central 384 px (kernel non-negative, sum one, "
             "side 17 px on 256-408 px images, min(H, W) / 16 below and / 24 above, 5-45 px), then "
             "deconvolves every colour channel by plug-and-play half-quadratic splitting with the "
-            "FFDNet denoiser as prior (noise and JPEG artefacts removed in the same step; total variation when FFDNet's weights are "
-            "missing).  Returns the input unchanged when the kernel is close to a delta (sharp "
-            "image), when, on a clean input, kernels estimated on the two halves of the frame "
-            "disagree or the kernel does not explain the whole frame's spectrum better than no "
-            "blur (a frame without one blur), or when the image is under 48 px.  Tuned on generated shake (the realistic "
-            "family's real_motion_blur, real_noise, real_jpeg) on training photos; measured on 18 "
-            "training crops (384 px): with generated shake +1.6 dB alone, +2.1 dB with "
-            "sensor noise, +0.8 dB after JPEG quality 15-40 (worst case -0.5 dB; the fitted "
-            "motion_deblur_hqs: -0.8 / 0.0 / -1.2 dB); on the benchmark's 9 shaken 320 px test crops "
-            "+1.4 dB (the second version, with a 27 px kernel there: +0.4); with 18 real measured "
-            "kernels (Levin et al. and others, mild noise or JPEG) +0.8 / +1.0 / +0.6 dB, 4-6 of 18 "
-            "cases worse, worst -0.9 dB (BENCHMARKS.md, 'Camera shake: blind deblurring, third "
-            "version').  On the protocol's "
-            "motion blur the second version lost 1.2 dB where motion_deblur_hqs gains 11.3-13.3 dB: "
-            "use that one there (the motion tools hand over to this one when their line kernel does "
-            "not fit).  Assumes one blur for the whole frame: not for object motion, rotation blur or "
-            "depth-varying defocus; kernels longer than the kernel side are not removed (raise "
-            "kernel_size).  Slow: three kernel estimations and eight FFDNet calls."
+            "FFDNet denoiser as prior (noise and JPEG artefacts removed in the same step; total "
+            "variation when FFDNet's weights are missing).  Returns the input unchanged when the "
+            "kernel is close to a delta (sharp image), when, on a clean input, kernels estimated on "
+            "the two halves of the frame disagree or the kernel does not explain the whole frame's "
+            "spectrum better than no blur (a frame without one blur), or when the image is under "
+            "48 px.  Tuned on generated shake (the realistic family's real_motion_blur, real_noise, "
+            "real_jpeg) on training photos; measured on 18 training crops (384 px): with generated "
+            "shake +1.6 dB alone, +2.1 dB with sensor noise, +0.8 dB after JPEG quality 15-40 "
+            "(worst case -0.5 dB; the fitted motion_deblur_hqs: -0.8 / 0.0 / -1.2 dB); with 18 real "
+            "measured kernels (Levin et al. and others, mild noise or JPEG) +0.8 / +1.0 / +0.6 dB, "
+            "4-6 of 18 cases worse, worst -0.9 dB (BENCHMARKS.md, 'Camera shake: blind deblurring, "
+            "third version').  On the protocol's motion blur the second version lost 1.2 dB where "
+            "motion_deblur_hqs gains 11.3-13.3 dB: use that one there (the motion tools hand over "
+            "to this one when their line kernel does not fit).  Assumes one blur for the whole "
+            "frame: not for object motion, rotation blur or depth-varying defocus; kernels longer "
+            "than the kernel side are not removed (raise kernel_size).  Slow: three kernel "
+            "estimations and eight FFDNet calls."
         ),
-        version="3",  # 2: noise, JPEG and edge selection (second version); 3: the smaller kernel support, the spectrum check
+        # 2: noise, JPEG and edge selection (second version); 3: the smaller kernel support, the spectrum check
+        version="3",
         tiling=False,  # the kernel is estimated on the whole frame
-        # 512 x 512, one thread, shared machine (load ~10): kernel estimation with the halves
-        # check 15 s, FFDNet plug-and-play 14 s (the total-variation prior: 0.8 s)
-        cpu_seconds_512=29.0,
+        # 512 x 512 (a 21 px kernel), 2 threads, quiet machine, 2026-12-05: benchmarks/tool_speed.py
+        # --tools shake_deblur_pnp motion_deblur_hqs (5.7 s against 0.23 s); the second version
+        # took 29 s on a machine shared by other jobs (load ~10)
+        cpu_seconds_512=5.7,
         reference=(
             "Kernel: Xu, Zheng & Jia, Unnatural L0 sparse representation for natural image deblurring, "
             "CVPR 2013; Pan, Hu, Su & Yang, Deblurring text images via L0-regularized intensity and "
