@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=40, help="validation crops")
     ap.add_argument("--seed", type=int, default=777)
+    ap.add_argument("--realistic", type=float, default=0.0, metavar="P",
+                    help="share of crops made with the realistic family (camera shake, lens defocus, ...; default 0: the protocol's)")
     ap.add_argument("--policies", default="learned,learned_sft3,fixed,random,explore")
     ap.add_argument("--weights", action="append", default=[], metavar="LABEL=PATH",
                     help="an extra learned policy file (the same as LABEL=learned:weights=PATH in --policies)")
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from irpilot.pool import Pool
     from irpilot.train.evaluate import evaluate_policies, validation_cases
 
-    cases = validation_cases(args.n, args.seed)
+    cases = validation_cases(args.n, args.seed, realistic_p=args.realistic)
     if args.only:
         wanted = {x.strip() for x in args.only.split(",") if x.strip()}
         unknown = wanted - {c.id for c in cases}

@@ -344,6 +344,22 @@ def test_validation_times_each_policy_without_the_other_policies_results():
         assert total["executions"] == round(runs_executed * calls)
 
 
+def test_validation_cases_can_mix_in_the_realistic_family():
+    """``realistic_p`` makes that share of the crops with the realistic family; at 0 a seed gives
+    the cases it always gave (no random number is drawn for the family)."""
+    from irpilot.degrade import DEGRADATIONS
+    from irpilot.train.evaluate import validation_cases
+
+    kw = {"size": (48, 48), "sr_size": (12, 12)}
+    protocol = validation_cases(6, seed=4, **kw)
+    again = validation_cases(6, seed=4, realistic_p=0.0, **kw)
+    assert [c.names for c in protocol] == [c.names for c in again]
+    np.testing.assert_array_equal(protocol[0].degraded, again[0].degraded)
+    families = {DEGRADATIONS.get(n).family for c in validation_cases(6, seed=4, realistic_p=1.0, **kw) for n in c.names}
+    assert families == {"realistic"}
+    assert {DEGRADATIONS.get(n).family for c in protocol for n in c.names} != {"realistic"}
+
+
 def test_validation_details_record_the_learned_policys_choices():
     from irpilot.policies.learned import LearnedPolicy
     from irpilot.train.evaluate import evaluate_policies, validation_cases
