@@ -45,6 +45,23 @@ def test_batches_pair_degraded_and_clean_crops(photo: np.ndarray) -> None:
     np.testing.assert_array_equal(x, y)
 
 
+def test_super_resolution_pairs_are_upscaled_low_resolution_crops(photo: np.ndarray) -> None:
+    """The x4 recipe's input is the x1/4 crop brought back by the tool's own bicubic x4: it is
+    the clean crop's size, blurred like bicubic upscaling, and no crop is left clean."""
+    from irpilot.degrade import degrade
+    from irpilot.tools.networks.dncnn import bicubic_upscale
+    from irpilot.train.compact import upscaled
+
+    recipe = RECIPES["super_resolution"]
+    assert recipe.scale == 4 and recipe.clean_share == 0.0
+    x, y = sample_batch(recipe, [photo], np.array([1.0]), np.random.default_rng(3), 4, 64)
+    assert x.shape == y.shape == (4, 3, 64, 64)
+    assert all(float(np.abs(a - b).mean()) > 0.005 for a, b in zip(x, y))
+    small = degrade(y[0], ["low_resolution"], seed=1)[0]
+    assert small.shape == (3, 16, 16)
+    np.testing.assert_allclose(upscaled(recipe, small, y[0]), np.clip(bicubic_upscale(small, 4), 0, 1), atol=1e-6)
+
+
 def test_a_short_fit_lowers_the_loss(photo: np.ndarray) -> None:
     from irpilot.tools.networks.compact import build_compact_net
 

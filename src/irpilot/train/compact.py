@@ -5,7 +5,9 @@ Kodak photographs, classic5, scikit-image's photos); every 10th photo is held ou
 Random crops (rotated and flipped) are degraded by one of the task's degradation models (its
 :class:`Recipe`: for ``desnow`` the realistic ``real_snow`` and the protocol-style ``snow``, half
 each), at the model's default severities or, for 30 % of the crops, at a random level; a share of
-the crops stays clean with itself as the target, so that the network leaves clean photos alone
+the crops stays clean with itself as the target, so that the network leaves clean photos alone.
+For ``super_resolution`` the crop is made x1/4 and the network sees it brought back by bicubic x4
+(its tool's first step), with no clean crops and no other factor
 (``--clean-share`` overrides the recipe's share; ``--select all`` also counts the clean crops when
 picking the best weights).
 The loss is the Charbonnier (smooth L1) distance to the clean crop.  Validation scores fixed
@@ -54,6 +56,9 @@ class Recipe:
     head: str = "residual"
     #: share of darkened crops given light sources (:func:`light_sources`)
     highlights: float = 0.0
+    #: super-resolution: the degraded crop is 1/scale of the clean one and the network sees it
+    #: upscaled by bicubic interpolation (:func:`upscaled`), as its tool runs it
+    scale: int = 1
 
 
 RECIPES: dict[str, Recipe] = {
@@ -61,6 +66,9 @@ RECIPES: dict[str, Recipe] = {
     "defocus_deblur": Recipe("defocus_deblur", (("real_defocus_blur", 0.5), ("defocus_blur", 0.5)), clean_share=0.05),
     "dehaze": Recipe("dehaze", (("real_haze", 0.5), ("haze", 0.5)), clean_share=0.1, head="haze"),
     "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1, head="exposure"),
+    # x4 only (the tool's factor): no severity levels, no clean crops (a photo as taken is not x1/4)
+    "super_resolution": Recipe("super_resolution", (("real_low_resolution", 0.5), ("low_resolution", 0.5)),
+                               clean_share=0.0, level_share=0.0, scale=4),
 }
 
 
@@ -142,7 +150,19 @@ def _degrade(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator) -> tup
     name = names[int(rng.choice(len(names), p=shares / shares.sum()))]
     levels = {name: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < recipe.level_share else None
     out, _ = degrade(clean, [name], seed=int(rng.integers(2**31)), levels=levels)
-    return out, name
+    return upscaled(recipe, out, clean), name
+
+
+def upscaled(recipe: Recipe, lq: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """``lq`` as the network sees it: for super-resolution upscaled x ``recipe.scale`` with
+    bicubic interpolation (:func:`irpilot.tools.networks.dncnn.bicubic_upscale`, what the tool
+    does first) and cut to ``clean``'s size; otherwise unchanged."""
+    if recipe.scale == 1:
+        return lq
+    from ..tools.networks.dncnn import bicubic_upscale
+
+    _, h, w = clean.shape
+    return np.clip(bicubic_upscale(lq, recipe.scale), 0.0, 1.0)[:, :h, :w]
 
 
 def light_sources(clean: np.ndarray, dark: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -191,10 +211,11 @@ def _val_items(recipe: Recipe, val: list[np.ndarray], n: int, size: int) -> list
 
     rng = np.random.default_rng(1234)
     out = []
-    for name in [n_ for n_, _ in recipe.degradations] + ["clean"]:
+    names = [n_ for n_, _ in recipe.degradations] + (["clean"] if recipe.clean_share > 0 else [])
+    for name in names:
         for i in range(n):
             clean = on_8bit_grid(_crop(val[i % len(val)], size, rng))
-            lq = clean if name == "clean" else degrade(clean, [name], seed=7000 + i)[0]
+            lq = clean if name == "clean" else upscaled(recipe, degrade(clean, [name], seed=7000 + i)[0], clean)
             out.append((name, clean, lq))
     return out
 

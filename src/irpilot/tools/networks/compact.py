@@ -1,7 +1,7 @@
 """irpilot's compact restoration network: a small residual U-Net, one set of weights per task.
 
 For tasks no registry network covers (snow; and the realistic defocus the classical tools are
-fitted around), irpilot trains its own network (``irpilot train tool TASK``,
+fitted around; x4 super-resolution of photos not made small by bicubic), irpilot trains its own network (``irpilot train tool TASK``,
 :mod:`irpilot.train.compact`) on the training photos only, degraded by the task's protocol-style
 and realistic degradation models.  The network is deliberately small (about 0.28 M parameters,
 about 30 k multiply-adds per pixel) so it runs on a CPU thread in well under a second per
