@@ -62,6 +62,16 @@ def test_super_resolution_pairs_are_upscaled_low_resolution_crops(photo: np.ndar
     np.testing.assert_allclose(upscaled(recipe, small, y[0]), np.clip(bicubic_upscale(small, 4), 0, 1), atol=1e-6)
 
 
+def test_super_resolution_rejects_clean_crops_and_other_factors(tmp_path: Path) -> None:
+    """Clean crops (not x1/4) and severity levels (other factors) would train the x4 network on
+    pairs of the wrong size or content: the command refuses them before loading any photo."""
+    from irpilot.cli import main
+
+    for flag in ("--clean-share", "--level-share"):
+        with pytest.raises(SystemExit, match="factor 4 only"):
+            main(["train", "tool", "super_resolution", "--out", str(tmp_path / "run"), flag, "0.2", "--max-steps", "1"])
+
+
 def test_a_short_fit_lowers_the_loss(photo: np.ndarray) -> None:
     from irpilot.tools.networks.compact import build_compact_net
 

@@ -267,6 +267,9 @@ def run(args: argparse.Namespace) -> int:
         if not 0.0 <= args.level_share <= 1.0:
             raise SystemExit(f"--level-share must be in [0, 1], got {args.level_share}")
         recipe = dataclasses.replace(recipe, level_share=float(args.level_share))
+    if recipe.scale > 1 and (recipe.clean_share > 0 or recipe.level_share > 0):
+        # a photo as taken is not a x1/4 one, and other severity levels change the factor
+        raise SystemExit(f"{recipe.task} trains at factor {recipe.scale} only: --clean-share and --level-share must be 0")
     if args.arch == "aod" and recipe.task != "dehaze":
         raise SystemExit("--arch aod is a dehazing network: use it with the dehaze task")
     widths = tuple(int(c) for c in str(args.widths).split(","))
