@@ -20,6 +20,11 @@ kept (reflected borders, as ``irpilot degrade`` makes it).
 For every condition the table gives the mean PSNR / SSIM (irpilot.quality) of the input and of
 each tool, the worst case's gain and the number of cases each tool made worse than its input.
 
+Condition ``sharp`` (not run by default) gives each tool the photo itself, unblurred: a deblurring
+tool should return it as it is (the agent's policies call the motion tools on photos perception
+wrongly reads as motion-blurred, and their fallback runs ``shake_deblur_pnp``).  Its row gives
+each tool's mean PSNR against the photo, the lowest, and how many photos it changed (below 40 dB).
+
     OMP_NUM_THREADS=1 python benchmarks/shake_deblur.py --n 18 --size 384 --out runs/shake
 
 or one process per condition, then the table of all three:
@@ -40,7 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-CONDITIONS = ("shake", "shake+noise", "shake+jpeg")
+CONDITIONS = ("shake", "shake+noise", "shake+jpeg", "sharp")
+DEFAULT_CONDITIONS = CONDITIONS[:3]
 DEFAULT_TOOLS = ("motion_deblur_wiener", "motion_deblur_hqs", "shake_deblur_pnp")
 
 
@@ -140,7 +146,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS),
                     help="comma-separated tools, each optionally with arguments: shake_deblur_pnp:kernel_size=17")
-    ap.add_argument("--conditions", default=",".join(CONDITIONS))
+    ap.add_argument("--conditions", default=",".join(DEFAULT_CONDITIONS), help=f"of {', '.join(CONDITIONS)}")
     ap.add_argument("--kernels", choices=("real", "generated"), default="real",
                     help="real: the measured kernels of the data folder, mild noise / JPEG; generated: "
                     "the realistic family (real_motion_blur, real_noise, real_jpeg)")
@@ -175,7 +181,11 @@ def main() -> None:
             kname, kernel = kernels[i % len(kernels)]
             clean, blurred = shake(img, kernel)
         for cond in conditions:
-            if kernels:
+            if cond == "sharp":  # the photo itself, no blur (cropped as the shaken ones are)
+                if not kernels:
+                    clean = img
+                x, kname, detail = clean, "none", ""
+            elif kernels:
                 # seeded by the condition's name, so a run of one condition draws the same cases
                 rng = np.random.default_rng([args.seed, i, CONDITIONS.index(cond)])
                 x, detail = degrade(blurred, cond, rng)
@@ -224,6 +234,13 @@ def table(rows: list[dict], tools: list[str], conditions: list[str]) -> str:
     for cond in conditions:
         rs = [r for r in rows if r["condition"] == cond]
         if not rs:
+            continue
+        if cond == "sharp":  # the input is the photo: PSNR against it, and the photos changed
+            cells = ["(the photo)"]
+            for t in tools:
+                ps = [min(float(r[t]["psnr"]), 99.0) for r in rs]
+                cells.append(f"{np.mean(ps):.2f} (lowest {min(ps):.2f}, {sum(p < 40 for p in ps)} changed)")
+            lines.append(f"| {cond} | {len(rs)} | " + " | ".join(cells) + " |")
             continue
         cells = [f"{np.mean([r['input']['psnr'] for r in rs]):.2f} / {np.mean([r['input']['ssim'] for r in rs]):.3f}"]
         for t in tools:
