@@ -53,7 +53,7 @@ def heldout_crops(n: int, size: int, seed: int) -> list[tuple[str, np.ndarray]]:
 class _RunWeights:
     """A compact network from a weights file, run like a tool (padded to its size multiple, tiled)."""
 
-    def __init__(self, path: Path, scale: int = 1) -> None:
+    def __init__(self, path: Path, recipe: Any) -> None:
         import torch
 
         from irpilot.tools.networks.compact import load_compact_net
@@ -62,7 +62,7 @@ class _RunWeights:
         self.torch, self.run_tiled = torch, run_tiled
         self.net, meta = load_compact_net(path=path)
         self.m = 2 ** (len(meta["widths"].split(",")) - 1)
-        self.scale = scale
+        self.recipe = recipe
 
     def _one(self, img: np.ndarray) -> np.ndarray:
         _, h, w = img.shape
@@ -71,10 +71,7 @@ class _RunWeights:
             return self.net(self.torch.from_numpy(x[None]))[0].numpy()[:, :h, :w]
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
-        if self.scale > 1:  # super-resolution: the network restores the bicubic upscaling, as its tool runs it
-            from irpilot.tools.networks.dncnn import bicubic_upscale
-
-            img = np.clip(bicubic_upscale(img, self.scale), 0.0, 1.0)
+        img = upscaled(self.recipe, img)  # super-resolution: the network restores the bicubic x4, as its tool runs it
         return np.clip(self.run_tiled(self._one, img, 512, 32), 0.0, 1.0)
 
 
@@ -122,7 +119,7 @@ def main() -> int:
     if args.weights is not None:
         tools = ["compact_run"] + list(tools)
     for name in tools:
-        tool = _RunWeights(args.weights, recipe.scale) if name == "compact_run" else get_tool(name)
+        tool = _RunWeights(args.weights, recipe) if name == "compact_run" else get_tool(name)
         tool(np.ascontiguousarray(crops[0][1][:, :32, :32]))  # load weights outside the timings
         row: dict[str, Any] = {}
         outputs[name] = {}

@@ -181,10 +181,11 @@ def main() -> None:
             kname, kernel = kernels[i % len(kernels)]
             clean, blurred = shake(img, kernel)
         for cond in conditions:
+            label = kname if kernels else ""
             if cond == "sharp":  # the photo itself, no blur (cropped as the shaken ones are)
                 if not kernels:
                     clean = img
-                x, kname, detail = clean, "none", ""
+                x, label, detail = clean, "none", ""
             elif kernels:
                 # seeded by the condition's name, so a run of one condition draws the same cases
                 rng = np.random.default_rng([args.seed, i, CONDITIONS.index(cond)])
@@ -193,9 +194,9 @@ def main() -> None:
                 clean = img
                 x, record = generated_case(img, cond, [args.seed, i])
                 pb = record["real_motion_blur"]
-                kname = f"path {pb['length'] * pb['exposure']:.1f} px ({pb['space']})"
+                label = f"path {pb['length'] * pb['exposure']:.1f} px ({pb['space']})"
                 detail = json.dumps({k: v for k, v in record.items() if k != "real_motion_blur"})
-            row = {"photo": pname, "kernel": kname, "condition": cond, "detail": detail,
+            row = {"photo": pname, "kernel": label, "condition": cond, "detail": detail,
                    "input": score(x, clean, ["psnr", "ssim"])}
             stem = f"{i:02d}_{cond}"
             if out:
@@ -216,12 +217,12 @@ def main() -> None:
 
 
 def tool_with_arguments(spec: str, get_tool):
-    """``name`` or ``name:key=value:...`` -> a callable running the tool with those arguments."""
+    """``name`` or ``name:key=value:...`` -> a callable running the tool with those arguments
+    (values parsed as ``irpilot tool run --arg`` parses them)."""
+    from irpilot.cli.tools import parse_args_kv
+
     name, *pairs = spec.split(":")
-    kwargs = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        kwargs[key] = int(value) if value.lstrip("-").isdigit() else value
+    kwargs = parse_args_kv(pairs)
     tool = get_tool(name)
     return lambda x: tool(x, **kwargs)
 

@@ -153,16 +153,16 @@ def _degrade(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator) -> tup
     return upscaled(recipe, out, clean), name
 
 
-def upscaled(recipe: Recipe, lq: np.ndarray, clean: np.ndarray) -> np.ndarray:
+def upscaled(recipe: Recipe, lq: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
     """``lq`` as the network sees it: for super-resolution upscaled x ``recipe.scale`` with
     bicubic interpolation (:func:`irpilot.tools.networks.dncnn.bicubic_upscale`, what the tool
-    does first) and cut to ``clean``'s size; otherwise unchanged."""
+    does first), cut to the size of ``like`` (the clean crop) when given; otherwise unchanged."""
     if recipe.scale == 1:
         return lq
     from ..tools.networks.dncnn import bicubic_upscale
 
-    _, h, w = clean.shape
-    return np.clip(bicubic_upscale(lq, recipe.scale), 0.0, 1.0)[:, :h, :w]
+    up = np.clip(bicubic_upscale(lq, recipe.scale), 0.0, 1.0)
+    return up if like is None else up[:, : like.shape[1], : like.shape[2]]
 
 
 def light_sources(clean: np.ndarray, dark: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -202,6 +202,7 @@ class SRNetX4(CompactNetTool):
     """irpilot's compact x4 super-resolution network: bicubic x4, then the U-Net's residual."""
 
     asset = "super_resolution"
+    train_options = "--widths 32,48,64,96"
     card = compact_card(
         tool_id="sr_net_x4",
         task="super_resolution",
