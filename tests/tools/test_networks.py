@@ -249,7 +249,7 @@ def test_dncnn3_sr_beats_bicubic(crop: np.ndarray) -> None:
 
     tool = _need("dncnn3_sr_x4")
     lr = _downscale4(crop)
-    bic = np.clip(bicubic_upscale(lr, 4), 0, 1)
+    bic = bicubic_upscale(lr, 4)
     assert psnr(luma(tool(lr)), luma(crop)) > psnr(luma(bic), luma(crop)) + 0.2
 
 
@@ -343,3 +343,12 @@ def test_noise_estimator_low_on_clean_smooth_image() -> None:
     yy, xx = np.mgrid[0:96, 0:96] / 96.0
     img = np.stack([yy, xx, 0.5 * (yy + xx)]).astype(np.float32)
     assert estimate_noise_sigma(img) < 2.0
+
+
+def test_bicubic_upscale_stays_in_range_at_edges():
+    from irpilot.tools.networks.dncnn import bicubic_upscale
+
+    step = np.zeros((1, 8, 8), np.float32)
+    step[:, :, 4:] = 1.0  # Keys bicubic overshoots a hard edge by about 7 %
+    up = bicubic_upscale(step, 4)
+    assert up.shape == (1, 32, 32) and up.min() == 0.0 and up.max() == 1.0

@@ -161,7 +161,7 @@ def upscaled(recipe: Recipe, lq: np.ndarray, like: np.ndarray | None = None) -> 
         return lq
     from ..tools.networks.dncnn import bicubic_upscale
 
-    up = np.clip(bicubic_upscale(lq, recipe.scale), 0.0, 1.0)
+    up = bicubic_upscale(lq, recipe.scale)
     return up if like is None else up[:, : like.shape[1], : like.shape[2]]
 
 

@@ -228,4 +228,4 @@ class SRNetX4(CompactNetTool):
     def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
         from .dncnn import bicubic_upscale
 
-        return self.forward(np.clip(bicubic_upscale(img, 4), 0.0, 1.0))
+        return self.forward(bicubic_upscale(img, 4))

@@ -315,7 +315,8 @@ class DnCNN3Dejpeg(_MatConvNetDnCNN):
 
 def bicubic_upscale(img: np.ndarray, scale: int) -> np.ndarray:
     """(C, H, W) float -> (C, H*scale, W*scale) with Keys bicubic (a = -0.5, as MATLAB imresize
-    and PIL), the interpolation DnCNN-3's SR training data used."""
+    and PIL), the interpolation DnCNN-3's SR training data used, clipped to [0, 1] (the kernel's
+    negative lobes overshoot at edges): the first step of the x4 network tools."""
     from PIL import Image
 
     c, h, w = img.shape
@@ -323,7 +324,7 @@ def bicubic_upscale(img: np.ndarray, scale: int) -> np.ndarray:
     for i in range(c):
         plane = Image.fromarray(np.ascontiguousarray(img[i], dtype=np.float32), mode="F")
         out[i] = np.asarray(plane.resize((w * scale, h * scale), Image.Resampling.BICUBIC), dtype=np.float32)
-    return out
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 @register
@@ -348,5 +349,5 @@ class DnCNN3SRx4(_MatConvNetDnCNN):
     )
 
     def _run(self, img: np.ndarray, **args: Any) -> np.ndarray:
-        up = np.clip(bicubic_upscale(img, 4), 0.0, 1.0)
+        up = bicubic_upscale(img, 4)
         return self.run_grey(up, "luma")
