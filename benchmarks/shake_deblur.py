@@ -24,6 +24,8 @@ Condition ``sharp`` (not run by default) gives each tool the photo itself, unblu
 tool should return it as it is (the agent's policies call the motion tools on photos perception
 wrongly reads as motion-blurred, and their fallback runs ``shake_deblur_pnp``).  Its row gives
 each tool's mean PSNR against the photo, the lowest, and how many photos it changed (below 40 dB).
+``--perception`` adds perception's motion-blur reading of the inputs to each row: the agent runs
+the motion tools' fallback only where that reading is at least 0.5 (``irpilot.agent.FALLBACK_MIN_PROB``).
 
     OMP_NUM_THREADS=1 python benchmarks/shake_deblur.py --n 18 --size 384 --out runs/shake
 
@@ -151,6 +153,9 @@ def main() -> None:
                     help="real: the measured kernels of the data folder, mild noise / JPEG; generated: "
                     "the realistic family (real_motion_blur, real_noise, real_jpeg)")
     ap.add_argument("--out", default="", help="folder for per-case JSON lines and PNGs of each case")
+    ap.add_argument("--perception", action="store_true",
+                    help="also record perception's motion-blur reading of each input (the agent runs the motion "
+                    "tools' fallback only where it is at least 0.5)")
     ap.add_argument("--table", nargs="*", default=None, metavar="CASES_JSONL",
                     help="only print the table of these cases.jsonl files (runs split by condition)")
     args = ap.parse_args()
@@ -175,6 +180,11 @@ def main() -> None:
     out = Path(args.out) if args.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
+    perceiver = None
+    if args.perception:
+        from irpilot.perceive import load_default_perceiver
+
+        perceiver = load_default_perceiver()
     rows: list[dict] = []
     for i, (pname, img) in enumerate(photos(args.n, args.size)):
         if kernels:
@@ -198,6 +208,8 @@ def main() -> None:
                 detail = json.dumps({k: v for k, v in record.items() if k != "real_motion_blur"})
             row = {"photo": pname, "kernel": label, "condition": cond, "detail": detail,
                    "input": score(x, clean, ["psnr", "ssim"])}
+            if perceiver is not None:
+                row["perceived_motion_blur"] = round(float(perceiver(x).probs["motion_blur"]), 3)
             stem = f"{i:02d}_{cond}"
             if out:
                 write_image(out / f"{stem}_clean.png", clean)
@@ -230,18 +242,24 @@ def tool_with_arguments(spec: str, get_tool):
 def table(rows: list[dict], tools: list[str], conditions: list[str]) -> str:
     """Markdown: per condition, mean PSNR / SSIM of the input and each tool, its mean gain, the
     worst case's gain and the cases made worse."""
-    head = "| condition | n | input | " + " | ".join(tools) + " |"
-    lines = [head, "|" + " --- |" * (3 + len(tools))]
+    seen = any("perceived_motion_blur" in r for r in rows)
+    head = "| condition | n | input | " + " | ".join(tools) + " |" + (" perceived motion blur |" if seen else "")
+    lines = [head, "|" + " --- |" * (3 + len(tools) + seen)]
     for cond in conditions:
         rs = [r for r in rows if r["condition"] == cond]
         if not rs:
             continue
+        if seen:  # perception's reading of the inputs: mean (lowest-highest; at least 0.5)
+            pm = [r["perceived_motion_blur"] for r in rs if "perceived_motion_blur" in r]
+            reading = f" {np.mean(pm):.2f} ({min(pm):.2f}-{max(pm):.2f}; {sum(p >= 0.5 for p in pm)} of {len(pm)} >= 0.5) |"
+        else:
+            reading = ""
         if cond == "sharp":  # the input is the photo: PSNR against it, and the photos changed
             cells = ["(the photo)"]
             for t in tools:
                 ps = [min(float(r[t]["psnr"]), 99.0) for r in rs]
                 cells.append(f"{np.mean(ps):.2f} (lowest {min(ps):.2f}, {sum(p < 40 for p in ps)} changed)")
-            lines.append(f"| {cond} | {len(rs)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {cond} | {len(rs)} | " + " | ".join(cells) + " |" + reading)
             continue
         cells = [f"{np.mean([r['input']['psnr'] for r in rs]):.2f} / {np.mean([r['input']['ssim'] for r in rs]):.3f}"]
         for t in tools:
@@ -252,7 +270,7 @@ def table(rows: list[dict], tools: list[str], conditions: list[str]) -> str:
             worst = min(r[t]["psnr"] - r["input"]["psnr"] for r in rs)
             sec = np.mean([r[t]["seconds"] for r in rs])
             cells.append(f"{p:.2f} / {s:.3f} ({gain:+.2f} dB, worst {worst:+.2f}, {worse} worse, {sec:.1f} s)")
-        lines.append(f"| {cond} | {len(rs)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {cond} | {len(rs)} | " + " | ".join(cells) + " |" + reading)
     return "\n".join(lines)
 
 

@@ -130,6 +130,24 @@ def test_a_tool_that_returns_the_image_unchanged_hands_over_to_its_fallback(worl
     assert [c["name"] for c in narrow.chain] == ["agent_test_brighten", "agent_test_dehaze_picky"]
 
 
+def test_the_fallback_runs_only_where_perception_still_reads_the_degradation(world):
+    clean, degraded, pool = world
+
+    def clears_after_the_first_step(img: np.ndarray) -> ToyPerception:
+        seen = toy_perceiver(img)
+        if not np.array_equal(img, degraded):  # haze no longer read once the image was brightened
+            seen.probs["haze"] = 0.3
+        return seen
+
+    toolbox = {"dehaze": ["agent_test_dehaze_picky", "agent_test_dehaze"], "low_light": ["agent_test_brighten"]}
+    traj = Agent(pool=pool, perceiver=clears_after_the_first_step).run(degraded, "fixed", tools=toolbox)
+    assert [c["name"] for c in traj.chain] == ["agent_test_brighten", "agent_test_dehaze_picky"]
+    assert "not run: perception reads haze at 0.30" in traj.steps[1].note
+    # without a perception model the fallback runs as before
+    blind = Agent(pool=pool, perceiver=None).run(degraded, "fixed", tools=toolbox, tasks=["low_light", "dehaze"])
+    assert [c["name"] for c in blind.chain] == ["agent_test_brighten", "agent_test_dehaze_picky", "agent_test_dehaze"]
+
+
 def test_check_rolls_back_a_step_that_makes_the_image_visibly_worse(world):
     clean, degraded, pool = world
     agent = Agent(pool=pool, perceiver=toy_perceiver)

@@ -27,11 +27,19 @@ from .io import image_hash as hash_image
 from .policies.base import Policy, SearchPolicy, StepPolicy, make_policy
 from .session import Observation, Step, Trajectory
 from .toolcall import ToolCall
+from .vocab import TASK_TO_DEGRADATION
 
 if TYPE_CHECKING:  # pragma: no cover
     from .perceive import Perception
 
 __all__ = ["AgentConfig", "Step", "Trajectory", "Observation", "AgentContext", "Agent", "Listener", "replay_trajectory"]
+
+#: a tool's fallback (:attr:`irpilot.tools.base.ToolCard.fallback`) runs only where perception
+#: reads the step's degradation at least this probable on the image: on 24 sharp photos
+#: perception read motion blur at 0.22 at most; where the benchmark's policies ran the motion
+#: tools' fallback on shaken photos, at 0.71-0.96 (BENCHMARKS.md, "The deblurring tools on sharp
+#: photos")
+FALLBACK_MIN_PROB = 0.5
 
 #: Called by the agent as a run goes: ``listener(event, step)`` with event ``"perceive"`` (before
 #: perception of the input; step None), ``"call"`` (a tool call is about to run) or ``"step"`` (it
@@ -304,6 +312,15 @@ class Agent:
             return None
         if ctx.calls_left <= 0:
             step.note = f"returned the image unchanged; its fallback {name} not run: call limit reached"
+            return None
+        # the fallback's model is more general, and so is what it can mistake for its degradation
+        # (a blind deblurring tool finds a "kernel" in periodic texture): it runs only on an image
+        # perception reads as having the step's degradation (without a perception model, it runs)
+        degradation = TASK_TO_DEGRADATION.get(step.task or "")
+        seen = ctx.perceive(ctx.current, ctx.current_hash)
+        if degradation and seen is not None and degradation in seen.probs and seen.probs[degradation] < FALLBACK_MIN_PROB:
+            step.note = (f"returned the image unchanged; its fallback {name} not run: perception reads "
+                         f"{degradation} at {seen.probs[degradation]:.2f} (< {FALLBACK_MIN_PROB})")
             return None
         step.note = f"returned the image unchanged: its fallback {name} runs instead"
         fb = ctx.call(ToolCall(name=name, arguments={}))

@@ -407,7 +407,10 @@ class MotionDeblurWiener(_MotionMixin, _Deblur):
             "Returns the image unchanged unless a line kernel explains the spectrum clearly better than "
             "no blur (misfit ratio below 0.6).  Fitted to the benchmark protocol's one-sided line kernel: "
             "camera shake needs shake_deblur_pnp, "
-            "which the agent runs when this tool returns the image unchanged (its fallback)."
+            "which the agent runs when this tool returns the image unchanged (its fallback).  "
+            "Periodic texture and water ripples can pass the check on a sharp photo (2 of 24 sharp "
+            "384 px training crops deconvolved into streaks; BENCHMARKS.md, 'The deblurring tools on "
+            "sharp photos'): call it on motion-blurred photos only."
         ),
         version="3",  # 2: the no-blur check; 3: its stricter ratio (0.6)
         fallback="shake_deblur_pnp",
@@ -429,7 +432,10 @@ class MotionDeblurHQS(_MotionMixin, _Deblur):
             "(fewer ringing and noise artefacts, slower).  Returns the image unchanged unless a "
             "line kernel explains the spectrum clearly better than no blur (misfit ratio below 0.6).  "
             "Fitted to the benchmark protocol's one-sided line kernel: camera shake needs shake_deblur_pnp, "
-            "which the agent runs when this tool returns the image unchanged (its fallback)."
+            "which the agent runs when this tool returns the image unchanged (its fallback).  "
+            "Periodic texture and water ripples can pass the check on a sharp photo (2 of 24 sharp "
+            "384 px training crops deconvolved into streaks; BENCHMARKS.md, 'The deblurring tools on "
+            "sharp photos'): call it on motion-blurred photos only."
         ),
         version="3",  # 2: the no-blur check; 3: its stricter ratio (0.6)
         fallback="shake_deblur_pnp",
