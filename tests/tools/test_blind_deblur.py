@@ -254,3 +254,22 @@ def test_tool_improves_generated_shake_on_a_training_photo() -> None:
     out = tool(shaken)
     assert psnr(out, sharp) > psnr(shaken, sharp) + 1.0
     assert psnr(tool(sharp), sharp) > 35.0
+
+
+def test_motion_tools_leave_camera_shake_that_a_line_fits_to_the_blind_tool() -> None:
+    """Generated camera shake on lenna whose line kernel passes the motion tools' own check: a
+    general kernel explains the spectrum clearly better, so they return the image unchanged (the
+    agent's fallback then runs shake_deblur_pnp); the protocol's line blur of the same crop they
+    still deconvolve."""
+    from irpilot.degrade import degrade, get_degradation
+    from irpilot.tools.classical.deblur import MOTION_FIT_RATIO, estimate_motion_kernel
+
+    sharp = _training_crop(320)
+    shake = get_degradation("real_motion_blur")
+    shaken = shake.apply(sharp, shake.sample(np.random.default_rng([5, 8, 0])))
+    _, info = estimate_motion_kernel(shaken)
+    assert info["score"] < MOTION_FIT_RATIO * info["sharp_score"]  # the line "fits" the shake
+    tool = get_tool("motion_deblur_hqs")
+    assert np.array_equal(tool(shaken), shaken)
+    line, _ = degrade(sharp, ["motion_blur"], seed=1008)
+    assert psnr(tool(line), sharp) > psnr(line, sharp) + 3.0

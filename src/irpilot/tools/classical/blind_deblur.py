@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -45,8 +45,11 @@ from ._common import estimate_noise_sigma, psf2otf, register
 __all__ = [
     "shake_kernel_size",
     "estimate_shake_kernel",
+    "general_kernel",
+    "ShakeEstimate",
     "kernel_spread",
     "kernel_similarity",
+    "kernel_axis_mass",
     "centre_kernel",
     "centred_otf",
     "apply_kernel",
@@ -157,6 +160,22 @@ def kernel_spread(k: np.ndarray) -> float:
     yy, xx = np.mgrid[0:kh, 0:kw]
     cy, cx = float((k * yy).sum() / s), float((k * xx).sum() / s)
     return float(math.sqrt(float((k * ((yy - cy) ** 2 + (xx - cx) ** 2)).sum()) / s))
+
+
+def kernel_axis_mass(k: np.ndarray, width: float = 1.0) -> float:
+    """Share of the kernel's mass within ``width`` pixels of its principal axis (the line
+    through its centre of mass along which its mass spreads most): near 1 for a straight line
+    blur, lower for a curved or multi-segment shake path."""
+    kh, kw = k.shape
+    s = max(float(k.sum()), 1e-12)
+    yy, xx = np.mgrid[0:kh, 0:kw]
+    cy, cx = float((k * yy).sum() / s), float((k * xx).sum() / s)
+    dy, dx = yy - cy, xx - cx
+    cov = np.array([[(k * dy * dy).sum(), (k * dy * dx).sum()], [(k * dy * dx).sum(), (k * dx * dx).sum()]]) / s
+    _, vecs = np.linalg.eigh(cov)
+    ay, ax = vecs[0, 1], vecs[1, 1]  # the principal axis (largest eigenvalue), as (dy, dx)
+    off_axis = np.abs(dy * ax - dx * ay)
+    return float(k[off_axis <= width].sum() / s)
 
 
 def kernel_similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -464,6 +483,28 @@ _JPEG_SIGMA_PER_BLOCKINESS = 16.0 / 255.0
 _JPEG_SIGMA_MAX = 12.0 / 255.0
 
 
+class ShakeEstimate(NamedTuple):
+    kernel: np.ndarray  # the estimated kernel (non-negative, sum one, centred)
+    luma: np.ndarray  # the cleaned luma of the central part it was estimated on
+    sigma: float  # the noise level read there (0-1 scale; sensor noise or JPEG blocks)
+
+
+def general_kernel(img: np.ndarray, kernel_size: int | None = None, noise_sigma: float | None = None,
+                   denoiser: Denoiser | None = None) -> ShakeEstimate:
+    """The camera-shake kernel of (3, H, W) ``img``, estimated blind on its central 384 px:
+    :func:`estimate_shake_kernel` on the luma of a copy cleaned by ``denoiser`` (wavelet
+    shrinkage by default) when noise or JPEG blocks read above 1 / 255.  ``noise_sigma``: the
+    noise level (0-1 scale) if known."""
+    _, h, w = img.shape
+    top, left = max(0, (h - _PROBE) // 2), max(0, (w - _PROBE) // 2)
+    probe = img[:, top : top + _PROBE, left : left + _PROBE]
+    sigma = _noise_and_blocks(probe) if noise_sigma is None else float(noise_sigma)
+    clean = (denoiser or _classical_denoiser)(probe, sigma) if sigma > 1.0 / 255.0 else probe
+    size = shake_kernel_size(h, w) if kernel_size is None else int(kernel_size)
+    y = luminance(np.clip(clean, 0.0, 1.0))
+    return ShakeEstimate(estimate_shake_kernel(y, size), y, sigma)
+
+
 # ---------------------------------------------------------------------------------------
 # the tool
 #: below this kernel spread (pixels, :func:`kernel_spread`) the estimate is taken for a delta:
@@ -492,7 +533,7 @@ MIN_CONSISTENCY = 0.5
 #: (+0.3 to +6.5 dB, +2.36 on average) although 5 kernels' halves agreed under 0.55
 NOISY = 14.0 / 255.0
 #: below this noise level (0-1 scale) the estimated kernel must explain the image's power
-#: spectrum at least as well as no blur (:func:`.deblur.kernel_misfit_ratio` below
+#: spectrum at least as well as no blur (:func:`.spectra.kernel_misfit_ratio` below
 #: :data:`.deblur.FIT_RATIO`, the deblurring tools' check), over the whole frame.  A real
 #: low-light photo with a shallow depth of field (SCI medium/3020) got a 25 px streak from its
 #: central 384 px, whose two halves agreed (0.73) and whose spectrum it fits (0.67); over the
@@ -629,15 +670,8 @@ class BlindShakeDeblur(Tool):
         that part (1.0, unchecked, when the kernel is a delta, the image too small to split, or
         noisy enough for the FFDNet prior to absorb a poor kernel: :data:`NOISY`)."""
         self.ensure_setup()
-        _, h, w = img.shape
-        top, left = max(0, (h - _PROBE) // 2), max(0, (w - _PROBE) // 2)
-        probe = img[:, top : top + _PROBE, left : left + _PROBE]
-        sigma = _noise_and_blocks(probe) if noise_sigma is None else float(noise_sigma) / 255.0
-        den = self._denoiser(prior) or _classical_denoiser
-        clean = den(probe, sigma) if sigma > 1.0 / 255.0 else probe
-        size = shake_kernel_size(h, w) if kernel_size is None else int(kernel_size)
-        y = luminance(np.clip(clean, 0.0, 1.0))
-        k = estimate_shake_kernel(y, size)
+        sigma = None if noise_sigma is None else float(noise_sigma) / 255.0
+        k, y, sigma = general_kernel(img, kernel_size, sigma, self._denoiser(prior))
         pw = y.shape[1]
         if kernel_spread(k) < DELTA_SPREAD or min(y.shape[0], pw // 2) < MIN_SIDE:
             return k, 1.0
@@ -654,7 +688,7 @@ class BlindShakeDeblur(Tool):
     def _explains_spectrum(img: np.ndarray, k: np.ndarray) -> bool:
         """Whether ``k`` explains the spectrum of the whole of ``img`` better than no blur (the
         tool assumes one blur for the whole frame): see :data:`SPECTRUM_CHECK_SIGMA`."""
-        from .deblur import FIT_RATIO, kernel_misfit_ratio
+        from .spectra import FIT_RATIO, kernel_misfit_ratio
 
         return kernel_misfit_ratio(img, k) < FIT_RATIO
 

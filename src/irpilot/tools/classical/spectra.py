@@ -1,12 +1,15 @@
-"""Kernels and spectra shared by the parametric deblurring tools (:mod:`.deblur`) and the
-defocus kernel family (:mod:`.defocus`): the protocol's anti-aliased disk, a Welch periodogram and
-its radial frequency bands."""
+"""Kernels and spectra shared by the parametric deblurring tools (:mod:`.deblur`), the defocus
+kernel family (:mod:`.defocus`) and blind deblurring (:mod:`.blind_deblur`): the protocol's
+anti-aliased disk, a Welch periodogram and its radial frequency bands, and how well a kernel
+explains an image's spectrum."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+from ...imaging.color import luma
 
 #: Welch periodogram size
 N_WELCH = 64
@@ -50,3 +53,39 @@ def freq_grid(n: int = N_WELCH):
     fy, fx = np.meshgrid(f, f, indexing="ij")
     band = np.rint(np.sqrt(fx**2 + fy**2) * n).astype(int)
     return fy, fx, band
+
+
+def band_variance_score(res: np.ndarray, band: np.ndarray, rmin: int, rmax: int) -> float:
+    """Anisotropy of a log spectrum ``res``: its variance within each radial band ``rmin``-``rmax``
+    (:func:`freq_grid`), weighted by the band's size and summed (0 for an isotropic spectrum)."""
+    total = 0.0
+    for b in range(rmin, rmax + 1):
+        s = res[band == b]
+        total += float(s.var()) * s.size
+    return total
+
+
+def kernel_misfit_ratio(img: np.ndarray, k: np.ndarray, *, eps: float = 1e-3) -> float:
+    """How well the blur kernel ``k`` (at most ``N_WELCH`` px) explains the power spectrum of
+    ``img`` (3, H, W) or (H, W) against no blur at all: the anisotropy misfit of the log spectrum
+    with ``|K|^2`` divided out over the same misfit with nothing divided out (the motion tools'
+    ``score / sharp_score`` for any kernel).  Below 1 the kernel explains the image better than
+    no blur; well above 1 it predicts a blur the image does not show."""
+    y = luma(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
+    logp = np.log(welch(y) + 1e-10)
+    _, _, band = freq_grid()
+    pad = np.zeros((N_WELCH, N_WELCH))
+    kh, kw = min(k.shape[0], N_WELCH), min(k.shape[1], N_WELCH)
+    pad[:kh, :kw] = k[:kh, :kw]
+    kp = np.abs(np.fft.fft2(pad)) ** 2
+    score = band_variance_score(logp - np.log(kp + eps), band, 2, 30)
+    return score / max(band_variance_score(logp, band, 2, 30), 1e-12)
+
+
+#: a kernel must explain the spectrum better than no blur at all (misfit ratio below this) for
+#: the deblurring tools to deconvolve.  Without the check they "deblurred" sharp, denoised and
+#: otherwise blurred images into ringing: on training crops the defocus tools lost 19-20 dB on
+#: denoised noise-only crops and 8-9 dB on motion blur alone, the motion tools 7-8 dB on
+#: denoised noise-only or JPEG-only crops (BENCHMARKS.md, "Current numbers";
+#: ``benchmarks/deblur_check.py``)
+FIT_RATIO = 1.0

@@ -1,0 +1,166 @@
+"""Line blur or camera shake: how well a line kernel and a general (blind) kernel explain a
+blurred photo's spectrum, and what each deblurring tool gains.
+
+The motion tools (`motion_deblur_wiener`, `motion_deblur_hqs`) fit a one-sided line kernel, the
+protocol's.  Their own check (the line's misfit ratio under ``MOTION_FIT_RATIO``) also passes on
+some camera shake, which they then deconvolve into ghosts.  Version 4 of those tools also
+estimates a general kernel blind (``blind_deblur.general_kernel``) and declines when its misfit
+ratio is under ``LINE_OVER_GENERAL`` times the line's.  This script gives, per case, both ratios
+and the gains of the line kernel deconvolved (``motion_deblur_hqs`` given its angle and length, as
+version 3 ran it where the line passed), of ``motion_deblur_hqs`` as it is and of
+``shake_deblur_pnp`` on their own, for the protocol's
+``motion_blur`` and the realistic family's generated shake (``real_motion_blur``), optionally
+followed by JPEG.  Training photos only: the centre crops of CSet14 / LIVE1 of
+``shake_deblur.py`` (``--n``, ``--size``) and random crops of every training photo
+(``--random N``, ``--random-size``, ``--seed``).
+
+    OMP_NUM_THREADS=1 python benchmarks/line_or_general.py --n 18 --size 320 --conditions protocol,shake,protocol+jpeg,shake+jpeg
+    OMP_NUM_THREADS=1 python benchmarks/line_or_general.py --n 0 --random 30 --random-size 288 --seed 77
+    python benchmarks/line_or_general.py --table runs/line_or_general/*.jsonl
+
+Every case is one JSON line (``--out FILE`` appends them); ``--table`` summarises JSON-line files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+CONDITIONS = ("protocol", "shake", "protocol+jpeg", "shake+jpeg", "protocol+jpeg+dejpeg", "shake+jpeg+dejpeg")
+
+
+def cases(args: argparse.Namespace) -> Iterator[tuple[str, np.ndarray]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from shake_deblur import photos
+
+    yield from photos(args.n, args.size) if args.n else []
+    if args.random:
+        from irpilot.imaging.convert import on_8bit_grid
+        from irpilot.train.compact import _crop, split_photos
+
+        train, val, _ = split_photos()
+        pool = [p for p in train + val if min(p.shape[1:]) >= args.random_size]
+        rng = np.random.default_rng(args.seed)
+        for j in range(args.random):
+            yield f"random{args.seed}_{j}", on_8bit_grid(_crop(pool[int(rng.integers(len(pool)))], args.random_size, rng))
+
+
+def blurred(img: np.ndarray, cond: str, i: int, seed: int) -> np.ndarray:
+    """The blurred input of a condition; ``+dejpeg``: as the agent's motion tools see it after
+    the policy's JPEG step (``dncnn3_dejpeg``)."""
+    from irpilot.degrade import degrade, get_degradation
+
+    jpeg = "+jpeg" in cond
+    if cond.startswith("protocol"):
+        x = degrade(img, ["motion_blur", "jpeg"] if jpeg else ["motion_blur"], seed=seed * 1000 + i)[0]
+    else:
+        shake = get_degradation("real_motion_blur")
+        x = shake.apply(img, shake.sample(np.random.default_rng([seed, i, 0])))
+        if jpeg:
+            real_jpeg = get_degradation("real_jpeg")
+            x = real_jpeg.apply(x, real_jpeg.sample(np.random.default_rng([seed, i, 1])))
+    if cond.endswith("+dejpeg"):
+        from irpilot.tools import get_tool
+
+        x = get_tool("dncnn3_dejpeg")(x)
+    return x
+
+
+def measure(args: argparse.Namespace) -> None:
+    from irpilot.quality.full_reference import psnr
+    from irpilot.tools import get_tool
+    from irpilot.tools.classical.blind_deblur import general_kernel, kernel_axis_mass
+    from irpilot.tools.classical.deblur import (
+        LINE_AXIS_MASS,
+        LINE_OVER_GENERAL,
+        MOTION_FIT_RATIO,
+        estimate_motion_kernel,
+        kernel_misfit_ratio,
+    )
+
+    hqs, pnp = get_tool("motion_deblur_hqs"), get_tool("shake_deblur_pnp")
+    out = open(args.out, "a") if args.out else None
+    for i, (name, img) in enumerate(cases(args)):
+        for cond in args.conditions.split(","):
+            x = blurred(img, cond, i, args.seed)
+            _, info = estimate_motion_kernel(x)
+            line = info["score"] / info["sharp_score"]
+            k = general_kernel(x).kernel
+            general, axis = kernel_misfit_ratio(x, k), kernel_axis_mass(k)
+            base = psnr(x, img)
+            row = {
+                "photo": name, "condition": cond, "line_ratio": round(line, 3), "general_ratio": round(general, 3),
+                "axis_mass": round(axis, 3), "line_passes": bool(line < MOTION_FIT_RATIO),
+                "declined": bool(line >= MOTION_FIT_RATIO or (general < LINE_OVER_GENERAL * line and axis < LINE_AXIS_MASS)),
+                # the line kernel deconvolved whatever the checks say (version 3 where the line passes)
+                "gain_line": round(psnr(hqs(x, angle=info["angle"], sigma=info["sigma"]), img) - base, 2),
+                "gain_hqs": round(psnr(hqs(x), img) - base, 2), "gain_pnp": round(psnr(pnp(x), img) - base, 2),
+            }
+            print(json.dumps(row), flush=True)
+            if out:
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+
+
+def table(paths: list[str]) -> str:
+    """Per condition: cases, those whose line passes its own check, their general / line ratios
+    and axis masses, and for those the gains of the line kernel (``motion_deblur_hqs`` given it:
+    version 3's output) and of ``shake_deblur_pnp``, split by version 4's rule."""
+    from irpilot.tools.classical.deblur import LINE_AXIS_MASS, LINE_OVER_GENERAL
+
+    rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
+    lines = [
+        "| condition | cases | line passes | general / line ratio (min-max) | axis mass (min-max) | "
+        f"declined (ratio < {LINE_OVER_GENERAL}, axis mass < {LINE_AXIS_MASS}): line / pnp gain | kept: line / pnp gain |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for cond in CONDITIONS:
+        rs = [r for r in rows if r["condition"] == cond]
+        if not rs:
+            continue
+        ps = [r for r in rs if r["line_passes"]]
+        dec = [r for r in ps if r["general_ratio"] < LINE_OVER_GENERAL * r["line_ratio"] and r["axis_mass"] < LINE_AXIS_MASS]
+        kept = [r for r in ps if r not in dec]
+
+        def gains(sel: list[dict]) -> str:
+            if not sel:
+                return "-"
+            return (f"{len(sel)}: {np.mean([r['gain_line'] for r in sel]):+.2f} / "
+                    f"{np.mean([r['gain_pnp'] for r in sel]):+.2f} dB")
+
+        def span(values: list[float]) -> str:
+            return f"{min(values):.2f}-{max(values):.2f}" if values else "-"
+
+        ratios = span([r["general_ratio"] / r["line_ratio"] for r in ps])
+        axes = span([r["axis_mass"] for r in ps])
+        lines.append(f"| {cond} | {len(rs)} | {len(ps)} | {ratios} | {axes} | {gains(dec)} | {gains(kept)} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=18, help="centre crops of CSet14 / LIVE1 (shake_deblur.py's photos)")
+    ap.add_argument("--size", type=int, default=320, help="their side")
+    ap.add_argument("--random", type=int, default=0, help="random crops of every training photo")
+    ap.add_argument("--random-size", type=int, default=288)
+    ap.add_argument("--seed", type=int, default=5, help="seeds the blur, the JPEG and the random crops")
+    ap.add_argument("--conditions", default="protocol,shake", help=f"of {', '.join(CONDITIONS)}")
+    ap.add_argument("--out", default="", help="JSON-lines file the cases are appended to")
+    ap.add_argument("--table", nargs="*", default=None, metavar="JSONL", help="summarise these files and exit")
+    args = ap.parse_args()
+    if args.table is not None:
+        print(table(args.table))
+        return
+    unknown = set(args.conditions.split(",")) - set(CONDITIONS)
+    if unknown:
+        raise SystemExit(f"unknown condition(s) {sorted(unknown)}; choose from {CONDITIONS}")
+    measure(args)
+
+
+if __name__ == "__main__":
+    main()
