@@ -13,6 +13,8 @@ from irpilot.policies.options import StepOptions, parse_options
 def test_strings_are_converted_by_type():
     opts = parse_options(ExploreOptions, {"threshold": "0.6", "accept": "first", "degradations": "noise,dejpeg"})
     assert opts.threshold == 0.6 and opts.accept == "first" and opts.tasks == ("noise", "jpeg")
+    # a realistic degradation's name (as a degraded file's record gives it) stands for its task
+    assert parse_options(StepOptions, {"tasks": "real_motion_blur,real_jpeg"}).tasks == ("motion_blur", "jpeg")
     assert parse_options(StepOptions, {"check": "off"}).check is None
     assert parse_options(StepOptions, {"check": "0.2"}).check == 0.2
 

@@ -61,7 +61,8 @@ def names(value: Any) -> tuple[str, ...]:
 
 
 def degradations(value: Any) -> tuple[str, ...] | None:
-    """Degradations to undo, given by degradation or task names (a list or a comma string)."""
+    """Degradations to undo, given by degradation or task names (a list or a comma string); a
+    realistic degradation's name stands for the protocol degradation of its task."""
     if not value:
         return None
     raw = [s.strip() for s in value.split(",")] if isinstance(value, str) else list(value)
@@ -71,12 +72,22 @@ def degradations(value: Any) -> tuple[str, ...] | None:
             out.append(n)
         elif n in TASK_TO_DEGRADATION:
             out.append(TASK_TO_DEGRADATION[n])
+        elif _realistic_task(n) in TASK_TO_DEGRADATION:  # real_motion_blur -> motion_blur
+            out.append(TASK_TO_DEGRADATION[_realistic_task(n)])
         else:
             raise ValueError(
                 f"unknown task or degradation {n!r}; known: {', '.join(sorted(DEGRADATION_TO_TASK))} "
                 f"or {', '.join(sorted(TASK_TO_DEGRADATION))}"
             )
     return tuple(out)
+
+
+def _realistic_task(name: str) -> str:
+    """The task of a registered degradation model other than the protocol's (the realistic
+    family's ``real_motion_blur``: ``motion_deblur``), else ""."""
+    from ..degrade import DEGRADATIONS
+
+    return str(getattr(DEGRADATIONS.get(name), "task", "")) if name in DEGRADATIONS else ""
 
 
 def check_rise(value: Any) -> float | None:
