@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import compare_policies  # noqa: E402
+import line_or_general  # noqa: E402
 import lowlight_check  # noqa: E402
 import real_photos  # noqa: E402
 import sure_dark  # noqa: E402
@@ -198,3 +199,23 @@ def test_real_photos_finds_the_degraded_photos_and_writes_a_sheet_and_a_page(tmp
     assert "| real_hazy_Y | fixed | 1 | 0.00 | 1 | 5.00 → 5.00 | 40.0 → 40.0 | 1.5 |" in text
     assert "](../sheets/real_lowlight_X-easy-a_b.jpg)" in text
     assert real_photos._wrap("fixed: a + b + c", 9) == ["fixed: a", "+ b + c"]
+
+
+def test_line_or_general_table_splits_the_cases_by_the_motion_tools_rule(tmp_path: Path) -> None:
+    def case(cond: str, line: float, general: float, axis: float, gain_line: float, gain_pnp: float) -> dict:
+        return {"photo": "p", "condition": cond, "line_ratio": line, "general_ratio": general, "axis_mass": axis,
+                "line_passes": line < 0.6, "gain_line": gain_line, "gain_hqs": 0.0, "gain_pnp": gain_pnp}
+
+    rows = _write(tmp_path / "cases.jsonl", [
+        case("shake", 0.5, 0.2, 0.6, -3.0, 4.0),  # ratio 0.4, not a line: declined
+        case("shake", 0.5, 0.2, 0.9, -1.0, 1.0),  # a line-like general kernel: kept
+        case("shake", 0.5, 0.4, 0.5, -2.0, 2.0),  # ratio 0.8: kept
+        case("shake", 0.9, 0.1, 0.1, 0.0, 3.0),  # the line does not pass its own check: not counted
+        case("protocol", 0.1, 0.3, 1.0, 12.0, -1.0),
+    ])
+    table = line_or_general.table([str(rows)])
+    shake = next(line for line in table.splitlines() if line.startswith("| shake |"))
+    assert shake.split(" | ")[1:3] == ["4", "3"]  # cases, line passes
+    assert "1: -3.00 / +4.00 dB" in shake and "2: -1.50 / +1.50 dB" in shake
+    protocol = next(line for line in table.splitlines() if line.startswith("| protocol |"))
+    assert "| - |" in protocol and "1: +12.00 / -1.00 dB" in protocol
