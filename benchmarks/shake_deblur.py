@@ -185,6 +185,8 @@ def main() -> None:
         from irpilot.perceive import load_default_perceiver
 
         perceiver = load_default_perceiver()
+        if perceiver is None:
+            raise SystemExit("--perception: no perception model could be loaded (see irpilot tools)")
     rows: list[dict] = []
     for i, (pname, img) in enumerate(photos(args.n, args.size)):
         if kernels:
@@ -230,7 +232,7 @@ def main() -> None:
 
 def tool_with_arguments(spec: str, get_tool):
     """``name`` or ``name:key=value:...`` -> a callable running the tool with those arguments
-    (values parsed as ``irpilot tool run --arg`` parses them)."""
+    (values parsed as ``irpilot tools run --arg`` parses them)."""
     from irpilot.cli.tools import parse_args_kv
 
     name, *pairs = spec.split(":")

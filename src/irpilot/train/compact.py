@@ -38,7 +38,7 @@ import numpy as np
 
 from .loop import JsonLog, export_best, resume, train_for_budget
 
-__all__ = ["Recipe", "RECIPES", "add_arguments", "run", "sample_batch", "split_photos"]
+__all__ = ["Recipe", "RECIPES", "add_arguments", "random_crop", "run", "sample_batch", "split_photos"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +123,7 @@ def split_photos(every: int = 10) -> tuple[list[np.ndarray], list[np.ndarray], l
     return train, val, [name for i, (name, _) in enumerate(photos) if i in held]
 
 
-def _crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """A random (3, size, size) crop, rotated and flipped (reflect-padded if the photo is small)."""
     _, h, w = img.shape
     if h < size or w < size:
@@ -194,7 +194,7 @@ def sample_batch(recipe: Recipe, photos: list[np.ndarray], p: np.ndarray, rng: n
 
     xs, ys = [], []
     for _ in range(n):
-        clean = on_8bit_grid(_crop(photos[int(rng.choice(len(photos), p=p))], size, rng))
+        clean = on_8bit_grid(random_crop(photos[int(rng.choice(len(photos), p=p))], size, rng))
         lq, name = _degrade(recipe, clean, rng)
         if recipe.highlights and name == "real_dark" and rng.random() < recipe.highlights:
             clean, lq = light_sources(clean, lq, rng)
@@ -214,7 +214,7 @@ def _val_items(recipe: Recipe, val: list[np.ndarray], n: int, size: int) -> list
     names = [n_ for n_, _ in recipe.degradations] + (["clean"] if recipe.clean_share > 0 else [])
     for name in names:
         for i in range(n):
-            clean = on_8bit_grid(_crop(val[i % len(val)], size, rng))
+            clean = on_8bit_grid(random_crop(val[i % len(val)], size, rng))
             lq = clean if name == "clean" else upscaled(recipe, degrade(clean, [name], seed=7000 + i)[0], clean)
             out.append((name, clean, lq))
     return out

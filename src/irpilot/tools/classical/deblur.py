@@ -297,16 +297,21 @@ class _MotionMixin:
         return _Kernel(k)
 
 
+def shake_not_line(line_ratio: float, general_ratio: float, axis_mass: float) -> bool:
+    """The rule of :data:`LINE_OVER_GENERAL`: a general kernel with misfit ratio ``general_ratio``
+    and axis mass ``axis_mass`` explains the spectrum much better than the line kernel (misfit
+    ratio ``line_ratio``) and is not itself a line: camera shake, not a line blur."""
+    return general_ratio < LINE_OVER_GENERAL * line_ratio and axis_mass < LINE_AXIS_MASS
+
+
 def _general_kernel_fits_better(img: np.ndarray, line_ratio: float) -> bool:
-    """Whether a general kernel estimated blind explains ``img``'s spectrum clearly better than
-    the line kernel (misfit ratio ``line_ratio``) and is not itself a line: camera shake, not a
-    line blur."""
+    """:func:`shake_not_line` for ``img``, with a general kernel estimated blind on it."""
     from .blind_deblur import MIN_SIDE, general_kernel, kernel_axis_mass
 
     if min(img.shape[-2:]) < MIN_SIDE:
         return False
     k = general_kernel(img).kernel
-    return kernel_misfit_ratio(img, k) < LINE_OVER_GENERAL * line_ratio and kernel_axis_mass(k) < LINE_AXIS_MASS
+    return shake_not_line(line_ratio, kernel_misfit_ratio(img, k), kernel_axis_mass(k))
 
 
 #: see _DefocusMixin._fitted
