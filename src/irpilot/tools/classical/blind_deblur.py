@@ -667,16 +667,16 @@ class BlindShakeDeblur(Tool):
             "photo with strong periodic texture or ripples (3 of 24 sharp 384 px training crops "
             "changed, to 20-25 dB against the photo; BENCHMARKS.md, 'The deblurring tools on sharp "
             "photos'): the agent runs it as the motion tools' fallback only where perception reads "
-            "motion blur.  Slow: three kernel estimations and eight FFDNet calls."
+            "motion blur.  Slow: four kernel estimations (two for the space) and eight FFDNet calls."
         ),
         # 2: noise, JPEG and edge selection (second version); 3: the smaller kernel support, the spectrum check;
         # 4: linear light
         version="4",
         tiling=False,  # the kernel is estimated on the whole frame
-        # 512 x 512 (a 21 px kernel), 2 threads, quiet machine, 2026-12-05: benchmarks/tool_speed.py
-        # --tools shake_deblur_pnp motion_deblur_hqs (5.7 s against 0.23 s); the second version
-        # took 29 s on a machine shared by other jobs (load ~10)
-        cpu_seconds_512=5.7,
+        # 512 x 512 (a 21 px kernel), 2 threads, one other single-thread job running, 2026-12-05:
+        # benchmarks/tool_speed.py --tools shake_deblur_pnp motion_deblur_hqs (7.8 s against 0.24 s;
+        # version 3 on a quiet machine: 5.7 s against 0.23 s)
+        cpu_seconds_512=7.8,
         reference=(
             "Kernel: Xu, Zheng & Jia, Unnatural L0 sparse representation for natural image deblurring, "
             "CVPR 2013; Pan, Hu, Su & Yang, Deblurring text images via L0-regularized intensity and "
