@@ -55,6 +55,7 @@ __all__ = [
     "ShakeEstimate",
     "KernelChoice",
     "LINEAR_L2_RATIO",
+    "in_linear_light",
     "LINEAR_MAX_NOISE",
     "kernel_spread",
     "kernel_similarity",
@@ -535,8 +536,24 @@ def general_kernel(img: np.ndarray, kernel_size: int | None = None, noise_sigma:
     shrinkage by default) when noise or JPEG blocks read above 1 / 255.  ``noise_sigma``: the
     noise level (0-1 scale) if known.  ``space``: estimate on sRGB values (``"srgb"``), in
     linear light (``"linear"``), or both, keeping linear light where its kernel is less
-    concentrated (``"auto"``, :data:`LINEAR_L2_RATIO`; sRGB where sensor noise reads at
-    :data:`LINEAR_MAX_NOISE` or more)."""
+    concentrated (``"auto"``, :func:`in_linear_light`)."""
+    found = _estimates(img, kernel_size, noise_sigma, denoiser, space)
+    if len(found) == 1:
+        return found[0]
+    return found[1] if in_linear_light(*found) else found[0]
+
+
+def in_linear_light(in_srgb: ShakeEstimate, in_linear: ShakeEstimate) -> bool:
+    """Whether the blur happened in linear light, from the kernels estimated on sRGB values and
+    in linear light: :data:`LINEAR_L2_RATIO`."""
+    return float((in_linear.kernel**2).sum()) < LINEAR_L2_RATIO * float((in_srgb.kernel**2).sum())
+
+
+def _estimates(img: np.ndarray, kernel_size: int | None, noise_sigma: float | None,
+               denoiser: Denoiser | None, space: str) -> list[ShakeEstimate]:
+    """The estimates of :func:`general_kernel`: one for ``"srgb"`` or ``"linear"``; for
+    ``"auto"`` the sRGB one, then the linear one unless sensor noise reads at
+    :data:`LINEAR_MAX_NOISE` or more."""
     from .defocus import srgb_to_linear
 
     if space not in ("srgb", "linear", "auto"):
@@ -553,12 +570,7 @@ def general_kernel(img: np.ndarray, kernel_size: int | None = None, noise_sigma:
     for sp in ("srgb", "linear") if space == "auto" else (space,):
         y = luminance(srgb_to_linear(clean) if sp == "linear" else clean)
         found.append(ShakeEstimate(estimate_shake_kernel(y, size), y, sigma, sp))
-    if len(found) == 1:
-        return found[0]
-    in_srgb, in_linear = found
-    if float((in_linear.kernel**2).sum()) < LINEAR_L2_RATIO * float((in_srgb.kernel**2).sum()):
-        return in_linear
-    return in_srgb
+    return found
 
 
 # ---------------------------------------------------------------------------------------
@@ -614,9 +626,10 @@ _TV_SIGMA_FLOOR = 4.0 / 255.0
 
 
 class KernelChoice(NamedTuple):
-    kernel: np.ndarray
+    kernel: np.ndarray  # the kernel deconvolved
     consistency: float  # similarity of the kernels of the two halves (1.0: unchecked)
     space: str  # "srgb" or "linear": where the kernel blurs (:func:`general_kernel`)
+    checked: np.ndarray  # the kernel the tool's checks run on (see BlindShakeDeblur.estimate_kernel)
 
 
 def _noise_and_blocks(img: np.ndarray) -> float:
@@ -736,24 +749,30 @@ class BlindShakeDeblur(Tool):
                         noise_sigma: float | None = None, prior: str = "auto",
                         space: str = "auto") -> KernelChoice:
         """The kernel :meth:`__call__` would use for ``img`` (3, H, W), estimated on a denoised
-        copy of the luma of its central part, its consistency (the :func:`kernel_similarity`
-        of the kernels estimated on the left and right halves of that part; 1.0, unchecked,
-        when the kernel is a delta, the image too small to split, or noisy enough for the
-        FFDNet prior to absorb a poor kernel: :data:`NOISY`) and the space it blurs in."""
+        copy of the luma of its central part, and what its checks run on.  Whether to deconvolve
+        at all is decided on the kernel estimated on sRGB values (``checked``; the linear one
+        when ``space="linear"``), as before the tool knew linear light: a sharp photo with a
+        kernel "found" in it stays as it is.  ``consistency``: the :func:`kernel_similarity` of
+        the kernels estimated on the left and right halves of that part (1.0, unchecked, when the
+        kernel is a delta, the image too small to split, or noisy enough for the FFDNet prior to
+        absorb a poor kernel: :data:`NOISY`)."""
         self.ensure_setup()
         sigma = None if noise_sigma is None else float(noise_sigma) / 255.0
-        k, y, sigma, space = general_kernel(img, kernel_size, sigma, self._denoiser(prior), space)
+        found = _estimates(img, kernel_size, sigma, self._denoiser(prior), space)
+        checked = found[0]
+        chosen = found[1] if len(found) == 2 and in_linear_light(*found) else checked
+        k, y = checked.kernel, checked.luma
         pw = y.shape[1]
         if kernel_spread(k) < DELTA_SPREAD or min(y.shape[0], pw // 2) < MIN_SIDE:
-            return KernelChoice(k, 1.0, space)
-        if sigma >= NOISY and self._denoiser(prior) is not None:
-            return KernelChoice(k, 1.0, space)
+            return KernelChoice(chosen.kernel, 1.0, chosen.space, k)
+        if checked.sigma >= NOISY and self._denoiser(prior) is not None:
+            return KernelChoice(chosen.kernel, 1.0, chosen.space, k)
         # blind estimation can lock onto a wrong kernel (strong periodic textures, few edges);
         # a kernel that two halves of the frame do not agree on is not trusted
         half = pw // 2 + k.shape[0] // 2
         k1 = estimate_shake_kernel(y[:, :half], k.shape[0])
         k2 = estimate_shake_kernel(y[:, pw - half :], k.shape[0])
-        return KernelChoice(k, kernel_similarity(k1, k2), space)
+        return KernelChoice(chosen.kernel, kernel_similarity(k1, k2), chosen.space, k)
 
     @staticmethod
     def _explains_spectrum(img: np.ndarray, k: np.ndarray, space: str = "srgb") -> bool:
@@ -773,13 +792,15 @@ class BlindShakeDeblur(Tool):
         _, h, w = img.shape
         if min(h, w) < MIN_SIDE:
             return img.copy()
-        k, consistency, space = self.estimate_kernel(img, kernel_size, noise_sigma, prior, space)
+        # the checks run on sRGB values unless linear light is asked for
+        checked_space = "linear" if space == "linear" else "srgb"
+        k, consistency, space, checked = self.estimate_kernel(img, kernel_size, noise_sigma, prior, space)
         sigma = _noise_and_blocks(img) if noise_sigma is None else float(noise_sigma) / 255.0
         den = self._denoiser(prior)
         min_spread = DELTA_SPREAD if sigma >= NOISY and den is not None else SHARP_SPREAD
-        if kernel_spread(k) < min_spread or consistency < MIN_CONSISTENCY:
+        if min(kernel_spread(checked), kernel_spread(k)) < min_spread or consistency < MIN_CONSISTENCY:
             return img.copy()
-        if sigma < SPECTRUM_CHECK_SIGMA and not self._explains_spectrum(img, k, space):
+        if sigma < SPECTRUM_CHECK_SIGMA and not self._explains_spectrum(img, checked, checked_space):
             return img.copy()
         sigma = max(sigma, _SIGMA_FLOOR if den is not None else _TV_SIGMA_FLOOR)
 
