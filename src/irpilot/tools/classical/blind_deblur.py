@@ -549,6 +549,11 @@ def in_linear_light(in_srgb: ShakeEstimate, in_linear: ShakeEstimate) -> bool:
     return float((in_linear.kernel**2).sum()) < LINEAR_L2_RATIO * float((in_srgb.kernel**2).sum())
 
 
+def _check_space(space: str) -> None:
+    if space not in ("auto", "linear", "srgb"):
+        raise ValueError(f"space must be 'auto', 'linear' or 'srgb', got {space!r}")
+
+
 def _estimates(img: np.ndarray, kernel_size: int | None, noise_sigma: float | None,
                denoiser: Denoiser | None, space: str) -> list[ShakeEstimate]:
     """The estimates of :func:`general_kernel`: one for ``"srgb"`` or ``"linear"``; for
@@ -556,8 +561,7 @@ def _estimates(img: np.ndarray, kernel_size: int | None, noise_sigma: float | No
     :data:`LINEAR_MAX_NOISE` or more."""
     from .defocus import srgb_to_linear
 
-    if space not in ("srgb", "linear", "auto"):
-        raise ValueError(f"space must be 'srgb', 'linear' or 'auto', got {space!r}")
+    _check_space(space)
     _, h, w = img.shape
     top, left = max(0, (h - _PROBE) // 2), max(0, (w - _PROBE) // 2)
     probe = img[:, top : top + _PROBE, left : left + _PROBE]
@@ -787,8 +791,7 @@ class BlindShakeDeblur(Tool):
              prior: str = "auto", space: str = "auto", **args: Any) -> np.ndarray:
         if prior not in ("auto", "ffdnet", "tv"):
             raise ValueError(f"prior must be 'auto', 'ffdnet' or 'tv', got {prior!r}")
-        if space not in ("auto", "linear", "srgb"):
-            raise ValueError(f"space must be 'auto', 'linear' or 'srgb', got {space!r}")
+        _check_space(space)  # before the early return: a wrong argument is an error on any image
         _, h, w = img.shape
         if min(h, w) < MIN_SIDE:
             return img.copy()
