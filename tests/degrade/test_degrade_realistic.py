@@ -24,9 +24,10 @@ from irpilot.degrade import (
     replay,
 )
 from irpilot.degrade.real_camera import RealJpeg, jpeg_roundtrip
-from irpilot.degrade.real_common import linear_to_srgb, scene_depth, srgb_to_linear
+from irpilot.degrade.real_common import scene_depth
 from irpilot.degrade.real_optics import defocus_psf, shake_kernel
 from irpilot.degrade.real_scene import RealHaze
+from irpilot.imaging.color import linear_to_srgb, srgb_to_linear
 from irpilot.imaging.convert import from_uint8 as from_u8
 from irpilot.imaging.convert import to_uint8 as to_u8
 from irpilot.tools.base import TASKS

@@ -97,3 +97,16 @@ def test_bundled_photo_names_the_known_ones():
     assert bundled_photo("astronaut").shape == (3, 512, 512)
     with pytest.raises(KeyError, match="astronaut"):
         bundled_photo("no_such_photo")
+
+
+def test_srgb_linear_round_trip_and_dtypes():
+    from irpilot.imaging.color import linear_to_srgb, srgb_to_linear
+
+    x = np.linspace(0.0, 1.0, 257, dtype=np.float32)
+    assert np.abs(linear_to_srgb(srgb_to_linear(x)) - x).max() < 1e-5
+    assert srgb_to_linear(np.float32(0.5)) < 0.25  # mid-grey is dark in linear light
+    # computed in the input's dtype: the degradations' float64 stays float64, a tool's float32 float32
+    assert srgb_to_linear(x.astype(np.float64)).dtype == np.float64
+    assert linear_to_srgb(x).dtype == np.float32
+    assert srgb_to_linear(x.astype(np.float64), np.float32).dtype == np.float32
+    assert np.array_equal(srgb_to_linear(np.array([-0.5, 2.0])), [0.0, 1.0])  # clipped first

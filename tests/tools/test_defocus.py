@@ -49,14 +49,6 @@ def test_kernels_are_normalised_and_sized(shape):
         defocus_kernel("square", 2.0)
 
 
-def test_srgb_linear_round_trip():
-    from irpilot.tools.classical.defocus import linear_to_srgb, srgb_to_linear
-
-    x = np.linspace(0.0, 1.0, 257, dtype=np.float32)
-    assert np.abs(linear_to_srgb(srgb_to_linear(x)) - x).max() < 1e-5
-    assert srgb_to_linear(np.float32(0.5)) < 0.25  # mid-grey is dark in linear light
-
-
 @pytest.mark.parametrize(
     ("params", "least"),
     [

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from ..imaging.color import linear_to_srgb, srgb_to_linear
 from .base import DEGRADATIONS, LEVELS, Degradation, severity_from_ranges
-from .real_common import finish, from_unit, linear_to_srgb, log_uniform, srgb_to_linear, to_unit
+from .real_common import finish, from_unit, log_uniform, to_unit
 
 __all__ = ["RealNoise", "RealDark", "RealJpeg", "RealLowResolution", "poisson_gaussian", "jpeg_roundtrip"]
 

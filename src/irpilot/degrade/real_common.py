@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from ..imaging.color import linear_to_srgb, srgb_to_linear
 from .base import level_of
 
 __all__ = [
-    "srgb_to_linear",
-    "linear_to_srgb",
     "finish",
     "log_uniform",
     "splat",
@@ -28,18 +27,6 @@ __all__ = [
     "out_space",
     "scene_depth",
 ]
-
-
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """sRGB values in [0, 1] -> linear light (IEC 61966-2-1)."""
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """Linear light in [0, 1] -> sRGB values (IEC 61966-2-1)."""
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1.0 / 2.4) - 0.055)
 
 
 def to_unit(arr: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Colour spaces: BT.601 luma and YCbCr (full range, the JPEG/OpenCV convention, and studio
-range, MATLAB's ``rgb2ycbcr``).  Images are (3, H, W) RGB in [0, 1].
+range, MATLAB's ``rgb2ycbcr``), and the sRGB transfer curve (sRGB values <-> linear light).
+Images are (3, H, W) RGB in [0, 1].
 
 >>> float(luma(np.ones((3, 2, 2), np.float32))[0, 0])
 1.0
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
-__all__ = ["luma", "y_channel", "rgb_to_ycbcr", "ycbcr_to_rgb"]
+__all__ = ["luma", "y_channel", "rgb_to_ycbcr", "ycbcr_to_rgb", "srgb_to_linear", "linear_to_srgb"]
 
 
 def luma(img: np.ndarray, dtype: DTypeLike = np.float32) -> np.ndarray:
@@ -52,3 +53,20 @@ def ycbcr_to_rgb(ycc: np.ndarray, *, studio: bool = False) -> np.ndarray:
     """Inverse of :func:`rgb_to_ycbcr`."""
     inv = _STUDIO_INV if studio else _FULL_INV
     return np.tensordot(inv, ycc.astype(np.float32) - _OFFSET[studio][:, None, None], axes=1).astype(np.float32)
+
+
+def srgb_to_linear(x: np.ndarray, dtype: DTypeLike | None = None) -> np.ndarray:
+    """sRGB values -> linear light (IEC 61966-2-1), clipped to [0, 1] first; computed in the
+    input's dtype and returned as ``dtype`` (default: that dtype). Tools pass float32; the
+    realistic degradations compute in float64."""
+    x = np.clip(x, 0.0, 1.0)
+    out = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    return out if dtype is None else out.astype(dtype)
+
+
+def linear_to_srgb(x: np.ndarray, dtype: DTypeLike | None = None) -> np.ndarray:
+    """Linear light -> sRGB values (IEC 61966-2-1), clipped to [0, 1] first; dtypes as in
+    :func:`srgb_to_linear`."""
+    x = np.clip(x, 0.0, 1.0)
+    out = np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1.0 / 2.4) - 0.055)
+    return out if dtype is None else out.astype(dtype)

@@ -411,26 +411,26 @@ def deconv_pnp(
     (C, H, W) array and a noise level (0-1 scale) to a denoised array.  ``linear``: the blur
     happened in linear light (a camera's): the data step runs on linear values, the denoiser,
     which knows sRGB photos, on sRGB ones."""
-    from .defocus import linear_to_srgb, srgb_to_linear
+    from ...imaging.color import linear_to_srgb, srgb_to_linear
 
     c, h, w = img.shape
     p = max(k.shape) + 8
     y = np.pad(img, ((0, 0), (p, p + (h % 2)), (p, p + (w % 2))), mode="reflect").astype(np.float32)
     if linear:
-        y = srgb_to_linear(y)
+        y = srgb_to_linear(y, np.float32)
     otf = centred_otf(k, y.shape[1:])
     ktk = (np.abs(otf) ** 2).astype(np.float32)
     kty = np.conj(otf)[None] * _fft2(y)
     sig_n = max(float(noise_sigma), 1e-4)
     sigmas = np.geomspace(max(sigma_start, sig_n), sig_n, iters)
     z = y
-    out = linear_to_srgb(y) if linear else y
+    out = linear_to_srgb(y, np.float32) if linear else y
     for s in sigmas:
         alpha = lam * sig_n**2 / float(s) ** 2
         x = _ifft2r((kty + alpha * _fft2(z)) / (ktk[None] + alpha)).astype(np.float32)
         if linear:
-            out = denoiser(linear_to_srgb(x), float(s))
-            z = srgb_to_linear(out)
+            out = denoiser(linear_to_srgb(x, np.float32), float(s))
+            z = srgb_to_linear(out, np.float32)
         else:
             out = z = denoiser(np.clip(x, 0.0, 1.0), float(s))
     out = out[:, p : p + h, p : p + w]
@@ -559,7 +559,7 @@ def _estimates(img: np.ndarray, kernel_size: int | None, noise_sigma: float | No
     """The estimates of :func:`general_kernel`: one for ``"srgb"`` or ``"linear"``; for
     ``"auto"`` the sRGB one, then the linear one unless sensor noise reads at
     :data:`LINEAR_MAX_NOISE` or more."""
-    from .defocus import srgb_to_linear
+    from ...imaging.color import srgb_to_linear
 
     _check_space(space)
     _, h, w = img.shape
@@ -572,7 +572,7 @@ def _estimates(img: np.ndarray, kernel_size: int | None, noise_sigma: float | No
         space = "srgb"
     found = []
     for sp in ("srgb", "linear") if space == "auto" else (space,):
-        y = luminance(srgb_to_linear(clean) if sp == "linear" else clean)
+        y = luminance(srgb_to_linear(clean, np.float32) if sp == "linear" else clean)
         found.append(ShakeEstimate(estimate_shake_kernel(y, size), y, sigma, sp))
     return found
 
@@ -782,10 +782,10 @@ class BlindShakeDeblur(Tool):
     def _explains_spectrum(img: np.ndarray, k: np.ndarray, space: str = "srgb") -> bool:
         """Whether ``k`` explains the spectrum of the whole of ``img`` better than no blur (the
         tool assumes one blur for the whole frame): see :data:`SPECTRUM_CHECK_SIGMA`."""
-        from .defocus import srgb_to_linear
+        from ...imaging.color import srgb_to_linear
         from .spectra import FIT_RATIO, kernel_misfit_ratio
 
-        return kernel_misfit_ratio(srgb_to_linear(img) if space == "linear" else img, k) < FIT_RATIO
+        return kernel_misfit_ratio(srgb_to_linear(img, np.float32) if space == "linear" else img, k) < FIT_RATIO
 
     def _run(self, img: np.ndarray, kernel_size: int | None = None, noise_sigma: float | None = None,
              prior: str = "auto", space: str = "auto", **args: Any) -> np.ndarray:

@@ -257,9 +257,9 @@ class _Deblur(Tool):
         if fit.space == "srgb":
             return self._deconv(x, fit.kernel, lam, sigma)
         # a camera blurs light: undo the blur where it happened
-        from .defocus import linear_to_srgb, srgb_to_linear
+        from ...imaging.color import linear_to_srgb, srgb_to_linear
 
-        return linear_to_srgb(self._deconv(srgb_to_linear(x), fit.kernel, lam, sigma))
+        return linear_to_srgb(self._deconv(srgb_to_linear(x, np.float32), fit.kernel, lam, sigma), np.float32)
 
     def _unexplained(self, img: np.ndarray, sigma: float, strength: float, large: bool) -> np.ndarray:
         """The output when no kernel explains the whole frame: the input, since deconvolving

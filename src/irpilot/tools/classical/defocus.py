@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ...imaging.color import luma
+from ...imaging.color import luma, srgb_to_linear
 
 __all__ = [
     "SHAPES",
@@ -48,8 +48,6 @@ __all__ = [
     "lens_kernel",
     "defocus_kernel",
     "estimate_defocus_kernel",
-    "srgb_to_linear",
-    "linear_to_srgb",
 ]
 
 #: kernel shapes tried by :func:`estimate_defocus_kernel`
@@ -68,18 +66,6 @@ TIE_DISK = 1.5
 REAL_RATIO = 0.4
 #: ... and when it spreads at least this many pixels (root mean square radius)
 MIN_SPREAD = 0.95
-
-
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """sRGB values -> linear light (IEC 61966-2-1), clipped to [0, 1] first; float32."""
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """Linear light -> sRGB values (IEC 61966-2-1), clipped to [0, 1] first; float32."""
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1.0 / 2.4) - 0.055).astype(np.float32)
 
 
 def gaussian_kernel(radius: float) -> np.ndarray:
@@ -178,7 +164,7 @@ def _fits(img: np.ndarray, space: str) -> list[DefocusFit]:
     from .spectra import DISK_RADII as _RADII
     from .spectra import welch as _welch
 
-    x = srgb_to_linear(img) if space == "linear" else img
+    x = srgb_to_linear(img, np.float32) if space == "linear" else img
     y = luma(x) if x.ndim == 3 else np.asarray(x, dtype=np.float32)
     logp = np.log(_welch(y) + 1e-10)
     band = _band_index()

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .defocus import linear_to_srgb, srgb_to_linear
+from ...imaging.color import linear_to_srgb, srgb_to_linear
 
 __all__ = ["CURVES", "TONE_ASSET", "ToneSelector", "apply_curve", "apply_value_curve", "choose_curve", "exposure_gain", "gamma_auto",
            "lime", "power_inverse", "robust_max", "shift_inverse", "tone_features"]
@@ -40,7 +40,7 @@ EXPOSURE_GAINS = (1.4, 2.0, 2.8, 4.0, 5.6, 8.0)
 def exposure_gain(img: np.ndarray, gain: float) -> np.ndarray:
     """Multiply the exposure by ``gain`` in linear light (sRGB decoded, scaled, clipped, encoded),
     as a longer exposure of the same scene would have recorded it."""
-    return linear_to_srgb(srgb_to_linear(img) * np.float32(gain))
+    return linear_to_srgb(srgb_to_linear(img, np.float32) * np.float32(gain), np.float32)
 
 
 def apply_value_curve(img: np.ndarray, new_v: np.ndarray) -> np.ndarray:
