@@ -75,11 +75,12 @@ def blurred(img: np.ndarray, cond: str, i: int, seed: int) -> np.ndarray:
 def measure(args: argparse.Namespace) -> None:
     from irpilot.quality.full_reference import psnr
     from irpilot.tools import get_tool
-    from irpilot.tools.classical.blind_deblur import general_kernel, kernel_axis_mass
+    from irpilot.tools.classical.blind_deblur import general_kernel, kernel_axis_mass, kernel_similarity
     from irpilot.tools.classical.deblur import (
         MOTION_FIT_RATIO,
         estimate_motion_kernel,
         kernel_misfit_ratio,
+        motion_kernel,
         shake_not_line,
     )
 
@@ -94,6 +95,8 @@ def measure(args: argparse.Namespace) -> None:
             line = info["score"] / info["sharp_score"]
             k = general_kernel(x).kernel
             general, axis = kernel_misfit_ratio(x, k), kernel_axis_mass(k)
+            # how alike the general kernel and the fitted line kernel are (1: the same up to a shift)
+            similarity = kernel_similarity(motion_kernel(info["sigma"], info["angle"]), k)
             base = psnr(x, img)
             # the line kernel deconvolved whatever the checks say (version 3's output where the line passes)
             t0 = time.perf_counter()
@@ -105,7 +108,7 @@ def measure(args: argparse.Namespace) -> None:
             passes = bool(line < MOTION_FIT_RATIO)
             row = {
                 "photo": name, "condition": cond, "line_ratio": round(line, 3), "general_ratio": round(general, 3),
-                "axis_mass": round(axis, 3), "line_passes": passes,
+                "axis_mass": round(axis, 3), "line_similarity": round(similarity, 3), "line_passes": passes,
                 "declined": bool(not passes or shake_not_line(line, general, axis)),
                 "gain_line": round(psnr(by_line, img) - base, 2),
                 "gain_hqs": round(psnr(by_tool, img) - base, 2), "gain_pnp": round(psnr(pnp(x), img) - base, 2),
