@@ -43,26 +43,26 @@ def test_safetensors_round_trip_keeps_shape_and_outputs(tmp_path: Path) -> None:
 
 
 def test_weights_a_user_trained_are_read_from_the_weights_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``dehaze_net`` ships without weights: exported into ``<weights folder>/irpilot/`` they are found,
+    """``low_light_net`` ships without weights: exported into ``<weights folder>/irpilot/`` they are found,
     loaded, and the tool becomes available; without them the tool says where to put them."""
     from irpilot.config import settings
     from irpilot.tools import get_tool
 
     monkeypatch.setattr(settings, "weights_dir", tmp_path / "weights")
     monkeypatch.setattr(settings, "fetch_dir", tmp_path / "fetched")
-    tool_cls = type(get_tool("dehaze_net"))
-    if compact.asset_exists("dehaze"):
-        pytest.skip("this install packages dehaze_net's weights")
+    tool_cls = type(get_tool("low_light_net"))
+    if compact.asset_exists("low_light"):
+        pytest.skip("this install packages low_light_net's weights")
     reason = tool_cls.unavailable_reason()
-    assert reason and str(tmp_path / "fetched" / "irpilot" / "compact_dehaze.safetensors") in reason
-    with pytest.raises(FileNotFoundError, match="irpilot/compact_dehaze.safetensors"):
-        load_compact_net("dehaze")
+    assert reason and str(tmp_path / "fetched" / "irpilot" / "compact_low_light.safetensors") in reason
+    with pytest.raises(FileNotFoundError, match="irpilot/compact_low_light.safetensors"):
+        load_compact_net("low_light")
     torch.manual_seed(4)
-    net = build_compact_net((4, 8), head="haze").eval()
-    save_compact_net(net, tmp_path / "fetched" / "irpilot" / "compact_dehaze.safetensors",
-                     {"task": "dehaze", "widths": "4,8", "head": "haze", "step": "7"})
-    assert compact.asset_exists("dehaze") and tool_cls.unavailable_reason() is None
-    loaded, meta = load_compact_net("dehaze")
+    net = build_compact_net((4, 8), head="exposure").eval()
+    save_compact_net(net, tmp_path / "fetched" / "irpilot" / "compact_low_light.safetensors",
+                     {"task": "low_light", "widths": "4,8", "head": "exposure", "step": "7"})
+    assert compact.asset_exists("low_light") and tool_cls.unavailable_reason() is None
+    loaded, meta = load_compact_net("low_light")
     assert meta["step"] == "7"
     x = torch.rand(1, 3, 16, 16)
     with torch.no_grad():
@@ -106,6 +106,30 @@ def test_packaged_desnow_weights_load_and_leave_a_clean_photo_nearly_alone() -> 
     assert float(10 * np.log10(1.0 / np.mean((out.astype(np.float64) - clean) ** 2))) > 30.0
 
 
+def test_packaged_dehaze_weights_load_and_dehaze_a_training_photo() -> None:
+    """``dehaze_net``'s packaged weights: the haze head with its guided refinement, rebuilt from the
+    file's metadata, clearly dehazes a crop of a training photo under the protocol's haze."""
+    if not compact.asset_exists("dehaze"):
+        pytest.skip("dehaze weights not in this install")
+    import skimage.data
+
+    from irpilot.degrade import degrade
+    from irpilot.io import from_uint8
+    from irpilot.tools import get_tool
+
+    net, meta = load_compact_net("dehaze")
+    assert meta["head"] == "haze" and net.refine == int(meta["refine"]) > 0
+    assert "irpilot train tool dehaze" in meta["command"]
+    clean = from_uint8(np.ascontiguousarray(skimage.data.chelsea()[:256, :256]))
+    hazy = degrade(clean, ["haze"], seed=0)[0]
+    out = get_tool("dehaze_net", device="cpu")(hazy)
+
+    def psnr(a: np.ndarray) -> float:
+        return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - clean) ** 2)))
+
+    assert out.shape == clean.shape and psnr(out) > psnr(hazy) + 3.0
+
+
 def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -> None:
     """The dehazing head: near the identity untrained (t ~ 1); with a known t and airlight
     forced into its outputs it returns the haze-free image of ``I = J t + A (1 - t)``."""
@@ -123,6 +147,39 @@ def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -
         assert net.estimate_airlight(hazy).shape == (1, 3)
     with pytest.raises(ValueError, match="head"):
         build_compact_net((4, 8), head="nope")
+
+
+def test_guided_refinement_puts_the_transmission_edge_on_the_photo_edge(tmp_path: Path) -> None:
+    """The haze head's ``refine``: a transmission that bleeds across an edge of the photo (as the
+    dark channel's window makes it) is pulled back onto that edge; the radius is saved with the
+    weights and rebuilt on loading; only the haze head takes it."""
+    from irpilot.tools.networks.compact import _guided_filter
+
+    guide = torch.zeros(1, 1, 32, 64)
+    guide[..., 32:] = 1.0  # a dark object (left) against a bright sky (right)
+    bled = torch.where(torch.arange(64) < 40, 0.9, 0.3).expand(1, 1, 32, 64)  # the edge 8 px off
+    out = _guided_filter(guide, bled, 8, 1e-3)
+    step = out[..., 32] - out[..., 31]
+    assert float(step.max()) < -0.05  # a step appears at the photo's edge (none there before)
+    halo = float((out[..., 32:40] - 0.3).abs().mean())
+    assert halo < 0.75 * float((bled[..., 32:40] - 0.3).abs().mean())  # the bright halo shrinks
+    assert float((out[..., :24] - bled[..., :24]).abs().max()) < 0.1  # far from the edge: about the same
+
+    torch.manual_seed(6)
+    net = build_compact_net((4, 8), head="haze", refine=8).eval()
+    torch.nn.init.normal_(net.tail.weight, std=0.05)
+    path = tmp_path / "haze.safetensors"
+    save_compact_net(net, path, {"task": "dehaze", "widths": "4,8", "head": "haze", "refine": "8"})
+    loaded, _ = load_compact_net(path=path)
+    assert loaded.refine == 8
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), net(x))
+        plain = build_compact_net((4, 8), head="haze").eval()
+        plain.load_state_dict(net.state_dict())
+        assert not torch.allclose(plain(x), net(x))  # the same weights without refinement differ
+    with pytest.raises(ValueError, match="refine"):
+        build_compact_net((4, 8), head="residual", refine=8)
 
 
 def test_aod_architecture_starts_as_the_identity() -> None:

@@ -92,6 +92,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head", choices=("residual", "haze", "exposure"), default=None,
                    help="the network's output: a residual, (dehaze) the inversion of the scattering model, or "
                    "(low light) a per-pixel gain with a colour-cast correction (default: the task's recipe)")
+    p.add_argument("--refine", type=int, default=0,
+                   help="(the haze head) radius of the guided filter that makes the transmission follow the "
+                   "photo's edges, in training and at run time (0: none)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--eval-minutes", type=float, default=4.0, help="validate and checkpoint this often")
     p.add_argument("--val-crops", type=int, default=12, help="validation crops per degradation model")
@@ -284,7 +287,9 @@ def run(args: argparse.Namespace) -> int:
     weights = np.array([p.shape[1] * p.shape[2] for p in train], dtype=np.float64)
     weights /= weights.sum()
     items = _val_items(recipe, val, args.val_crops, args.val_size)
-    model = build_net(args.arch, widths, context=not args.no_context, head=recipe.head)
+    if args.refine and (args.arch != "unet" or recipe.head != "haze"):
+        raise SystemExit("--refine applies to the U-Net's haze head (the dehaze task) only")
+    model = build_net(args.arch, widths, context=not args.no_context, head=recipe.head, refine=args.refine)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = resume(out, model, opt) if args.resume else (0, 0.0, -math.inf)
     if args.reset_best:
@@ -295,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
     argv = sys.argv[1:]
     command = "irpilot " + " ".join(argv) if argv[:2] == ["train", "tool"] else "irpilot train tool " + " ".join(argv)
     meta = {"task": recipe.task, "arch": args.arch, "widths": ",".join(map(str, widths)), "context": "0" if args.no_context else "1",
-            "head": recipe.head, "params": n_params,
+            "head": recipe.head, "refine": args.refine, "params": n_params,
             "train_photos": len(train), "degradations": ",".join(n for n, _ in recipe.degradations),
             "clean_share": recipe.clean_share, "command": command}
     record = JsonLog(out / "log.jsonl")

@@ -56,11 +56,11 @@ ARCHS = ("unet", "aod")
 
 
 def build_net(arch: str = "unet", widths: tuple[int, ...] = DEFAULT_WIDTHS, context: bool = True,
-              head: str = "residual") -> torch.nn.Module:
+              head: str = "residual", refine: int = 0) -> torch.nn.Module:
     """The untrained network of ``arch``: :func:`build_compact_net` for ``"unet"``, AOD-Net
     (:class:`irpilot.tools.networks.archs.AODNet`) for ``"aod"``."""
     if arch == "unet":
-        return build_compact_net(widths, context=context, head=head)
+        return build_compact_net(widths, context=context, head=head, refine=refine)
     if arch == "aod":
         import torch
 
@@ -80,7 +80,7 @@ def asset_path(task: str) -> str:
 
 
 def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 3, context: bool = True,
-                      head: str = "residual") -> torch.nn.Module:
+                      head: str = "residual", refine: int = 0) -> torch.nn.Module:
     """The compact residual U-Net (random weights; the identity until trained):
     ``forward(x)`` maps (N, ``channels``, H, W) in [0, 1] to the same shape, H and W
     multiples of ``2 ** (len(widths) - 1)``.
@@ -88,6 +88,11 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
     With ``context``, the coarsest level also gets a per-image bias computed from the mean and
     the maximum of its features over the whole image (tile): what is uniform over a photo, such
     as a veil's strength, cannot be read from a neighbourhood of the receptive field's size.
+
+    ``refine`` (the haze head): the radius of a guided filter (He et al. 2010, the photo's grey as
+    the guide) applied to the predicted transmission, in training as at run time, so that it
+    follows the photo's edges: without it the transmission bleeds across the edges of objects
+    against the sky, as the dark channel it reads does, and leaves bright halos around them.
 
     >>> net = build_compact_net((8, 16))                  # doctest: +SKIP
     >>> net(torch.rand(1, 3, 32, 32)).shape               # doctest: +SKIP
@@ -101,6 +106,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
         raise ValueError(f"widths must be positive channel counts, got {widths}")
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    if refine and head != "haze":
+        raise ValueError("refine applies to the haze head's transmission only")
     if head != "residual" and channels != 3:
         raise ValueError(f"the {head} head needs RGB input (channels=3)")
 
@@ -120,6 +127,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             self.dec = nn.ModuleList([pair(2 * w[i], w[i]) for i in range(len(w) - 1)])
             self.tail = nn.Conv2d(w[0], cout, 3, padding=1)
             self.context = nn.Linear(2 * w[-1], w[-1]) if context else None
+            self.refine = int(refine)
             nn.init.zeros_(self.tail.weight)  # starts as the identity: out = in
             nn.init.zeros_(self.tail.bias)
             if head == "haze":
@@ -152,16 +160,17 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
 
         def estimate_airlight(self, x: torch.Tensor) -> torch.Tensor:
             """The airlight (N, 3) the network uses on ``x`` (a whole image, or a downscaled
-            copy of it, so that every tile of a large photo shares one)."""
-            return self._dehaze(x, None)[1]
+            copy of it, so that every tile of a large photo shares one): the mean colour of the
+            haziest 0.1 % of the dark channel, as He et al."""
+            dark = _dark_channel(x)
+            n = x.shape[0]
+            k = max(1, dark[0].numel() // 1000)
+            idx = dark.reshape(n, -1).topk(k, dim=1).indices
+            return torch.gather(x.reshape(n, 3, -1), 2, idx[:, None, :].expand(n, 3, k)).mean(dim=2).clamp(0.05, 1.0)
 
         def _dehaze(self, x: torch.Tensor, airlight: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
             if airlight is None:
-                dark = _dark_channel(x)
-                n = x.shape[0]
-                k = max(1, dark[0].numel() // 1000)
-                idx = dark.reshape(n, -1).topk(k, dim=1).indices  # the haziest 0.1 %, as He et al.
-                airlight = torch.gather(x.reshape(n, 3, -1), 2, idx[:, None, :].expand(n, 3, k)).mean(dim=2).clamp(0.05, 1.0)
+                airlight = self.estimate_airlight(x)
             a = airlight[:, :, None, None]
             # the network sees the photo relative to the airlight, as the dark-channel prior does, so that
             # its transmission agrees with the airlight it is used with
@@ -170,6 +179,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             sat = (hi - lo) / hi.clamp_min(1e-3)
             out = self.features(torch.cat([xn, _dark_channel(xn), hi - sat], dim=1))
             t = 0.1 + 0.9 * torch.sigmoid(out[:, :1])  # t >= 0.1, as He et al.'s t0
+            if self.refine > 0:
+                t = _guided_filter(x.mean(dim=1, keepdim=True), t, self.refine, 1e-3).clamp(0.1, 1.0)
             srgb = (x - a) / t + a
             xl, al = _to_linear(x), _to_linear(a)
             linear = _to_srgb(((xl - al) / t + al).clamp(0.0, 1.0))
@@ -184,8 +195,26 @@ def _dark_channel(x: torch.Tensor, radius: int = 7) -> torch.Tensor:
     """He et al.'s dark channel: the minimum over the colours and a (2r+1)^2 window; (N, 1, H, W)."""
     from torch.nn import functional as F
 
-    m = x.amin(dim=1, keepdim=True)
-    return -F.max_pool2d(F.pad(-m, (radius,) * 4, mode="replicate"), 2 * radius + 1, stride=1)
+    m = -x.amin(dim=1, keepdim=True)  # a square window's minimum: along rows, then along columns
+    m = F.max_pool2d(F.pad(m, (radius, radius, 0, 0), mode="replicate"), (1, 2 * radius + 1), stride=1)
+    return -F.max_pool2d(F.pad(m, (0, 0, radius, radius), mode="replicate"), (2 * radius + 1, 1), stride=1)
+
+
+def _guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """He et al.'s guided filter (ECCV 2010) of ``src`` by ``guide``, both (N, 1, H, W): ``src``
+    made locally linear in ``guide``, so it follows the photo's edges (box windows of side
+    2 ``radius`` + 1, replicate-padded)."""
+    from torch.nn import functional as F
+
+    def box(a: torch.Tensor) -> torch.Tensor:  # separable: two 1-D means
+        r = min(radius, a.shape[-2] - 1, a.shape[-1] - 1)
+        a = F.avg_pool2d(F.pad(a, (r, r, 0, 0), mode="replicate"), (1, 2 * r + 1), stride=1)
+        return F.avg_pool2d(F.pad(a, (0, 0, r, r), mode="replicate"), (2 * r + 1, 1), stride=1)
+
+    mi, ms = box(guide), box(src)
+    a = (box(guide * src) - mi * ms) / (box(guide * guide) - mi * mi + eps)
+    b = ms - a * mi
+    return box(a) * guide + box(b)
 
 
 def _to_linear(x: torch.Tensor) -> torch.Tensor:
@@ -216,7 +245,7 @@ def load_compact_net(task: str | None = None, path: str | Path | None = None) ->
     state, meta = load_own_safetensors(asset_path(str(task)), path)
     widths = tuple(int(c) for c in meta.get("widths", ",".join(map(str, DEFAULT_WIDTHS))).split(","))
     model = build_net(meta.get("arch", "unet"), widths, context=meta.get("context", "1") == "1",
-                      head=meta.get("head", "residual"))
+                      head=meta.get("head", "residual"), refine=int(meta.get("refine", "0")))
     model.load_state_dict(state)
     return model.eval(), meta
 
