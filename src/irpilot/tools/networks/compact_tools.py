@@ -151,7 +151,10 @@ class DehazeNet(_AirlightTool):
         "Without the guided filter the same recipe left bright halos around buildings and ridges against "
         "the sky of real hazy photos. Fitted to those two synthetic haze models; on AOD-Net's 22 real hazy "
         "photos NIQE 4.28 -> 3.91 and BRISQUE 27.6 -> 25.8 (dark_channel_prior 4.21 / 26.4), but skies next "
-        "to buildings come out uneven, darker in patches (docs/dehaze_net_real.jpg; BENCHMARKS.md, 'dehaze_net')",
+        "to buildings come out uneven, darker in patches (docs/dehaze_net_real.jpg; BENCHMARKS.md, 'dehaze_net'). "
+        "Not trained on noise, which the inversion amplifies: denoise first (on three test images with "
+        "realistic haze + noise, this tool then dncnn_color_blind ended 4.7-5.4 dB below dncnn_color_blind "
+        "then dark_channel_prior)",
         cpu_seconds_512=0.21,  # benchmarks/tool_speed.py --threads 2 --repeats 3, otherwise idle machine, 2026-12-05
         reference="irpilot (irpilot train tool dehaze); U-Net: Ronneberger et al. 2015; dark channel: He et al. 2009",
     )
