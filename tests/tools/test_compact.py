@@ -180,6 +180,8 @@ def test_guided_refinement_puts_the_transmission_edge_on_the_photo_edge(tmp_path
         assert not torch.allclose(plain(x), net(x))  # the same weights without refinement differ
     with pytest.raises(ValueError, match="refine"):
         build_compact_net((4, 8), head="residual", refine=8)
+    with pytest.raises(ValueError, match="refine"):
+        compact.build_net("aod", refine=8)
 
 
 def test_aod_architecture_starts_as_the_identity() -> None:

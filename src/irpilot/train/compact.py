@@ -287,9 +287,10 @@ def run(args: argparse.Namespace) -> int:
     weights = np.array([p.shape[1] * p.shape[2] for p in train], dtype=np.float64)
     weights /= weights.sum()
     items = _val_items(recipe, val, args.val_crops, args.val_size)
-    if args.refine and (args.arch != "unet" or recipe.head != "haze"):
-        raise SystemExit("--refine applies to the U-Net's haze head (the dehaze task) only")
-    model = build_net(args.arch, widths, context=not args.no_context, head=recipe.head, refine=args.refine)
+    try:
+        model = build_net(args.arch, widths, context=not args.no_context, head=recipe.head, refine=args.refine)
+    except ValueError as e:  # e.g. --refine without the haze head
+        raise SystemExit(str(e)) from None
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = resume(out, model, opt) if args.resume else (0, 0.0, -math.inf)
     if args.reset_best:

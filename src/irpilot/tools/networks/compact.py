@@ -61,6 +61,8 @@ def build_net(arch: str = "unet", widths: tuple[int, ...] = DEFAULT_WIDTHS, cont
     (:class:`irpilot.tools.networks.archs.AODNet`) for ``"aod"``."""
     if arch == "unet":
         return build_compact_net(widths, context=context, head=head, refine=refine)
+    if refine:
+        raise ValueError("refine applies to the U-Net's haze head only")
     if arch == "aod":
         import torch
 
