@@ -215,6 +215,37 @@ def test_dehaze_tools_share_one_airlight_across_tiles(monkeypatch: pytest.Monkey
     assert float(np.abs(tiled - out).mean()) < 0.05
 
 
+def test_tiles_of_a_large_photo_share_the_context_of_the_whole_photo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The U-Net's context bias (a mean and a maximum over its coarsest features) is read once
+    over the whole photo, from the cores of its tiles: it matches the untiled network's, and the
+    tiled output is much closer to the untiled one than with a bias read tile by tile."""
+    import skimage.data
+
+    from irpilot.io import from_uint8
+    from irpilot.tools.base import TOOLS, Tool
+
+    torch.manual_seed(5)
+    net = compact.build_net("unet", (4, 8, 8)).eval()
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.3 if p.ndim > 1 else 0.05)
+    monkeypatch.setattr(compact, "asset_exists", lambda task: True)
+    monkeypatch.setattr(compact, "load_compact_net", lambda task=None, path=None: (net, {"task": "desnow"}))
+    tool = TOOLS.get("desnow_net")(device="cpu")  # not get_tool's shared instance: this network only
+    img = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[::2, ::2][:200, :232]))
+    tool.ensure_setup()
+    with torch.inference_mode():
+        f = net.coarse(torch.from_numpy(img[None]))
+    whole_context = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)[0].numpy()
+    np.testing.assert_allclose(tool._photo_context(img, 96, None), whole_context, atol=0.05 * np.abs(whole_context).max())
+
+    def psnr(a: np.ndarray, b: np.ndarray) -> float:
+        return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+    whole = tool(img, tile=0)
+    per_tile = Tool.__call__(tool, img, tile=96)  # the bias of each tile's own features
+    assert psnr(tool(img, tile=96), whole) > psnr(per_tile, whole) + 6.0
+
+
 def test_exposure_head_starts_as_the_identity_and_applies_a_gain() -> None:
     torch.manual_seed(5)
     net = build_compact_net((4, 8), head="exposure").eval()

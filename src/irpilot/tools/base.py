@@ -246,6 +246,13 @@ class Tool:
 
     def _run_padded(self, img: np.ndarray, **args: Any) -> np.ndarray:
         """Pad (reflect, or edge for tiny inputs) to the card's size rules, run, crop back."""
+        _, h, w = img.shape
+        out = self._run(self._pad(img), **args)
+        s = self.card.scale
+        return out[:, : h * s, : w * s]
+
+    def _pad(self, img: np.ndarray) -> np.ndarray:
+        """``img`` padded at its bottom and right (reflect, or edge for tiny inputs) to the card's size rules."""
         card = self.card
         _, h, w = img.shape
         m = max(1, card.multiple_of)
@@ -254,9 +261,7 @@ class Tool:
         if ph or pw:
             mode = "reflect" if (ph < h and pw < w) else "edge"
             img = np.pad(img, ((0, 0), (0, ph), (0, pw)), mode=mode)
-        out = self._run(img, **args)
-        s = card.scale
-        return out[:, : h * s, : w * s]
+        return img
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.card.id} ({self.card.task})>"

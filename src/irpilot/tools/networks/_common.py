@@ -233,6 +233,12 @@ class NetworkTool(Tool):
         tag = self.precision_tag(self.device, self.options.get("precision"))
         return "bfloat16" if tag else "float32"
 
+    def autocast(self) -> Any:
+        """The context in which the network runs: bfloat16 matrix products under that precision."""
+        import torch
+
+        return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16, enabled=self.dtype == "bfloat16")
+
     def forward(self, arr: np.ndarray, *extra: Any) -> np.ndarray:
         """Run the model on ``arr`` ((C,H,W) or (N,C,H,W) float32); returns the first output
         (tuples are unpacked) as numpy with the same batch layout."""
@@ -242,10 +248,7 @@ class NetworkTool(Tool):
         x = torch.from_numpy(np.ascontiguousarray(arr[None] if single else arr, dtype=np.float32)).to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        dtype = self.dtype
-        with torch.inference_mode(), torch.autocast(
-            torch.device(self.device).type, dtype=torch.bfloat16, enabled=dtype == "bfloat16"
-        ):
+        with torch.inference_mode(), self.autocast():
             y = self.model(x, *extra)
             if isinstance(y, (tuple, list)):
                 y = y[0]

@@ -88,8 +88,10 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
     multiples of ``2 ** (len(widths) - 1)``.
 
     With ``context``, the coarsest level also gets a per-image bias computed from the mean and
-    the maximum of its features over the whole image (tile): what is uniform over a photo, such
-    as a veil's strength, cannot be read from a neighbourhood of the receptive field's size.
+    the maximum of its features over the whole image: what is uniform over a photo, such as a
+    veil's strength, cannot be read from a neighbourhood of the receptive field's size.  A tool
+    running a large photo in tiles reads it once over the whole photo (``coarse``) and gives it to
+    every tile (``forward(tile, context=...)``); read tile by tile, it drew seams.
 
     ``refine`` (the haze head): the radius of a guided filter (He et al. 2010, the photo's grey as
     the guide) applied to the predicted transmission, in training as at run time, so that it
@@ -136,29 +138,47 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
                 with torch.no_grad():
                     self.tail.bias[0] = 6.0  # t = sigmoid(6) ~ 1: the identity
 
-        def features(self, x: torch.Tensor) -> torch.Tensor:
+        #: how much smaller the coarsest level is than the input
+        stride = 2 ** (len(widths) - 1)
+
+        def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
             skips = []
             f = self.enc[0](x - 0.5)
             for i in range(1, len(self.enc)):
                 skips.append(f)
                 f = self.enc[i](F.leaky_relu(self.down[i - 1](f), 0.1))
+            return f, skips
+
+        def features(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+            f, skips = self.encode(x)
             if self.context is not None:
-                g = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+                g = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1) if context is None else context
                 f = f + F.leaky_relu(self.context(g), 0.1)[:, :, None, None]
             for i in reversed(range(len(self.dec))):
                 f = self.dec[i](torch.cat([F.leaky_relu(self.up[i](f), 0.1), skips[i]], dim=1))
             return self.tail(f)
 
-        def forward(self, x: torch.Tensor, airlight: torch.Tensor | None = None) -> torch.Tensor:
+        def coarse(self, x: torch.Tensor, airlight: torch.Tensor | None = None) -> torch.Tensor:
+            """The coarsest level's features of ``x`` (N, C, H / stride, W / stride), before the
+            context bias: their mean and maximum over a whole photo are its ``context``, which
+            the tiles of a large photo then share (``forward(tile, context=...)``)."""
+            if head == "haze":
+                x = self._haze_input(x, self.estimate_airlight(x) if airlight is None else airlight)
+            return self.encode(x)[0]
+
+        def forward(self, x: torch.Tensor, airlight: torch.Tensor | None = None,
+                    context: torch.Tensor | None = None) -> torch.Tensor:
+            """``airlight`` (N, 3; the haze head) and ``context`` (N, 2C: the mean and the
+            maximum of :meth:`coarse` over the whole photo) default to those of ``x`` itself."""
             if head == "residual":
-                return x + self.features(x)
+                return x + self.features(x, context)
             if head == "exposure":
-                out = self.features(x)
+                out = self.features(x, context)
                 gain = torch.exp(4.0 * torch.tanh(out[:, :1] / 4.0))
                 cast = torch.exp(0.5 * torch.tanh(out[:, 1:4].mean(dim=(2, 3), keepdim=True)))
                 cast = cast / cast.mean(dim=1, keepdim=True)  # a colour correction only: the gain map brightens
                 return x * gain * cast + 0.05 * torch.tanh(out[:, 4:7])
-            return self._dehaze(x, airlight)[0]
+            return self._dehaze(x, airlight, context)[0]
 
         def estimate_airlight(self, x: torch.Tensor) -> torch.Tensor:
             """The airlight (N, 3) the network uses on ``x`` (a whole image, or a downscaled
@@ -170,16 +190,20 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             idx = dark.reshape(n, -1).topk(k, dim=1).indices
             return torch.gather(x.reshape(n, 3, -1), 2, idx[:, None, :].expand(n, 3, k)).mean(dim=2).clamp(0.05, 1.0)
 
-        def _dehaze(self, x: torch.Tensor, airlight: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        def _haze_input(self, x: torch.Tensor, airlight: torch.Tensor) -> torch.Tensor:
+            # the network sees the photo relative to the airlight, as the dark-channel prior does, so that
+            # its transmission agrees with the airlight it is used with
+            xn = x / airlight[:, :, None, None]
+            hi, lo = x.amax(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)
+            sat = (hi - lo) / hi.clamp_min(1e-3)
+            return torch.cat([xn, _dark_channel(xn), hi - sat], dim=1)
+
+        def _dehaze(self, x: torch.Tensor, airlight: torch.Tensor | None,
+                    context: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
             if airlight is None:
                 airlight = self.estimate_airlight(x)
             a = airlight[:, :, None, None]
-            # the network sees the photo relative to the airlight, as the dark-channel prior does, so that
-            # its transmission agrees with the airlight it is used with
-            xn = x / a
-            hi, lo = x.amax(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)
-            sat = (hi - lo) / hi.clamp_min(1e-3)
-            out = self.features(torch.cat([xn, _dark_channel(xn), hi - sat], dim=1))
+            out = self.features(self._haze_input(x, airlight), context)
             t = 0.1 + 0.9 * torch.sigmoid(out[:, :1])  # t >= 0.1, as He et al.'s t0
             if self.refine > 0:
                 t = _guided_filter(x.mean(dim=1, keepdim=True), t, self.refine, 1e-3).clamp(0.1, 1.0)

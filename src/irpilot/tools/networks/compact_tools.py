@@ -26,7 +26,8 @@ __all__ = ["CompactNetTool", "DehazeAODNet", "DehazeNet", "DesnowNet", "LowLight
 def compact_card(tool_id: str, task: str, description: str, reference: str, **fields: object) -> ToolCard:
     """The card of one of irpilot's own networks: its weights are irpilot's (Apache-2.0), it runs
     with torch on the CPU or CUDA, tiled (512 px tiles of the U-Net, sides a multiple of 8, unless
-    ``fields`` say otherwise)."""
+    ``fields`` say otherwise); the tiles of a large photo share one context bias, read over the
+    whole photo (:meth:`CompactNetTool._photo_context`)."""
     base: dict[str, object] = {"weights_license": "Apache-2.0 (irpilot)", "python_packages": ("torch", "safetensors"),
                                "multiple_of": 8, "tiling": True, "tile_size": 512, "tile_overlap": 32,
                                "devices": ("cpu", "cuda"), "kind": "network"}
@@ -66,8 +67,71 @@ class CompactNetTool(NetworkTool):
         model, self.meta = compact.load_compact_net(self.asset_name())
         return model
 
+    def __call__(self, img: np.ndarray, **args: object) -> np.ndarray:
+        from ...imaging.convert import as_image
+
+        img = as_image(img)
+        self.ensure_setup()
+        tile = int(args.get("tile", self.card.tile_size if self.card.tiling else 0) or 0)  # type: ignore[call-overload]
+        if "context" not in args and tile and max(img.shape[1:]) > tile and getattr(self.model, "context", None) is not None:
+            args["context"] = self._photo_context(img, tile, args.get("airlight"))  # type: ignore[arg-type]
+        return super().__call__(img, **args)
+
+    def _net_input(self, img: np.ndarray) -> np.ndarray:
+        """What the network reads of a (padded) tile."""
+        return img
+
     def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
-        return self.forward(img)
+        return self.forward(self._net_input(img), *self._extras(args))
+
+    def _extras(self, args: dict[str, object]) -> tuple[torch.Tensor | None, ...]:
+        """The U-Net's ``airlight`` and ``context`` arguments, when the tool has them."""
+        import torch
+
+        values = [args.get("airlight"), args.get("context")]
+        if all(v is None for v in values):
+            return ()
+        return tuple(None if v is None else torch.tensor(np.asarray(v, dtype=np.float32)[None], device=self.device)
+                     for v in values)
+
+    def _photo_context(self, img: np.ndarray, tile: int, airlight: tuple[float, ...] | None) -> np.ndarray:
+        """The U-Net's context (the mean and the maximum of its coarsest features) over the whole
+        of a photo too large for one tile, read from the cores of the same tiles the tool then runs on,
+        so that every tile gets the bias the untiled photo would: read per tile, it changed from tile
+        to tile and drew seams."""
+        import torch
+
+        from ..tiling import tile_starts
+
+        card, model = self.card, self.model
+        _, h, w = img.shape
+        ov, s = card.tile_overlap, card.scale
+        a = None if airlight is None else torch.tensor([airlight], dtype=torch.float32, device=self.device)
+        ys, xs = tile_starts(h, tile, ov), tile_starts(w, tile, ov)
+        total, count, peak = None, 0, None
+        for iy, y in enumerate(ys):
+            th = h - y if iy == len(ys) - 1 else min(tile, h - y)
+            r0, r1 = _core(th, ov, iy == 0, iy == len(ys) - 1, s, model.stride)
+            for ix, x in enumerate(xs):
+                tw = w - x if ix == len(xs) - 1 else min(tile, w - x)
+                c0, c1 = _core(tw, ov, ix == 0, ix == len(xs) - 1, s, model.stride)
+                inp = self._net_input(self._pad(np.ascontiguousarray(img[:, y : y + th, x : x + tw])))
+                with torch.inference_mode(), self.autocast():
+                    f = model.coarse(torch.from_numpy(np.ascontiguousarray(inp[None])).to(self.device), a)
+                core = f[0, :, min(r0, f.shape[2] - 1) : r1, min(c0, f.shape[3] - 1) : c1].float()
+                total = core.sum(dim=(1, 2)) if total is None else total + core.sum(dim=(1, 2))
+                peak = core.amax(dim=(1, 2)) if peak is None else torch.maximum(peak, core.amax(dim=(1, 2)))
+                count += core.shape[1] * core.shape[2]
+        assert total is not None and peak is not None
+        return torch.cat([total / max(1, count), peak]).cpu().numpy()
+
+
+def _core(n: int, overlap: int, first: bool, last: bool, scale: int, stride: int) -> tuple[int, int]:
+    """The rows (or columns) of a tile's coarsest features that its neighbours do not also count:
+    half of each overlap goes to either side."""
+    lo = 0 if first else min(overlap // 2, n // 2)
+    hi = n if last else max(lo + 1, n - overlap // 2)
+    return lo * scale // stride, max(lo * scale // stride + 1, -(-hi * scale // stride))
 
 
 @register
@@ -122,14 +186,6 @@ class _AirlightTool(CompactNetTool):
             a = self.model.estimate_airlight(torch.from_numpy(small[None]).to(self.device))
         return tuple(float(v) for v in a[0].float().cpu())
 
-    def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
-        import torch
-
-        a = args.get("airlight")
-        if a is None:
-            return self.forward(img)
-        return self.forward(img, torch.tensor([a], dtype=torch.float32, device=self.device))
-
 
 @register
 class DehazeNet(_AirlightTool):
@@ -156,9 +212,10 @@ class DehazeNet(_AirlightTool):
         "realistic haze + noise, this tool then dncnn_color_blind ended 4.7-5.4 dB below dncnn_color_blind "
         "then dark_channel_prior)",
         # tiles overlap by 96 px: the guided filter's two box passes (radius 16 each), the dark channel and
-        # the U-Net's context reach past 32 px; on a 1500 x 1049 real photo 512 px tiles then differ from the
-        # untiled run by 6.9 / 255 at the 99.9th percentile (32 px: 12.1; max 22.5 / 29.5: the context bias
-        # is read per tile)
+        # the U-Net reach past 32 px; on a 1500 x 1049 real photo 512 px tiles then differ from the untiled
+        # run by 4.1 / 255 at the 99.9th percentile away from the photo's edges, at most 9.9 (32 px: 12.1
+        # and 29.5 over the whole photo; benchmarks/tile_seams.py). The context bias, read over the whole
+        # photo since 2026-12-05, was not the cause: the same figures with it read per tile
         tile_overlap=96,
         cpu_seconds_512=0.21,  # benchmarks/tool_speed.py --threads 2 --repeats 3, otherwise idle machine, 2026-12-05
         reference="irpilot (irpilot train tool dehaze); U-Net: Ronneberger et al. 2015; dark channel: He et al. 2009",
@@ -239,7 +296,7 @@ class SRNetX4(CompactNetTool):
         reference="irpilot (irpilot train tool super_resolution); U-Net: Ronneberger et al. 2015",
     )
 
-    def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
+    def _net_input(self, img: np.ndarray) -> np.ndarray:
         from .dncnn import bicubic_upscale
 
-        return self.forward(bicubic_upscale(img, 4))
+        return bicubic_upscale(img, 4)
