@@ -243,7 +243,7 @@ def test_agenda_threshold_and_skip():
 
 def test_ensemble_averages_the_logits_of_its_members():
     """``weights="a.pt+b.pt"``: one decision from the mean of the members' logits."""
-    static = resolve_weights("mix_sft_light")  # the SFT start of the default: the same actions
+    static = resolve_weights("mix_sft_dehaze")  # the SFT start of the default: the same actions
     single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
     twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
     pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
