@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -56,6 +57,15 @@ class Photo:
         """A file-name-safe id: ``real_lowlight_SCI-difficult-372``."""
         stem = self.name.rsplit(".", 1)[0]
         return f"{self.set}-{stem}".replace("/", "-").replace(" ", "_")
+
+
+def _image_path(out: Path, photo: Photo, policy: str) -> Path:
+    """Where the output of ``policy`` (a name, or a spec such as ``ft=learned:weights=runs/x.pt``:
+    its label, else the spec made file-name-safe) on ``photo`` is written."""
+    label, sep, _ = policy.partition("=")
+    if not sep or ":" in label:
+        label = policy
+    return out / "images" / f"{photo.slug}.{re.sub(r'[^A-Za-z0-9_.+-]+', '_', label)}.png"
 
 
 def find_photos(data: Path, sets: Sequence[str] | None = None) -> list[Photo]:
@@ -123,7 +133,7 @@ def run(photos: Sequence[Photo], policies: Sequence[str], out: Path, overwrite: 
             t0 = time.perf_counter()
             traj = agent.run(img, policy, source=photo.key)
             seconds = time.perf_counter() - t0
-            irpilot.write_image(out / "images" / f"{photo.slug}.{policy}.png", traj.output)
+            irpilot.write_image(_image_path(out, photo, policy), traj.output)
             probs = (traj.perception or {}).get("probs", {})
             row = {
                 "photo": photo.key, "set": photo.set, "policy": policy, "shape": list(img.shape),
@@ -190,7 +200,7 @@ def write_sheet(photo: Photo, rows: dict[tuple[str, str], dict], policies: Seque
     panels = [_panel(load_photo(photo, max_side), ["input", _scores(first["before"])])]
     for p in ran:
         r = rows[(photo.key, p)]
-        img = irpilot.read_image(out / "images" / f"{photo.slug}.{p}.png")
+        img = irpilot.read_image(_image_path(out, photo, p))
         panels.append(_panel(img, [f"{p}: {' + '.join(r['chain']) or 'no call'}", _scores(r["after"])]))
     gap = 6
     sheet = Image.new("RGB", (sum(x.width for x in panels) + gap * (len(panels) - 1), max(x.height for x in panels)), "white")

@@ -219,3 +219,14 @@ def test_line_or_general_table_splits_the_cases_by_the_motion_tools_rule(tmp_pat
     assert "1: -3.00 / +4.00 dB" in shake and "2: -1.50 / +1.50 dB" in shake
     protocol = next(line for line in table.splitlines() if line.startswith("| protocol |"))
     assert "| - |" in protocol and "1: +12.00 / -1.00 dB" in protocol
+
+
+def test_real_photos_names_output_files_by_the_policy_label_not_its_path(tmp_path: Path) -> None:
+    """A policy given as ``label=learned:weights=runs/x/policy.pt`` writes one file named by its
+    label inside ``images/``, not a folder tree made of the weights path."""
+    photo = real_photos.Photo("real_hazy_AODNet", "test9.jpg", tmp_path / "test9.jpg")
+    images = tmp_path / "images"
+    assert real_photos._image_path(tmp_path, photo, "ft=learned:weights=runs/rl/policy.pt") == images / "real_hazy_AODNet-test9.ft.png"
+    assert real_photos._image_path(tmp_path, photo, "fixed") == images / "real_hazy_AODNet-test9.fixed.png"
+    unlabelled = real_photos._image_path(tmp_path, photo, "learned:weights=a/b.pt")
+    assert unlabelled.parent == images and "/" not in unlabelled.name
