@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(res, indent=1)
     print(text)
     if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+        from pathlib import Path
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
     return 0
 
 
