@@ -224,7 +224,8 @@ class Tool:
         self.ensure_setup()
         card = self.card
         _, h, w = img.shape
-        tile = int(args.pop("tile", card.tile_size if card.tiling else 0) or 0)
+        tile = self.tile_size(args)
+        args.pop("tile", None)
         try:
             if card.tiling and tile and (h > tile or w > tile):
                 from .tiling import run_tiled
@@ -243,6 +244,16 @@ class Tool:
         if not np.all(np.isfinite(out)):
             raise ToolError(f"tool {card.id!r} returned non-finite values")
         return np.ascontiguousarray(np.clip(out, 0.0, 1.0))
+
+    def tile_size(self, args: dict[str, Any]) -> int:
+        """The tile side ``args`` ask for (``tile``; default the card's, 0: untiled).  A tile no
+        larger than the card's overlap is refused: the tiles would advance one pixel at a time."""
+        card = self.card
+        tile = int(args.get("tile", card.tile_size if card.tiling else 0) or 0)
+        if card.tiling and tile and tile <= card.tile_overlap:
+            raise ToolError(f"tool {card.id!r}: tiles of {tile} px cannot overlap by {card.tile_overlap} px; "
+                            "give a larger tile")
+        return tile
 
     def _run_padded(self, img: np.ndarray, **args: Any) -> np.ndarray:
         """Pad (reflect, or edge for tiny inputs) to the card's size rules, run, crop back."""

@@ -19,6 +19,8 @@ def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[in
     pixels longer than ``tile``)."""
     if length <= tile:
         return [0]
+    if overlap >= tile:  # the step would shrink to one pixel: a tile per pixel, a run that never ends
+        raise ValueError(f"tiles of {tile} px cannot overlap by {overlap} px: give a larger tile")
     step = max(align, (tile - overlap) // align * align)
     last = (length - tile) // align * align
     starts = list(range(0, last, step))

@@ -72,7 +72,7 @@ class CompactNetTool(NetworkTool):
 
         img = as_image(img)
         self.ensure_setup()
-        tile = int(args.get("tile", self.card.tile_size if self.card.tiling else 0) or 0)  # type: ignore[call-overload]
+        tile = self.tile_size(args)
         if "context" not in args and tile and max(img.shape[1:]) > tile and getattr(self.model, "context", None) is not None:
             args["context"] = self._photo_context(img, tile, args.get("airlight"))  # type: ignore[arg-type]
         return super().__call__(img, **args)

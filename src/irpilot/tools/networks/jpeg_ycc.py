@@ -103,7 +103,8 @@ class JpegYccNet(NetworkTool):
             from ..classical.dejpeg import estimate_jpeg_settings
 
             args["quality"], args["subsampling"] = estimate_jpeg_settings(img)
-        tile = int(args.pop("tile", self.card.tile_size) or 0)
+        tile = self.tile_size(args)
+        args.pop("tile", None)
         _, h, w = img.shape
         if tile and (h > tile or w > tile):
             from .. import tiling
