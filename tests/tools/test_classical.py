@@ -212,6 +212,31 @@ def test_dark_channel_prior_leaves_a_sky_brighter_than_the_airlight_in_range():
     assert sky.max() <= 1.0 and np.all(sky[2] >= sky[0])  # still bluish-white, not pushed to pink or white
 
 
+def test_sky_mask_covers_a_flat_hazy_sky_and_not_the_skyline_below_it():
+    """``sky_mask``: a flat sky near the airlight (with faint 8-bit banding and a brightness
+    gradient) that reaches the top border is inside; a textured tower rising into it, the city
+    below and a flat hazy patch cut off from the top border are outside; a photo without such a
+    sky gets an empty mask."""
+    from irpilot.tools.classical.dehaze import sky_mask
+
+    rng = np.random.default_rng(1)
+    h, w = 300, 400
+    img = np.empty((3, h, w), dtype=np.float32)
+    rows = np.linspace(0.68, 0.60, 180, dtype=np.float32)
+    img[:, :180] = np.round(rows * 255)[None, :, None] / 255  # banded sky, darker towards the horizon
+    img[:, 180:] = rng.uniform(0.2, 0.5, (3, h - 180, w))  # the city
+    img[:, 60:180, 180:220] = rng.uniform(0.35, 0.55, (3, 120, 40))  # a tower into the sky
+    img[:, 220:260, 40:120] = 0.64  # a flat hazy wall in the city
+    airlight = (0.68, 0.68, 0.68)
+    m = sky_mask(img, airlight)
+    assert m.shape == (h, w) and m.dtype == np.float32
+    assert m[:140, :150].mean() > 0.95 and m[:140, 260:].mean() > 0.95
+    assert m[80:170, 190:210].mean() < 0.1  # the tower
+    assert m[200:, :].mean() < 0.05 and m[225:255, 50:110].max() < 0.1  # the city, the cut-off wall
+    city = np.clip(rng.uniform(0.2, 0.6, (3, 128, 128)), 0, 1).astype(np.float32)
+    assert sky_mask(city, airlight).max() == 0.0
+
+
 @pytest.mark.parametrize("tool_id", ["gamma_auto", "hsv_value_inverse", "lime", "clahe"])
 def test_low_light_tools_brighten(crops, tool_id):
     dark = [

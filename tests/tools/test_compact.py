@@ -130,6 +130,29 @@ def test_packaged_dehaze_weights_load_and_dehaze_a_training_photo() -> None:
     assert out.shape == clean.shape and psnr(out) > psnr(hazy) + 3.0
 
 
+def test_dehaze_net_can_keep_a_flat_hazy_sky_and_dehaze_the_scene_below() -> None:
+    """``dehaze_net`` with ``sky=true`` on a hazy photo under a flat, banded sky: the sky comes back
+    as it was (the sky mask), the scene below is dehazed as by default."""
+    if not compact.asset_exists("dehaze"):
+        pytest.skip("dehaze weights not in this install")
+    import skimage.data
+
+    from irpilot.degrade import degrade
+    from irpilot.io import from_uint8
+    from irpilot.tools import TOOLS
+
+    scene = degrade(from_uint8(np.ascontiguousarray(skimage.data.chelsea()[:200, :320])), ["haze"], seed=0)[0]
+    airlight = float(scene.max())
+    sky = np.round(np.linspace(airlight, airlight - 0.06, 120, dtype=np.float32) * 255) / 255
+    img = np.concatenate([np.broadcast_to(sky[None, :, None], (3, 120, 320)), scene], axis=1).astype(np.float32)
+    tool = TOOLS.get("dehaze_net")(device="cpu")
+    kept, inverted = tool(img, sky=True), tool(img)
+    assert np.abs(kept[:, :100] - img[:, :100]).max() < 0.02  # the sky as it was
+    assert np.abs(inverted[:, :100] - img[:, :100]).max() > 0.05  # inverted, it changes
+    np.testing.assert_allclose(kept[:, 150:], inverted[:, 150:], atol=0.02)  # the scene: dehazed alike
+    assert np.abs(kept[:, 150:] - img[:, 150:]).mean() > 0.03
+
+
 def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -> None:
     """The dehazing head: near the identity untrained (t ~ 1); with a known t and airlight
     forced into its outputs it returns the haze-free image of ``I = J t + A (1 - t)``."""
@@ -147,6 +170,43 @@ def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -
         assert net.estimate_airlight(hazy).shape == (1, 3)
     with pytest.raises(ValueError, match="head"):
         build_compact_net((4, 8), head="nope")
+
+
+def test_a_flat_sky_as_bright_as_the_haze_keeps_its_banding_small() -> None:
+    """The haze head's run-time sky settings: with a small transmission everywhere, faint banding
+    in a flat sky at the airlight's colour is amplified ~5x without them and stays near its own
+    size with either (``tolerance``; ``flat_variance``), while a textured object far from the
+    airlight is inverted about as before; ``dehaze_net`` turns both on."""
+    from irpilot.tools import TOOLS
+
+    torch.manual_seed(4)
+    net = build_compact_net((4, 8), head="haze").eval()
+    a = torch.tensor([[0.8, 0.8, 0.8]])
+    x = torch.full((1, 3, 64, 128), 0.8)
+    x[..., 96:] = 0.4 + 0.2 * torch.rand(1, 1, 64, 32)  # a textured object well below the airlight
+    x[:, :, ::4, :48] += 0.01  # faint banding in a wide flat sky (left), as JPEG leaves it
+    with torch.no_grad():
+        net.tail.bias.zero_()
+        net.tail.bias[0] = float(torch.logit(torch.tensor(0.1 / 0.9)))  # t = 0.2
+        net.tail.bias[1] = -30.0
+        plain = net(x, a)
+        outs = []
+        for tolerance, flat in ((0.12, 0.0), (0.0, (3 / 255) ** 2)):
+            net.tolerance, net.flat_variance = tolerance, flat
+            outs.append(net(x, a))
+    band_in = float(x[0, :, 20:44, 20:40].std())
+    assert float(plain[0, :, 20:44, 20:40].std()) > 3.0 * band_in  # the banding amplified ~5x
+    for out in outs:
+        assert float(out[0, :, 20:44, 20:40].std()) < 1.5 * band_in
+    torch.testing.assert_close(outs[0][..., 112:], plain[..., 112:])  # 0.4 from the airlight: as before
+    assert float((outs[1][..., 104:124] - plain[..., 104:124]).abs().mean()) < 0.02  # texture still inverted
+    with pytest.raises(ValueError, match="tolerance"):
+        build_compact_net((4, 8), head="residual", tolerance=0.1)
+    if compact.asset_exists("dehaze"):
+        tool = TOOLS.get("dehaze_net")(device="cpu")
+        tool.ensure_setup()
+        assert tool.model.tolerance == tool.tolerance > 0
+        assert tool.model.flat_variance == tool.flat_variance > 0
 
 
 def test_guided_refinement_puts_the_transmission_edge_on_the_photo_edge(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from ...imaging.filters import dark_channel
 from ..base import Tool, ToolCard
 from ._common import register
 
-__all__ = ["DarkChannelPrior", "ColorAttenuationPrior", "estimate_airlight"]
+__all__ = ["DarkChannelPrior", "ColorAttenuationPrior", "estimate_airlight", "sky_mask"]
 
 
 #: An airlight estimate this bright in every channel (254/255) is clipped: its colour is lost.
@@ -83,6 +83,36 @@ def radiance_bound(img: np.ndarray, airlight: np.ndarray) -> np.ndarray:
     a = airlight[:, None, None].astype(np.float32)
     over = np.clip(img - a, 0.0, None) / np.maximum(1.0 - a, 1e-3)
     return np.clip(over.max(axis=0), 0.0, 1.0)
+
+
+def sky_mask(img: np.ndarray, airlight: Any, near: float = 0.15, flat: float = 0.005, side: int = 512) -> np.ndarray:
+    """A soft mask (H, W) in [0, 1] of the sky of a hazy photo: the flat pixels within ``near`` of
+    the airlight (their largest colour difference) that connect to the photo's top border, found on
+    a copy of at most ``side`` px (gradient of the grey, smoothed by a Gaussian of 1.5 px, under
+    ``flat`` per px), then brought back to full size along the photo's edges by guided filters.
+    Such a sky is the haze itself: inverting the scattering model there amplifies its 8-bit banding,
+    JPEG noise and natural brightness gradient into blotches and dark bands, so a dehazing tool
+    keeps it as it is.  Hazy objects under the haze are not flat at that size and stay outside
+    (the towers of a city skyline); a flat hazy wall at the top of a photo is inside."""
+    import cv2
+    from scipy import ndimage
+
+    _, h, w = img.shape
+    f = min(1.0, side / max(h, w))
+    x = np.ascontiguousarray(img.transpose(1, 2, 0), dtype=np.float32)
+    small = cv2.resize(x, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1.0 else x
+    grey = cv2.GaussianBlur(small.mean(axis=2), (0, 0), 1.5)
+    grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
+    d = np.abs(small - np.asarray(airlight, dtype=np.float32)[None, None]).max(axis=2)
+    labels, _ = ndimage.label((grad < flat) & (d < near), structure=np.ones((3, 3)))
+    top = np.unique(labels[0][labels[0] > 0])
+    if top.size == 0:
+        return np.zeros((h, w), dtype=np.float32)
+    m = _guided(small.mean(axis=2), np.isin(labels, top).astype(np.float32), 4, 1e-3)
+    if f < 1.0:
+        m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
+    radius = max(4, round(16 * max(h, w) / 1024))
+    return np.clip(_guided(x.mean(axis=2), m.astype(np.float32), radius, 1e-3), 0.0, 1.0)
 
 
 @register

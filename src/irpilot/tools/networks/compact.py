@@ -82,7 +82,8 @@ def asset_path(task: str) -> str:
 
 
 def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 3, context: bool = True,
-                      head: str = "residual", refine: int = 0) -> torch.nn.Module:
+                      head: str = "residual", refine: int = 0, tolerance: float = 0.0,
+                      flat_variance: float = 0.0) -> torch.nn.Module:
     """The compact residual U-Net (random weights; the identity until trained):
     ``forward(x)`` maps (N, ``channels``, H, W) in [0, 1] to the same shape, H and W
     multiples of ``2 ** (len(widths) - 1)``.
@@ -98,6 +99,18 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
     follows the photo's edges: without it the transmission bleeds across the edges of objects
     against the sky, as the dark channel it reads does, and leaves bright halos around them.
 
+    Two run-time settings of the haze head (attributes of the network, ``net.tolerance`` and
+    ``net.flat_variance``; 0 turns either off) keep a flat sky as bright as the haze from turning
+    blotchy, where a small transmission amplifies the photo's 8-bit banding and JPEG noise:
+    ``tolerance``, where a pixel differs from the airlight by less than this (its largest colour
+    difference in [0, 1], smoothed like the transmission), raises the transmission by the factor
+    tolerance / difference, at most to 1 (the tolerance of the dark-channel literature: such a sky
+    is the haze itself); ``flat_variance`` inverts a base layer (each colour guided-filtered by
+    itself, radius ``refine`` or 16, eps ``flat_variance``) and adds back what the base left, at
+    its own size, not divided by the transmission: variation of a local variance well below it
+    (banding, noise in a flat sky) is that remainder, texture well above it is in the base and
+    inverted as before.
+
     >>> net = build_compact_net((8, 16))                  # doctest: +SKIP
     >>> net(torch.rand(1, 3, 32, 32)).shape               # doctest: +SKIP
     torch.Size([1, 3, 32, 32])
@@ -110,8 +123,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
         raise ValueError(f"widths must be positive channel counts, got {widths}")
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head!r}")
-    if refine and head != "haze":
-        raise ValueError("refine applies to the haze head's transmission only")
+    if (refine or tolerance or flat_variance) and head != "haze":
+        raise ValueError("refine, tolerance and flat_variance apply to the haze head only")
     if head != "residual" and channels != 3:
         raise ValueError(f"the {head} head needs RGB input (channels=3)")
 
@@ -132,6 +145,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             self.tail = nn.Conv2d(w[0], cout, 3, padding=1)
             self.context = nn.Linear(2 * w[-1], w[-1]) if context else None
             self.refine = int(refine)
+            self.tolerance = float(tolerance)
+            self.flat_variance = float(flat_variance)
             nn.init.zeros_(self.tail.weight)  # starts as the identity: out = in
             nn.init.zeros_(self.tail.bias)
             if head == "haze":
@@ -207,12 +222,23 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             t = 0.1 + 0.9 * torch.sigmoid(out[:, :1])  # t >= 0.1, as He et al.'s t0
             if self.refine > 0:
                 t = _guided_filter(x.mean(dim=1, keepdim=True), t, self.refine, 1e-3).clamp(0.1, 1.0)
+            if self.tolerance > 0:
+                d = (x - a).abs().amax(dim=1, keepdim=True)
+                if self.refine > 0:
+                    d = _guided_filter(x.mean(dim=1, keepdim=True), d, self.refine, 1e-3)
+                t = torch.maximum(t, (t * self.tolerance / d.clamp_min(1e-3)).clamp(max=1.0))
+            rest = None
+            if self.flat_variance > 0:  # invert the base layer, add the flat remainder back unamplified
+                r = self.refine or 16
+                base = torch.cat([_guided_filter(c, c, r, self.flat_variance) for c in x.split(1, dim=1)], dim=1)
+                x, rest = base, x - base
             srgb = (x - a) / t + a
             xl, al = _to_linear(x), _to_linear(a)
             linear = _to_srgb(((xl - al) / t + al).clamp(0.0, 1.0))
             mix = torch.sigmoid(out[:, 1:2].mean(dim=(2, 3), keepdim=True))
             # a small, bounded residual: the dehazing itself has to come from t
-            return srgb + mix * (linear - srgb) + 0.05 * torch.tanh(out[:, 2:5]), airlight
+            j = srgb + mix * (linear - srgb) + 0.05 * torch.tanh(out[:, 2:5])
+            return (j if rest is None else j + rest), airlight
 
     return CompactUNet()
 
