@@ -310,6 +310,41 @@ def test_tiles_of_a_large_photo_share_the_context_of_the_whole_photo(monkeypatch
     assert psnr(tool(img, tile=96), whole) > psnr(per_tile, whole) + 6.0
 
 
+@pytest.mark.parametrize("tool_id,head,k", [("dehaze_net", "haze", 1), ("low_light_net", "exposure", 3)])
+def test_tiles_of_a_large_photo_share_the_heads_whole_image_terms(monkeypatch: pytest.MonkeyPatch, tool_id: str,
+                                                                  head: str, k: int) -> None:
+    """What a head reads as a mean over the whole image (the haze head's weight of the inversion in
+    linear light, the exposure head's colour correction) is read once, on a copy of the photo
+    shrunk to one tile, and every tile gets the same; a photo within one tile reads its own."""
+    import skimage.data
+
+    from irpilot.io import from_uint8
+    from irpilot.tools.base import TOOLS
+
+    torch.manual_seed(7)
+    net = compact.build_net("unet", (4, 8, 8), head=head).eval()
+    for p in net.tail.parameters():
+        torch.nn.init.normal_(p, std=0.3 if p.ndim > 1 else 0.05)
+    monkeypatch.setattr(compact, "asset_exists", lambda task: True)
+    monkeypatch.setattr(compact, "load_compact_net", lambda task=None, path=None: (net, {"task": head}))
+    tool = TOOLS.get(tool_id)(device="cpu")  # not get_tool's shared instance: this network only
+    img = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[::2, ::2][:240, :256]))
+    seen: list[torch.Tensor | None] = []
+    forward = net.forward
+
+    def spy(x: torch.Tensor, *extra: torch.Tensor | None) -> torch.Tensor:
+        seen.append(extra[2] if len(extra) > 2 else None)
+        return forward(x, *extra)
+
+    monkeypatch.setattr(net, "forward", spy)
+    tool(img, tile=160)
+    assert len(seen) > 1 and all(t is not None and t.shape == (1, k) for t in seen)
+    assert all(torch.equal(t, seen[0]) for t in seen)
+    seen.clear()
+    tool(img[:, :96, :96])
+    assert seen == [None]  # within one tile: its own
+
+
 def test_exposure_head_starts_as_the_identity_and_applies_a_gain() -> None:
     torch.manual_seed(5)
     net = build_compact_net((4, 8), head="exposure").eval()

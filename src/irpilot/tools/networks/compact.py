@@ -147,6 +147,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             self.refine = int(refine)
             self.tolerance = float(tolerance)
             self.flat_variance = float(flat_variance)
+            self.head = head
             nn.init.zeros_(self.tail.weight)  # starts as the identity: out = in
             nn.init.zeros_(self.tail.bias)
             if head == "haze":
@@ -182,18 +183,39 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             return self.encode(x)[0]
 
         def forward(self, x: torch.Tensor, airlight: torch.Tensor | None = None,
-                    context: torch.Tensor | None = None) -> torch.Tensor:
-            """``airlight`` (N, 3; the haze head) and ``context`` (N, 2C: the mean and the
-            maximum of :meth:`coarse` over the whole photo) default to those of ``x`` itself."""
+                    context: torch.Tensor | None = None, terms: torch.Tensor | None = None) -> torch.Tensor:
+            """``airlight`` (N, 3; the haze head), ``context`` (N, 2C: the mean and the maximum of
+            :meth:`coarse` over the whole photo) and ``terms`` (:meth:`photo_terms`) default to
+            those of ``x`` itself."""
             if head == "residual":
                 return x + self.features(x, context)
             if head == "exposure":
                 out = self.features(x, context)
                 gain = torch.exp(4.0 * torch.tanh(out[:, :1] / 4.0))
-                cast = torch.exp(0.5 * torch.tanh(out[:, 1:4].mean(dim=(2, 3), keepdim=True)))
-                cast = cast / cast.mean(dim=1, keepdim=True)  # a colour correction only: the gain map brightens
-                return x * gain * cast + 0.05 * torch.tanh(out[:, 4:7])
-            return self._dehaze(x, airlight, context)[0]
+                cast = self._terms(out) if terms is None else terms
+                return x * gain * cast[:, :, None, None] + 0.05 * torch.tanh(out[:, 4:7])
+            return self._dehaze(x, airlight, context, terms)[0]
+
+        def photo_terms(self, x: torch.Tensor, airlight: torch.Tensor | None = None,
+                        context: torch.Tensor | None = None) -> torch.Tensor | None:
+            """The head's outputs that hold for a whole image, (N, k): the haze head's weight of
+            the inversion in linear light (k = 1), the exposure head's colour correction (k = 3);
+            None for the residual head.  Each is a mean over the image of one output channel, so
+            a tool running a large photo in tiles reads them once on a downscaled copy and gives
+            them to every tile: read tile by tile, they changed from tile to tile (the linear-light
+            weight of ``dehaze_net_lite`` from 0.04 to 1.0 across one real photo)."""
+            if head == "residual":
+                return None
+            if head == "haze":
+                airlight = self.estimate_airlight(x) if airlight is None else airlight
+                x = self._haze_input(x, airlight)
+            return self._terms(self.features(x, context))
+
+        def _terms(self, out: torch.Tensor) -> torch.Tensor:
+            if head == "haze":
+                return torch.sigmoid(out[:, 1:2].mean(dim=(2, 3)))
+            cast = torch.exp(0.5 * torch.tanh(out[:, 1:4].mean(dim=(2, 3))))
+            return cast / cast.mean(dim=1, keepdim=True)  # a colour correction only: the gain map brightens
 
         def estimate_airlight(self, x: torch.Tensor) -> torch.Tensor:
             """The airlight (N, 3) the network uses on ``x`` (a whole image, or a downscaled
@@ -213,8 +235,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             sat = (hi - lo) / hi.clamp_min(1e-3)
             return torch.cat([xn, _dark_channel(xn), hi - sat], dim=1)
 
-        def _dehaze(self, x: torch.Tensor, airlight: torch.Tensor | None,
-                    context: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        def _dehaze(self, x: torch.Tensor, airlight: torch.Tensor | None, context: torch.Tensor | None = None,
+                    terms: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
             if airlight is None:
                 airlight = self.estimate_airlight(x)
             a = airlight[:, :, None, None]
@@ -235,7 +257,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             srgb = (x - a) / t + a
             xl, al = _to_linear(x), _to_linear(a)
             linear = _to_srgb(((xl - al) / t + al).clamp(0.0, 1.0))
-            mix = torch.sigmoid(out[:, 1:2].mean(dim=(2, 3), keepdim=True))
+            mix = (self._terms(out) if terms is None else terms)[:, :, None, None]
             # a small, bounded residual: the dehazing itself has to come from t
             j = srgb + mix * (linear - srgb) + 0.05 * torch.tanh(out[:, 2:5])
             return (j if rest is None else j + rest), airlight
