@@ -252,7 +252,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             rest = None
             if self.flat_variance > 0:  # invert the base layer, add the flat remainder back unamplified
                 r = self.refine or 16
-                base = torch.cat([_guided_filter(c, c, r, self.flat_variance) for c in x.split(1, dim=1)], dim=1)
+                base = _guided_filter(x, x, r, self.flat_variance)  # each colour guided by itself
                 x, rest = base, x - base
             srgb = (x - a) / t + a
             xl, al = _to_linear(x), _to_linear(a)
@@ -275,15 +275,20 @@ def _dark_channel(x: torch.Tensor, radius: int = 7) -> torch.Tensor:
 
 
 def _guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
-    """He et al.'s guided filter (ECCV 2010) of ``src`` by ``guide``, both (N, 1, H, W): ``src``
-    made locally linear in ``guide``, so it follows the photo's edges (box windows of side
-    2 ``radius`` + 1, replicate-padded)."""
+    """He et al.'s guided filter (ECCV 2010) of ``src`` by ``guide``, both (N, C, H, W), channel by
+    channel: ``src`` made locally linear in ``guide``, so it follows the photo's edges (box windows
+    of side 2 ``radius`` + 1, replicate-padded; running sums, so the cost does not grow with the
+    radius)."""
+    import torch
     from torch.nn import functional as F
 
-    def box(a: torch.Tensor) -> torch.Tensor:  # separable: two 1-D means
+    def box(a: torch.Tensor) -> torch.Tensor:  # separable: two 1-D means, each a difference of running sums
         r = min(radius, a.shape[-2] - 1, a.shape[-1] - 1)
-        a = F.avg_pool2d(F.pad(a, (r, r, 0, 0), mode="replicate"), (1, 2 * r + 1), stride=1)
-        return F.avg_pool2d(F.pad(a, (0, 0, r, r), mode="replicate"), (2 * r + 1, 1), stride=1)
+        k = 2 * r + 1
+        c = F.pad(torch.cumsum(F.pad(a, (r, r, 0, 0), mode="replicate"), dim=-1), (1, 0))
+        a = (c[..., k:] - c[..., :-k]) / k
+        c = F.pad(torch.cumsum(F.pad(a, (0, 0, r, r), mode="replicate"), dim=-2), (0, 0, 1, 0))
+        return (c[..., k:, :] - c[..., :-k, :]) / k
 
     mi, ms = box(guide), box(src)
     a = (box(guide * src) - mi * ms) / (box(guide * guide) - mi * mi + eps)
