@@ -106,23 +106,25 @@ def test_packaged_desnow_weights_load_and_leave_a_clean_photo_nearly_alone() -> 
     assert float(10 * np.log10(1.0 / np.mean((out.astype(np.float64) - clean) ** 2))) > 30.0
 
 
-def test_packaged_dehaze_weights_load_and_dehaze_a_training_photo() -> None:
-    """``dehaze_net``'s packaged weights: the haze head with its guided refinement, rebuilt from the
-    file's metadata, clearly dehazes a crop of a training photo under the protocol's haze."""
-    if not compact.asset_exists("dehaze"):
-        pytest.skip("dehaze weights not in this install")
+@pytest.mark.parametrize("asset,tool_id", [("dehaze", "dehaze_net"), ("dehaze_lite", "dehaze_net_lite")])
+def test_packaged_dehaze_weights_load_and_dehaze_a_training_photo(asset: str, tool_id: str) -> None:
+    """The packaged weights of ``dehaze_net`` and ``dehaze_net_lite``: the haze head with its guided
+    refinement, rebuilt from the file's metadata, clearly dehazes a crop of a training photo under
+    the protocol's haze."""
+    if not compact.asset_exists(asset):
+        pytest.skip(f"{asset} weights not in this install")
     import skimage.data
 
     from irpilot.degrade import degrade
     from irpilot.io import from_uint8
     from irpilot.tools import get_tool
 
-    net, meta = load_compact_net("dehaze")
+    net, meta = load_compact_net(asset)
     assert meta["head"] == "haze" and net.refine == int(meta["refine"]) > 0
     assert "irpilot train tool dehaze" in meta["command"]
     clean = from_uint8(np.ascontiguousarray(skimage.data.chelsea()[:256, :256]))
     hazy = degrade(clean, ["haze"], seed=0)[0]
-    out = get_tool("dehaze_net", device="cpu")(hazy)
+    out = get_tool(tool_id, device="cpu")(hazy)
 
     def psnr(a: np.ndarray) -> float:
         return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - clean) ** 2)))
@@ -253,7 +255,7 @@ def test_aod_architecture_starts_as_the_identity() -> None:
         compact.build_net("nope")
 
 
-@pytest.mark.parametrize("tool_id,head", [("dehaze_net", "haze"), ("dehaze_aod_net", None)])
+@pytest.mark.parametrize("tool_id,head", [("dehaze_net", "haze"), ("dehaze_net_lite", "haze"), ("dehaze_aod_net", None)])
 def test_dehaze_tools_share_one_airlight_across_tiles(monkeypatch: pytest.MonkeyPatch, tool_id: str,
                                                      head: str | None) -> None:
     """Both dehazing networks as tools, with random weights: shape and range kept; the U-Net's
