@@ -155,6 +155,35 @@ def test_dehaze_net_can_keep_a_flat_hazy_sky_and_dehaze_the_scene_below() -> Non
     assert np.abs(kept[:, 150:] - img[:, 150:]).mean() > 0.03
 
 
+def test_dehaze_net_at_a_photos_border_sees_the_photo_mirrored_beyond_it() -> None:
+    """The haze tools run with a mirrored margin: on a photo that really continues as its mirror
+    image beyond a crop's border, the crop's outermost pixels come out as inside the larger photo
+    (without the margin they were far off: the U-Net's zero padding, the dark channel's and the
+    guided filters' replicated border)."""
+    if not compact.asset_exists("dehaze"):
+        pytest.skip("dehaze weights not in this install")
+    import skimage.data
+
+    from irpilot.degrade import degrade
+    from irpilot.io import from_uint8
+    from irpilot.tools import TOOLS
+
+    crop = degrade(from_uint8(np.ascontiguousarray(skimage.data.coffee()[:128, :192])), ["haze"], seed=0)[0]
+    larger = np.pad(crop, ((0, 0), (64, 64), (64, 64)), mode="reflect")
+    tool = TOOLS.get("dehaze_net")(device="cpu")
+    tool.ensure_setup()
+    airlight = tool._airlight(crop)
+    inside = tool(larger, airlight=airlight)[:, 64:-64, 64:-64]
+
+    def edge_error() -> float:
+        d = np.abs(tool(crop, airlight=airlight) - inside).max(axis=0)
+        return float(np.concatenate([d[:, :4].ravel(), d[:, -4:].ravel(), d[:4].ravel(), d[-4:].ravel()]).mean())
+
+    with_margin = edge_error()
+    tool.margin = 0
+    assert with_margin < 3 / 255 and edge_error() > 2 * with_margin
+
+
 def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -> None:
     """The dehazing head: near the identity untrained (t ~ 1); with a known t and airlight
     forced into its outputs it returns the haze-free image of ``I = J t + A (1 - t)``."""

@@ -192,7 +192,13 @@ class DesnowNet(CompactNetTool):
 
 class _AirlightTool(CompactNetTool):
     """A network with the haze head: its airlight is read once from the whole photo (downscaled
-    to at most 512 px) so that the tiles of a large photo share it."""
+    to at most 512 px) so that the tiles of a large photo share it.  Each run sees a mirrored
+    margin of ``margin`` px around its image: at a photo's border the U-Net's zero padding, the
+    dark channel and the guided filters saw nothing beyond it, and the outermost ~30 px came out
+    25-37 / 255 off what the same pixels got inside a larger photo (2-3 with the margin;
+    BENCHMARKS.md, "The photo's border")."""
+
+    margin = 32
 
     def __call__(self, img: np.ndarray, **args: object) -> np.ndarray:
         from ...imaging.convert import as_image
@@ -202,6 +208,13 @@ class _AirlightTool(CompactNetTool):
         if "airlight" not in args:
             args["airlight"] = self._airlight(img)
         return super().__call__(img, **args)
+
+    def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
+        m = self.margin
+        if not m:
+            return super()._run(img, **args)
+        out = super()._run(np.pad(img, ((0, 0), (m, m), (m, m)), mode="reflect"), **args)
+        return out[:, m:-m, m:-m]
 
     def _airlight(self, img: np.ndarray) -> tuple[float, float, float]:
         import torch
@@ -245,7 +258,7 @@ class DehazeNet(_AirlightTool):
         # and 29.5 over the whole photo; benchmarks/tile_seams.py). The context bias, read over the whole
         # photo since 2026-12-05, was not the cause: the same figures with it read per tile
         tile_overlap=96,
-        version="2",  # 2: the tolerance and flat variance in a sky as bright as the haze; the sky argument
+        version="2",  # 2: the tolerance and flat variance in a sky as bright as the haze; the sky argument; the mirrored margin
         arguments={"sky": {"type": "boolean", "default": False,
                            "description": "keep a flat sky near the airlight's colour that reaches the top border "
                                           "as it is (a real photo's hazy sky: inverted, its banding and brightness "
