@@ -31,9 +31,9 @@ PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
     # dehaze_aod_net (AOD-Net trained on irpilot's haze models) replaces the pretrained aod_net: better on
     # both haze families and on clean crops (BENCHMARKS.md, "Compact networks with physical heads");
     # dehaze_net (irpilot's U-Net with the scattering-model head) third: ahead of the priors on the
-    # realistic family's haze (+6.8 dB against +6.5), behind dark_channel_prior on the protocol's
-    # (+7.1 against +8.2 on the toolbox's crops; BENCHMARKS.md, "dehaze_net"); dehaze_net_lite (its
-    # recipe at a quarter of the width) 0.3-0.4 dB behind it at 2/3 of its time
+    # realistic family's haze (+7.6 dB against +6.5), behind dark_channel_prior on the protocol's
+    # (+7.6 against +8.2 on the toolbox's crops; BENCHMARKS.md, "dehaze_net"); dehaze_net_lite (its
+    # recipe at a quarter of the width) within 0.3 dB of it at 3/4 of its time
     "dehaze": ("dark_channel_prior", "color_attenuation_prior", "dehaze_net", "dehaze_net_lite", "dehaze_aod_net"),
     # rain100l first: rain100h scores a little higher on the benchmark crops but shifts the
     # colours of some photos badly (its card says so)
