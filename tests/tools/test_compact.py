@@ -184,28 +184,6 @@ def test_dehaze_net_at_a_photos_border_sees_the_photo_mirrored_beyond_it() -> No
     assert with_margin < 3 / 255 and edge_error() > 2 * with_margin
 
 
-def test_grey_residual_keeps_a_grey_photo_grey() -> None:
-    """The haze head's ``grey_residual``: with a residual of random colour, a neutral grey photo
-    under a neutral airlight comes out tinted without it and neutral with it; ``dehaze_net`` turns it on."""
-    from irpilot.tools import TOOLS
-
-    torch.manual_seed(8)
-    net = build_compact_net((4, 8), head="haze").eval()
-    torch.nn.init.normal_(net.tail.weight, std=0.3)
-    x = (0.3 + 0.4 * torch.rand(1, 1, 32, 32)).expand(1, 3, 32, 32).contiguous()
-    a = torch.tensor([[0.8, 0.8, 0.8]])
-    with torch.no_grad():
-        tinted = net(x, a)
-        net.grey_residual = True
-        grey = net(x, a)
-    assert float((tinted - tinted.mean(dim=1, keepdim=True)).abs().max()) > 0.005
-    assert float((grey - grey.mean(dim=1, keepdim=True)).abs().max()) < 1e-5
-    if compact.asset_exists("dehaze"):
-        tool = TOOLS.get("dehaze_net")(device="cpu")
-        tool.ensure_setup()
-        assert tool.model.grey_residual
-
-
 def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -> None:
     """The dehazing head: near the identity untrained (t ~ 1); with a known t and airlight
     forced into its outputs it returns the haze-free image of ``I = J t + A (1 - t)``."""

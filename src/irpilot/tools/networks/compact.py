@@ -109,8 +109,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
     itself, radius ``refine`` or 16, eps ``flat_variance``) and adds back what the base left, at
     its own size, not divided by the transmission: variation of a local variance well below it
     (banding, noise in a flat sky) is that remainder, texture well above it is in the base and
-    inverted as before.  ``net.grey_residual`` (run time) keeps only the grey of the head's small
-    residual: its colour tinted a neutral grey sky warm (-0.02 / -0.05 / -0.05 on a real photo).
+    inverted as before.
 
     >>> net = build_compact_net((8, 16))                  # doctest: +SKIP
     >>> net(torch.rand(1, 3, 32, 32)).shape               # doctest: +SKIP
@@ -148,7 +147,6 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             self.refine = int(refine)
             self.tolerance = float(tolerance)
             self.flat_variance = float(flat_variance)
-            self.grey_residual = False
             self.head = head
             nn.init.zeros_(self.tail.weight)  # starts as the identity: out = in
             nn.init.zeros_(self.tail.bias)
@@ -261,10 +259,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             linear = _to_srgb(((xl - al) / t + al).clamp(0.0, 1.0))
             mix = (self._terms(out) if terms is None else terms)[:, :, None, None]
             # a small, bounded residual: the dehazing itself has to come from t
-            residual = 0.05 * torch.tanh(out[:, 2:5])
-            if self.grey_residual:
-                residual = residual.mean(dim=1, keepdim=True)
-            j = srgb + mix * (linear - srgb) + residual
+            j = srgb + mix * (linear - srgb) + 0.05 * torch.tanh(out[:, 2:5])
             return (j if rest is None else j + rest), airlight
 
     return CompactUNet()

@@ -260,7 +260,7 @@ class DehazeNet(_AirlightTool):
         # tile sees a mirrored margin (version 1: 4.1 and 9.9; 32 px of overlap: 12.1 and 29.5 over the
         # whole photo; benchmarks/tile_seams.py)
         tile_overlap=96,
-        version="2",  # 2: tolerance and flat variance in a sky as bright as the haze; sky argument; mirrored margin; grey residual
+        version="2",  # 2: the tolerance and flat variance in a sky as bright as the haze; the sky argument; the mirrored margin
         arguments={"sky": {"type": "boolean", "default": False,
                            "description": "keep a flat sky near the airlight's colour that reaches the top border "
                                           "as it is (a real photo's hazy sky: inverted, its banding and brightness "
@@ -275,11 +275,10 @@ class DehazeNet(_AirlightTool):
     #: cost measured on crops of training photos (BENCHMARKS.md, "A flat sky as bright as the haze")
     tolerance = 0.06
     flat_variance = (3.0 / 255.0) ** 2
-    grey_residual = True
 
     def build(self) -> torch.nn.Module:
         model = super().build()
-        model.tolerance, model.flat_variance, model.grey_residual = self.tolerance, self.flat_variance, self.grey_residual
+        model.tolerance, model.flat_variance = self.tolerance, self.flat_variance
         return model
 
     def __call__(self, img: np.ndarray, **args: object) -> np.ndarray:
