@@ -106,7 +106,7 @@ def nr_scores(img: np.ndarray) -> dict[str, float]:
 def load_photo(photo: Photo, max_side: int) -> np.ndarray:
     """The photo as restored: shrunk (area filter) to ``max_side`` px on its longest side, as the app does."""
     import irpilot
-    from irpilot.app.session import shrink
+    from irpilot.imaging.resize import shrink
 
     return shrink(irpilot.read_image(photo.path), max_side)
 

@@ -184,6 +184,22 @@ def test_dehaze_net_at_a_photos_border_sees_the_photo_mirrored_beyond_it() -> No
     assert with_margin < 3 / 255 and edge_error() > 2 * with_margin
 
 
+def test_a_boolean_argument_given_as_text_is_refused_not_read_as_true() -> None:
+    """``sky=False`` from a command line arrives as the text "False", which ``bool()`` reads as
+    true: the tool refuses it with a clear error (a real boolean works); a number given as text
+    is refused likewise."""
+    from irpilot.errors import ToolError
+    from irpilot.tools import get_tool
+
+    img = np.full((3, 32, 40), 0.7, dtype=np.float32)
+    tool = get_tool("dehaze_net", device="cpu")
+    with pytest.raises(ToolError, match="'sky' must be a boolean"):
+        tool(img, sky="False")
+    with pytest.raises(ToolError, match="'omega' must be a number"):
+        get_tool("dark_channel_prior")(img, omega="0.7")
+    assert tool(img, sky=False).shape == img.shape
+
+
 def test_haze_head_starts_near_the_identity_and_inverts_the_scattering_model() -> None:
     """The dehazing head: near the identity untrained (t ~ 1); with a known t and airlight
     forced into its outputs it returns the haze-free image of ``I = J t + A (1 - t)``."""

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, IrpilotError
+from ..imaging.resize import shrink
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
@@ -104,20 +105,6 @@ def read_upload(path: str | Path, *, name: str | None = None, max_bytes: int | N
         message = str(exc).replace(str(path), name)
         raise UploadError(message) from exc
     return Upload(name=name, image=image, notes=_conversions(path.read_bytes()))
-
-
-def shrink(image: np.ndarray, max_side: int | None) -> np.ndarray:
-    """``image`` resized (area filter) so that its longest side is at most ``max_side`` (0 or
-    None: unchanged)."""
-    import cv2
-
-    h, w = image.shape[1:]
-    if not max_side or max(h, w) <= max_side:
-        return image
-    k = max_side / max(h, w)
-    size = (max(1, round(w * k)), max(1, round(h * k)))
-    out = cv2.resize(np.ascontiguousarray(image.transpose(1, 2, 0)), size, interpolation=cv2.INTER_AREA)
-    return np.clip(out.transpose(2, 0, 1), 0.0, 1.0).astype(np.float32)
 
 
 def center_crop(image: np.ndarray, side: int | None) -> np.ndarray:

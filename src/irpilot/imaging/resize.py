@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["imresize", "imresize_bicubic", "imresize_u8", "upscale_to", "cubic", "resize_weights"]
+__all__ = ["imresize", "imresize_bicubic", "imresize_u8", "upscale_to", "cubic", "resize_weights", "shrink"]
 
 
 def cubic(x: np.ndarray) -> np.ndarray:
@@ -143,3 +143,17 @@ def imresize_bicubic(
         raise ValueError(f"output size must be positive, got {size}")
     out = imresize(arr, scale, output_shape=size, antialias=antialias)
     return out.astype(arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float64, copy=False)
+
+
+def shrink(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    """``image`` resized (area filter) so that its longest side is at most ``max_side`` (0 or
+    None: unchanged)."""
+    import cv2
+
+    h, w = image.shape[1:]
+    if not max_side or max(h, w) <= max_side:
+        return image
+    k = max_side / max(h, w)
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    out = cv2.resize(np.ascontiguousarray(image.transpose(1, 2, 0)), size, interpolation=cv2.INTER_AREA)
+    return np.clip(out.transpose(2, 0, 1), 0.0, 1.0).astype(np.float32)

@@ -221,6 +221,7 @@ class Tool:
 
     def __call__(self, img: np.ndarray, **args: Any) -> np.ndarray:
         img = as_image(img)
+        self.check_arguments(args)
         self.ensure_setup()
         card = self.card
         _, h, w = img.shape
@@ -244,6 +245,25 @@ class Tool:
         if not np.all(np.isfinite(out)):
             raise ToolError(f"tool {card.id!r} returned non-finite values")
         return np.ascontiguousarray(np.clip(out, 0.0, 1.0))
+
+    def check_arguments(self, args: dict[str, Any]) -> None:
+        """Refuse, with a clear ``ToolError``, a card argument of the wrong JSON type: a boolean
+        given as text (``sky=False`` from a command line is the string "False", which ``bool()``
+        reads as true), a number given as text or as a boolean.  Arguments the card does not
+        declare (``tile``, a network's ``airlight``, ...) are the tool's own business."""
+        import numbers
+
+        for key, value in args.items():
+            kind = self.card.arguments.get(key, {}).get("type")
+            if kind == "boolean":
+                ok = isinstance(value, (bool, np.bool_))
+            elif kind in ("number", "integer"):
+                base = numbers.Integral if kind == "integer" else numbers.Real
+                ok = isinstance(value, base) and not isinstance(value, (bool, np.bool_))
+            else:
+                continue
+            if not ok:
+                raise ToolError(f"tool {self.card.id!r}: argument {key!r} must be a {kind}, got {value!r}")
 
     def tile_size(self, args: dict[str, Any]) -> int:
         """The tile side ``args`` ask for (``tile``; default the card's, 0: untiled).  A tile no

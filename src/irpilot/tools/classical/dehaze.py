@@ -97,22 +97,23 @@ def sky_mask(img: np.ndarray, airlight: Any, near: float = 0.15, flat: float = 0
     import cv2
     from scipy import ndimage
 
+    from ...imaging.resize import shrink
+
     _, h, w = img.shape
-    f = min(1.0, side / max(h, w))
-    x = np.ascontiguousarray(img.transpose(1, 2, 0), dtype=np.float32)
-    small = cv2.resize(x, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1.0 else x
-    grey = cv2.GaussianBlur(small.mean(axis=2), (0, 0), 1.5)
-    grad = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
-    d = np.abs(small - np.asarray(airlight, dtype=np.float32)[None, None]).max(axis=2)
+    small = shrink(np.asarray(img, dtype=np.float32), side)
+    grey = small.mean(axis=0)
+    smooth = cv2.GaussianBlur(grey, (0, 0), 1.5)
+    grad = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
+    d = np.abs(small - np.asarray(airlight, dtype=np.float32)[:, None, None]).max(axis=0)
     labels, _ = ndimage.label((grad < flat) & (d < near), structure=np.ones((3, 3)))
     top = np.unique(labels[0][labels[0] > 0])
     if top.size == 0:
         return np.zeros((h, w), dtype=np.float32)
-    m = _guided(small.mean(axis=2), np.isin(labels, top).astype(np.float32), 4, 1e-3)
-    if f < 1.0:
+    m = _guided(grey, np.isin(labels, top).astype(np.float32), 4, 1e-3)
+    if m.shape != (h, w):
         m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
     radius = max(4, round(16 * max(h, w) / 1024))
-    return np.clip(_guided(x.mean(axis=2), m.astype(np.float32), radius, 1e-3), 0.0, 1.0)
+    return np.clip(_guided(img.mean(axis=0).astype(np.float32), m.astype(np.float32), radius, 1e-3), 0.0, 1.0)
 
 
 @register

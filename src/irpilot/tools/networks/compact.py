@@ -242,12 +242,13 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             a = airlight[:, :, None, None]
             out = self.features(self._haze_input(x, airlight), context)
             t = 0.1 + 0.9 * torch.sigmoid(out[:, :1])  # t >= 0.1, as He et al.'s t0
+            grey = x.mean(dim=1, keepdim=True)
             if self.refine > 0:
-                t = _guided_filter(x.mean(dim=1, keepdim=True), t, self.refine, 1e-3).clamp(0.1, 1.0)
+                t = _guided_filter(grey, t, self.refine, 1e-3).clamp(0.1, 1.0)
             if self.tolerance > 0:
                 d = (x - a).abs().amax(dim=1, keepdim=True)
                 if self.refine > 0:
-                    d = _guided_filter(x.mean(dim=1, keepdim=True), d, self.refine, 1e-3)
+                    d = _guided_filter(grey, d, self.refine, 1e-3)
                 t = torch.maximum(t, (t * self.tolerance / d.clamp_min(1e-3)).clamp(max=1.0))
             rest = None
             if self.flat_variance > 0:  # invert the base layer, add the flat remainder back unamplified

@@ -102,14 +102,9 @@ class CompactNetTool(NetworkTool):
     def _small(self, img: np.ndarray, side: int = 512) -> np.ndarray:
         """``img`` shrunk to at most ``side`` px (area interpolation) and edge-padded to the card's
         size multiple: one pass of the network reads what holds for the whole photo from it."""
-        import cv2
+        from ...imaging.resize import shrink
 
-        _, h, w = img.shape
-        f = min(1.0, side / max(h, w))
-        small = img.transpose(1, 2, 0)
-        if f < 1.0:
-            small = cv2.resize(small, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA)
-        small = np.ascontiguousarray(small.transpose(2, 0, 1))
+        small = shrink(img, side)
         m = max(1, self.card.multiple_of)
         ph, pw = -small.shape[1] % m, -small.shape[2] % m
         return np.pad(small, ((0, 0), (0, ph), (0, pw)), mode="edge") if ph or pw else small
@@ -190,43 +185,14 @@ class DesnowNet(CompactNetTool):
     )
 
 
-class _AirlightTool(CompactNetTool):
-    """A network with the haze head: its airlight is read once from the whole photo (downscaled
-    to at most 512 px) so that the tiles of a large photo share it.  Each run sees a mirrored
-    margin of ``margin`` px around its image: at a photo's border the U-Net's zero padding, the
-    dark channel and the guided filters saw nothing beyond it, and the outermost ~30 px came out
-    25-37 / 255 off what the same pixels got inside a larger photo (2-3 with the margin;
-    BENCHMARKS.md, "The photo's border")."""
-
-    margin = 32
-
-    def __call__(self, img: np.ndarray, **args: object) -> np.ndarray:
-        from ...imaging.convert import as_image
-
-        img = as_image(img)
-        self.ensure_setup()
-        if "airlight" not in args:
-            args["airlight"] = self._airlight(img)
-        return super().__call__(img, **args)
-
-    def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
-        m = self.margin
-        if not m:
-            return super()._run(img, **args)
-        out = super()._run(np.pad(img, ((0, 0), (m, m), (m, m)), mode="reflect"), **args)
-        return out[:, m:-m, m:-m]
-
-    def _airlight(self, img: np.ndarray) -> tuple[float, float, float]:
-        import torch
-
-        with torch.inference_mode():
-            a = self.model.estimate_airlight(torch.from_numpy(self._small(img)[None]).to(self.device))
-        return tuple(float(v) for v in a[0].float().cpu())
-
-
 @register
-class DehazeNet(_AirlightTool):
-    """irpilot's compact dehazing network (the U-Net with the scattering-model head)."""
+class DehazeNet(CompactNetTool):
+    """irpilot's compact dehazing network (the U-Net with the scattering-model head).  Its airlight
+    is read once from the whole photo (downscaled to at most 512 px) so that the tiles of a large
+    photo share it.  Each run sees a mirrored margin of ``margin`` px around its image: at a
+    photo's border the U-Net's zero padding, the dark channel and the guided filters saw nothing
+    beyond it, and the outermost ~30 px came out 25-37 / 255 off what the same pixels got inside
+    a larger photo (2-3 with the margin; BENCHMARKS.md, "The photo's border")."""
 
     card = compact_card(
         tool_id="dehaze_net",
@@ -281,12 +247,15 @@ class DehazeNet(_AirlightTool):
         model.tolerance, model.flat_variance = self.tolerance, self.flat_variance
         return model
 
+    margin = 32
+
     def __call__(self, img: np.ndarray, **args: object) -> np.ndarray:
         from ...imaging.convert import as_image
         from ..classical.dehaze import sky_mask
 
         img = as_image(img)
-        keep_sky = bool(args.pop("sky", False))
+        self.check_arguments(args)
+        keep_sky = args.pop("sky", False)
         self.ensure_setup()
         if "airlight" not in args:
             args["airlight"] = self._airlight(img)
@@ -295,6 +264,20 @@ class DehazeNet(_AirlightTool):
             return out
         m = sky_mask(img, args["airlight"])[None]
         return (out + m * (img - out)).astype(np.float32)
+
+    def _run(self, img: np.ndarray, **args: object) -> np.ndarray:
+        m = self.margin
+        if not m:
+            return super()._run(img, **args)
+        out = super()._run(np.pad(img, ((0, 0), (m, m), (m, m)), mode="reflect"), **args)
+        return out[:, m:-m, m:-m]
+
+    def _airlight(self, img: np.ndarray) -> tuple[float, float, float]:
+        import torch
+
+        with torch.inference_mode():
+            a = self.model.estimate_airlight(torch.from_numpy(self._small(img)[None]).to(self.device))
+        return tuple(float(v) for v in a[0].float().cpu())
 
 
 @register
