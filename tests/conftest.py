@@ -169,6 +169,15 @@ class Brighten(Tool):
         return img * 2.0
 
 
+class Denoise(Tool):
+    """A 'denoiser' of the toy world: the image as it is (the world has no noise to remove)."""
+
+    card: ClassVar[ToolCard] = _agent_card("agent_test_denoise", "denoise")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return img.copy()
+
+
 class Darken(Tool):
     """A 'dehazer' that leaves the haze and darkens the image: a visibly worse result."""
 
@@ -198,7 +207,7 @@ class Broken(Tool):
 @pytest.fixture(scope="module")
 def agent_tools() -> Iterator[None]:
     """The ``agent_test_*`` tools, registered while the module's tests run."""
-    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, Brighten, Darken, Broken)}):
+    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, Brighten, Denoise, Darken, Broken)}):
         yield
 
 

@@ -268,3 +268,36 @@ def test_only_images_below_the_size_rule_are_upscaled(world):
     sr = [i for i, task in enumerate(space.tasks) if task == "super_resolution"]
     assert sr and all(np.isneginf(decision_mask(space, [], image_shape=(3, 200, SR_MAX_SIDE))[sr]))
     assert all(np.isfinite(decision_mask(space, [], image_shape=(3, 60, SR_MAX_SIDE - 1))[sr]))
+
+
+def test_noise_revealed_by_brightening_is_treated(world):
+    """A dark photo hides its noise: perception reads it only once the photo is brightened,
+    and the plan then denoises (unless ``reveal`` is off, or the noise was treated first)."""
+    clean, degraded, pool = world
+
+    def night(img: np.ndarray) -> ToyPerception:
+        seen = toy_perceiver(img)
+        seen.probs["noise"] = 0.9 if float(img.max()) > 0.8 else 0.2
+        return seen
+
+    toolbox = {**TOOLBOX, "denoise": ["agent_test_denoise"]}
+    agent = Agent(pool=pool, perceiver=night)
+    chain = [c["name"] for c in agent.run(degraded, "fixed", tools=toolbox).chain]
+    assert chain == ["agent_test_brighten", "agent_test_denoise", "agent_test_dehaze_weak"]
+    off = [c["name"] for c in agent.run(degraded, "fixed", tools=toolbox, reveal=False).chain]
+    assert off == ["agent_test_brighten", "agent_test_dehaze_weak"]
+    named = [c["name"] for c in agent.run(degraded, "fixed", tools=toolbox, tasks=["low_light", "dehaze"]).chain]
+    assert "agent_test_denoise" not in named  # the user named the tasks
+
+
+def test_noise_treated_before_brightening_is_not_treated_again(world):
+    clean, degraded, pool = world
+
+    def noisy(img: np.ndarray) -> ToyPerception:
+        seen = toy_perceiver(img)
+        seen.probs["noise"] = 0.9
+        return seen
+
+    toolbox = {**TOOLBOX, "denoise": ["agent_test_denoise"]}
+    chain = [c["name"] for c in Agent(pool=pool, perceiver=noisy).run(degraded, "fixed", tools=toolbox).chain]
+    assert chain.count("agent_test_denoise") == 1 and chain.index("agent_test_denoise") < chain.index("agent_test_brighten")

@@ -394,3 +394,37 @@ def test_train_grow_command_writes_a_policy_whose_new_tool_takes_its_task_first_
         logits = net(*stack_states([enc.encode(img, [], perc, input_perception=perc)]))[0]
     first = space.index(space.tools_for("dejpeg")[0])
     assert float(logits[space.index("jpeg_ycc_net")] - logits[first]) == pytest.approx(2.0, abs=1e-4)
+
+
+class _BrighteningPool(_IdentityPool):
+    """Low-light tools double the image; every other tool returns it as it is."""
+
+    def run(self, call, image, args=None, *, image_hash=None):
+        from irpilot.tools import TOOLS
+
+        result = super().run(call, image, args, image_hash=image_hash)
+        if TOOLS.get(call.name).card.task == "low_light":
+            result.image = np.clip(image * 2.0, 0.0, 1.0)
+        return result
+
+
+def _hidden_noise_perceiver(img, **_):
+    """Dark and clean-looking while dark; noisy once brightened, as a night photo."""
+    bright = float(img.mean()) >= 0.3
+    probs = {"dark": 0.1 if bright else 0.95, "noise": 0.9 if bright else 0.2}
+    return _Perception(probs, dict(probs))
+
+
+def test_noise_revealed_by_brightening_joins_the_agenda():
+    from irpilot.policies.common import revealed_degradations
+
+    seen = _Perception({"noise": 0.8, "haze": 0.9}, {})
+    assert revealed_degradations(["low_light"], seen) == ["noise"]
+    assert revealed_degradations(["low_light", "denoise"], seen) == []  # already treated
+    assert revealed_degradations(["dehaze"], seen) == []  # dehazing reveals nothing
+    assert revealed_degradations(["low_light"], seen, threshold=0.85) == []
+    img = np.random.default_rng(5).uniform(0.0, 0.4, (3, 64, 64)).astype(np.float32)
+    pol = LearnedPolicy()
+    agent = Agent(pool=_BrighteningPool(), perceiver=_hidden_noise_perceiver, config=AgentConfig(max_calls=6))
+    tasks = [pol.space.task_of(c["name"]) for c in agent.run(img, "learned").chain]
+    assert "low_light" in tasks and "denoise" in tasks[tasks.index("low_light") + 1 :]

@@ -87,6 +87,25 @@ def detected_degradations(obs_perception: Any, threshold: float = 0.5, image_sha
     ]
 
 
+#: Degradations a task's step can reveal, read again on its output: brightening a dark photo
+#: multiplies the noise it hid by the gain (a night photo's sensor noise reads 1-5 / 255 before
+#: and 3-7 after; perception's noise 0.32 -> 0.59 and 0.39 -> 0.94 on two of SCI's real low-light
+#: photos), which the input's perception could not see.  BENCHMARKS.md, "Noise revealed by
+#: brightening".
+REVEALS: dict[str, tuple[str, ...]] = {"low_light": ("noise",)}
+
+
+def revealed_degradations(done_tasks: Sequence[str], perception: Any, threshold: float = 0.5) -> list[str]:
+    """The degradations perception reads on the current image (probability >= ``threshold``)
+    that a task in ``done_tasks`` reveals (:data:`REVEALS`) and that no done task has treated."""
+    if perception is None:
+        return []
+    done = set(done_tasks)
+    candidates = {d for task in done for d in REVEALS.get(task, ())}
+    return [d for d in sorted(candidates)
+            if DEGRADATION_TO_TASK.get(d) not in done and perception.probs.get(d, 0.0) >= threshold]
+
+
 def default_policy_name() -> str:
     """The policy ``irpilot restore`` and the demo use when none is named: ``learned``.
 

@@ -10,13 +10,14 @@ import numpy as np
 from ..session import Observation
 from ..vocab import DEGRADATION_TO_TASK, restoration_order
 from .base import POLICIES, STOP, StepPolicy, ToolCall
-from .common import available_tools, default_tool, detected_degradations
-from .options import PolicyOptions, StepOptions, option
+from .common import available_tools, default_tool, detected_degradations, revealed_degradations
+from .options import PolicyOptions, StepOptions, flag, option
 
 
 @dataclasses.dataclass(frozen=True)
 class PlanOptions(StepOptions):
     threshold: float = option(0.5, doc="perception probability from which a degradation is treated")
+    reveal: bool = option(True, flag, doc="treat a degradation a done step revealed (noise after brightening)")
 
 
 class _PlanPolicy(StepPolicy):
@@ -46,8 +47,22 @@ class _PlanPolicy(StepPolicy):
         self.plan = self.make_plan(self.degradations(obs), obs.rng)
 
     def act(self, obs: Observation) -> ToolCall:
+        if self.options.reveal and self.options.tasks is None:
+            self._treat_revealed(obs)
         # a failed call is reported in the trace and the plan goes on with the next step
         return self.plan.pop(0) if self.plan else STOP
+
+    def _treat_revealed(self, obs: Observation) -> None:
+        """Put the calls for degradations a done step revealed (:data:`~.common.REVEALS`) at the
+        front of the plan, unless their task is done or planned."""
+        from ..tools import TOOLS
+
+        done = [s.task for s in obs.history if s.task]
+        planned = {TOOLS.get(c.name).card.task for c in self.plan if c.name in TOOLS}
+        revealed = [d for d in revealed_degradations(done, obs.perception, self.options.threshold)
+                    if DEGRADATION_TO_TASK[d] not in planned]
+        if revealed:
+            self.plan[:0] = self.make_plan(revealed, obs.rng)
 
 
 @POLICIES.register("fixed")

@@ -29,6 +29,7 @@ from ...errors import ConfigError
 from ...session import Observation
 from ...vocab import DEGRADATION_TO_TASK
 from ..base import POLICIES, STOP, StepPolicy, ToolCall
+from ..common import revealed_degradations
 from ..options import PolicyOptions, StepOptions, flag, names, option, optional_float, optional_int
 from .checkpoint import load_policy
 from .decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
@@ -100,6 +101,7 @@ class LearnedOptions(StepOptions):
     skip_threshold: float | None = option(None, optional_float)
     min_prob: float | None = option(None, optional_float)
     sure_dark: float | None = option(None, optional_float)
+    reveal: bool = option(True, flag, doc="a degradation a done step revealed joins the agenda (noise after brightening)")
     decode: str = option("task", _decode, doc="greedy decisions by task or by tool")
 
 
@@ -129,7 +131,9 @@ class LearnedPolicy(StepPolicy):
     task whose probability is split between two good tools is not lost to a stop or another
     task that no single tool outweighs; ``tool`` takes the most probable action.  On 300 fresh
     validation crops ``task`` was +0.05 dB ahead, paired SE 0.03; BENCHMARKS.md, "Current numbers"),
-    ``sure_dark`` (when perception rates the current image dark with at least this probability,
+    ``reveal`` (default True: a degradation a done step can reveal, :data:`~irpilot.policies.common.REVEALS`,
+    such as the noise a brightened dark photo shows, joins the agenda when perception reads it on
+    the current image), ``sure_dark`` (when perception rates the current image dark with at least this probability,
     ``hsv_value_inverse`` is called with ``check=false``, so that its darkening check cannot
     leave a photo perception is sure of dark; default none: the tool's check decides.  At 0.6,
     chosen on validation crops, it lost 0.07 dB over the benchmark's 144 images: perception is
@@ -223,6 +227,11 @@ class LearnedPolicy(StepPolicy):
                 self.options.agenda_skip,
                 self.options.skip_threshold,
             )
+            if self.options.reveal:
+                done = [self.space.task_of(c) for c in self._called if c in self.space.tools]
+                for d in revealed_degradations(done, obs.perception, self.options.threshold):
+                    if DEGRADATION_TO_TASK[d] not in required:
+                        required.append(DEGRADATION_TO_TASK[d])
         self._agenda = required
         if self.options.finish_agenda or self.tasks is not None:
             p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)

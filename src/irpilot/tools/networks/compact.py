@@ -82,8 +82,7 @@ def asset_path(task: str) -> str:
 
 
 def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 3, context: bool = True,
-                      head: str = "residual", refine: int = 0, tolerance: float = 0.0,
-                      flat_variance: float = 0.0) -> torch.nn.Module:
+                      head: str = "residual", refine: int = 0) -> torch.nn.Module:
     """The compact residual U-Net (random weights; the identity until trained):
     ``forward(x)`` maps (N, ``channels``, H, W) in [0, 1] to the same shape, H and W
     multiples of ``2 ** (len(widths) - 1)``.
@@ -100,7 +99,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
     against the sky, as the dark channel it reads does, and leaves bright halos around them.
 
     Two run-time settings of the haze head (attributes of the network, ``net.tolerance`` and
-    ``net.flat_variance``; 0 turns either off) keep a flat sky as bright as the haze from turning
+    ``net.flat_variance``, set by the tool that runs it; 0, as built, turns either off) keep a flat sky as bright as the haze from turning
     blotchy, where a small transmission amplifies the photo's 8-bit banding and JPEG noise:
     ``tolerance``, where a pixel differs from the airlight by less than this (its largest colour
     difference in [0, 1], smoothed like the transmission), raises the transmission by the factor
@@ -123,8 +122,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
         raise ValueError(f"widths must be positive channel counts, got {widths}")
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head!r}")
-    if (refine or tolerance or flat_variance) and head != "haze":
-        raise ValueError("refine, tolerance and flat_variance apply to the haze head only")
+    if refine and head != "haze":
+        raise ValueError("refine applies to the haze head only")
     if head != "residual" and channels != 3:
         raise ValueError(f"the {head} head needs RGB input (channels=3)")
 
@@ -145,8 +144,8 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             self.tail = nn.Conv2d(w[0], cout, 3, padding=1)
             self.context = nn.Linear(2 * w[-1], w[-1]) if context else None
             self.refine = int(refine)
-            self.tolerance = float(tolerance)
-            self.flat_variance = float(flat_variance)
+            self.tolerance = 0.0  # the haze head's run-time sky settings (see above)
+            self.flat_variance = 0.0
             self.head = head
             nn.init.zeros_(self.tail.weight)  # starts as the identity: out = in
             nn.init.zeros_(self.tail.bias)
