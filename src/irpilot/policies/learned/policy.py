@@ -228,7 +228,7 @@ class LearnedPolicy(StepPolicy):
                 self.options.skip_threshold,
             )
             if self.options.reveal:
-                done = [self.space.task_of(c) for c in self._called if c in self.space.tools]
+                done = [t for c in self._called if c in self.space.tools and (t := self.space.task_of(c))]
                 for d in revealed_degradations(done, obs.perception, self.options.threshold):
                     if DEGRADATION_TO_TASK[d] not in required:
                         required.append(DEGRADATION_TO_TASK[d])
