@@ -168,3 +168,12 @@ def test_training_command_runs_checkpoints_and_exports(tmp_path: Path) -> None:
     assert any(e["event"] == "eval" and np.isfinite(e["psnr_est_q"]) for e in events)
     net, meta = load_chroma_net(exported)
     assert meta["width"] == "8" and "val_gain_db" in meta
+    # --init starts a new run from those weights, their shape replacing the options'
+    again = tmp_path / "again"
+    code = main(["train", "dejpeg", "--out", str(again), "--init", str(exported), "--minutes", "0.02", "--width", "16",
+                 "--size", "32", "--batch", "2", "--val-crops", "2"])
+    assert code == 0
+    start = json.loads((again / "log.jsonl").read_text().splitlines()[0])
+    assert start["width"] == 8 and start["init"] == str(exported)
+    with pytest.raises(SystemExit, match="give one of them"):
+        main(["train", "dejpeg", "--out", str(again), "--init", str(exported), "--resume"])

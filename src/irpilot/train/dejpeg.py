@@ -15,6 +15,7 @@ the best weights to where the tool reads them (``src/irpilot/assets/jpeg_chroma.
 
     irpilot train dejpeg --out runs/dejpeg --threads 2        # the shipped network: U-Net, 60 min
     irpilot train dejpeg --out runs/dejpeg --minutes 20 --resume --export src/irpilot/assets/jpeg_chroma.safetensors
+    irpilot train dejpeg --out runs/dejpeg_more --init src/irpilot/assets/jpeg_chroma.safetensors --lr 3e-4 --seed 1
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-crops", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from these chroma weights (a .safetensors of this script, e.g. the shipped "
+                        "src/irpilot/assets/jpeg_chroma.safetensors) with a fresh optimiser and schedule; "
+                        "their width, blocks and arch replace the options'")
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
 
 
@@ -163,7 +168,7 @@ def _evaluate(model: Any, items: list[tuple[np.ndarray, np.ndarray, int, int]]) 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..tools.networks.jpeg_chroma import build_chroma_net, save_chroma_net
+    from ..tools.networks.jpeg_chroma import build_chroma_net, load_chroma_net, save_chroma_net
 
     if args.size % 16:
         raise SystemExit(f"--size must be a multiple of 16 (the 4:2:0 JPEG block grid), got {args.size}")
@@ -175,7 +180,15 @@ def run(args: argparse.Namespace) -> int:
     weights = np.array([p.shape[0] * p.shape[1] for p in train], dtype=np.float64)
     weights /= weights.sum()
     items = _val_items(val, args.val_crops, 128)
-    model = build_chroma_net(args.width, args.blocks, arch=args.arch)
+    if args.init is not None and args.resume:
+        raise SystemExit("--init starts a new run; --resume continues OUT/last.pt: give one of them")
+    if args.init is not None:
+        model, init_meta = load_chroma_net(args.init)
+        model.train()
+        args.width, args.blocks = int(init_meta["width"]), int(init_meta["blocks"])
+        args.arch = init_meta.get("arch", "plain")
+    else:
+        model = build_chroma_net(args.width, args.blocks, arch=args.arch)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = resume(out, model, opt) if args.resume else (0, 0.0, -math.inf)
     rng = np.random.default_rng(args.seed + step)
@@ -183,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     command = "irpilot train dejpeg " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["train", "dejpeg"] else sys.argv[1:])
     meta = {"width": args.width, "blocks": args.blocks, "arch": args.arch, "params": n_params, "train_photos": len(train),
-            "command": command}
+            "command": command, **({"init": str(args.init)} if args.init is not None else {})}
     m = torch.from_numpy(_chroma_to_rgb_matrix())
     record = JsonLog(out / "log.jsonl")
 
