@@ -141,13 +141,13 @@ def test_dehaze_net_can_keep_a_flat_hazy_sky_and_dehaze_the_scene_below() -> Non
 
     from irpilot.degrade import degrade
     from irpilot.io import from_uint8
-    from irpilot.tools import TOOLS
+    from irpilot.tools import get_tool
 
     scene = degrade(from_uint8(np.ascontiguousarray(skimage.data.chelsea()[:200, :320])), ["haze"], seed=0)[0]
     airlight = float(scene.max())
     sky = np.round(np.linspace(airlight, airlight - 0.06, 120, dtype=np.float32) * 255) / 255
     img = np.concatenate([np.broadcast_to(sky[None, :, None], (3, 120, 320)), scene], axis=1).astype(np.float32)
-    tool = TOOLS.get("dehaze_net")(device="cpu")
+    tool = get_tool("dehaze_net")
     kept, inverted = tool(img, sky=True), tool(img)
     assert np.abs(kept[:, :100] - img[:, :100]).max() < 0.02  # the sky as it was
     assert np.abs(inverted[:, :100] - img[:, :100]).max() > 0.05  # inverted, it changes
@@ -224,7 +224,7 @@ def test_a_flat_sky_as_bright_as_the_haze_keeps_its_banding_small() -> None:
     in a flat sky at the airlight's colour is amplified ~5x without them and stays near its own
     size with either (``tolerance``; ``flat_variance``), while a textured object far from the
     airlight is inverted about as before; ``dehaze_net`` turns both on."""
-    from irpilot.tools import TOOLS
+    from irpilot.tools import get_tool
 
     torch.manual_seed(4)
     net = build_compact_net((4, 8), head="haze").eval()
@@ -250,7 +250,7 @@ def test_a_flat_sky_as_bright_as_the_haze_keeps_its_banding_small() -> None:
     with pytest.raises(ValueError, match="haze head only"):
         build_compact_net((4, 8), head="residual", refine=16)
     if compact.asset_exists("dehaze"):
-        tool = TOOLS.get("dehaze_net")(device="cpu")
+        tool = get_tool("dehaze_net")
         tool.ensure_setup()
         assert tool.model.tolerance == tool.tolerance > 0
         assert tool.model.flat_variance == tool.flat_variance > 0
