@@ -178,6 +178,15 @@ class Denoise(Tool):
         return img.copy()
 
 
+class DenoiseDarkening(Tool):
+    """A 'denoiser' that darkens the image: a step the agent's check rolls back."""
+
+    card: ClassVar[ToolCard] = _agent_card("agent_test_denoise_dark", "denoise")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return img * 0.3
+
+
 class Darken(Tool):
     """A 'dehazer' that leaves the haze and darkens the image: a visibly worse result."""
 
@@ -207,7 +216,8 @@ class Broken(Tool):
 @pytest.fixture(scope="module")
 def agent_tools() -> Iterator[None]:
     """The ``agent_test_*`` tools, registered while the module's tests run."""
-    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, Brighten, Denoise, Darken, Broken)}):
+    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, Brighten, Denoise,
+                                                           DenoiseDarkening, Darken, Broken)}):
         yield
 
 

@@ -288,6 +288,11 @@ def test_noise_revealed_by_brightening_is_treated(world):
     assert off == ["agent_test_brighten", "agent_test_dehaze_weak"]
     named = [c["name"] for c in agent.run(degraded, "fixed", tools=toolbox, tasks=["low_light", "dehaze"]).chain]
     assert "agent_test_denoise" not in named  # the user named the tasks
+    # a revealed call the check rolls back is not planned again
+    darkening = {**TOOLBOX, "denoise": ["agent_test_denoise_dark"]}
+    traj = agent.run(degraded, "fixed", tools=darkening, check=0.1)
+    assert [c["name"] for c in traj.chain] == ["agent_test_brighten", "agent_test_dehaze_weak"]
+    assert [s.action["name"] for s in traj.steps].count("agent_test_denoise_dark") == 1
 
 
 def test_noise_treated_before_brightening_is_not_treated_again(world):

@@ -29,6 +29,7 @@ class _PlanPolicy(StepPolicy):
     def __init__(self, options: PlanOptions | None = None, /, **raw: object) -> None:
         super().__init__(options, **raw)
         self.plan: list[ToolCall] = []
+        self._revealed: set[str] = set()
 
     def degradations(self, obs: Observation) -> list[str]:
         if self.options.tasks is not None:
@@ -45,6 +46,7 @@ class _PlanPolicy(StepPolicy):
 
     def reset(self, obs: Observation) -> None:
         self.plan = self.make_plan(self.degradations(obs), obs.rng)
+        self._revealed = set()
 
     def act(self, obs: Observation) -> ToolCall:
         if self.options.reveal and self.options.tasks is None:
@@ -54,14 +56,16 @@ class _PlanPolicy(StepPolicy):
 
     def _treat_revealed(self, obs: Observation) -> None:
         """Put the calls for degradations a done step revealed (:data:`~.common.REVEALS`) at the
-        front of the plan, unless their task is done or planned."""
+        front of the plan, unless their task is done or planned; each once (a call the agent
+        rolled back is not planned again)."""
         from ..tools import TOOLS
 
         done = [s.task for s in obs.history if s.task]
         planned = {TOOLS.get(c.name).card.task for c in self.plan if c.name in TOOLS}
         revealed = [d for d in revealed_degradations(done, obs.perception, self.options.threshold)
-                    if DEGRADATION_TO_TASK[d] not in planned]
+                    if DEGRADATION_TO_TASK[d] not in planned and d not in self._revealed]
         if revealed:
+            self._revealed.update(revealed)
             self.plan[:0] = self.make_plan(revealed, obs.rng)
 
 
