@@ -172,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.size % 16:
         raise SystemExit(f"--size must be a multiple of 16 (the 4:2:0 JPEG block grid), got {args.size}")
+    if args.init is not None and args.resume:
+        raise SystemExit("--init starts a new run; --resume continues OUT/last.pt: give one of them")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out: Path = args.out
@@ -180,8 +182,6 @@ def run(args: argparse.Namespace) -> int:
     weights = np.array([p.shape[0] * p.shape[1] for p in train], dtype=np.float64)
     weights /= weights.sum()
     items = _val_items(val, args.val_crops, 128)
-    if args.init is not None and args.resume:
-        raise SystemExit("--init starts a new run; --resume continues OUT/last.pt: give one of them")
     if args.init is not None:
         model, init_meta = load_chroma_net(args.init)
         model.train()
