@@ -282,8 +282,13 @@ def test_noise_revealed_by_brightening_is_treated(world):
 
     toolbox = {**TOOLBOX, "denoise": ["agent_test_denoise"]}
     agent = Agent(pool=pool, perceiver=night)
-    chain = [c["name"] for c in agent.run(degraded, "fixed", tools=toolbox).chain]
+    traj = agent.run(degraded, "fixed", tools=toolbox)
+    chain = [c["name"] for c in traj.chain]
     assert chain == ["agent_test_brighten", "agent_test_denoise", "agent_test_dehaze_weak"]
+    # the trace says why the denoising step is there; the planned steps carry no note
+    notes = {s.action["name"]: s.note for s in traj.steps}
+    assert notes["agent_test_denoise"] == "added: the low_light step revealed noise (perception reads it at 0.90 on its output)"
+    assert notes["agent_test_brighten"] == notes["agent_test_dehaze_weak"] == ""
     off = [c["name"] for c in agent.run(degraded, "fixed", tools=toolbox, reveal=False).chain]
     assert off == ["agent_test_brighten", "agent_test_dehaze_weak"]
     named = [c["name"] for c in agent.run(degraded, "fixed", tools=toolbox, tasks=["low_light", "dehaze"]).chain]
@@ -293,6 +298,8 @@ def test_noise_revealed_by_brightening_is_treated(world):
     traj = agent.run(degraded, "fixed", tools=darkening, check=0.1)
     assert [c["name"] for c in traj.chain] == ["agent_test_brighten", "agent_test_dehaze_weak"]
     assert [s.action["name"] for s in traj.steps].count("agent_test_denoise_dark") == 1
+    dropped = next(s for s in traj.steps if s.action["name"] == "agent_test_denoise_dark")
+    assert dropped.note.startswith("added: the low_light step revealed noise") and "; rolled back: " in dropped.note
 
 
 def test_noise_treated_before_brightening_is_not_treated_again(world):

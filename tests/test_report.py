@@ -50,7 +50,8 @@ def test_story_draws_perception_bars_and_the_policys_alternatives() -> None:
     img = _clean(24, 24)
     out = np.clip(img * 1.2, 0, 1)
     step = Step(index=0, action={"name": "gamma_auto", "arguments": {}}, task="low_light", input_hash=image_hash(img),
-                output_hash=image_hash(out), accepted=True, seconds=0.5, choices={"gamma_auto": 0.7, "lime": 0.2})
+                output_hash=image_hash(out), accepted=True, seconds=0.5, choices={"gamma_auto": 0.7, "lime": 0.2},
+                note="added: the dehaze step revealed dark")
     step.image = out
     stop = Step(index=1, action={"name": "stop", "arguments": {}}, task=None, input_hash=image_hash(out),
                 choices={"stop": 0.9, "lime": 0.05}, accepted=True)
@@ -62,6 +63,7 @@ def test_story_draws_perception_bars_and_the_policys_alternatives() -> None:
     assert "severity 0.20" not in html  # severity is said only for what is present
     assert 'class="bar pick"' in html  # the chosen action among the alternatives
     assert "lime" in html and "70%" in html and "90%" in html
+    assert '<p class="meta">added: the dehaze step revealed dark</p>' in html  # why a kept step is there
 
 
 def test_detail_box_finds_where_the_step_changed_most() -> None:

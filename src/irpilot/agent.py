@@ -287,15 +287,17 @@ class Agent:
             before_hash = ctx.current_hash
             step = ctx.call(action, decision_seconds=dt)
             step.choices, step.reply = choices, reply
+            why = getattr(policy, "last_note", "")
             if not step.ok:
-                step.note = "tool failed; continuing without it"
+                step.note = _joined(why, "tool failed; continuing without it")
                 continue
+            step.note = why
             ctx.accept(step)
             step = self._fallback(ctx, step, before_hash, policy.options.tools) or step
             rise = self._perception_rise(ctx, before_hash, ctx.current_hash, policy.check_rise)
             if rise is not None:
                 ctx.rollback(len(ctx.accepted) - 1)
-                step.note = f"rolled back: degradation probabilities rose by {rise:.2f}"
+                step.note = _joined(step.note, f"rolled back: degradation probabilities rose by {rise:.2f}")
 
     @staticmethod
     def _fallback(ctx: AgentContext, step: Step, before: str, toolbox: dict[str, list[str]] | None) -> Step | None:
@@ -311,7 +313,7 @@ class Agent:
         if toolbox is not None and name not in toolbox.get(step.task or "", []):
             return None
         if ctx.calls_left <= 0:
-            step.note = f"returned the image unchanged; its fallback {name} not run: call limit reached"
+            step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: call limit reached")
             return None
         # the fallback's model is more general, and so is what it can mistake for its degradation
         # (a blind deblurring tool finds a "kernel" in periodic texture): it runs only on an image
@@ -319,10 +321,10 @@ class Agent:
         degradation = TASK_TO_DEGRADATION.get(step.task or "")
         seen = ctx.perceive(ctx.current, ctx.current_hash)
         if degradation and seen is not None and degradation in seen.probs and seen.probs[degradation] < FALLBACK_MIN_PROB:
-            step.note = (f"returned the image unchanged; its fallback {name} not run: perception reads "
-                         f"{degradation} at {seen.probs[degradation]:.2f} (< {FALLBACK_MIN_PROB})")
+            step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: perception "
+                                           f"reads {degradation} at {seen.probs[degradation]:.2f} (< {FALLBACK_MIN_PROB})")
             return None
-        step.note = f"returned the image unchanged: its fallback {name} runs instead"
+        step.note = _joined(step.note, f"returned the image unchanged: its fallback {name} runs instead")
         fb = ctx.call(ToolCall(name=name, arguments={}))
         if not fb.ok:
             fb.note = "fallback failed; continuing without it"
@@ -343,6 +345,11 @@ class Agent:
             return None
         rise = float(sum(p1.probs.values()) - sum(p0.probs.values()))
         return rise if rise > limit else None
+
+
+def _joined(*notes: str) -> str:
+    """A step's notes in order, the empty ones left out."""
+    return "; ".join(n for n in notes if n)
 
 
 def _top_choices(probs: Any, k: int = 3) -> dict[str, float]:

@@ -271,7 +271,7 @@ def story_html(traj: Any, image: np.ndarray, *, reference: np.ndarray | None = N
         head = (f'<div class="head"><span class="num">{shown}.</span><span class="tool">{html.escape(tool)}</span>'
                 f'<span class="tag">{html.escape(str(s.task or ""))}</span>'
                 f'<span class="tag {cls}">{html.escape(status)}</span>{timing}</div>')
-        body = ""
+        body = f'<p class="meta">{html.escape(s.note)}</p>' if s.note and s.accepted else ""
         if s.error:
             body += f'<p class="err">{html.escape(s.error)}</p>'
         before, after = images.get(s.input_hash), images.get(s.output_hash or "")

@@ -426,5 +426,10 @@ def test_noise_revealed_by_brightening_joins_the_agenda():
     img = np.random.default_rng(5).uniform(0.0, 0.4, (3, 64, 64)).astype(np.float32)
     pol = LearnedPolicy()
     agent = Agent(pool=_BrighteningPool(), perceiver=_hidden_noise_perceiver, config=AgentConfig(max_calls=6))
-    tasks = [pol.space.task_of(c["name"]) for c in agent.run(img, "learned").chain]
+    traj = agent.run(img, "learned")
+    tasks = [pol.space.task_of(c["name"]) for c in traj.chain]
     assert "low_light" in tasks and "denoise" in tasks[tasks.index("low_light") + 1 :]
+    # the trace says why: the denoising step carries the note, the brightening step none
+    notes = {pol.space.task_of(s.action["name"]): s.note for s in traj.steps if s.action["name"] != "stop"}
+    assert notes["denoise"].startswith("added: the low_light step revealed noise (perception reads it at ")
+    assert notes["low_light"] == ""

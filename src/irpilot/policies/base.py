@@ -64,6 +64,10 @@ class StepPolicy(Policy):
 
     Options: ClassVar[type[PolicyOptions]] = StepOptions
 
+    #: why the last action was chosen when a rule rather than the policy's model added it (e.g.
+    #: noise a brightening step revealed); the agent writes it on the step's ``note``
+    last_note: str = ""
+
     @property
     def check_rise(self) -> float | None:
         """The allowed rise of perception's summed probabilities after a step (None: no check)."""

@@ -106,6 +106,14 @@ def revealed_degradations(done_tasks: Sequence[str], perception: Any, threshold:
             if DEGRADATION_TO_TASK.get(d) not in done and perception.probs.get(d, 0.0) >= threshold]
 
 
+def revealed_note(degradation: str, done_tasks: Sequence[str], perception: Any) -> str:
+    """Why a step for ``degradation`` was added to the restoration, for its trace: which done
+    step revealed it and how sure perception is of it now."""
+    by = [t for t in dict.fromkeys(done_tasks) if degradation in REVEALS.get(t, ())]
+    p = perception.probs.get(degradation, 0.0) if perception is not None else float("nan")
+    return f"added: the {' and '.join(by) or 'earlier'} step revealed {degradation} (perception reads it at {p:.2f} on its output)"
+
+
 def default_policy_name() -> str:
     """The policy ``irpilot restore`` and the demo use when none is named: ``learned``.
 

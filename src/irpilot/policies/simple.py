@@ -10,7 +10,7 @@ import numpy as np
 from ..session import Observation
 from ..vocab import DEGRADATION_TO_TASK, restoration_order
 from .base import POLICIES, STOP, StepPolicy, ToolCall
-from .common import available_tools, default_tool, detected_degradations, revealed_degradations
+from .common import available_tools, default_tool, detected_degradations, revealed_degradations, revealed_note
 from .options import PolicyOptions, StepOptions, flag, option
 
 
@@ -30,6 +30,7 @@ class _PlanPolicy(StepPolicy):
         super().__init__(options, **raw)
         self.plan: list[ToolCall] = []
         self._revealed: set[str] = set()
+        self._notes: dict[int, str] = {}  # id of a planned call -> why it was added (for the trace)
 
     def degradations(self, obs: Observation) -> list[str]:
         if self.options.tasks is not None:
@@ -46,13 +47,15 @@ class _PlanPolicy(StepPolicy):
 
     def reset(self, obs: Observation) -> None:
         self.plan = self.make_plan(self.degradations(obs), obs.rng)
-        self._revealed = set()
+        self._revealed, self._notes = set(), {}
 
     def act(self, obs: Observation) -> ToolCall:
         if self.options.reveal and self.options.tasks is None:
             self._treat_revealed(obs)
         # a failed call is reported in the trace and the plan goes on with the next step
-        return self.plan.pop(0) if self.plan else STOP
+        call = self.plan.pop(0) if self.plan else STOP
+        self.last_note = self._notes.pop(id(call), "")
+        return call
 
     def _treat_revealed(self, obs: Observation) -> None:
         """Put the calls for degradations a done step revealed (:data:`~.common.REVEALS`) at the
@@ -66,7 +69,12 @@ class _PlanPolicy(StepPolicy):
                     if DEGRADATION_TO_TASK[d] not in planned and d not in self._revealed]
         if revealed:
             self._revealed.update(revealed)
-            self.plan[:0] = self.make_plan(revealed, obs.rng)
+            calls = self.make_plan(revealed, obs.rng)
+            for call in calls:
+                task = TOOLS.get(call.name).card.task if call.name in TOOLS else None
+                d = next((d for d in revealed if DEGRADATION_TO_TASK[d] == task), revealed[0])
+                self._notes[id(call)] = revealed_note(d, done, obs.perception)
+            self.plan[:0] = calls
 
 
 @POLICIES.register("fixed")

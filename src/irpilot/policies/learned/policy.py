@@ -29,7 +29,7 @@ from ...errors import ConfigError
 from ...session import Observation
 from ...vocab import DEGRADATION_TO_TASK
 from ..base import POLICIES, STOP, StepPolicy, ToolCall
-from ..common import revealed_degradations
+from ..common import revealed_degradations, revealed_note
 from ..options import PolicyOptions, StepOptions, flag, names, option, optional_float, optional_int
 from .checkpoint import load_policy
 from .decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
@@ -176,6 +176,7 @@ class LearnedPolicy(StepPolicy):
         self._called: list[str] = []
         self._banned: set[str] = set()
         self._last: str | None = None
+        self._revealed: dict[str, str] = {}  # task a done step revealed -> why it joined the agenda
         self.last_probs: dict[str, float] = {}
 
     @property
@@ -183,7 +184,7 @@ class LearnedPolicy(StepPolicy):
         return self.space.names
 
     def reset(self, obs: Observation) -> None:
-        self._called, self._banned, self._last = [], set(), None
+        self._called, self._banned, self._last, self._revealed = [], set(), None, {}
 
     def _sync(self, obs: Observation) -> None:
         called = [s.action.name for s in obs.history]
@@ -232,6 +233,7 @@ class LearnedPolicy(StepPolicy):
                 for d in revealed_degradations(done, obs.perception, self.options.threshold):
                     if DEGRADATION_TO_TASK[d] not in required:
                         required.append(DEGRADATION_TO_TASK[d])
+                        self._revealed.setdefault(DEGRADATION_TO_TASK[d], revealed_note(d, done, obs.perception))
         self._agenda = required
         if self.options.finish_agenda or self.tasks is not None:
             p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
@@ -275,10 +277,12 @@ class LearnedPolicy(StepPolicy):
         if name == "stop":
             extra = self._outside_task_tool() if self.options.finish_agenda or self.tasks is not None else None
             if extra is None:
-                self._last = None
+                self._last, self.last_note = None, ""
                 return STOP
             name = extra
         self._last = name
+        task = self.space.task_of(name) if name in self.space.tools else _task_of(name)
+        self.last_note = self._revealed.get(task or "", "")
         return ToolCall(name, self._arguments(name, obs))
 
     def _outside_task_tool(self) -> str | None:
@@ -308,6 +312,12 @@ class LearnedPolicy(StepPolicy):
         if "check" not in TOOLS.get(name).card.arguments:
             return {}
         return {"check": False} if obs.perception.probs.get("dark", 0.0) >= self.options.sure_dark else {}
+
+
+def _task_of(tool: str) -> str | None:
+    from ...tools import TOOLS
+
+    return TOOLS.get(tool).card.task if tool in TOOLS else None
 
 
 def _register_variants() -> None:
