@@ -253,14 +253,12 @@ class DehazeNet(CompactNetTool):
         from ...imaging.convert import as_image
         from ..classical.dehaze import sky_mask
 
-        img = as_image(img)
-        self.check_arguments(args)
-        keep_sky = args.pop("sky", False)
+        img = as_image(img)  # the airlight is read from the array before the tiles are cut
         self.ensure_setup()
         if "airlight" not in args:
             args["airlight"] = self._airlight(img)
-        out = super().__call__(img, **args)
-        if not keep_sky:
+        out = super().__call__(img, **args)  # checks the arguments; the network ignores ``sky``
+        if not args.get("sky", False):
             return out
         m = sky_mask(img, args["airlight"])[None]
         return (out + m * (img - out)).astype(np.float32)

@@ -1,0 +1,149 @@
+"""Whether to brighten: perception's dark reading and ``hsv_value_inverse``'s darkening check,
+measured together on photos that were darkened and photos that were not.
+
+An agent calls a low-light tool when perception reads the image as dark (probability >= 0.5);
+``hsv_value_inverse`` then brightens it only if its darkening check passes.  A photo as taken
+that passes both is washed out (BENCHMARKS.md, "``jpeg_ycc_net``": a CBSD68 crop of herons on a
+dark green background lost 14.6 dB).  This script records, per crop, the step an agent runs
+first (the denoiser after noise, DnCNN-3 after JPEG), then on its output perception's ``dark``
+probability, the check's score and the PSNR gain of the tool with the check off (its learned
+curve selector's curve), so that rules deciding on both readings can be compared.
+
+Crops of the *training* photos (``--photos training``, for choosing a rule) or of the test sets
+(``--photos test``, for measuring one), darkened by the protocol's ``dark`` or the realistic
+family's ``real_dark``, alone or with noise or JPEG, and the same photos not darkened (clean,
+noise, JPEG; their gain is measured against the clean crop, capped at 60 dB).
+
+    OMP_NUM_THREADS=1 python benchmarks/dark_decision.py --photos training --n 40 --seed 1 --out runs/dark_decision/train_s1.jsonl
+    python benchmarks/dark_decision.py --table runs/dark_decision/train_s1.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+COMBOS: dict[str, list[str]] = {
+    "clean": [],
+    "noise": ["noise"],
+    "jpeg": ["jpeg"],
+    "real_noise": ["real_noise"],
+    "real_jpeg": ["real_jpeg"],
+    "dark": ["dark"],
+    "dark+noise": ["dark", "noise"],
+    "dark+jpeg": ["dark", "jpeg"],
+    "real_dark": ["real_dark"],
+    "real_dark+real_noise": ["real_dark", "real_noise"],
+    "real_dark+real_jpeg": ["real_dark", "real_jpeg"],
+}
+
+
+def collect(args: argparse.Namespace) -> None:
+    from irpilot.degrade import degrade
+    from irpilot.perceive import load_default_perceiver
+    from irpilot.quality import score
+    from irpilot.tools import get_tool
+    from irpilot.tools.classical.lowlight import darkening_score, darkness_features
+
+    from tools_bench import test_crops
+
+    perceiver = load_default_perceiver()
+    tool, dejpeg, denoise = (get_tool(t) for t in ("hsv_value_inverse", "dncnn3_dejpeg", "ffdnet_color"))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w") as f:
+        for i, (name, clean) in enumerate(test_crops(args.n, args.size, seed=args.seed, photos=args.photos)):
+            rng = np.random.default_rng([args.seed, i])
+            for label, names in COMBOS.items():
+                img = degrade(clean, names, seed=int(rng.integers(1 << 30)))[0] if names else clean
+                kinds = "+".join(names)
+                x = dejpeg(img) if "jpeg" in kinds else denoise(img) if "noise" in kinds else img
+                base = min(60.0, float(score(x, clean, ["psnr"])["psnr"]))
+                after = min(60.0, float(score(tool(x, check=False), clean, ["psnr"])["psnr"]))
+                feats = darkness_features(x)
+                row = {"photo": name, "i": i, "combo": label, "darkened": "dark" in label,
+                       "p_dark": round(float(perceiver(x).probs["dark"]), 4),
+                       "score": round(float(darkening_score(feats)), 4),
+                       "features": [round(float(v), 5) for v in feats],
+                       "input_psnr": round(base, 3), "gain": round(after - base, 3)}
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+            print(f"{i + 1}/{args.n} {name}", flush=True)
+
+
+def decide(rows: list[dict], rule: str, t: float = 0.0, p_sure: float = 1.0) -> np.ndarray:
+    """Which crops each rule brightens.  ``shipped``: perception >= 0.5 and score > 0;
+    ``margin``: as shipped, but where perception is under ``p_sure`` the score must exceed ``t``."""
+    p = np.array([r["p_dark"] for r in rows])
+    s = np.array([r["score"] for r in rows])
+    called = p >= 0.5
+    if rule == "shipped":
+        return called & (s > 0)
+    if rule == "margin":
+        return called & (s > np.where(p >= p_sure, 0.0, t))
+    raise ValueError(rule)
+
+
+def table(paths: list[str], rules: list[tuple[str, float, float]]) -> None:
+    rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
+    print(f"{len(rows)} crops from {', '.join(paths)}\n")
+    print("| combination | n | read dark (p >= 0.5) | " + " | ".join(_name(r) for r in rules) + " |")
+    print("|---|---|---|" + "---|" * len(rules))
+    totals: dict[str, list[float]] = {_name(r): [] for r in rules}
+    for combo in COMBOS:
+        sub = [r for r in rows if r["combo"] == combo]
+        if not sub:
+            continue
+        g = np.array([r["gain"] for r in sub])
+        read = int(np.sum([r["p_dark"] >= 0.5 for r in sub]))
+        cells = []
+        for rule in rules:
+            on = decide(sub, *rule)
+            gain = np.where(on, g, 0.0)
+            cells.append(f"{int(on.sum())} on, {gain.mean():+.2f} (worst {gain.min():+.2f})")
+            if combo != "clean":
+                totals[_name(rule)].append(float(gain.mean()))
+        print(f"| {combo} | {len(sub)} | {read} | " + " | ".join(cells) + " |")
+    dark = [c for c in COMBOS if "dark" in c]
+    for rule in rules:
+        on_all = decide(rows, *rule)
+        clean_on = sum(1 for r, o in zip(rows, on_all) if o and not r["darkened"])
+        print(f"{_name(rule)}: photos not darkened brightened {clean_on}; mean over the darkened combinations "
+              f"{np.mean([v for c, v in zip([c for c in COMBOS if c != 'clean'], totals[_name(rule)]) if c in dark]):+.2f} dB")
+
+
+def _name(rule: tuple[str, float, float]) -> str:
+    return rule[0] if rule[0] == "shipped" else f"score > {rule[1]:g} under p {rule[2]:g}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--photos", choices=("training", "test"), default="training")
+    ap.add_argument("--n", type=int, default=40, help="crops (each in every combination)")
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default="runs/dark_decision/cases.jsonl")
+    ap.add_argument("--table", nargs="+", help="print the table of these cases files and stop")
+    ap.add_argument("--rules", default="shipped", help="comma-separated: shipped, or T@P (score > T where p < P)")
+    args = ap.parse_args()
+    if args.table:
+        rules = []
+        for r in args.rules.split(","):
+            if r == "shipped":
+                rules.append(("shipped", 0.0, 1.0))
+            else:
+                t, p = r.split("@")
+                rules.append(("margin", float(t), float(p)))
+        table(args.table, rules)
+        return
+    collect(args)
+
+
+if __name__ == "__main__":
+    main()
