@@ -45,13 +45,13 @@ COMBOS: dict[str, list[str]] = {
 
 
 def collect(args: argparse.Namespace) -> None:
+    from tools_bench import test_crops
+
     from irpilot.degrade import degrade
     from irpilot.perceive import load_default_perceiver
     from irpilot.quality import score
     from irpilot.tools import get_tool
     from irpilot.tools.classical.lowlight import darkening_score, darkness_features
-
-    from tools_bench import test_crops
 
     perceiver = load_default_perceiver()
     tool, dejpeg, denoise = (get_tool(t) for t in ("hsv_value_inverse", "dncnn3_dejpeg", "ffdnet_color"))

@@ -17,6 +17,7 @@ from irpilot.tools.classical.blind_deblur import (
     kernel_similarity,
     kernel_spread,
     shake_kernel_size,
+    within_input_range,
 )
 
 skdata = pytest.importorskip("skimage.data")
@@ -129,6 +130,19 @@ def test_tool_improves_a_shaken_crop() -> None:
     assert out.shape == sharp.shape and out.dtype == np.float32
     gain = psnr(out, sharp, 8) - psnr(shaken, sharp, 8)
     assert gain > 1.0, f"PSNR gain {gain:.2f} dB"
+    # ringing does not reach values the input never had (no new black specks along dark edges)
+    lo, hi = shaken.reshape(3, -1).min(axis=1), shaken.reshape(3, -1).max(axis=1)
+    assert np.all(out.reshape(3, -1).min(axis=1) >= lo) and np.all(out.reshape(3, -1).max(axis=1) <= hi)
+    raw = deconv_pnp(shaken, k, 4.0 / 255.0, lambda x, s: x)
+    assert raw.min() < lo.min() or raw.max() > hi.max()  # what the deconvolution alone does here
+
+
+def test_within_input_range_clips_each_channel_to_the_input() -> None:
+    img = np.stack([np.full((4, 4), 0.2), np.linspace(0.1, 0.5, 16).reshape(4, 4), np.full((4, 4), 0.9)]).astype(np.float32)
+    out = np.stack([np.full((4, 4), -0.1), np.full((4, 4), 0.7), np.linspace(0.8, 1.2, 16).reshape(4, 4)]).astype(np.float32)
+    got = within_input_range(out, img)
+    assert got.dtype == np.float32
+    assert np.allclose(got[0], 0.2) and np.allclose(got[1], 0.5) and np.allclose(got[2], 0.9)
 
 
 def test_tool_leaves_sharp_and_tiny_images_unchanged() -> None:
