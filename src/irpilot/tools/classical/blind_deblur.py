@@ -712,6 +712,9 @@ class BlindShakeDeblur(Tool):
             "prior": {"type": "string", "enum": ["auto", "ffdnet", "tv"], "default": "auto",
                       "description": "denoiser prior of the non-blind step: FFDNet when its weights are "
                       "present (auto), or total variation"},
+            "in_range": {"type": "boolean", "default": True,
+                         "description": "keep the result within the input's range of values, channel by channel "
+                         "(false: version 4's unclipped deconvolution)"},
             "space": {"type": "string", "enum": ["auto", "linear", "srgb"], "default": "auto",
                       "description": "where the blur happened: in linear light (a camera's shake, before "
                       "its tone curve), on sRGB values, or estimated both ways and chosen (auto)"},
@@ -790,7 +793,7 @@ class BlindShakeDeblur(Tool):
         return kernel_misfit_ratio(srgb_to_linear(img, np.float32) if space == "linear" else img, k) < FIT_RATIO
 
     def _run(self, img: np.ndarray, kernel_size: int | None = None, noise_sigma: float | None = None,
-             prior: str = "auto", space: str = "auto", **args: Any) -> np.ndarray:
+             prior: str = "auto", space: str = "auto", in_range: bool = True, **args: Any) -> np.ndarray:
         if prior not in ("auto", "ffdnet", "tv"):
             raise ValueError(f"prior must be 'auto', 'ffdnet' or 'tv', got {prior!r}")
         _check_space(space)  # before the early return: a wrong argument is an error on any image
@@ -818,7 +821,7 @@ class BlindShakeDeblur(Tool):
             from ..tiling import run_tiled
 
             out = run_tiled(deconv, img, _TILE, max(32, 2 * max(k.shape)))
-        return within_input_range(out, img)
+        return within_input_range(out, img) if in_range else out
 
 
 def within_input_range(out: np.ndarray, img: np.ndarray) -> np.ndarray:
