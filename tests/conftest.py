@@ -206,16 +206,6 @@ class DehazePicky(Tool):
         return img.copy()
 
 
-class DehazePartial(Tool):
-    """A dehazer whose model fits badly: it changes the image but leaves the haze, and names a fallback."""
-
-    card: ClassVar[ToolCard] = dataclasses.replace(_agent_card("agent_test_dehaze_partial", "dehaze"),
-                                                   fallback="agent_test_dehaze")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return (img - 0.05) / 0.95
-
-
 class Broken(Tool):
     card: ClassVar[ToolCard] = _agent_card("agent_test_broken", "low_light")
 
@@ -226,8 +216,8 @@ class Broken(Tool):
 @pytest.fixture(scope="module")
 def agent_tools() -> Iterator[None]:
     """The ``agent_test_*`` tools, registered while the module's tests run."""
-    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, DehazePartial, Brighten,
-                                                           Denoise, DenoiseDarkening, Darken, Broken)}):
+    with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, Brighten, Denoise,
+                                                           DenoiseDarkening, Darken, Broken)}):
         yield
 
 

@@ -41,17 +41,6 @@ __all__ = ["AgentConfig", "Step", "Trajectory", "Observation", "AgentContext", "
 #: photos")
 FALLBACK_MIN_PROB = 0.5
 
-#: a tool with a fallback, run on the agent's input, whose output perception still reads as
-#: having the step's degradation at least this probable did not remove it (a line kernel
-#: deconvolved on camera shake leaves ghosted edges): the step is rolled back and the fallback
-#: runs on its input.  On 15 shaken training crops where the line kernel passed its checks,
-#: perception read motion blur on the line tool's output at 0.15-0.94 (the line tool losing up to
-#: 1.6 dB where it was 0.75 or more); on 60 with the protocol's line blur at 0.64 at most.  Not
-#: after another step: after x4 upscaling, JPEG or noise removal perception read 0.77-0.95 on
-#: line outputs that had gained 1.3-6.1 dB (BENCHMARKS.md, "Camera shake: a line kernel that left
-#: the blur")
-FALLBACK_STILL_PROB = 0.75
-
 #: Called by the agent as a run goes: ``listener(event, step)`` with event ``"perceive"`` (before
 #: perception of the input; step None), ``"call"`` (a tool call is about to run) or ``"step"`` (it
 #: ran).  Progress bars and the app use it; an exception it raises (e.g. a cancel) ends the run.
@@ -313,48 +302,30 @@ class Agent:
 
     @staticmethod
     def _fallback(ctx: AgentContext, step: Step, before: str, toolbox: dict[str, list[str]] | None) -> Step | None:
-        """When ``step``'s card names a fallback (a more general tool of its task) and its model
-        of the degradation did not fit, run the fallback on the step's input and accept it;
-        returns that step, or None.  Did not fit: the tool returned its input unchanged (e.g. a
-        line kernel declined on camera shake), or perception still reads the step's degradation
-        on its output at :data:`FALLBACK_STILL_PROB` or more (the line kernel deconvolved camera
-        shake into ghosts), and then the step is rolled back first.  A toolbox the user gave the
-        policy (task -> tools) must list the fallback."""
+        """When ``step``'s tool returned its input unchanged and its card names a fallback
+        (its model of the degradation did not fit, e.g. a line kernel on camera shake), run
+        the fallback on the same image and accept it; returns that step, or None.  A toolbox
+        the user gave the policy (task -> tools) must list the fallback."""
         from .tools import TOOLS
 
         name = TOOLS.get(step.action.name).card.fallback if step.action.name in TOOLS else None
-        if not name or name not in TOOLS or not TOOLS.get(name).available():
+        if not name or step.output_hash != before or name not in TOOLS or not TOOLS.get(name).available():
             return None
         if toolbox is not None and name not in toolbox.get(step.task or "", []):
             return None
+        if ctx.calls_left <= 0:
+            step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: call limit reached")
+            return None
+        # the fallback's model is more general, and so is what it can mistake for its degradation
+        # (a blind deblurring tool finds a "kernel" in periodic texture): it runs only on an image
+        # perception reads as having the step's degradation (without a perception model, it runs)
         degradation = TASK_TO_DEGRADATION.get(step.task or "")
-        if step.output_hash != before:
-            # read only on a step that ran on the input itself: after another step (x4 upscaling,
-            # JPEG or noise removal) perception also reads that step's softness as blur
-            if before != ctx.input_hash:
-                return None
-            seen = ctx.perceive(ctx.current, ctx.current_hash)
-            if not degradation or seen is None or seen.probs.get(degradation, 0.0) < FALLBACK_STILL_PROB:
-                return None
-            if ctx.calls_left <= 0:
-                return None
-            note = step.note
-            ctx.rollback(len(ctx.accepted) - 1)
-            step.note = _joined(note, f"perception still reads {degradation} at {seen.probs[degradation]:.2f} on "
-                                           f"its output: rolled back, its fallback {name} runs instead")
-        else:
-            if ctx.calls_left <= 0:
-                step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: call limit reached")
-                return None
-            # the fallback's model is more general, and so is what it can mistake for its degradation
-            # (a blind deblurring tool finds a "kernel" in periodic texture): it runs only on an image
-            # perception reads as having the step's degradation (without a perception model, it runs)
-            seen = ctx.perceive(ctx.current, ctx.current_hash)
-            if degradation and seen is not None and degradation in seen.probs and seen.probs[degradation] < FALLBACK_MIN_PROB:
-                step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: perception "
-                                               f"reads {degradation} at {seen.probs[degradation]:.2f} (< {FALLBACK_MIN_PROB})")
-                return None
-            step.note = _joined(step.note, f"returned the image unchanged: its fallback {name} runs instead")
+        seen = ctx.perceive(ctx.current, ctx.current_hash)
+        if degradation and seen is not None and degradation in seen.probs and seen.probs[degradation] < FALLBACK_MIN_PROB:
+            step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: perception "
+                                           f"reads {degradation} at {seen.probs[degradation]:.2f} (< {FALLBACK_MIN_PROB})")
+            return None
+        step.note = _joined(step.note, f"returned the image unchanged: its fallback {name} runs instead")
         fb = ctx.call(ToolCall(name=name, arguments={}))
         if not fb.ok:
             fb.note = "fallback failed; continuing without it"
