@@ -128,11 +128,11 @@ class AgentContext:
              decision_seconds: float = 0.0) -> Step:
         """Run one tool call on ``image`` (default: the current image) through the pool and
         record it.  The step is not accepted until :meth:`accept` is called."""
-        from .tools import TOOLS
+        from .tools import task_of_tool
 
         src = self.current if image is None else image
         in_hash = self._hash(src, image_hash)
-        task = TOOLS.get(call.name).card.task if call.name in TOOLS else None
+        task = task_of_tool(call.name)
         step = Step(
             index=len(self.traj.steps),
             action=call,
@@ -287,7 +287,7 @@ class Agent:
             before_hash = ctx.current_hash
             step = ctx.call(action, decision_seconds=dt)
             step.choices, step.reply = choices, reply
-            why = getattr(policy, "last_note", "")
+            why = policy.last_note
             if not step.ok:
                 step.note = _joined(why, "tool failed; continuing without it")
                 continue

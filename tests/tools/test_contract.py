@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from irpilot.tools import TOOLS, Tool, get_tool
+from irpilot.tools import TOOLS, Tool, get_tool, task_of_tool
 
 NAMES = TOOLS.names()
 
@@ -88,8 +88,13 @@ def test_card_is_consistent(name: str) -> None:
     assert card.tile_size > 2 * card.tile_overlap or not card.tiling
     assert card.min_size >= 1 and card.multiple_of >= 1
     assert card.description
+    assert task_of_tool(name) == card.task
     if card.fallback is not None:  # the agent's hand-over when the tool returns its input unchanged
-        assert card.fallback != name and TOOLS.get(card.fallback).card.task == card.task
+        assert card.fallback != name and task_of_tool(card.fallback) == card.task
+
+
+def test_task_of_a_name_that_is_no_tool_is_none() -> None:
+    assert task_of_tool("stop") is None and task_of_tool("no_such_tool") is None
 
 
 @pytest.mark.parametrize("name", NAMES)

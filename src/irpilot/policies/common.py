@@ -111,7 +111,7 @@ def revealed_note(degradation: str, done_tasks: Sequence[str], perception: Any) 
     step revealed it and how sure perception is of it now."""
     by = [t for t in dict.fromkeys(done_tasks) if degradation in REVEALS.get(t, ())]
     p = perception.probs.get(degradation, 0.0) if perception is not None else float("nan")
-    return f"added: the {' and '.join(by) or 'earlier'} step revealed {degradation} (perception reads it at {p:.2f} on its output)"
+    return f"added: the {' and '.join(by)} step revealed {degradation} (perception reads it at {p:.2f} on its output)"
 
 
 def default_policy_name() -> str:

@@ -127,10 +127,10 @@ class PolicyResponder:
         self._base_available = getattr(self.policy, "available", None)
 
     def observation(self, req: ChatRequest) -> Observation:
-        from ..tools import TOOLS
+        from ..tools import task_of_tool
 
         perceive = self.perceiver
-        history = [Step(index=i, action=c, task=TOOLS.get(c.name).card.task if c.name in TOOLS else None, input_hash="", accepted=True)
+        history = [Step(index=i, action=c, task=task_of_tool(c.name), input_hash="", accepted=True)
                    for i, c in enumerate(req.accepted)]
         return Observation(
             image=req.image, input_image=req.input_image, history=history, calls_left=max(1, 12 - len(history)),

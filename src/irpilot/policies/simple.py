@@ -30,7 +30,7 @@ class _PlanPolicy(StepPolicy):
         super().__init__(options, **raw)
         self.plan: list[ToolCall] = []
         self._revealed: set[str] = set()
-        self._notes: dict[int, str] = {}  # id of a planned call -> why it was added (for the trace)
+        self._notes: dict[str, str] = {}  # task added for a revealed degradation -> why (for the trace)
 
     def degradations(self, obs: Observation) -> list[str]:
         if self.options.tasks is not None:
@@ -50,31 +50,29 @@ class _PlanPolicy(StepPolicy):
         self._revealed, self._notes = set(), {}
 
     def act(self, obs: Observation) -> ToolCall:
+        from ..tools import task_of_tool
+
         if self.options.reveal and self.options.tasks is None:
             self._treat_revealed(obs)
         # a failed call is reported in the trace and the plan goes on with the next step
         call = self.plan.pop(0) if self.plan else STOP
-        self.last_note = self._notes.pop(id(call), "")
+        self.last_note = self._notes.pop(task_of_tool(call.name) or "", "")
         return call
 
     def _treat_revealed(self, obs: Observation) -> None:
         """Put the calls for degradations a done step revealed (:data:`~.common.REVEALS`) at the
         front of the plan, unless their task is done or planned; each once (a call the agent
         rolled back is not planned again)."""
-        from ..tools import TOOLS
+        from ..tools import task_of_tool
 
         done = [s.task for s in obs.history if s.task]
-        planned = {TOOLS.get(c.name).card.task for c in self.plan if c.name in TOOLS}
+        planned = {task_of_tool(c.name) for c in self.plan} - {None}
         revealed = [d for d in revealed_degradations(done, obs.perception, self.options.threshold)
                     if DEGRADATION_TO_TASK[d] not in planned and d not in self._revealed]
         if revealed:
             self._revealed.update(revealed)
-            calls = self.make_plan(revealed, obs.rng)
-            for call in calls:
-                task = TOOLS.get(call.name).card.task if call.name in TOOLS else None
-                d = next((d for d in revealed if DEGRADATION_TO_TASK[d] == task), revealed[0])
-                self._notes[id(call)] = revealed_note(d, done, obs.perception)
-            self.plan[:0] = calls
+            self._notes.update({DEGRADATION_TO_TASK[d]: revealed_note(d, done, obs.perception) for d in revealed})
+            self.plan[:0] = self.make_plan(revealed, obs.rng)
 
 
 @POLICIES.register("fixed")

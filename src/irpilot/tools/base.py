@@ -305,6 +305,11 @@ TOOLS: Registry[type[Tool]] = Registry(
 )
 
 
+def task_of_tool(name: str) -> str | None:
+    """The task of the registered tool ``name`` (None for a name not registered, e.g. ``stop``)."""
+    return TOOLS.get(name).card.task if name in TOOLS else None
+
+
 def tool_names_for_task(task: str, *, only_available: bool = True) -> list[str]:
     return [
         name

@@ -92,7 +92,7 @@ class Decision:
 def expert_episodes(expert: str | Path, cfg: ExportConfig = ExportConfig()) -> Iterable[Episode]:
     """The best sequence of every expert case, and up to ``cfg.perturb`` distinct perturbed
     variants (sequences whose intermediate images the expert stored)."""
-    from ..tools import TOOLS
+    from ..tools import TOOLS, task_of_tool
     from .expert import load_expert, load_images, prefix_key
     from .perturb import PerturbConfig, perturb_sequence, scores_from_record
 
@@ -105,8 +105,8 @@ def expert_episodes(expert: str | Path, cfg: ExportConfig = ExportConfig()) -> I
         known = {t for seq in scores for t in seq}
 
         def alts(tool: str, known: set[str] = known) -> list[str]:
-            task = TOOLS.get(tool).card.task if tool in TOOLS else None
-            return [t for t in known if t in TOOLS and TOOLS.get(t).card.task == task] or [tool]
+            task = task_of_tool(tool)
+            return [t for t in known if t in TOOLS and task_of_tool(t) == task] or [tool]
 
         seqs = {best: "expert"}
         for _ in range(cfg.perturb * 4 if cfg.perturb else 0):

@@ -280,9 +280,10 @@ class LearnedPolicy(StepPolicy):
                 self._last, self.last_note = None, ""
                 return STOP
             name = extra
+        from ...tools import task_of_tool
+
         self._last = name
-        task = self.space.task_of(name) if name in self.space.tools else _task_of(name)
-        self.last_note = self._revealed.get(task or "", "")
+        self.last_note = self._revealed.get(task_of_tool(name) or "", "")
         return ToolCall(name, self._arguments(name, obs))
 
     def _outside_task_tool(self) -> str | None:
@@ -312,12 +313,6 @@ class LearnedPolicy(StepPolicy):
         if "check" not in TOOLS.get(name).card.arguments:
             return {}
         return {"check": False} if obs.perception.probs.get("dark", 0.0) >= self.options.sure_dark else {}
-
-
-def _task_of(tool: str) -> str | None:
-    from ...tools import TOOLS
-
-    return TOOLS.get(tool).card.task if tool in TOOLS else None
 
 
 def _register_variants() -> None:
