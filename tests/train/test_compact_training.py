@@ -123,3 +123,39 @@ def test_light_sources_are_drawn_alike_into_the_clean_and_the_dark_crop(photo: n
     assert float(dark2.max(axis=0)[lit].max()) == pytest.approx(1.0, abs=1e-6)  # saturated cores
     np.testing.assert_allclose(np.maximum(clean2, dark2)[:, lit], clean2[:, lit])  # lamps in both
     assert np.all(clean2 >= photo) and np.all(dark2 >= dark)
+
+
+def test_a_training_model_can_chain_degradations_and_end_with_the_agents_denoiser(photo: np.ndarray) -> None:
+    """``--models``: ``real_haze+real_noise>denoised`` is the hazy, noisy crop as the agent hands it
+    to a dehazing tool, after one of its denoisers; the chain is the two degradations in order."""
+    from irpilot.degrade import degrade
+    from irpilot.tools import get_tool
+    from irpilot.train.compact import model_degrade, parse_models
+
+    assert parse_models("real_haze:0.5, real_haze+real_noise>denoised:0.5") == (
+        ("real_haze", 0.5), ("real_haze+real_noise>denoised", 0.5))
+    for bad in ("real_haze+nothing:1", "real_haze>sharpened:1", "real_haze"):
+        with pytest.raises(SystemExit, match="--models"):
+            parse_models(bad)
+    crop = np.ascontiguousarray(photo[:, :64, :64])
+    noisy = model_degrade("real_haze+real_noise", crop, seed=5)
+    np.testing.assert_array_equal(noisy, degrade(crop, ["real_haze", "real_noise"], seed=5)[0])
+    denoised = model_degrade("real_haze+real_noise>denoised", crop, seed=5)  # no rng: the first tool
+    np.testing.assert_allclose(denoised, get_tool("dncnn_color_blind")(noisy), atol=1e-6)
+    assert float(np.abs(denoised - noisy).mean()) > 0.005
+
+
+def test_training_can_start_from_trained_weights_of_the_same_network(tmp_path: Path) -> None:
+    """``--init``: a new run from saved weights (a fine-tune with other models); a network of
+    another shape is refused before training."""
+    from irpilot.cli import main
+    from irpilot.tools.networks.compact import build_compact_net, save_compact_net
+
+    start = tmp_path / "start.safetensors"
+    save_compact_net(build_compact_net((4, 8)), start, {"task": "desnow", "widths": "4,8", "head": "residual"})
+    with pytest.raises(SystemExit, match="widths 4,8"):
+        main(["train", "tool", "desnow", "--out", str(tmp_path / "run"), "--init", str(start), "--widths", "8,16",
+              "--max-steps", "1"])
+    with pytest.raises(SystemExit, match="without --resume"):
+        main(["train", "tool", "desnow", "--out", str(tmp_path / "run"), "--init", str(start), "--widths", "4,8",
+              "--resume", "--max-steps", "1"])

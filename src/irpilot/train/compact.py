@@ -82,6 +82,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--widths", default="16,32,48,64", help="channels per U-Net level, full resolution first")
     p.add_argument("--clean-share", type=float, default=None,
                    help="share of crops left clean (default: the task's recipe, e.g. 0.1 for desnow)")
+    p.add_argument("--models", default=None, metavar="NAME:SHARE,...",
+                   help="the degradation models trained on, with their shares, instead of the recipe's: a "
+                   "degradation, several joined by '+', optionally followed by '>denoised' (the crop then goes "
+                   "through one of the agent's denoisers), e.g. real_haze:0.4,haze:0.4,real_haze+real_noise>denoised:0.2")
     p.add_argument("--highlights", type=float, default=None,
                    help="share of realistically darkened crops given light sources (default: none)")
     p.add_argument("--level-share", type=float, default=None,
@@ -102,6 +106,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from these weights (a .safetensors of the same network, e.g. the packaged one) "
+                   "instead of random ones; a fresh optimiser and learning-rate schedule")
     p.add_argument("--select", choices=("degraded", "all"), default="degraded",
                    help="which validation score picks best.safetensors: the mean output PSNR over the degraded "
                    "crops, or over all of them with the clean crops' as one more model (a network that must "
@@ -141,9 +148,49 @@ def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndar
     return np.ascontiguousarray(crop, dtype=np.float32)
 
 
+#: the agent's steps a training model can end with (``MODEL>STEP``): the tools whose output the
+#: network is given, as the agent would give it (a dehazing step after denoising a hazy, noisy photo)
+AFTER_STEPS: dict[str, tuple[str, ...]] = {"denoised": ("dncnn_color_blind", "ffdnet_color")}
+_STEP_TOOLS: dict[str, Any] = {}
+
+
+def model_degrade(name: str, clean: np.ndarray, seed: int, levels: dict[str, str] | None = None,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """``clean`` degraded by the training model ``name``: a registered degradation, several joined
+    by ``+`` (applied in that order, one seed), and optionally ``>STEP`` (:data:`AFTER_STEPS`): the
+    result then goes through one of that step's tools (drawn with ``rng``; the first without)."""
+    from ..degrade import degrade
+    from ..tools import get_tool
+
+    chain, _, step = name.partition(">")
+    out, _ = degrade(clean, chain.split("+"), seed=seed, levels=levels)
+    if step:
+        tools = AFTER_STEPS[step]
+        tool = tools[int(rng.integers(len(tools)))] if rng is not None else tools[0]
+        if tool not in _STEP_TOOLS:
+            _STEP_TOOLS[tool] = get_tool(tool)
+        out = _STEP_TOOLS[tool](out)
+    return out
+
+
+def parse_models(spec: str) -> tuple[tuple[str, float], ...]:
+    """``--models``: ``NAME:SHARE`` pairs separated by commas (see :func:`model_degrade`)."""
+    from ..degrade import DEGRADATIONS
+
+    out = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        name, _, share = part.rpartition(":")
+        chain, _, step = name.partition(">")
+        unknown = [d for d in chain.split("+") if d not in DEGRADATIONS]
+        if not name or unknown or (step and step not in AFTER_STEPS):
+            raise SystemExit(f"--models: {part!r} is not NAME:SHARE with NAME a degradation, several joined by '+', "
+                             f"optionally '>' and one of {', '.join(AFTER_STEPS)}")
+        out.append((name, float(share)))
+    return tuple(out)
+
+
 def _degrade(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """``clean`` degraded by one of the recipe's models (or left clean): (image, model name or "clean")."""
-    from ..degrade import degrade
     from ..degrade.base import LEVELS
 
     if rng.random() < recipe.clean_share:
@@ -151,8 +198,9 @@ def _degrade(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator) -> tup
     names = [n for n, _ in recipe.degradations]
     shares = np.array([s for _, s in recipe.degradations], dtype=np.float64)
     name = names[int(rng.choice(len(names), p=shares / shares.sum()))]
-    levels = {name: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < recipe.level_share else None
-    out, _ = degrade(clean, [name], seed=int(rng.integers(2**31)), levels=levels)
+    first = name.partition(">")[0].split("+")[0]
+    levels = {first: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < recipe.level_share else None
+    out = model_degrade(name, clean, int(rng.integers(2**31)), levels, rng)
     return upscaled(recipe, out, clean), name
 
 
@@ -209,7 +257,6 @@ def sample_batch(recipe: Recipe, photos: list[np.ndarray], p: np.ndarray, rng: n
 def _val_items(recipe: Recipe, val: list[np.ndarray], n: int, size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Fixed (model name, clean, degraded) crops of the held-out photos: ``n`` per model, and
     ``n`` clean ones (name "clean")."""
-    from ..degrade import degrade
     from ..imaging.convert import on_8bit_grid
 
     rng = np.random.default_rng(1234)
@@ -218,7 +265,7 @@ def _val_items(recipe: Recipe, val: list[np.ndarray], n: int, size: int) -> list
     for name in names:
         for i in range(n):
             clean = on_8bit_grid(random_crop(val[i % len(val)], size, rng))
-            lq = clean if name == "clean" else upscaled(recipe, degrade(clean, [name], seed=7000 + i)[0], clean)
+            lq = clean if name == "clean" else upscaled(recipe, model_degrade(name, clean, 7000 + i), clean)
             out.append((name, clean, lq))
     return out
 
@@ -264,6 +311,8 @@ def run(args: argparse.Namespace) -> int:
         recipe = dataclasses.replace(recipe, clean_share=float(args.clean_share))
     if args.head is not None:
         recipe = dataclasses.replace(recipe, head=args.head)
+    if args.models is not None:
+        recipe = dataclasses.replace(recipe, degradations=parse_models(args.models))
     if args.highlights is not None:
         recipe = dataclasses.replace(recipe, highlights=float(args.highlights))
     if args.level_share is not None:
@@ -279,6 +328,17 @@ def run(args: argparse.Namespace) -> int:
     m = 2 ** (len(widths) - 1) if args.arch == "unet" else 1
     if args.size % m:
         raise SystemExit(f"--size must be a multiple of {m} (the network's downsampling), got {args.size}")
+    start = None
+    if args.init is not None:  # checked before any photo is read
+        if args.resume:
+            raise SystemExit("--init starts a new run: use it without --resume")
+        from ..tools.networks.compact import load_compact_net
+
+        start, start_meta = load_compact_net(path=args.init)
+        if start_meta.get("widths") != ",".join(map(str, widths)) or start_meta.get("head", "residual") != recipe.head:
+            raise SystemExit(f"--init {args.init}: widths {start_meta.get('widths')} and head "
+                             f"{start_meta.get('head', 'residual')}, not this run's {','.join(map(str, widths))} "
+                             f"and {recipe.head}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out: Path = args.out or Path(f"runs/compact_{recipe.task}")
@@ -291,6 +351,8 @@ def run(args: argparse.Namespace) -> int:
         model = build_net(args.arch, widths, context=not args.no_context, head=recipe.head, refine=args.refine)
     except ValueError as e:  # e.g. --refine without the haze head
         raise SystemExit(str(e)) from None
+    if start is not None:
+        model.load_state_dict(start.state_dict())
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = resume(out, model, opt) if args.resume else (0, 0.0, -math.inf)
     if args.reset_best:
