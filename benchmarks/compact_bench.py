@@ -30,10 +30,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from tools_bench import test_crops  # noqa: E402
 
-from irpilot.degrade import degrade  # noqa: E402
 from irpilot.quality.full_reference import psnr, ssim  # noqa: E402
 from irpilot.tools import get_tool, tool_names_for_task  # noqa: E402
-from irpilot.train.compact import RECIPES, split_photos, upscaled  # noqa: E402
+from irpilot.train.compact import RECIPES, model_degrade, parse_models, split_photos, upscaled  # noqa: E402
 
 
 def heldout_crops(n: int, size: int, seed: int) -> list[tuple[str, np.ndarray]]:
@@ -102,6 +101,10 @@ def main() -> int:
     ap.add_argument("--weights", type=Path, default=None,
                     help="also run these compact-network weights (e.g. runs/compact_TASK/best.safetensors) as "
                     "'compact_run', before they are exported or shipped")
+    ap.add_argument("--models", default=None,
+                    help="degradation models instead of the recipe's, comma-separated, as `irpilot train tool "
+                    "--models` names them (without shares): e.g. real_haze,real_haze+real_noise>denoised (the "
+                    "gain of a '>denoised' model is over the denoised crop the tool is given)")
     ap.add_argument("--out", type=Path, default=None, help="JSON results (default: benchmarks/results/compact_TASK.json)")
     ap.add_argument("--png", type=Path, default=None, help="before/after panel of the first crops of each model")
     ap.add_argument("--png-crops", type=int, default=2)
@@ -110,8 +113,11 @@ def main() -> int:
     recipe = RECIPES[args.task]
     tools = args.tools or tool_names_for_task(args.task)
     crops = test_crops(args.crops, args.size, seed=args.seed) if args.photos == "test" else heldout_crops(args.crops, args.size, args.seed)
-    models = [n for n, _ in recipe.degradations]
-    items = {m: [(c, degrade(c, [m], seed=1000 + i)[0]) for i, (_, c) in enumerate(crops)] for m in models}
+    if args.models:
+        models = [n for n, _ in parse_models(",".join(f"{m.strip()}:1" for m in args.models.split(",") if m.strip()))]
+    else:
+        models = [n for n, _ in recipe.degradations]
+    items = {m: [(c, model_degrade(m, c, 1000 + i)) for i, (_, c) in enumerate(crops)] for m in models}
     if recipe.scale == 1:  # a photo as taken is not a x1/4 one: super-resolution has no clean row
         items["clean"] = [(c, c) for _, c in crops]
     res: dict[str, Any] = {"task": args.task, "photos": args.photos, "crops": [n for n, _ in crops], "size": args.size, "tools": {}}
