@@ -396,6 +396,34 @@ def test_train_grow_command_writes_a_policy_whose_new_tool_takes_its_task_first_
     assert float(logits[space.index("jpeg_ycc_net")] - logits[first]) == pytest.approx(2.0, abs=1e-4)
 
 
+def test_train_grow_replace_puts_a_tool_in_anothers_place_with_every_weight_kept(tmp_path: Path) -> None:
+    """``irpilot train grow --replace OLD=NEW``: the same network, the new tool at the old one's
+    index (so its logits, and the history input after calling it, are the old one's); a tool of
+    another task, or one the policy lacks, is refused."""
+    import torch
+
+    from irpilot.cli import main
+    from irpilot.policies.learned.checkpoint import load_policy
+    from irpilot.policies.learned.network import stack_states
+
+    out = tmp_path / "replaced.pt"
+    assert main(["train", "grow", "--init", "sft3", "--replace", "dncnn3_sr_x4=sr_net_x4", "--out", str(out)]) == 0
+    old_net, old_space, old_enc, _ = load_policy(default_weights("sft3"))
+    net, space, enc, meta = load_policy(out)
+    assert meta["info"]["grown"]["replaced"] == {"dncnn3_sr_x4": "sr_net_x4"}
+    assert "dncnn3_sr_x4" not in space.tools and space.index("sr_net_x4") == old_space.index("dncnn3_sr_x4")
+    rng = np.random.default_rng(3)
+    img = rng.random((3, 64, 64), dtype=np.float32)
+    perc = {label: float(rng.random()) for label in enc.perception_labels}
+    with torch.inference_mode():
+        before = old_net(*stack_states([old_enc.encode(img, ["dncnn3_sr_x4"], perc, input_perception=perc)]))[0]
+        after = net(*stack_states([enc.encode(img, ["sr_net_x4"], perc, input_perception=perc)]))[0]
+    torch.testing.assert_close(after, before)
+    for bad in ("dncnn3_sr_x4=bm3d", "dncnn3_sr_x4=ffdnet_color", "bicubic_x4=sr_net_x4", "dncnn3_sr_x4"):
+        assert main(["train", "grow", "--init", "sft3", "--replace", bad, "--out", str(tmp_path / "bad.pt")]) == 1
+    assert not (tmp_path / "bad.pt").exists()
+
+
 class _BrighteningPool(_IdentityPool):
     """Low-light tools double the image; every other tool returns it as it is."""
 

@@ -59,7 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "takes that tool's place). For a tool measured better than its task's first tool; "
                         "fine-tuning with `irpilot train sft --init ... --add-tools` is the trained alternative.")
     g.add_argument("--init", required=True, help="the trained policy (.pt, or a shipped policy's name)")
-    g.add_argument("--add-tools", required=True, metavar="TOOLS", help="comma-separated, e.g. dehaze_net,low_light_net")
+    g.add_argument("--add-tools", default="", metavar="TOOLS", help="comma-separated, e.g. dehaze_net,low_light_net")
+    g.add_argument("--replace", default="", metavar="OLD=NEW,...",
+                   help="tools that take another's place: the same decisions, the new tool called where the old one "
+                   "was (its output row and history input), e.g. dncnn3_sr_x4=sr_net_x4")
     g.add_argument("--offset", type=float, default=-1.0, help="logit offset of the new tools (default -1)")
     g.add_argument("--out", required=True, help="the grown policy (.pt; its .json meta beside it)")
     g.set_defaults(func=run_grow)
@@ -237,17 +240,32 @@ def run_sft(args: argparse.Namespace) -> int:
 
 
 def run_grow(args: argparse.Namespace) -> int:
-    from ..policies.learned.checkpoint import grow_policy, load_policy, save_policy
+    from ..errors import ConfigError
+    from ..policies.learned.checkpoint import grow_policy, load_policy, replace_tools, save_policy
     from ..policies.learned.policy import resolve_weights
     from ..tools import TOOLS
 
     init = resolve_weights(args.init)
     net, space, encoder, meta = load_policy(init)
     tools = [t.strip() for t in args.add_tools.split(",") if t.strip()]
+    pairs = [tuple(x.strip() for x in p.split("=", 1)) for p in args.replace.split(",") if p.strip()]
+    if not tools and not pairs:
+        raise ConfigError("grow: give --add-tools, --replace or both")
+    if any(len(p) != 2 or not all(p) for p in pairs):
+        raise ConfigError(f"grow: --replace takes OLD=NEW pairs, got {args.replace!r}")
     width = int(meta["net"]["width"])
-    net, space, encoder = grow_policy(net, space, encoder, [(t, TOOLS.get(t).card.task) for t in tools],
-                                      width=width, offset=args.offset)
-    info = {**meta.get("info", {}), "grown": {"init": init.name, "tools": tools, "offset": args.offset}}
+    grown: dict[str, object] = {"init": init.name}
+    if pairs:
+        try:
+            space, encoder = replace_tools(space, encoder, pairs)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        grown["replaced"] = dict(pairs)  # type: ignore[arg-type]
+    if tools:
+        net, space, encoder = grow_policy(net, space, encoder, [(t, TOOLS.get(t).card.task) for t in tools],
+                                          width=width, offset=args.offset)
+        grown.update(tools=tools, offset=args.offset)
+    info = {**meta.get("info", {}), "grown": grown}
     out = save_policy(args.out, net, space, encoder, width=width, info=info)
     print(f"policy: {out} ({space.n} tools: {', '.join(space.tools)})")
     return 0

@@ -132,6 +132,29 @@ def load_policy(path: str | Path) -> tuple[Any, ActionSpace, StateEncoder, dict[
     return net, space, encoder, meta
 
 
+def replace_tools(space: ActionSpace, encoder: StateEncoder, pairs: Sequence[tuple[str, str]]) -> tuple[ActionSpace, StateEncoder]:
+    """The action space and state encoder of a trained policy in which each ``(old, new)`` pair's
+    ``new`` tool (of the same task) takes ``old``'s place: its output row and its history input,
+    every weight unchanged, so the policy decides exactly as before and calls ``new`` where it
+    called ``old``.  For a tool measured better than the one it replaces on that tool's own work."""
+    from ...tools import TOOLS
+
+    tools = list(space.tools)
+    for old, new in pairs:
+        if old not in tools:
+            raise ValueError(f"replace_tools: {old!r} is not an action of the policy ({', '.join(tools)})")
+        if new in tools:
+            raise ValueError(f"replace_tools: {new!r} is already an action of the policy")
+        task = space.tasks[tools.index(old)]
+        if TOOLS.get(new).card.task != task:
+            raise ValueError(f"replace_tools: {new!r} is a {TOOLS.get(new).card.task} tool, {old!r} a {task} one")
+        tools[tools.index(old)] = new
+    space2 = ActionSpace(tuple(tools), space.tasks)
+    encoder2 = StateEncoder(space2, crop=encoder.crop, n_crops=encoder.n_crops, perception_labels=encoder.perception_labels,
+                            max_steps=encoder.max_steps, input_perception=encoder.input_perception)
+    return space2, encoder2
+
+
 def grow_policy(
     net: Any,
     space: ActionSpace,
