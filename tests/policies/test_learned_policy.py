@@ -20,7 +20,6 @@ from irpilot.policies.learned import (  # noqa: E402
     default_weights,
     pending_tools,
     redirect_stop,
-    resolve_weights,
 )
 from irpilot.pool.result import CallResult  # noqa: E402
 
@@ -241,9 +240,13 @@ def test_agenda_threshold_and_skip():
     assert LearnedPolicy(agenda_skip="motion_blur+defocus_blur").options.agenda_skip == ("motion_blur", "defocus_blur")
 
 
-def test_ensemble_averages_the_logits_of_its_members():
+def test_ensemble_averages_the_logits_of_its_members(tmp_path):
     """``weights="a.pt+b.pt"``: one decision from the mean of the members' logits."""
-    static = resolve_weights("mix_sft_dehaze")  # the SFT start of the default: the same actions
+    from irpilot.cli import main
+
+    # the SFT start of the default, with the x4 tool the default calls in dncnn3_sr_x4's place: the same actions
+    static = tmp_path / "sft_start.pt"
+    assert main(["train", "grow", "--init", "mix_sft_dehaze", "--replace", "dncnn3_sr_x4=sr_net_x4", "--out", str(static)]) == 0
     single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
     twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
     pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
