@@ -134,7 +134,7 @@ def test_a_training_model_can_chain_degradations_and_end_with_the_agents_denoise
 
     assert parse_models("real_haze:0.5, real_haze+real_noise>denoised:0.5") == (
         ("real_haze", 0.5), ("real_haze+real_noise>denoised", 0.5))
-    for bad in ("real_haze+nothing:1", "real_haze>sharpened:1", "real_haze"):
+    for bad in ("real_haze+nothing:1", "real_haze>sharpened:1", "real_haze", "real_haze:x", "real_haze:0"):
         with pytest.raises(SystemExit, match="--models"):
             parse_models(bad)
     crop = np.ascontiguousarray(photo[:, :64, :64])

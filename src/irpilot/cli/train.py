@@ -248,19 +248,22 @@ def run_grow(args: argparse.Namespace) -> int:
     init = resolve_weights(args.init)
     net, space, encoder, meta = load_policy(init)
     tools = [t.strip() for t in args.add_tools.split(",") if t.strip()]
-    pairs = [tuple(x.strip() for x in p.split("=", 1)) for p in args.replace.split(",") if p.strip()]
+    pairs: list[tuple[str, str]] = []
+    for item in (x.strip() for x in args.replace.split(",") if x.strip()):
+        old, sep, new = (x.strip() for x in item.partition("="))
+        if not (sep and old and new):
+            raise ConfigError(f"grow: --replace takes OLD=NEW pairs, got {item!r}")
+        pairs.append((old, new))
     if not tools and not pairs:
         raise ConfigError("grow: give --add-tools, --replace or both")
-    if any(len(p) != 2 or not all(p) for p in pairs):
-        raise ConfigError(f"grow: --replace takes OLD=NEW pairs, got {args.replace!r}")
     width = int(meta["net"]["width"])
     grown: dict[str, object] = {"init": init.name}
     if pairs:
         try:
-            space, encoder = replace_tools(space, encoder, pairs)  # type: ignore[arg-type]
+            space, encoder = replace_tools(space, encoder, pairs)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        grown["replaced"] = dict(pairs)  # type: ignore[arg-type]
+        grown["replaced"] = dict(pairs)
     if tools:
         net, space, encoder = grow_policy(net, space, encoder, [(t, TOOLS.get(t).card.task) for t in tools],
                                           width=width, offset=args.offset)

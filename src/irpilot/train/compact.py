@@ -182,10 +182,14 @@ def parse_models(spec: str) -> tuple[tuple[str, float], ...]:
         name, _, share = part.rpartition(":")
         chain, _, step = name.partition(">")
         unknown = [d for d in chain.split("+") if d not in DEGRADATIONS]
-        if not name or unknown or (step and step not in AFTER_STEPS):
+        try:
+            value = float(share)
+        except ValueError:
+            value = 0.0
+        if not name or unknown or (step and step not in AFTER_STEPS) or not value > 0:
             raise SystemExit(f"--models: {part!r} is not NAME:SHARE with NAME a degradation, several joined by '+', "
-                             f"optionally '>' and one of {', '.join(AFTER_STEPS)}")
-        out.append((name, float(share)))
+                             f"optionally '>' and one of {', '.join(AFTER_STEPS)}, and SHARE a positive number")
+        out.append((name, value))
     return tuple(out)
 
 
@@ -198,7 +202,7 @@ def _degrade(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator) -> tup
     names = [n for n, _ in recipe.degradations]
     shares = np.array([s for _, s in recipe.degradations], dtype=np.float64)
     name = names[int(rng.choice(len(names), p=shares / shares.sum()))]
-    first = name.partition(">")[0].split("+")[0]
+    first = name.partition(">")[0].split("+")[0]  # a chain's random severity is its first degradation's
     levels = {first: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < recipe.level_share else None
     out = model_degrade(name, clean, int(rng.integers(2**31)), levels, rng)
     return upscaled(recipe, out, clean), name
