@@ -52,12 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         module.add_arguments(sp)
         sp.set_defaults(func=module.run)
 
-    g = tsub.add_parser("grow", help="add tools to a trained policy without retraining it",
+    g = tsub.add_parser("grow", help="add tools to a trained policy, or put one in another's place, without retraining it",
                         description="Add tools to a trained policy (each of a task it has): every trained weight is "
                         "kept, each new tool takes its task's first tool's output row, with its logit moved by "
                         "--offset (negative: the policy decides as before until fine-tuned; positive: the new tool "
-                        "takes that tool's place). For a tool measured better than its task's first tool; "
-                        "fine-tuning with `irpilot train sft --init ... --add-tools` is the trained alternative.")
+                        "takes that tool's place); --replace puts a tool in another's place with every weight "
+                        "kept (the same decisions, the other tool). For a tool measured better than its task's "
+                        "first tool; fine-tuning with `irpilot train sft --init ... --add-tools` is the trained "
+                        "alternative.")
     g.add_argument("--init", required=True, help="the trained policy (.pt, or a shipped policy's name)")
     g.add_argument("--add-tools", default="", metavar="TOOLS", help="comma-separated, e.g. dehaze_net,low_light_net")
     g.add_argument("--replace", default="", metavar="OLD=NEW,...",
