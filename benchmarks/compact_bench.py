@@ -114,7 +114,7 @@ def main() -> int:
     tools = args.tools or tool_names_for_task(args.task)
     crops = test_crops(args.crops, args.size, seed=args.seed) if args.photos == "test" else heldout_crops(args.crops, args.size, args.seed)
     if args.models:
-        models = [n for n, _ in parse_models(",".join(f"{m.strip()}:1" for m in args.models.split(",") if m.strip()))]
+        models = [n for n, _ in parse_models(args.models)]
     else:
         models = [n for n, _ in recipe.degradations]
     items = {m: [(c, model_degrade(m, c, 1000 + i)) for i, (_, c) in enumerate(crops)] for m in models}

@@ -31,8 +31,8 @@ from irpilot.tools import get_tool  # noqa: E402
 
 
 def with_planes(out: np.ndarray, clean: np.ndarray, keep_luma_of: str) -> np.ndarray:
-    """``out`` with its luma (``keep_luma_of="clean"``) or its chroma (``"out"``: the clean chroma
-    put back) taken from ``clean``."""
+    """``out`` with one of its planes replaced by ``clean``'s: ``keep_luma_of="clean"`` takes the
+    clean luma (``out``'s chroma stays), ``"out"`` keeps ``out``'s luma and takes the clean chroma."""
     a, b = rgb_to_ycbcr(out), rgb_to_ycbcr(clean)
     mixed = np.concatenate([b[:1], a[1:]]) if keep_luma_of == "clean" else np.concatenate([a[:1], b[1:]])
     return np.clip(ycbcr_to_rgb(mixed), 0.0, 1.0)

@@ -82,7 +82,7 @@ def collect(args: argparse.Namespace) -> None:
             small = "low_resolution" if family == "protocol" else "real_low_resolution"
             clean = random_crop(photos[int(rng.integers(len(photos)))], args.size, rng)
             names = [before, small] if before else [small]
-            lq, records = degrade(clean, names, seed=int(rng.integers(2**31)))
+            lq, _ = degrade(clean, names, seed=int(rng.integers(2**31)))
             base = psnr(bicubic_upscale(lq, 4)[:, : clean.shape[1], : clean.shape[2]], clean)
             row = {"case": i, "family": family, "names": names, "psnr_bicubic": round(base, 3),
                    "features": [round(float(v), 5) for v in sr_features(lq)]}

@@ -134,7 +134,8 @@ def test_a_training_model_can_chain_degradations_and_end_with_the_agents_denoise
 
     assert parse_models("real_haze:0.5, real_haze+real_noise>denoised:0.5") == (
         ("real_haze", 0.5), ("real_haze+real_noise>denoised", 0.5))
-    for bad in ("real_haze+nothing:1", "real_haze>sharpened:1", "real_haze", "real_haze:x", "real_haze:0"):
+    assert parse_models("real_haze,haze:2") == (("real_haze", 1.0), ("haze", 2.0))  # no share: 1
+    for bad in ("real_haze+nothing:1", "real_haze>sharpened:1", ":1", "real_haze:x", "real_haze:0"):
         with pytest.raises(SystemExit, match="--models"):
             parse_models(bad)
     crop = np.ascontiguousarray(photo[:, :64, :64])
@@ -159,3 +160,17 @@ def test_training_can_start_from_trained_weights_of_the_same_network(tmp_path: P
     with pytest.raises(SystemExit, match="without --resume"):
         main(["train", "tool", "desnow", "--out", str(tmp_path / "run"), "--init", str(start), "--widths", "4,8",
               "--resume", "--max-steps", "1"])
+    from irpilot.config import settings
+    from irpilot.tools.networks.compact import load_compact_net
+
+    if settings.data_dir is None or not (Path(settings.data_dir) / "T91").is_dir():
+        pytest.skip("no training photos (IRPILOT_DATA_DIR)")
+    torch.manual_seed(7)
+    trained = build_compact_net((4, 8))
+    torch.nn.init.normal_(trained.tail.weight, std=0.05)  # weights a random start would not have
+    save_compact_net(trained, start, {"task": "desnow", "widths": "4,8", "head": "residual"})
+    out = tmp_path / "run"
+    assert main(["train", "tool", "desnow", "--out", str(out), "--init", str(start), "--widths", "4,8", "--size", "32",
+                 "--batch", "2", "--lr", "1e-9", "--max-steps", "1", "--val-crops", "1", "--val-size", "32"]) == 0
+    net, _ = load_compact_net(path=out / "best.safetensors")
+    torch.testing.assert_close(net.tail.weight, trained.tail.weight, atol=1e-6, rtol=0)  # one tiny step from the start

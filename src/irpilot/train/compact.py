@@ -151,7 +151,6 @@ def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndar
 #: the agent's steps a training model can end with (``MODEL>STEP``): the tools whose output the
 #: network is given, as the agent would give it (a dehazing step after denoising a hazy, noisy photo)
 AFTER_STEPS: dict[str, tuple[str, ...]] = {"denoised": ("dncnn_color_blind", "ffdnet_color")}
-_STEP_TOOLS: dict[str, Any] = {}
 
 
 def model_degrade(name: str, clean: np.ndarray, seed: int, levels: dict[str, str] | None = None,
@@ -167,19 +166,20 @@ def model_degrade(name: str, clean: np.ndarray, seed: int, levels: dict[str, str
     if step:
         tools = AFTER_STEPS[step]
         tool = tools[int(rng.integers(len(tools)))] if rng is not None else tools[0]
-        if tool not in _STEP_TOOLS:
-            _STEP_TOOLS[tool] = get_tool(tool)
-        out = _STEP_TOOLS[tool](out)
+        out = get_tool(tool)(out)  # one shared instance per process: the network loads once
     return out
 
 
 def parse_models(spec: str) -> tuple[tuple[str, float], ...]:
-    """``--models``: ``NAME:SHARE`` pairs separated by commas (see :func:`model_degrade`)."""
+    """``--models``: ``NAME:SHARE`` pairs separated by commas (see :func:`model_degrade`); a
+    ``NAME`` without its share has share 1."""
     from ..degrade import DEGRADATIONS
 
     out = []
     for part in (p.strip() for p in spec.split(",") if p.strip()):
-        name, _, share = part.rpartition(":")
+        name, sep, share = part.rpartition(":")
+        if not sep:
+            name, share = part, "1"
         chain, _, step = name.partition(">")
         unknown = [d for d in chain.split("+") if d not in DEGRADATIONS]
         try:

@@ -150,8 +150,7 @@ def replace_tools(space: ActionSpace, encoder: StateEncoder, pairs: Sequence[tup
             raise ValueError(f"replace_tools: {new!r} is a {TOOLS.get(new).card.task} tool, {old!r} a {task} one")
         tools[tools.index(old)] = new
     space2 = ActionSpace(tuple(tools), space.tasks)
-    encoder2 = StateEncoder(space2, crop=encoder.crop, n_crops=encoder.n_crops, perception_labels=encoder.perception_labels,
-                            max_steps=encoder.max_steps, input_perception=encoder.input_perception)
+    encoder2 = StateEncoder(space2, **encoder.config())
     return space2, encoder2
 
 
@@ -184,8 +183,7 @@ def grow_policy(
         tools.insert(at, t)
         tasks.insert(at, k)
     space2 = ActionSpace(tuple(tools), tuple(tasks))
-    encoder2 = StateEncoder(space2, crop=encoder.crop, n_crops=encoder.n_crops, perception_labels=encoder.perception_labels,
-                            max_steps=encoder.max_steps, input_perception=encoder.input_perception)
+    encoder2 = StateEncoder(space2, **encoder.config())
     net2 = build_net(space2, encoder2, width=width, evidence=getattr(net, "evidence_index", None) is not None,
                      dropout=float(getattr(net, "dropout_p", 0.0)), stop_evidence=bool(getattr(net, "stop_evidence", False)))
     # where each new action reads its weights from: itself when it existed, else its task's first tool
