@@ -125,19 +125,26 @@ def generated_case(img: np.ndarray, condition: str, seed: list[int]) -> tuple[np
     return x, record
 
 
-def photos(n: int, size: int) -> list[tuple[str, np.ndarray]]:
-    from irpilot.data import training_photo_paths
-    from irpilot.io import read_image
+def photos(n: int, size: int, held_out: bool = False) -> list[tuple[str, np.ndarray]]:
+    """The first ``n`` photos of CSet14 and LIVE1, or (``held_out``) of the photos irpilot's
+    networks never train on (:func:`irpilot.train.compact.split_photos`' every 10th), centre-cropped."""
+    if held_out:
+        from irpilot.train.compact import split_photos
 
-    paths = training_photo_paths(sets=("CSet14", "LIVE1"))
+        _, val, names = split_photos()
+        found = [(name.rsplit(".", 1)[0], img) for name, img in zip(names, val)]
+    else:
+        from irpilot.data import training_photo_paths
+        from irpilot.io import read_image
+
+        found = [(f"{p.parent.name}/{p.stem}", read_image(p)) for p in training_photo_paths(sets=("CSet14", "LIVE1"))[:n]]
     out = []
-    for p in paths[:n]:
-        img = read_image(p)
+    for name, img in found[:n]:
         if size:
             _, h, w = img.shape
             s = min(size, h, w)
             img = img[:, (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
-        out.append((f"{p.parent.name}/{p.stem}", img))
+        out.append((name, img))
     return out
 
 
@@ -152,6 +159,9 @@ def main() -> None:
     ap.add_argument("--kernels", choices=("real", "generated"), default="real",
                     help="real: the measured kernels of the data folder, mild noise / JPEG; generated: "
                     "the realistic family (real_motion_blur, real_noise, real_jpeg)")
+    ap.add_argument("--held-out", action="store_true",
+                    help="the 13 photos held out of every network's training (split_photos) instead of CSet14 and LIVE1 "
+                    "(which shake_deblur_pnp's refinement network trains on)")
     ap.add_argument("--out", default="", help="folder for per-case JSON lines and PNGs of each case")
     ap.add_argument("--perception", action="store_true",
                     help="also record perception's motion-blur reading of each input (the agent runs the motion "
@@ -188,7 +198,7 @@ def main() -> None:
         if perceiver is None:
             raise SystemExit("--perception: no perception model could be loaded (see irpilot tools)")
     rows: list[dict] = []
-    for i, (pname, img) in enumerate(photos(args.n, args.size)):
+    for i, (pname, img) in enumerate(photos(args.n, args.size, args.held_out)):
         if kernels:
             kname, kernel = kernels[i % len(kernels)]
             clean, blurred = shake(img, kernel)

@@ -47,11 +47,13 @@ def run_tiled(
     overlap: int,
     scale: int = 1,
     align: int = 1,
+    channels: int | None = None,
 ) -> np.ndarray:
-    """Apply ``fn`` (3, h, w) -> (3, h*scale, w*scale) tile by tile and blend.  ``align`` puts
-    every tile origin on a grid of that many pixels (a JPEG's block grid: 16 for 4:2:0)."""
+    """Apply ``fn`` (C, h, w) -> (``channels``, h*scale, w*scale) tile by tile and blend
+    (``channels``: C unless given).  ``align`` puts every tile origin on a grid of that many
+    pixels (a JPEG's block grid: 16 for 4:2:0)."""
     c, h, w = img.shape
-    out = np.zeros((c, h * scale, w * scale), dtype=np.float32)
+    out = np.zeros((c if channels is None else channels, h * scale, w * scale), dtype=np.float32)
     weight = np.zeros((1, h * scale, w * scale), dtype=np.float32)
     ys, xs = tile_starts(h, tile, overlap, align), tile_starts(w, tile, overlap, align)
     for y in ys:

@@ -1,0 +1,226 @@
+"""Train the refinement network of the camera-shake deblurring tool (``irpilot train deconv``).
+
+``shake_deblur_pnp`` estimates a blur kernel and deconvolves with it; where the kernel is wrong
+the result rings or ghosts, and where the blur is long it stays soft.  Its refinement network
+(:func:`irpilot.tools.networks.compact.build_compact_net` with the ``deconv`` head) reads the
+tool's input and its deconvolution side by side and returns a corrected deconvolution: it learns
+where to trust the kernel and where to fall back towards the input.
+
+Two stages, because the deconvolution is slow (6-8 s per 256 px crop on one CPU thread):
+
+1. ``--make N``: ``N`` triples (shaken crop, the tool's deconvolution of it, clean crop) of
+   256 px crops of the training photos (held-out photos with ``--photos val``), written in shards
+   of 25 to ``--data``.  The crops are degraded by the realistic family's camera shake
+   (``real_motion_blur``, generated trajectories, 70 % in linear light), alone or followed by
+   sensor noise or JPEG, or by the protocol's line blur, at the default severities or (30 %) a
+   random level; a few stay sharp.  Run several workers with different ``--seed``.
+2. ``--out OUT --minutes M``: train on random 128 px crops (rotated and flipped together) of the
+   training triples, validate on the held-out ones (whole 256 px crops), keep
+   ``OUT/best.safetensors`` and ``--export`` it to ``src/irpilot/assets/compact_deconv.safetensors``.
+
+    irpilot train deconv --make 400 --seed 1 --data runs/deconv_data
+    irpilot train deconv --make 40 --seed 9 --photos val --data runs/deconv_data
+    irpilot train deconv --data runs/deconv_data --out runs/deconv --minutes 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .loop import JsonLog, export_best, resume, train_for_budget
+
+__all__ = ["MODELS", "add_arguments", "make_triples", "run"]
+
+#: degradation models of the shaken crops and their shares (``+`` chains; "clean": left sharp)
+MODELS: tuple[tuple[str, float], ...] = (
+    ("real_motion_blur", 0.55),
+    ("real_motion_blur+real_noise", 0.15),
+    ("real_motion_blur+real_jpeg", 0.15),
+    ("motion_blur", 0.1),
+    ("clean", 0.05),
+)
+CROP = 256
+SHARD = 25
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=Path("runs/deconv_data"), help="folder of the triples' shards")
+    p.add_argument("--make", type=int, default=0, metavar="N", help="make N triples into --data (then stop)")
+    p.add_argument("--photos", choices=("train", "val"), default="train",
+                   help="with --make: crops of the training photos or of the held-out ones (validation)")
+    p.add_argument("--out", type=Path, default=Path("runs/deconv"), help="training run folder")
+    p.add_argument("--minutes", type=float, default=40.0, help="training time budget (validation excluded)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--size", type=int, default=128, help="training crop side (a multiple of 8)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak Adam learning rate (cosine decay)")
+    p.add_argument("--widths", default="16,32,48,64", help="channels per U-Net level, full resolution first")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--eval-minutes", type=float, default=4.0, help="validate and checkpoint this often")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
+    p.add_argument("--crop", type=int, default=CROP, help="with --make: side of the crops (the tool's kernel is 17 px from 256 px)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
+    p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
+
+
+def _draw_model(rng: np.random.Generator) -> str:
+    shares = np.array([s for _, s in MODELS])
+    return MODELS[int(rng.choice(len(MODELS), p=shares / shares.sum()))][0]
+
+
+def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int = CROP) -> int:
+    """Write ``n`` (shaken, deconvolved, clean) triples to ``out`` in shards of :data:`SHARD`
+    (``{photos}_{seed}_{k}.npz``: ``x`` and ``c`` uint8, ``d`` float16, each (k, 3, crop, crop),
+    ``model`` the degradation of each).  Returns the number written."""
+    from ..degrade import degrade
+    from ..degrade.base import LEVELS
+    from ..imaging.convert import on_8bit_grid
+    from ..tools import get_tool
+    from .compact import random_crop, split_photos
+
+    train, val, _ = split_photos()
+    pool = train if photos == "train" else val
+    area = np.array([p.shape[1] * p.shape[2] for p in pool], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    tool = get_tool("shake_deblur_pnp")
+    out.mkdir(parents=True, exist_ok=True)
+    xs: list[np.ndarray] = []
+    ds: list[np.ndarray] = []
+    cs: list[np.ndarray] = []
+    names: list[str] = []
+    done = 0
+    t0 = time.perf_counter()
+    while done < n:
+        clean = on_8bit_grid(random_crop(pool[int(rng.choice(len(pool), p=area / area.sum()))], crop, rng))
+        model = _draw_model(rng)
+        if model == "clean":
+            x = clean
+        else:
+            chain = model.split("+")
+            levels = {chain[0]: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < 0.3 else None
+            x, _ = degrade(clean, chain, seed=int(rng.integers(2**31)), levels=levels)
+        d = tool(x)
+        xs.append(np.round(x * 255).astype(np.uint8))
+        ds.append(np.clip(d, 0, 1).astype(np.float16))
+        cs.append(np.round(clean * 255).astype(np.uint8))
+        names.append(model)
+        done += 1
+        if len(xs) == SHARD or done == n:
+            k = (done - 1) // SHARD
+            tmp = out / f".{photos}_{seed}_{k}.tmp.npz"
+            np.savez(tmp, x=np.stack(xs), d=np.stack(ds), c=np.stack(cs), model=np.array(names))
+            tmp.replace(out / f"{photos}_{seed}_{k}.npz")
+            print(json.dumps({"written": done, "of": n, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+            xs, ds, cs, names = [], [], [], []
+    return done
+
+
+def _load(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    files = sorted(data.glob(f"{photos}_*.npz"))
+    if not files:
+        raise SystemExit(f"no {photos} triples in {data}: make them with --make N (--photos {photos})")
+    parts = [np.load(f) for f in files]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in ("x", "d", "c", "model"))  # type: ignore[return-value]
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.clip(a, 0, 1).astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def _batch(x: np.ndarray, d: np.ndarray, c: np.ndarray, rng: np.random.Generator, n: int,
+           size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random (input: shaken and deconvolved stacked, 6 channels; target) crops."""
+    ins, tgts = [], []
+    for _ in range(n):
+        i = int(rng.integers(len(x)))
+        y0, x0 = (int(v) for v in rng.integers(0, x.shape[-1] - size + 1, size=2))
+        stack = np.concatenate([x[i].astype(np.float32) / 255, d[i].astype(np.float32), c[i].astype(np.float32) / 255])
+        stack = stack[:, y0 : y0 + size, x0 : x0 + size]
+        k = int(rng.integers(8))
+        stack = np.rot90(stack, k % 4, axes=(1, 2))
+        if k >= 4:
+            stack = stack[:, :, ::-1]
+        ins.append(stack[:6])
+        tgts.append(stack[6:])
+    return np.ascontiguousarray(np.stack(ins)), np.ascontiguousarray(np.stack(tgts))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.make:
+        make_triples(args.make, args.data, args.seed, args.photos, args.crop)
+        return 0
+    import torch
+
+    from ..tools.networks.compact import build_compact_net, save_compact_net
+
+    widths = tuple(int(v) for v in str(args.widths).split(","))
+    x, d, c, _ = _load(args.data, "train")
+    if args.size % 2 ** (len(widths) - 1) or args.size > x.shape[-1]:
+        raise SystemExit(f"--size must be a multiple of {2 ** (len(widths) - 1)} and at most {x.shape[-1]} (the triples' side)")
+    vx, vd, vc, vm = _load(args.data, "val")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    model = build_compact_net(widths, context=False, head="deconv")  # no per-image bias: tiles run alike
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    step, spent, best = resume(args.out, model, opt) if args.resume else (0, 0.0, -math.inf)
+    rng = np.random.default_rng(args.seed + step)
+    argv = sys.argv[1:]
+    meta = {"task": "deconv", "widths": ",".join(map(str, widths)), "context": "0", "head": "deconv",
+            "params": sum(p.numel() for p in model.parameters()), "train_triples": len(x), "val_triples": len(vx),
+            "models": ",".join(n for n, _ in MODELS), "command": "irpilot " + " ".join(argv)}
+    record = JsonLog(args.out / "log.jsonl")
+    record(event="start", step=step, spent=round(spent, 1), **meta)
+
+    def train_step() -> float:
+        xb, yb = _batch(x, d, c, rng, args.batch, args.size)
+        err = model(torch.from_numpy(xb)) - torch.from_numpy(yb)
+        loss = torch.sqrt(err * err + 1e-6).mean()  # Charbonnier
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return float(loss.detach())
+
+    def evaluate() -> tuple[float, dict[str, float]]:
+        acc: dict[str, list[tuple[float, float, float]]] = {}
+        model.eval()
+        with torch.inference_mode():
+            for i in range(len(vx)):
+                inp = np.concatenate([vx[i].astype(np.float32) / 255, vd[i].astype(np.float32)])[None]
+                out = model(torch.from_numpy(inp))[0].numpy()
+                clean = vc[i].astype(np.float32) / 255
+                acc.setdefault(str(vm[i]), []).append(
+                    (_psnr(vx[i] / 255.0, clean), _psnr(vd[i].astype(np.float32), clean), _psnr(out, clean)))
+        model.train()
+        res: dict[str, float] = {}
+        for name, vals in acc.items():
+            a = np.array(vals)
+            res[f"{name}_in"], res[f"{name}_deconv"], res[f"{name}_out"] = (float(v) for v in a.mean(axis=0))
+        res.pop("clean_in", None)  # a sharp crop's own PSNR: what the tool and the network keep of it
+        every = np.array([v for name, vals in acc.items() if name != "clean" for v in vals])
+        res["gain_deconv"] = float((every[:, 1] - every[:, 0]).mean())
+        res["gain_out"] = float((every[:, 2] - every[:, 0]).mean())
+        res["worse_out"] = float((every[:, 2] < every[:, 0] - 0.05).mean())
+        return res["gain_out"], res
+
+    def save_best(step: int, spent: float, res: dict[str, float]) -> None:
+        save_compact_net(model, args.out / "best.safetensors",
+                         {**{k: str(v) for k, v in meta.items()}, "step": str(step), "train_minutes": f"{spent / 60:.1f}",
+                          "val": json.dumps({k: round(v, 3) for k, v in res.items()})})
+
+    train_for_budget(args.out, model, opt, record, step=step, spent=spent, best=best, budget=spent + args.minutes * 60,
+                     peak_lr=args.lr, train_step=train_step, evaluate=evaluate, save_best=save_best,
+                     eval_minutes=args.eval_minutes, max_steps=args.max_steps)
+    if args.export is not None:
+        export_best(args.out, args.export, record)
+    record.close()
+    return 0

@@ -1,0 +1,72 @@
+"""``irpilot train deconv`` (``irpilot.train.deconv``): the refinement network of
+``shake_deblur_pnp`` reads a blurred photo beside its deconvolution; triples are made by the tool
+itself, and a few training steps write weights the tool can load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+
+def test_the_deconv_head_starts_as_the_deconvolution_itself() -> None:
+    from irpilot.tools.networks.compact import build_compact_net
+
+    net = build_compact_net((4, 8), context=False, head="deconv")
+    x = torch.rand(2, 6, 16, 24)
+    torch.testing.assert_close(net(x), x[:, 3:6])
+    torch.nn.init.normal_(net.tail.weight, std=0.1)
+    assert net(x).shape == (2, 3, 16, 24) and not torch.allclose(net(x), x[:, 3:6])
+
+
+def test_refinement_runs_any_size_and_large_photos_in_tiles_that_agree() -> None:
+    """Sides need not be multiples of 8; above 1 MP the photo runs in 512 px tiles, which (no
+    per-image bias) give what one pass over the whole photo gives, up to the blending of the
+    overlaps."""
+    from irpilot.tools.classical import blind_deblur
+    from irpilot.tools.networks.compact import build_compact_net
+
+    torch.manual_seed(0)
+    net = build_compact_net((4, 8), context=False, head="deconv").eval()
+    torch.nn.init.normal_(net.tail.weight, std=0.02)
+    rng = np.random.default_rng(0)
+    small = rng.random((3, 37, 50), dtype=np.float32)
+    out = blind_deblur.refine_deconvolution(net, small, small[::-1].copy())
+    assert out.shape == (3, 37, 50) and out.dtype == np.float32 and 0.0 <= out.min() and out.max() <= 1.0
+    big = np.repeat(np.repeat(rng.random((3, 130, 130), dtype=np.float32), 8, axis=1), 8, axis=2)
+    assert big.shape[1] * big.shape[2] > blind_deblur._WHOLE_PIXELS // 2
+    tiled = blind_deblur.refine_deconvolution(net, big, big * 0.9)
+    with torch.inference_mode():
+        whole = net(torch.from_numpy(np.concatenate([big, big * 0.9])[None]))[0].clamp(0, 1).numpy()
+    assert float(np.abs(tiled - whole).max()) < 0.01
+
+
+@pytest.mark.slow
+def test_triples_and_a_few_training_steps_write_loadable_weights(tmp_path: Path) -> None:
+    from irpilot.cli import main
+    from irpilot.config import settings
+    from irpilot.tools.networks.compact import load_compact_net
+    from irpilot.train.deconv import make_triples
+
+    if settings.data_dir is None or not (Path(settings.data_dir) / "T91").is_dir():
+        pytest.skip("no training photos (IRPILOT_DATA_DIR)")
+    data = tmp_path / "data"
+    assert make_triples(3, data, seed=1, photos="train", crop=64) == 3
+    assert make_triples(2, data, seed=2, photos="val", crop=64) == 2
+    shard = np.load(data / "train_1_0.npz")
+    assert shard["x"].shape == shard["d"].shape == shard["c"].shape == (3, 3, 64, 64)
+    assert shard["x"].dtype == np.uint8 and shard["d"].dtype == np.float16
+    out, exported = tmp_path / "run", tmp_path / "deconv.safetensors"
+    assert main(["train", "deconv", "--data", str(data), "--out", str(out), "--max-steps", "3", "--widths", "4,8",
+                 "--size", "32", "--batch", "2", "--export", str(exported)]) == 0
+    events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    evals = [e for e in events if e["event"] == "eval"]
+    assert evals and evals[-1]["step"] == 3 and np.isfinite(evals[-1]["gain_out"])
+    net, meta = load_compact_net(path=exported)
+    assert meta["head"] == "deconv" and meta["context"] == "0" and meta["widths"] == "4,8"
+    assert net(torch.rand(1, 6, 32, 32)).shape == (1, 3, 32, 32)
