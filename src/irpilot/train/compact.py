@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .loop import JsonLog, export_best, resume, train_for_budget
+from .loop import JsonLog, charbonnier_step, export_best, resume, train_for_budget
 
 __all__ = ["Recipe", "RECIPES", "add_arguments", "random_crop", "run", "sample_batch", "split_photos"]
 
@@ -377,14 +377,7 @@ def run(args: argparse.Namespace) -> int:
     key = "score_all" if args.select == "all" else "score"
 
     def train_step() -> float:
-        x, y = sample_batch(recipe, train, weights, rng, args.batch, args.size)
-        err = model(torch.from_numpy(x)) - torch.from_numpy(y)
-        loss = torch.sqrt(err * err + 1e-6).mean()  # Charbonnier
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # one bad batch cannot throw the weights off
-        opt.step()
-        return float(loss.detach())
+        return charbonnier_step(model, opt, *sample_batch(recipe, train, weights, rng, args.batch, args.size))
 
     def evaluate() -> tuple[float, dict[str, float]]:
         res = _evaluate(model, items)

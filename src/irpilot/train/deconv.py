@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .loop import JsonLog, export_best, resume, train_for_budget
+from .loop import JsonLog, charbonnier_step, export_best, resume, train_for_budget
 
 __all__ = ["MODELS", "add_arguments", "make_triples", "run"]
 
@@ -181,14 +181,7 @@ def run(args: argparse.Namespace) -> int:
     record(event="start", step=step, spent=round(spent, 1), **meta)
 
     def train_step() -> float:
-        xb, yb = _batch(x, d, c, rng, args.batch, args.size)
-        err = model(torch.from_numpy(xb)) - torch.from_numpy(yb)
-        loss = torch.sqrt(err * err + 1e-6).mean()  # Charbonnier
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return float(loss.detach())
+        return charbonnier_step(model, opt, *_batch(x, d, c, rng, args.batch, args.size))
 
     def evaluate() -> tuple[float, dict[str, float]]:
         acc: dict[str, list[tuple[float, float, float]]] = {}

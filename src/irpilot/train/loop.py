@@ -23,7 +23,22 @@ from ..io import atomic_torch_save
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["JsonLog", "checkpoint", "cosine_lr", "export_best", "resume", "train_for_budget"]
+__all__ = ["JsonLog", "charbonnier_step", "checkpoint", "cosine_lr", "export_best", "resume", "train_for_budget"]
+
+
+def charbonnier_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: Any, y: Any) -> float:
+    """One optimiser step of ``model`` on the batch ``x`` (numpy, the network's input) towards ``y``
+    with the Charbonnier (smooth L1) loss, gradients clipped to norm 1 (one bad batch cannot throw the
+    weights off); returns the loss."""
+    import torch
+
+    err = model(torch.from_numpy(x)) - torch.from_numpy(y)
+    loss = torch.sqrt(err * err + 1e-6).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return float(loss.detach())
 
 
 def cosine_lr(peak: float, frac: float) -> float:
