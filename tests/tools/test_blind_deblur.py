@@ -276,8 +276,10 @@ def test_tool_improves_generated_shake_on_a_training_photo() -> None:
 @pytest.mark.weights
 def test_the_refinement_network_reads_the_input_beside_the_deconvolution() -> None:
     """Version 6 corrects the deconvolution with irpilot's refinement network (shipped): on the
-    same shaken training crop it changes the deconvolution and does not make it worse;
-    ``refine=false`` is version 5 exactly, and the network is not run where the tool declines."""
+    same shaken training crop it changes the deconvolution a little (a correction, not another
+    image) and keeps the deblurring's gain (here 26.31 -> 26.24 dB, input 24.49: per crop the
+    network is no sure gain, BENCHMARKS.md "Camera shake: a refinement network"); the network is
+    not run where the tool declines."""
     if not TOOLS.get("ffdnet_color").available():
         pytest.skip("FFDNet weights missing")
     from irpilot.degrade import get_degradation
@@ -289,8 +291,8 @@ def test_the_refinement_network_reads_the_input_beside_the_deconvolution() -> No
     shaken = shake.apply(sharp, shake.sample(np.random.default_rng(0), level="moderate"))
     tool = get_tool("shake_deblur_pnp")
     plain, refined = tool(shaken, refine=False), tool(shaken)
-    assert float(np.abs(refined - plain).mean()) > 1e-3
-    assert psnr(refined, sharp) > psnr(plain, sharp) - 0.1
+    assert 1e-3 < float(np.abs(refined - plain).mean()) < 0.02
+    assert psnr(refined, sharp) > psnr(shaken, sharp) + 1.0
     tiny = np.ascontiguousarray(sharp[:, :40, :40])
     np.testing.assert_array_equal(tool(tiny), tiny)
 
