@@ -47,7 +47,7 @@ def test_refinement_runs_any_size_and_large_photos_in_tiles_that_agree() -> None
 
 
 @pytest.mark.slow
-def test_triples_and_a_few_training_steps_write_loadable_weights(tmp_path: Path) -> None:
+def test_triples_and_a_few_training_steps_write_loadable_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from irpilot.cli import main
     from irpilot.config import settings
     from irpilot.tools.networks.compact import load_compact_net
@@ -61,12 +61,23 @@ def test_triples_and_a_few_training_steps_write_loadable_weights(tmp_path: Path)
     shard = np.load(data / "train_1_0.npz")
     assert shard["x"].shape == shard["d"].shape == shard["c"].shape == (3, 3, 64, 64)
     assert shard["x"].dtype == np.uint8 and shard["d"].dtype == np.float16
+    # the stored deconvolution is the tool's own, before its refinement network (which it trains)
+    from irpilot.tools import get_tool
+
+    raw = get_tool("shake_deblur_pnp")(shard["x"][0].astype(np.float32) / 255, refine=False)
+    np.testing.assert_allclose(shard["d"][0].astype(np.float32), raw, atol=2e-3)
     out, exported = tmp_path / "run", tmp_path / "deconv.safetensors"
     assert main(["train", "deconv", "--data", str(data), "--out", str(out), "--max-steps", "3", "--widths", "4,8",
                  "--size", "32", "--batch", "2", "--export", str(exported)]) == 0
     events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     evals = [e for e in events if e["event"] == "eval"]
     assert evals and evals[-1]["step"] == 3 and np.isfinite(evals[-1]["gain_out"])
+    capsys.readouterr()
+    assert main(["train", "deconv", "--data", str(data), "--check", str(exported)]) == 0
+    checked = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # --check scores the exported weights as training last scored them (the best are the last here or earlier)
+    assert checked["gain_deconv"] == pytest.approx(evals[-1]["gain_deconv"], abs=1e-3)
+    assert 0 <= checked["refined"] <= 2 and 0.0 <= checked["worse_out"] <= 1.0
     net, meta = load_compact_net(path=exported)
     assert meta["head"] == "deconv" and meta["context"] == "0" and meta["widths"] == "4,8"
     assert net(torch.rand(1, 6, 32, 32)).shape == (1, 3, 32, 32)

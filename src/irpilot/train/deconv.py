@@ -17,10 +17,13 @@ Two stages, because the deconvolution is slow (6-8 s per 256 px crop on one CPU 
 2. ``--out OUT --minutes M``: train on random 128 px crops (rotated and flipped together) of the
    training triples, validate on the held-out ones (whole 256 px crops), keep
    ``OUT/best.safetensors`` and ``--export`` it to ``src/irpilot/assets/compact_deconv.safetensors``.
+   Validation runs the network as the tool does: only where the tool deconvolved.
+3. ``--check WEIGHTS``: that validation of saved weights, printed.
 
     irpilot train deconv --make 400 --seed 1 --data runs/deconv_data
     irpilot train deconv --make 40 --seed 9 --photos val --data runs/deconv_data
     irpilot train deconv --data runs/deconv_data --out runs/deconv --minutes 40
+    irpilot train deconv --data runs/deconv_data --check src/irpilot/assets/compact_deconv.safetensors
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .compact import _psnr
 from .loop import JsonLog, charbonnier_step, export_best, resume, train_for_budget
 
-__all__ = ["MODELS", "add_arguments", "make_triples", "run"]
+__all__ = ["MODELS", "add_arguments", "make_triples", "run", "validate"]
 
 #: degradation models of the shaken crops and their shares (``+`` chains; "clean": left sharp)
 MODELS: tuple[tuple[str, float], ...] = (
@@ -68,6 +73,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
+    p.add_argument("--check", type=Path, default=None, metavar="WEIGHTS",
+                   help="only score these weights on the held-out triples as the tool runs them (then stop)")
 
 
 def _draw_model(rng: np.random.Generator) -> str:
@@ -106,7 +113,7 @@ def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int 
             chain = model.split("+")
             levels = {chain[0]: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < 0.3 else None
             x, _ = degrade(clean, chain, seed=int(rng.integers(2**31)), levels=levels)
-        d = tool(x)
+        d = tool(x, refine=False)  # the deconvolution the network corrects, not its own output
         xs.append(np.round(x * 255).astype(np.uint8))
         ds.append(np.clip(d, 0, 1).astype(np.float16))
         cs.append(np.round(clean * 255).astype(np.uint8))
@@ -130,9 +137,39 @@ def _load(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return tuple(np.concatenate([p[k] for p in parts]) for k in ("x", "d", "c", "model"))  # type: ignore[return-value]
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((np.clip(a, 0, 1).astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
+#: largest difference (0-1 scale) between a stored input and its deconvolution where the tool
+#: declined (returned the input: the float16 storage of the deconvolution differs by less)
+_DECLINED = 2e-3
+
+
+def validate(model: Any, vx: np.ndarray, vd: np.ndarray, vc: np.ndarray, vm: np.ndarray) -> dict[str, float]:
+    """``model`` on held-out triples as the tool runs it (:func:`irpilot.tools.classical.blind_deblur.
+    refine_deconvolution`, only where the tool deconvolved): per degradation model the mean PSNR of
+    the input, the deconvolution and the output (for sharp crops: of the output only); over the
+    shaken ones the mean gains over the input, the shares made worse than the input (by more than
+    0.05 dB), how many were deconvolved, and the least and largest change of a deconvolution's PSNR."""
+    from ..tools.classical.blind_deblur import refine_deconvolution
+
+    acc: dict[str, list[tuple[float, float, float]]] = {}
+    for x8, d16, c8, name in zip(vx, vd, vc, vm):
+        x, d, clean = x8.astype(np.float32) / 255, d16.astype(np.float32), c8.astype(np.float32) / 255
+        out = d if float(np.abs(x - d).max()) <= _DECLINED else refine_deconvolution(model, x, d)
+        acc.setdefault(str(name), []).append((_psnr(x, clean), _psnr(d, clean), _psnr(out, clean)))
+    res: dict[str, float] = {}
+    for name, vals in acc.items():
+        a = np.array(vals)
+        res[f"{name}_in"], res[f"{name}_deconv"], res[f"{name}_out"] = (float(v) for v in a.mean(axis=0))
+    res.pop("clean_in", None)  # a sharp crop's own PSNR: what the tool and the network keep of it
+    every = np.array([v for name, vals in acc.items() if name != "clean" for v in vals])
+    change = every[:, 2] - every[:, 1]
+    ran = np.abs(change) > 0
+    res["gain_deconv"] = float((every[:, 1] - every[:, 0]).mean())
+    res["gain_out"] = float((every[:, 2] - every[:, 0]).mean())
+    res["worse_deconv"] = float((every[:, 1] < every[:, 0] - 0.05).mean())
+    res["worse_out"] = float((every[:, 2] < every[:, 0] - 0.05).mean())
+    res["refined"] = float(ran.sum())
+    res["change_min"], res["change_max"] = (float(change[ran].min()), float(change[ran].max())) if ran.any() else (0.0, 0.0)
+    return res
 
 
 def _batch(x: np.ndarray, d: np.ndarray, c: np.ndarray, rng: np.random.Generator, n: int,
@@ -159,14 +196,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import torch
 
-    from ..tools.networks.compact import build_compact_net, save_compact_net
+    from ..tools.networks.compact import build_compact_net, load_compact_net, save_compact_net
+
+    torch.set_num_threads(args.threads)
+    if args.check is not None:
+        net, _ = load_compact_net(path=args.check)
+        print(json.dumps({k: round(v, 3) for k, v in validate(net, *_load(args.data, "val")).items()}))
+        return 0
 
     widths = tuple(int(v) for v in str(args.widths).split(","))
     x, d, c, _ = _load(args.data, "train")
     if args.size % 2 ** (len(widths) - 1) or args.size > x.shape[-1]:
         raise SystemExit(f"--size must be a multiple of {2 ** (len(widths) - 1)} and at most {x.shape[-1]} (the triples' side)")
     vx, vd, vc, vm = _load(args.data, "val")
-    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     model = build_compact_net(widths, context=False, head="deconv")  # no per-image bias: tiles run alike
@@ -184,25 +226,9 @@ def run(args: argparse.Namespace) -> int:
         return charbonnier_step(model, opt, *_batch(x, d, c, rng, args.batch, args.size))
 
     def evaluate() -> tuple[float, dict[str, float]]:
-        acc: dict[str, list[tuple[float, float, float]]] = {}
         model.eval()
-        with torch.inference_mode():
-            for i in range(len(vx)):
-                inp = np.concatenate([vx[i].astype(np.float32) / 255, vd[i].astype(np.float32)])[None]
-                out = model(torch.from_numpy(inp))[0].numpy()
-                clean = vc[i].astype(np.float32) / 255
-                acc.setdefault(str(vm[i]), []).append(
-                    (_psnr(vx[i] / 255.0, clean), _psnr(vd[i].astype(np.float32), clean), _psnr(out, clean)))
+        res = validate(model, vx, vd, vc, vm)
         model.train()
-        res: dict[str, float] = {}
-        for name, vals in acc.items():
-            a = np.array(vals)
-            res[f"{name}_in"], res[f"{name}_deconv"], res[f"{name}_out"] = (float(v) for v in a.mean(axis=0))
-        res.pop("clean_in", None)  # a sharp crop's own PSNR: what the tool and the network keep of it
-        every = np.array([v for name, vals in acc.items() if name != "clean" for v in vals])
-        res["gain_deconv"] = float((every[:, 1] - every[:, 0]).mean())
-        res["gain_out"] = float((every[:, 2] - every[:, 0]).mean())
-        res["worse_out"] = float((every[:, 2] < every[:, 0] - 0.05).mean())
         return res["gain_out"], res
 
     def save_best(step: int, spent: float, res: dict[str, float]) -> None:
