@@ -327,6 +327,52 @@ def test_expert_sft_rl_smoke(tmp_path, pool):
     assert list(grown.tools) == [*old_tools[:at], "gamma_auto", *old_tools[at:]]
 
 
+def test_expert_searches_chosen_cases_again_and_sft_takes_the_new_records(tmp_path, pool):
+    """--only-tasks searches the same cases again (same ids and images) with other tools; SFT's
+    merge keeps the later record of a case and refuses a different case under the same id."""
+    from irpilot.train.data import Case
+    from irpilot.train.expert import load_expert, load_images, run_expert
+    from irpilot.train.sft import _merge_records
+
+    def fake_case(rng, photos, size, case_id, **_):
+        clean = _clean(int(rng.integers(1000)), 32)
+        if rng.random() < 0.5:
+            return Case(case_id, "fake", (0, 0, 32, 32), ["dark", "haze"], [None, None], 0, clean, _degrade(clean), [])
+        return Case(case_id, "fake", (0, 0, 32, 32), ["haze"], [None], 0, clean, (clean + 0.1).astype(np.float32) / 1.1, [])
+
+    import irpilot.train.data as data_mod
+
+    orig = data_mod.make_case
+    data_mod.make_case = fake_case
+    try:
+        first = load_expert(run_expert(tmp_path / "a", 8, pool=pool, candidates=CANDS, photos=[], beam=None))
+        weaker = {**CANDS, "low_light": ["trainfake_gain15"]}
+        again = load_expert(run_expert(tmp_path / "b", 8, pool=pool, candidates=weaker, photos=[], beam=None,
+                                       only_tasks=("low_light",)))
+    finally:
+        data_mod.make_case = orig
+    dark = [r["id"] for r in first if "low_light" in r["tasks"]]
+    assert 0 < len(dark) < len(first) and [r["id"] for r in again] == dark
+    for cid in dark:
+        assert np.array_equal(load_images(tmp_path / "a", cid)["degraded"], load_images(tmp_path / "b", cid)["degraded"])
+    assert all("trainfake_gain15" in r["best"] for r in again)
+
+    merged = {r["id"]: r for r in _merge_records([tmp_path / "a", tmp_path / "b"])}
+    assert sorted(merged) == sorted(r["id"] for r in first)
+    assert all(merged[c]["_root"] == str(tmp_path / "b") and "trainfake_gain15" in merged[c]["best"] for c in dark)
+    assert all(merged[r["id"]]["_root"] == str(tmp_path / "a") for r in first if r["id"] not in dark)
+
+    lines = (tmp_path / "b" / "expert.jsonl").read_text().splitlines()
+    import json
+
+    other = json.loads(lines[0])
+    other["box"] = [1, 1, 32, 32]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "expert.jsonl").write_text(json.dumps(other) + "\n")
+    with pytest.raises(ValueError, match="not the case of that id"):
+        _merge_records([tmp_path / "a", tmp_path / "c"])
+
+
 def test_validation_times_each_policy_without_the_other_policies_results():
     """Two runs of the same policy on the same case: with a fresh cache both execute their tools
     (neither is timed on the other's results); without it the second run is served from the cache."""
@@ -378,7 +424,8 @@ def test_validation_details_record_the_learned_policys_choices():
 
 def test_rl_command_rejects_a_normalisation_its_strategy_does_not_have(tmp_path, capsys):
     """``--norm`` belongs to ``adaptive``: with ``static`` or ``gdpo`` a contradicting value is an
-    error before any policy or tool loads (the start policy here does not even exist)."""
+    error before any policy or tool loads (the start policy here does not even exist); so is an
+    unknown task in ``train expert --only-tasks``."""
     from irpilot.cli import main
 
     for strategy, norm in (("static", "group"), ("gdpo", "scale")):
@@ -386,6 +433,9 @@ def test_rl_command_rejects_a_normalisation_its_strategy_does_not_have(tmp_path,
                      "--strategy", strategy, "--norm", norm])
         assert code == 1
         assert f"contradicts strategy '{strategy}'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    assert main(["train", "expert", "--out", str(tmp_path / "e"), "--only-tasks", "deblur"]) == 1
+    assert "--only-tasks takes task names" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
 

@@ -87,6 +87,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--realistic", type=float, default=0.0, metavar="P",
                    help="share of crops degraded with the realistic family (camera shake, lens defocus, sensor noise, "
                    "...; irpilot.degrade.real_*) instead of the protocol's recipe, e.g. 0.5 (default 0)")
+    e.add_argument("--only-tasks", default=None, metavar="TASKS",
+                   help="search only the cases that need one of these tasks (comma-separated, e.g. "
+                   "'motion_deblur,super_resolution'); the others are drawn and skipped, so with an earlier run's "
+                   "--seed and settings the same cases are searched again with today's tools, and `train sft` lets "
+                   "these records replace the earlier ones")
     add_pool_arguments(e)
     e.set_defaults(func=run_expert)
 
@@ -174,10 +179,24 @@ def _counts(s: str | None) -> tuple[float, ...] | None:
     return w
 
 
+def _task_list(s: str | None) -> tuple[str, ...] | None:
+    if not s:
+        return None
+    from ..errors import ConfigError
+    from ..vocab import TASKS
+
+    tasks = tuple(t.strip() for t in s.split(",") if t.strip())
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown or not tasks:
+        raise ConfigError(f"--only-tasks takes task names ({', '.join(TASKS)}), got {s!r}")
+    return tasks
+
+
 def run_expert(args: argparse.Namespace) -> int:
     from ..pool import pool_from_args
     from ..train.expert import run_expert as _run
 
+    only_tasks = _task_list(args.only_tasks)  # before any tool or pool starts
     pool = pool_from_args(args, workers=args.workers or 2)
     path = _run(
         args.out,
@@ -192,6 +211,7 @@ def run_expert(args: argparse.Namespace) -> int:
         time_budget=args.minutes * 60 if args.minutes else None,
         counts=_counts(args.counts),
         realistic_p=args.realistic,
+        only_tasks=only_tasks,
     )
     print(pool.stats_table())
     print(f"expert data: {path}")

@@ -154,6 +154,7 @@ def run_expert(
     skip_unsupported: bool = True,
     counts: Sequence[float] | None = None,
     realistic_p: float = 0.0,
+    only_tasks: Sequence[str] | None = None,
 ) -> Path:
     """Generate (or continue) the expert dataset in ``out_dir``; returns the JSONL path.
 
@@ -161,7 +162,11 @@ def run_expert(
     resumes where it stopped and produces the same cases. ``counts`` weights the number of
     degradations per crop (1, 2, ...; default: ``sample_combination``'s), e.g. ``(0, 0.6, 0.4)``
     for pairs and triples only, where the order of the steps matters; ``realistic_p`` the share of
-    crops degraded with the realistic family instead of the protocol's recipe.
+    crops degraded with the realistic family instead of the protocol's recipe. With
+    ``only_tasks`` a case is searched only if it needs one of these tasks (the others are drawn
+    and skipped): run with an earlier dataset's seed and settings, this searches the same cases
+    again after their tools changed, and :func:`irpilot.train.sft.train_sft` lets the new records
+    replace the old ones.
     """
     from ..policies.learned.actions import default_action_space
     from .data import make_case, training_photos
@@ -196,6 +201,8 @@ def run_expert(
             break
         rng = np.random.default_rng([seed, i])
         case = make_case(rng, photos, size=size, case_id=cid, counts=counts, realistic_p=realistic_p)
+        if only_tasks is not None and not set(case.tasks) & set(only_tasks):
+            continue
         tasks = [t for t in case.tasks if candidates.get(t)]
         if skip_unsupported and len(tasks) < len(case.tasks):
             continue  # not recorded: a later run with tools for every task picks it up

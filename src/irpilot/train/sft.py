@@ -197,6 +197,22 @@ def evaluate(net: Any, bank: StateBank, records: Sequence[dict], space: ActionSp
     return {"acc_best": ok_best / max(total, 1), "acc_near": ok_near / max(total, 1), "entropy": ent / max(total, 1), "n": total}
 
 
+def _merge_records(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """The records of the datasets in order; a case found again in a later dataset (the same id,
+    photo, crop and degradations: ``train expert --only-tasks`` searching it again after its tools
+    changed) replaces the earlier record."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for p in paths:
+        for r in load_expert(p):
+            r["_root"] = str(p)
+            old = by_id.get(r["id"])
+            if old is not None and (old["photo"], old["box"], old["names"]) != (r["photo"], r["box"], r["names"]):
+                raise ValueError(f"expert case {r['id']} in {p} is not the case of that id in {old['_root']}: "
+                                 "datasets searched with the same --seed and other settings cannot be combined")
+            by_id[r["id"]] = r
+    return list(by_id.values())
+
+
 def train_sft(
     expert_path: str | Path | Sequence[str | Path],
     out: str | Path,
@@ -241,11 +257,7 @@ def train_sft(
             perceiver = load_default_perceiver()
     torch.manual_seed(cfg.seed)
     paths = [expert_path] if isinstance(expert_path, (str, Path)) else list(expert_path)
-    records = []
-    for p in paths:
-        for r in load_expert(p):
-            r["_root"] = str(p)
-            records.append(r)
+    records = _merge_records(paths)
     # cases cut from a photo that duplicates a test-set photo are never trained on
     excluded = _excluded_photos()
     records = [r for r in records if r.get("photo") not in excluded]

@@ -23,9 +23,10 @@ __all__ = ["ActionSpace", "DEFAULT_CANDIDATES", "default_action_space"]
 #: Two general tools joined the list on 2026-12-04: ``shake_deblur_pnp`` (blind deblurring of
 #: any kernel, ~3 s per 160 px crop: the fitted motion tools lose on camera shake) and
 #: ``jpeg_ycc_net`` (colour JPEG with a chroma network); ``dehaze_net`` (irpilot's dehazing U-Net,
-#: 0.2 s per 512 px) on 2026-12-05, with the default policy fine-tuned to use it.
+#: 0.2 s per 512 px) on 2026-12-05, with the default policy fine-tuned to use it; ``sr_net_x4``
+#: (irpilot's x4 network) in ``dncnn3_sr_x4``'s place on 2026-12-06, as in the default policy.
 DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "super_resolution": ("dncnn3_sr_x4", "lanczos_x4"),
+    "super_resolution": ("sr_net_x4", "lanczos_x4"),
     "denoise": ("ffdnet_color", "dncnn_color_blind"),
     "motion_deblur": ("motion_deblur_wiener", "motion_deblur_hqs", "shake_deblur_pnp"),
     "defocus_deblur": ("defocus_deblur_wiener", "defocus_deblur_hqs"),
