@@ -364,3 +364,15 @@ def test_a_sharp_real_photo_is_not_deconvolved_in_linear_light() -> None:
     assert choice.space == "linear" and kernel_spread(choice.checked) < kernel_spread(choice.kernel)
     np.testing.assert_array_equal(tool(photo), photo)
     assert psnr(tool(photo, space="linear"), photo) < 35.0  # checked on the linear kernel: changed
+
+
+def test_the_cache_tells_apart_results_made_without_the_refinement_network(monkeypatch) -> None:
+    """Without the refinement network's weights the tool is version 5 under version 6's card: its
+    cache tag says so, so a result cached with the network is never served without it (and back)."""
+    import irpilot.tools.networks.compact as compact
+
+    cls = TOOLS.get("shake_deblur_pnp")
+    with_net = cls.precision_tag()
+    monkeypatch.setattr(compact, "asset_exists", lambda task: task != "deconv")
+    without = cls.precision_tag()
+    assert without != with_net and without.endswith("unrefined")

@@ -738,10 +738,12 @@ class BlindShakeDeblur(Tool):
     def precision_tag(cls, device: str | None = None, precision: str | None = None) -> str:
         # the outputs depend on whether FFDNet (and in which arithmetic) serves as the prior:
         # the tag keeps results of the two priors apart in the result cache
+        # and whether the refinement network's weights are present (version 6 without them is 5)
+        from ..networks.compact import asset_exists
+
         ffdnet = _ffdnet_class()
-        if not ffdnet.available():
-            return "tv"
-        return ffdnet.precision_tag(device, precision)
+        tag = ffdnet.precision_tag(device, precision) if ffdnet.available() else "tv"
+        return tag if asset_exists("deconv") else f"{tag}-unrefined".lstrip("-")
 
     def setup(self) -> None:
         self._ffdnet: Tool | None = None
@@ -750,7 +752,11 @@ class BlindShakeDeblur(Tool):
             self._ffdnet = ffdnet(**{k: v for k, v in self.options.items() if k in ("device", "precision")})
         from ..networks.compact import asset_exists, load_compact_net
 
-        self._refiner = load_compact_net("deconv")[0] if asset_exists("deconv") else None
+        self._refiner = None
+        if asset_exists("deconv"):
+            import torch
+
+            self._refiner = load_compact_net("deconv")[0].to(torch.device(self.device))
 
     def _denoiser(self, prior: str) -> Denoiser | None:
         if prior == "tv":
@@ -857,8 +863,9 @@ def refine_deconvolution(model: Any, img: np.ndarray, deconvolved: np.ndarray) -
     def run(t: np.ndarray) -> np.ndarray:
         _, th, tw = t.shape
         x = np.pad(t, ((0, 0), (0, -th % 8), (0, -tw % 8)), mode="reflect")
+        device = next(model.parameters()).device  # the tool's device
         with torch.inference_mode():
-            y = model(torch.from_numpy(np.ascontiguousarray(x[None], dtype=np.float32)))[0].numpy()
+            y = model(torch.from_numpy(np.ascontiguousarray(x[None], dtype=np.float32)).to(device))[0].cpu().numpy()
         return y[:, :th, :tw]
 
     stack = np.concatenate([img, deconvolved]).astype(np.float32)
