@@ -96,7 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run_expert)
 
     s = tsub.add_parser("sft", help="supervised fine-tuning on expert data")
-    s.add_argument("--expert", default="runs/expert", help="expert dataset folder(s), comma-separated")
+    s.add_argument("--expert", default="runs/expert", help="expert dataset folder(s), comma-separated; a case searched again in a later "
+                   "folder (train expert --only-tasks) replaces its earlier record")
     s.add_argument("--out", default="runs/sft/policy_sft.pt", help="output weights (.pt; .json meta beside)")
     s.add_argument("--epochs", type=int, default=40)
     s.add_argument("--lr", type=float, default=2e-3)
