@@ -373,6 +373,52 @@ def test_expert_searches_chosen_cases_again_and_sft_takes_the_new_records(tmp_pa
         _merge_records([tmp_path / "a", tmp_path / "c"])
 
 
+def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, pool):
+    """A policy that brightens and stops leaves the shift undone: --on-policy searches on from the
+    states it passed through, labels the shift after its step (where the off-policy data has no
+    decision to learn from), and SFT learns only the decisions from a record's state on."""
+    from irpilot.policies.base import StepPolicy
+    from irpilot.policies.learned.network import StateEncoder
+    from irpilot.toolcall import ToolCall
+    from irpilot.train.data import Case
+    from irpilot.train.expert import load_expert, run_expert
+    from irpilot.train.sft import _pairs, build_bank, split_cases
+
+    class StopsEarly(StepPolicy):
+        name = "stops_early"
+
+        def act(self, obs):
+            return ToolCall("stop") if obs.history else ToolCall("trainfake_gain2")
+
+    def fake_case(rng, photos, size, case_id, **_):
+        clean = _clean(int(rng.integers(1000)), 32)
+        return Case(case_id, "fake", (0, 0, 32, 32), ["dark", "haze"], [None, None], 0, clean, _degrade(clean), [])
+
+    import irpilot.train.data as data_mod
+
+    orig = data_mod.make_case
+    data_mod.make_case = fake_case
+    try:
+        jsonl = run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=StopsEarly())
+        run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=StopsEarly())  # resumes: nothing new
+    finally:
+        data_mod.make_case = orig
+    recs = load_expert(jsonl)
+    assert [(r["case"], r["start"]) for r in recs] == [("c00_00000", 0), ("c00_00000", 1), ("c00_00001", 0), ("c00_00001", 1)]
+    after = [r for r in recs if r["start"] == 1]
+    assert all(r["best"] == ["trainfake_gain2", "trainfake_shift1"] for r in recs)
+    assert all(r["id"].endswith("_p1") and r["nodes"][0]["seq"] == ["trainfake_gain2"] for r in after)
+
+    enc = StateEncoder(SPACE, crop=16, n_crops=2, max_steps=3)
+    bank = build_bank(after, tmp_path / "onp", enc, n_crops=2)
+    pairs, _ = _pairs(after, bank, SPACE, np.random.default_rng(0), None)
+    # per record: the shift after the policy's step, then stop; not the policy's own step
+    assert sorted(a for _, a in pairs) == sorted([SPACE.index("trainfake_shift1"), SPACE.stop_index] * 2)
+    assert all(i != bank.get(r["id"], ()) for r in after for i, _ in pairs)
+    train, val = split_cases(recs, 0.5, seed=1)
+    assert {r["case"] for r in train}.isdisjoint({r["case"] for r in val})
+
+
 def test_validation_times_each_policy_without_the_other_policies_results():
     """Two runs of the same policy on the same case: with a fresh cache both execute their tools
     (neither is timed on the other's results); without it the second run is served from the cache."""

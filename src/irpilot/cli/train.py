@@ -92,6 +92,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "'motion_deblur,super_resolution'); the others are drawn and skipped, so with an earlier run's "
                    "--seed and settings the same cases are searched again with today's tools, and `train sft` lets "
                    "these records replace the earlier ones")
+    e.add_argument("--on-policy", default=None, metavar="POLICY",
+                   help="on-policy labels: restore each case with this policy (e.g. 'learned' or "
+                   "'learned:weights=PATH') and search on from every state its chain passes through; one record "
+                   "per state, from which `train sft` learns the decisions after that state")
     add_pool_arguments(e)
     e.set_defaults(func=run_expert)
 
@@ -198,6 +202,11 @@ def run_expert(args: argparse.Namespace) -> int:
     from ..train.expert import run_expert as _run
 
     only_tasks = _task_list(args.only_tasks)  # before any tool or pool starts
+    policy = None
+    if args.on_policy:
+        from ..policies.base import make_policy
+
+        policy = make_policy(args.on_policy)
     pool = pool_from_args(args, workers=args.workers or 2)
     path = _run(
         args.out,
@@ -213,6 +222,7 @@ def run_expert(args: argparse.Namespace) -> int:
         counts=_counts(args.counts),
         realistic_p=args.realistic,
         only_tasks=only_tasks,
+        policy=policy,
     )
     print(pool.stats_table())
     print(f"expert data: {path}")

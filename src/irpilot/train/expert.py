@@ -155,6 +155,7 @@ def run_expert(
     counts: Sequence[float] | None = None,
     realistic_p: float = 0.0,
     only_tasks: Sequence[str] | None = None,
+    policy: Any = None,
 ) -> Path:
     """Generate (or continue) the expert dataset in ``out_dir``; returns the JSONL path.
 
@@ -167,6 +168,14 @@ def run_expert(
     and skipped): run with an earlier dataset's seed and settings, this searches the same cases
     again after their tools changed, and :func:`irpilot.train.sft.train_sft` lets the new records
     replace the old ones.
+
+    With ``policy`` (a step policy, e.g. a trained ``learned``) the labels are on-policy: the
+    agent restores each case with that policy, and the search runs again from every state its
+    chain passed through (the input, after its first step, ...; the tasks its steps did are done),
+    so the data says what to do in the states the policy itself reaches, such as stopping after a
+    JPEG step with the blur still there.  One record per state, id ``<case>_p<j>``: ``best`` is the
+    policy's ``j`` steps followed by the search's best continuation (``stop`` if none gains), and
+    ``start`` is ``j``: SFT learns only the decisions from there on.
     """
     from ..policies.learned.actions import default_action_space
     from .data import make_case, training_photos
@@ -178,7 +187,8 @@ def run_expert(
     if jsonl.exists():
         for line in jsonl.read_text().splitlines():
             try:
-                done.add(json.loads(line)["id"])
+                rec = json.loads(line)
+                done.add(rec.get("case", rec["id"]))  # on-policy records: one per state of a case
             except (ValueError, KeyError):
                 continue
     if candidates is None:
@@ -190,6 +200,11 @@ def run_expert(
         pool = Pool(workers=2)
     photos = photos if photos is not None else training_photos()
     scorer = scorer or ExpertScore()
+    agent = None
+    if policy is not None:
+        from ..agent import Agent
+
+        agent = Agent(pool=pool)
     t_start = time.perf_counter()
     for i in range(n_cases):
         cid = f"c{seed:02d}_{i:05d}"
@@ -206,6 +221,12 @@ def run_expert(
         tasks = [t for t in case.tasks if candidates.get(t)]
         if skip_unsupported and len(tasks) < len(case.tasks):
             continue  # not recorded: a later run with tools for every task picks it up
+        if agent is not None:
+            n_states = _label_policy_states(agent, policy, case, tasks, candidates, out, jsonl, scorer, beam, eps)
+            done.add(cid)
+            if progress:
+                progress(f"[{len(done)}/{n_cases}] {cid} {'+'.join(case.names)}: {n_states} states of the policy labelled")
+            continue
         res = search(pool, case.degraded, case.clean, tasks, candidates, scorer=scorer, beam=beam, eps=eps)
         keep = {(): None}
         for seq in [res.best, *res.near_best]:
@@ -245,6 +266,60 @@ def run_expert(
                 f"({bn.score:+.2f}, {len(res.near_best)} near) {res.calls} calls {res.executed} run {res.seconds:.1f}s"
             )
     return jsonl
+
+
+def policy_states(agent: Any, policy: Any, degraded: np.ndarray) -> list[tuple[tuple[str, ...], np.ndarray]]:
+    """The states a policy passes through on ``degraded``: (tools called so far, image), from the
+    input to the image it stops on.  The agent's accepted calls are replayed through its pool
+    (cached, so no tool runs twice)."""
+    traj = agent.run(degraded, policy)
+    states: list[tuple[tuple[str, ...], np.ndarray]] = [((), degraded)]
+    for call in traj.chain:
+        res = agent.pool.call(call.name, states[-1][1], call.arguments).result()
+        if not res.ok or res.image is None:  # the agent kept it, so it ran once: not expected
+            break
+        states.append(((*states[-1][0], call.name), res.image))
+    return states
+
+
+def _label_policy_states(agent: Any, policy: Any, case: Any, tasks: Sequence[str],
+                         candidates: Mapping[str, Sequence[str]], out: Path, jsonl: Path,
+                         scorer: ExpertScore, beam: int | None, eps: float) -> int:
+    """Search on from every state of ``policy``'s chain on ``case``; one record per state."""
+    from ..tools import TOOLS
+
+    states = policy_states(agent, policy, case.degraded)
+    base = fidelity(case.degraded, case.clean)
+    for j, (prefix, img) in enumerate(states):
+        done_tasks = {TOOLS.get(t).card.task for t in prefix if t in TOOLS}
+        left = [t for t in tasks if t not in done_tasks]
+        res = search(agent.pool, img, case.clean, left, candidates, scorer=scorer, beam=beam, eps=eps)
+        arrays = {"degraded": to_uint8(case.degraded), "clean": to_uint8(case.clean)}
+        for i in range(1, j + 1):
+            arrays[f"state:{prefix_key(prefix[:i])}"] = to_uint8(states[i][1])
+        for seq in [res.best, *res.near_best]:
+            for k in range(1, len(seq) + 1):
+                node = res.node(seq[:k])
+                if node is not None:
+                    arrays[f"state:{prefix_key((*prefix, *seq[:k]))}"] = to_uint8(node.image)
+        rid = f"{case.id}_p{j}"
+        np.savez_compressed(out / "images" / f"{rid}.npz", **arrays)
+        best = [*prefix, *res.best]
+        rec = {
+            "id": rid, "case": case.id, "photo": case.photo, "box": list(case.box), "names": case.names,
+            "levels": case.levels, "tasks": case.tasks, "searched_tasks": list(tasks), "seed": case.seed,
+            "records": case.records, "base": {"psnr": base[0], "ssim": base[1]},
+            "start": j, "best": best, "near_best": [[*prefix, *s] for s in res.near_best],
+            # scores are gains over the state's image (doing nothing from there scores 0)
+            "nodes": [{"seq": [*prefix, *n.seq], "score": round(n.score, 4), "psnr": round(n.psnr, 4),
+                       "ssim": round(n.ssim, 5)} for n in res.nodes],
+            "calls": [{"name": n, "arguments": {}} for n in best] + [{"name": "stop", "arguments": {}}],
+            "messages": tool_call_messages(best),
+            "search": {"calls": res.calls, "executed": res.executed, "seconds": round(res.seconds, 3), "beam": beam, "eps": eps},
+        }
+        with open(jsonl, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+    return len(states)
 
 
 def load_expert(path: str | Path) -> list[dict[str, Any]]:

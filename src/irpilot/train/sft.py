@@ -64,12 +64,12 @@ def _excluded_photos() -> set[str]:
 
 
 def split_cases(records: Sequence[dict], val_fraction: float, seed: int = 0) -> tuple[list[dict], list[dict]]:
-    """Deterministic split by case id."""
+    """Deterministic split by case id (the states of one case's on-policy records stay together)."""
     import hashlib
 
     train, val = [], []
     for r in records:
-        h = int(hashlib.sha256(f"{seed}:{r['id']}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        h = int(hashlib.sha256(f"{seed}:{r.get('case', r['id'])}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         (val if h < val_fraction else train).append(r)
     return train, val
 
@@ -144,8 +144,12 @@ def _pairs(
         return space.tools_for(space.task_of(tool))
 
     for rec in records:
+        # an on-policy record (train expert --on-policy) teaches the decisions from its state on
+        start = int(rec.get("start", 0))
         seq = tuple(t for t in rec["best"] if t in space.tools)
-        if pcfg is not None and pcfg.enabled:
+        if start and len(seq) != len(rec["best"]):
+            continue  # that state was reached through a tool outside this action space
+        if pcfg is not None and pcfg.enabled and not start:
             new, applied = perturb_sequence(seq, scores_from_record(rec), alts, rng, pcfg)
             # only targets whose states are stored can be used
             if all(bank.get(rec["id"], new[:j]) is not None for j in range(len(new) + 1)):
@@ -154,7 +158,7 @@ def _pairs(
                 swaps += applied["swap"]
                 subs += applied["sub"]
                 seq = new
-        for j in range(len(seq) + 1):
+        for j in range(start, len(seq) + 1):
             i = bank.get(rec["id"], seq[:j])
             if i is None:
                 break
@@ -178,7 +182,7 @@ def evaluate(net: Any, bank: StateBank, records: Sequence[dict], space: ActionSp
         for rec in records:
             good = [tuple(rec["best"])] + [tuple(s) for s in rec["near_best"]]
             seq = tuple(rec["best"])
-            for j in range(len(seq) + 1):
+            for j in range(int(rec.get("start", 0)), len(seq) + 1):
                 i = bank.get(rec["id"], seq[:j])
                 if i is None:
                     break
