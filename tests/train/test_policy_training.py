@@ -418,6 +418,21 @@ def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, 
     train, val = split_cases(recs, 0.5, seed=1)
     assert {r["case"] for r in train}.isdisjoint({r["case"] for r in val})
 
+    # a state that cannot be scored against the reference ends the chain (x4 of a full-size crop)
+    from irpilot.agent import Agent
+    from irpilot.train.expert import policy_states
+
+    class UpscalesFirst(StepPolicy):
+        name = "upscales_first"
+
+        def act(self, obs):
+            return ToolCall("stop") if obs.history else ToolCall("lanczos_x4")
+
+    clean = _clean(5, 32)
+    agent = Agent(pool=pool)
+    assert [p for p, _ in policy_states(agent, UpscalesFirst(), _degrade(clean))] == [(), ("lanczos_x4",)]
+    assert [p for p, _ in policy_states(agent, UpscalesFirst(), _degrade(clean), clean.shape)] == [()]
+
 
 def test_validation_times_each_policy_without_the_other_policies_results():
     """Two runs of the same policy on the same case: with a fresh cache both execute their tools

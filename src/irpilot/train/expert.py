@@ -268,18 +268,29 @@ def run_expert(
     return jsonl
 
 
-def policy_states(agent: Any, policy: Any, degraded: np.ndarray) -> list[tuple[tuple[str, ...], np.ndarray]]:
+def policy_states(agent: Any, policy: Any, degraded: np.ndarray,
+                  reference_shape: Sequence[int] | None = None) -> list[tuple[tuple[str, ...], np.ndarray]]:
     """The states a policy passes through on ``degraded``: (tools called so far, image), from the
     input to the image it stops on.  The agent's accepted calls are replayed through its pool
-    (cached, so no tool runs twice)."""
+    (cached, so no tool runs twice).  With ``reference_shape`` the states end before an image
+    that cannot be scored against the reference (neither its size nor a quarter of it: x4
+    super-resolution of a crop that was not low-resolution)."""
     traj = agent.run(degraded, policy)
     states: list[tuple[tuple[str, ...], np.ndarray]] = [((), degraded)]
     for call in traj.chain:
         res = agent.pool.call(call.name, states[-1][1], call.arguments).result()
         if not res.ok or res.image is None:  # the agent kept it, so it ran once: not expected
             break
+        if reference_shape is not None and not _scorable(res.image.shape, reference_shape):
+            break
         states.append(((*states[-1][0], call.name), res.image))
     return states
+
+
+def _scorable(shape: Sequence[int], ref: Sequence[int]) -> bool:
+    h, w = shape[-2:]
+    rh, rw = ref[-2:]
+    return (h, w) == (rh, rw) or (4 * h, 4 * w) == (rh, rw)
 
 
 def _label_policy_states(agent: Any, policy: Any, case: Any, tasks: Sequence[str],
@@ -288,7 +299,7 @@ def _label_policy_states(agent: Any, policy: Any, case: Any, tasks: Sequence[str
     """Search on from every state of ``policy``'s chain on ``case``; one record per state."""
     from ..tools import TOOLS
 
-    states = policy_states(agent, policy, case.degraded)
+    states = policy_states(agent, policy, case.degraded, case.clean.shape)
     base = fidelity(case.degraded, case.clean)
     for j, (prefix, img) in enumerate(states):
         done_tasks = {TOOLS.get(t).card.task for t in prefix if t in TOOLS}
