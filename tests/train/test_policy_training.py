@@ -34,6 +34,14 @@ def _degrade(clean: np.ndarray) -> np.ndarray:
     return ((clean + 0.1) / 2.0).astype(np.float32)
 
 
+def _dark_haze_case(rng, photos, size, case_id, **_):
+    """A stand-in for ``make_case``: the planted problem on a random 32 px crop."""
+    from irpilot.train.data import Case
+
+    clean = _clean(int(rng.integers(1000)), 32)
+    return Case(case_id, "fake", (0, 0, 32, 32), ["dark", "haze"], [None, None], 0, clean, _degrade(clean), [])
+
+
 @pytest.fixture(scope="module")
 def pool():
     p = Pool(workers=2)
@@ -256,11 +264,7 @@ def test_expert_sft_rl_smoke(tmp_path, pool):
 
     photos = [("fake/a", _clean(3, 160)), ("fake/b", _clean(4, 160))]
 
-    def fake_case(rng, photos, size, case_id, **_):
-        from irpilot.train.data import Case
-
-        clean = _clean(int(rng.integers(1000)), 32)
-        return Case(case_id, "fake", (0, 0, 32, 32), ["dark", "haze"], [None, None], 0, clean, _degrade(clean), [])
+    fake_case = _dark_haze_case
 
     import irpilot.train.data as data_mod
 
@@ -373,14 +377,13 @@ def test_expert_searches_chosen_cases_again_and_sft_takes_the_new_records(tmp_pa
         _merge_records([tmp_path / "a", tmp_path / "c"])
 
 
-def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, pool):
+def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, pool, monkeypatch):
     """A policy that brightens and stops leaves the shift undone: --on-policy searches on from the
     states it passed through, labels the shift after its step (where the off-policy data has no
     decision to learn from), and SFT learns only the decisions from a record's state on."""
     from irpilot.policies.base import StepPolicy
     from irpilot.policies.learned.network import StateEncoder
     from irpilot.toolcall import ToolCall
-    from irpilot.train.data import Case
     from irpilot.train.expert import load_expert, run_expert
     from irpilot.train.sft import _pairs, build_bank, split_cases
 
@@ -390,19 +393,11 @@ def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, 
         def act(self, obs):
             return ToolCall("stop") if obs.history else ToolCall("trainfake_gain2")
 
-    def fake_case(rng, photos, size, case_id, **_):
-        clean = _clean(int(rng.integers(1000)), 32)
-        return Case(case_id, "fake", (0, 0, 32, 32), ["dark", "haze"], [None, None], 0, clean, _degrade(clean), [])
-
     import irpilot.train.data as data_mod
 
-    orig = data_mod.make_case
-    data_mod.make_case = fake_case
-    try:
-        jsonl = run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=StopsEarly())
-        run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=StopsEarly())  # resumes: nothing new
-    finally:
-        data_mod.make_case = orig
+    monkeypatch.setattr(data_mod, "make_case", _dark_haze_case)
+    jsonl = run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=StopsEarly())
+    run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=StopsEarly())  # resumes: nothing new
     recs = load_expert(jsonl)
     assert [(r["case"], r["start"]) for r in recs] == [("c00_00000", 0), ("c00_00000", 1), ("c00_00001", 0), ("c00_00001", 1)]
     after = [r for r in recs if r["start"] == 1]
