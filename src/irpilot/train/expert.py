@@ -228,36 +228,7 @@ def run_expert(
                 progress(f"[{len(done)}/{n_cases}] {cid} {'+'.join(case.names)}: {n_states} states of the policy labelled")
             continue
         res = search(pool, case.degraded, case.clean, tasks, candidates, scorer=scorer, beam=beam, eps=eps)
-        keep = {(): None}
-        for seq in [res.best, *res.near_best]:
-            for j in range(1, len(seq) + 1):
-                keep[seq[:j]] = None
-        arrays = {"degraded": to_uint8(case.degraded), "clean": to_uint8(case.clean)}
-        for seq in keep:
-            node = res.node(seq)
-            if node is not None and seq:
-                arrays[f"state:{prefix_key(seq)}"] = to_uint8(node.image)
-        np.savez_compressed(out / "images" / f"{cid}.npz", **arrays)
-        rec = {
-            "id": cid,
-            "photo": case.photo,
-            "box": list(case.box),
-            "names": case.names,
-            "levels": case.levels,
-            "tasks": case.tasks,
-            "searched_tasks": tasks,
-            "seed": case.seed,
-            "records": case.records,
-            "base": {"psnr": res.base[0], "ssim": res.base[1]},
-            "best": list(res.best),
-            "near_best": [list(s) for s in res.near_best],
-            "nodes": [{"seq": list(n.seq), "score": round(n.score, 4), "psnr": round(n.psnr, 4), "ssim": round(n.ssim, 5)} for n in res.nodes],
-            "calls": [{"name": n, "arguments": {}} for n in res.best] + [{"name": "stop", "arguments": {}}],
-            "messages": tool_call_messages(res.best),
-            "search": {"calls": res.calls, "executed": res.executed, "seconds": round(res.seconds, 3), "beam": beam, "eps": eps},
-        }
-        with open(jsonl, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+        _write_record(out, jsonl, cid, case, tasks, res, res.base, beam, eps)
         done.add(cid)
         if progress:
             bn = res.node(res.best)
@@ -281,16 +252,22 @@ def policy_states(agent: Any, policy: Any, degraded: np.ndarray,
         res = agent.pool.call(call.name, states[-1][1], call.arguments).result()
         if not res.ok or res.image is None:  # the agent kept it, so it ran once: not expected
             break
-        if reference_shape is not None and not _scorable(res.image.shape, reference_shape):
+        if reference_shape is not None and not _scorable(res.image, reference_shape):
             break
         states.append(((*states[-1][0], call.name), res.image))
     return states
 
 
-def _scorable(shape: Sequence[int], ref: Sequence[int]) -> bool:
-    h, w = shape[-2:]
-    rh, rw = ref[-2:]
-    return (h, w) == (rh, rw) or (4 * h, 4 * w) == (rh, rw)
+def _scorable(img: np.ndarray, ref_shape: Sequence[int]) -> bool:
+    """Whether ``img`` can be scored against a reference of ``ref_shape`` (its size, or the x4
+    low-resolution size: :func:`irpilot.quality.base.align_to_reference`'s rule)."""
+    from ..quality.base import MetricError, align_to_reference
+
+    try:
+        align_to_reference(img, np.empty(tuple(ref_shape), np.float32))
+    except MetricError:
+        return False
+    return True
 
 
 def _label_policy_states(agent: Any, policy: Any, case: Any, tasks: Sequence[str],
@@ -305,32 +282,51 @@ def _label_policy_states(agent: Any, policy: Any, case: Any, tasks: Sequence[str
         done_tasks = {TOOLS.get(t).card.task for t in prefix if t in TOOLS}
         left = [t for t in tasks if t not in done_tasks]
         res = search(agent.pool, img, case.clean, left, candidates, scorer=scorer, beam=beam, eps=eps)
-        arrays = {"degraded": to_uint8(case.degraded), "clean": to_uint8(case.clean)}
-        for i in range(1, j + 1):
-            arrays[f"state:{prefix_key(prefix[:i])}"] = to_uint8(states[i][1])
-        for seq in [res.best, *res.near_best]:
-            for k in range(1, len(seq) + 1):
-                node = res.node(seq[:k])
-                if node is not None:
-                    arrays[f"state:{prefix_key((*prefix, *seq[:k]))}"] = to_uint8(node.image)
-        rid = f"{case.id}_p{j}"
-        np.savez_compressed(out / "images" / f"{rid}.npz", **arrays)
-        best = [*prefix, *res.best]
-        rec = {
-            "id": rid, "case": case.id, "photo": case.photo, "box": list(case.box), "names": case.names,
-            "levels": case.levels, "tasks": case.tasks, "searched_tasks": list(tasks), "seed": case.seed,
-            "records": case.records, "base": {"psnr": base[0], "ssim": base[1]},
-            "start": j, "best": best, "near_best": [[*prefix, *s] for s in res.near_best],
-            # scores are gains over the state's image (doing nothing from there scores 0)
-            "nodes": [{"seq": [*prefix, *n.seq], "score": round(n.score, 4), "psnr": round(n.psnr, 4),
-                       "ssim": round(n.ssim, 5)} for n in res.nodes],
-            "calls": [{"name": n, "arguments": {}} for n in best] + [{"name": "stop", "arguments": {}}],
-            "messages": tool_call_messages(best),
-            "search": {"calls": res.calls, "executed": res.executed, "seconds": round(res.seconds, 3), "beam": beam, "eps": eps},
-        }
-        with open(jsonl, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+        _write_record(out, jsonl, f"{case.id}_p{j}", case, tasks, res, base, beam, eps, states[: j + 1])
     return len(states)
+
+
+def _write_record(out: Path, jsonl: Path, rid: str, case: Any, tasks: Sequence[str], res: SearchResult,
+                  base: tuple[float, float], beam: int | None, eps: float,
+                  states: Sequence[tuple[tuple[str, ...], np.ndarray]] = ()) -> None:
+    """Append one expert record and save its images (input, clean, the states of its best and
+    near-best sequences).  ``states``: a policy's states up to the one the search started from
+    (on-policy labels; the record then names its ``case`` and the ``start`` of its decisions, its
+    sequences begin with the policy's steps and its scores are gains over that state's image)."""
+    prefix = states[-1][0] if states else ()
+    arrays = {"degraded": to_uint8(case.degraded), "clean": to_uint8(case.clean)}
+    for pre, img in states[1:]:
+        arrays[f"state:{prefix_key(pre)}"] = to_uint8(img)
+    for seq in [res.best, *res.near_best]:
+        for k in range(1, len(seq) + 1):
+            node = res.node(seq[:k])
+            if node is not None:
+                arrays[f"state:{prefix_key((*prefix, *seq[:k]))}"] = to_uint8(node.image)
+    np.savez_compressed(out / "images" / f"{rid}.npz", **arrays)
+    best = [*prefix, *res.best]
+    rec: dict[str, Any] = {"id": rid}
+    if states:
+        rec.update({"case": case.id, "start": len(prefix)})
+    rec.update({
+        "photo": case.photo,
+        "box": list(case.box),
+        "names": case.names,
+        "levels": case.levels,
+        "tasks": case.tasks,
+        "searched_tasks": list(tasks),
+        "seed": case.seed,
+        "records": case.records,
+        "base": {"psnr": base[0], "ssim": base[1]},
+        "best": best,
+        "near_best": [[*prefix, *s] for s in res.near_best],
+        "nodes": [{"seq": [*prefix, *n.seq], "score": round(n.score, 4), "psnr": round(n.psnr, 4), "ssim": round(n.ssim, 5)}
+                  for n in res.nodes],
+        "calls": [{"name": n, "arguments": {}} for n in best] + [{"name": "stop", "arguments": {}}],
+        "messages": tool_call_messages(best),
+        "search": {"calls": res.calls, "executed": res.executed, "seconds": round(res.seconds, 3), "beam": beam, "eps": eps},
+    })
+    with open(jsonl, "a") as f:
+        f.write(json.dumps(rec) + "\n")
 
 
 def load_expert(path: str | Path) -> list[dict[str, Any]]:
