@@ -377,15 +377,10 @@ def test_expert_searches_chosen_cases_again_and_sft_takes_the_new_records(tmp_pa
         _merge_records([tmp_path / "a", tmp_path / "c"])
 
 
-def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, pool, monkeypatch):
-    """A policy that brightens and stops leaves the shift undone: --on-policy searches on from the
-    states it passed through, labels the shift after its step (where the off-policy data has no
-    decision to learn from), and SFT learns only the decisions from a record's state on."""
+def _stops_early():
+    """A step policy that brightens and stops."""
     from irpilot.policies.base import StepPolicy
-    from irpilot.policies.learned.network import StateEncoder
     from irpilot.toolcall import ToolCall
-    from irpilot.train.expert import load_expert, run_expert
-    from irpilot.train.sft import _pairs, build_bank, split_cases
 
     class StopsEarly(StepPolicy):
         name = "stops_early"
@@ -393,11 +388,21 @@ def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, 
         def act(self, obs):
             return ToolCall("stop") if obs.history else ToolCall("trainfake_gain2")
 
+    return StopsEarly()
+
+
+def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, pool, monkeypatch):
+    """A policy that brightens and stops leaves the shift undone: --on-policy searches on from the
+    states it passed through, labels the shift after its step (where the off-policy data has no
+    decision to learn from), and SFT learns only the decisions from a record's state on."""
     import irpilot.train.data as data_mod
+    from irpilot.policies.learned.network import StateEncoder
+    from irpilot.train.expert import load_expert, run_expert
+    from irpilot.train.sft import _pairs, build_bank, split_cases
 
     monkeypatch.setattr(data_mod, "make_case", _dark_haze_case)
-    jsonl = run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=StopsEarly())
-    run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=StopsEarly())  # resumes: nothing new
+    jsonl = run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=_stops_early())
+    run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=_stops_early())  # resumes: nothing new
     recs = load_expert(jsonl)
     assert [(r["case"], r["start"]) for r in recs] == [("c00_00000", 0), ("c00_00000", 1), ("c00_00001", 0), ("c00_00001", 1)]
     after = [r for r in recs if r["start"] == 1]
@@ -415,6 +420,8 @@ def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, 
 
     # a state that cannot be scored against the reference ends the chain (x4 of a full-size crop)
     from irpilot.agent import Agent
+    from irpilot.policies.base import StepPolicy
+    from irpilot.toolcall import ToolCall
     from irpilot.train.expert import policy_states
 
     class UpscalesFirst(StepPolicy):
@@ -427,6 +434,25 @@ def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, 
     agent = Agent(pool=pool)
     assert [p for p, _ in policy_states(agent, UpscalesFirst(), _degrade(clean))] == [(), ("lanczos_x4",)]
     assert [p for p, _ in policy_states(agent, UpscalesFirst(), _degrade(clean), clean.shape)] == [()]
+
+
+def test_on_policy_labels_perceive_a_crop_as_the_photo_it_stands_for(tmp_path, pool, monkeypatch):
+    """The agent that labels on-policy states shows the policy what SFT and GRPO show it: the
+    perception of a crop with its size hint (a bare 32 px crop would read as low resolution)."""
+    import irpilot.agent as agent_mod
+    import irpilot.train.data as data_mod
+    from irpilot.train.data import perception_size_hint
+    from irpilot.train.expert import run_expert
+
+    seen = []
+
+    def perceiver(img, size_hint=None):
+        seen.append((img.shape, size_hint))
+
+    monkeypatch.setattr(agent_mod, "_default_perceiver", lambda: perceiver)
+    monkeypatch.setattr(data_mod, "make_case", _dark_haze_case)
+    run_expert(tmp_path / "onp", 1, pool=pool, candidates=CANDS, photos=[], beam=None, policy=_stops_early())
+    assert seen and all(hint == perception_size_hint(shape, (3, 32, 32)) != shape[-2:] for shape, hint in seen)
 
 
 def test_validation_times_each_policy_without_the_other_policies_results():

@@ -205,6 +205,7 @@ def run_expert(
         from ..agent import Agent
 
         agent = Agent(pool=pool)
+        agent.perceiver = _SizeHinted(agent.perceiver) if agent.perceiver is not None else None
     t_start = time.perf_counter()
     for i in range(n_cases):
         cid = f"c{seed:02d}_{i:05d}"
@@ -258,6 +259,24 @@ def policy_states(agent: Any, policy: Any, degraded: np.ndarray,
     return states
 
 
+class _SizeHinted:
+    """A perceiver that reads a training crop as the photo it stands for
+    (:func:`irpilot.train.data.perception_size_hint`), as SFT and GRPO show it to the policy:
+    without the hint a crop under 300 px reads as low resolution.  ``ref_shape``: the clean
+    reference of the case being labelled."""
+
+    def __init__(self, perceiver: Any) -> None:
+        self.perceiver = perceiver
+        self.ref_shape: Sequence[int] | None = None
+
+    def __call__(self, img: np.ndarray, size_hint: tuple[int, int] | None = None) -> Any:
+        from .data import perception_size_hint
+
+        if size_hint is None and self.ref_shape is not None:
+            size_hint = perception_size_hint(img.shape, self.ref_shape)
+        return self.perceiver(img, size_hint=size_hint)
+
+
 def _scorable(img: np.ndarray, ref_shape: Sequence[int]) -> bool:
     """Whether ``img`` can be scored against a reference of ``ref_shape`` (its size, or the x4
     low-resolution size: :func:`irpilot.quality.base.align_to_reference`'s rule)."""
@@ -276,6 +295,8 @@ def _label_policy_states(agent: Any, policy: Any, case: Any, tasks: Sequence[str
     """Search on from every state of ``policy``'s chain on ``case``; one record per state."""
     from ..tools import TOOLS
 
+    if isinstance(agent.perceiver, _SizeHinted):
+        agent.perceiver.ref_shape = case.clean.shape
     states = policy_states(agent, policy, case.degraded, case.clean.shape)
     base = fidelity(case.degraded, case.clean)
     for j, (prefix, img) in enumerate(states):
