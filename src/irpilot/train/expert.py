@@ -205,7 +205,6 @@ def run_expert(
         from ..agent import Agent
 
         agent = Agent(pool=pool)
-        agent.perceiver = _SizeHinted(agent.perceiver) if agent.perceiver is not None else None
     t_start = time.perf_counter()
     for i in range(n_cases):
         cid = f"c{seed:02d}_{i:05d}"
@@ -260,21 +259,18 @@ def policy_states(agent: Any, policy: Any, degraded: np.ndarray,
 
 
 class _SizeHinted:
-    """A perceiver that reads a training crop as the photo it stands for
-    (:func:`irpilot.train.data.perception_size_hint`), as SFT and GRPO show it to the policy:
-    without the hint a crop under 300 px reads as low resolution.  ``ref_shape``: the clean
-    reference of the case being labelled."""
+    """``perceiver`` reading a training crop as the photo it stands for
+    (:func:`irpilot.train.data.perception_size_hint` against the case's clean reference of
+    ``ref_shape``), as SFT and GRPO show it to the policy: without the hint a crop under 300 px
+    reads as low resolution."""
 
-    def __init__(self, perceiver: Any) -> None:
-        self.perceiver = perceiver
-        self.ref_shape: Sequence[int] | None = None
+    def __init__(self, perceiver: Any, ref_shape: Sequence[int]) -> None:
+        self.perceiver, self.ref_shape = perceiver, tuple(ref_shape)
 
     def __call__(self, img: np.ndarray, size_hint: tuple[int, int] | None = None) -> Any:
         from .data import perception_size_hint
 
-        if size_hint is None and self.ref_shape is not None:
-            size_hint = perception_size_hint(img.shape, self.ref_shape)
-        return self.perceiver(img, size_hint=size_hint)
+        return self.perceiver(img, size_hint=size_hint or perception_size_hint(img.shape, self.ref_shape))
 
 
 def _scorable(img: np.ndarray, ref_shape: Sequence[int]) -> bool:
@@ -293,10 +289,11 @@ def _label_policy_states(agent: Any, policy: Any, case: Any, tasks: Sequence[str
                          candidates: Mapping[str, Sequence[str]], out: Path, jsonl: Path,
                          scorer: ExpertScore, beam: int | None, eps: float) -> int:
     """Search on from every state of ``policy``'s chain on ``case``; one record per state."""
+    from ..agent import Agent
     from ..tools import TOOLS
 
-    if isinstance(agent.perceiver, _SizeHinted):
-        agent.perceiver.ref_shape = case.clean.shape
+    if agent.perceiver is not None:  # the same pool and settings, perception with the case's size hint
+        agent = Agent(pool=agent.pool, perceiver=_SizeHinted(agent.perceiver, case.clean.shape), config=agent.config)
     states = policy_states(agent, policy, case.degraded, case.clean.shape)
     base = fidelity(case.degraded, case.clean)
     for j, (prefix, img) in enumerate(states):
