@@ -507,7 +507,8 @@ def test_validation_details_record_the_learned_policys_choices():
 def test_rl_command_rejects_a_normalisation_its_strategy_does_not_have(tmp_path, capsys):
     """``--norm`` belongs to ``adaptive``: with ``static`` or ``gdpo`` a contradicting value is an
     error before any policy or tool loads (the start policy here does not even exist); so is an
-    unknown task in ``train expert --only-tasks``."""
+    unknown task in ``train expert --only-tasks``, and an ``--on-policy`` policy the labelling agent
+    cannot run."""
     from irpilot.cli import main
 
     for strategy, norm in (("static", "group"), ("gdpo", "scale")):
@@ -518,6 +519,9 @@ def test_rl_command_rejects_a_normalisation_its_strategy_does_not_have(tmp_path,
     assert not any(tmp_path.iterdir())
     assert main(["train", "expert", "--out", str(tmp_path / "e"), "--only-tasks", "deblur"]) == 1
     assert "--only-tasks takes task names" in capsys.readouterr().err
+    for spec in ("oracle", "explore"):  # needs the clean image / searches instead of stepping
+        assert main(["train", "expert", "--out", str(tmp_path / "e"), "--on-policy", spec]) == 1
+        assert "--on-policy takes a step policy" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
 

@@ -204,9 +204,13 @@ def run_expert(args: argparse.Namespace) -> int:
     only_tasks = _task_list(args.only_tasks)  # before any tool or pool starts
     policy = None
     if args.on_policy:
-        from ..policies.base import make_policy
+        from ..errors import ConfigError
+        from ..policies.base import StepPolicy, make_policy
 
         policy = make_policy(args.on_policy)
+        if not isinstance(policy, StepPolicy) or policy.needs_reference:
+            raise ConfigError(f"--on-policy takes a step policy that runs without the clean image (e.g. 'learned'), "
+                              f"got {args.on_policy!r}")
     pool = pool_from_args(args, workers=args.workers or 2)
     path = _run(
         args.out,
