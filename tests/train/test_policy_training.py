@@ -405,6 +405,15 @@ def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, 
     run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=_stops_early())  # resumes: nothing new
     recs = load_expert(jsonl)
     assert [(r["case"], r["start"]) for r in recs] == [("c00_00000", 0), ("c00_00000", 1), ("c00_00001", 0), ("c00_00001", 1)]
+    # a run stopped after the first state of the second case (its record half written): the
+    # resumed run labels the whole case again instead of taking it for done
+    whole = jsonl.read_text().splitlines()
+    jsonl.write_text("\n".join(whole[:3]) + "\n" + whole[3][:40])
+    run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=_stops_early())
+    again = [r for r in load_expert(jsonl)]
+    assert [(r["case"], r["start"]) for r in again] == [(r["case"], r["start"]) for r in recs]
+    assert [r["best"] for r in again] == [r["best"] for r in recs]
+    assert all(r["states"] == 2 for r in again)
     after = [r for r in recs if r["start"] == 1]
     assert all(r["best"] == ["trainfake_gain2", "trainfake_shift1"] for r in recs)
     assert all(r["id"].endswith("_p1") and r["nodes"][0]["seq"] == ["trainfake_gain2"] for r in after)

@@ -183,14 +183,7 @@ def run_expert(
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
     jsonl = out / "expert.jsonl"
-    done: set[str] = set()
-    if jsonl.exists():
-        for line in jsonl.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-                done.add(rec.get("case", rec["id"]))  # on-policy records: one per state of a case
-            except (ValueError, KeyError):
-                continue
+    done = _finished_cases(jsonl, progress) if jsonl.exists() else set()
     if candidates is None:
         sp = default_action_space()
         candidates = {t: sp.tools_for(t) for t in sp.task_list}
@@ -237,6 +230,38 @@ def run_expert(
                 f"({bn.score:+.2f}, {len(res.near_best)} near) {res.calls} calls {res.executed} run {res.seconds:.1f}s"
             )
     return jsonl
+
+
+def _finished_cases(jsonl: Path, progress: Callable[[str], None] | None = None) -> set[str]:
+    """The cases of ``jsonl`` a resumed run skips.  An on-policy case is finished when all its
+    states' records are there (each says how many its case has: ``states``); the records of a
+    case a run stopped in the middle of, and a line it left half written, are dropped (the file
+    rewritten atomically), so the whole case is labelled again.  Records from before ``states``
+    was written count as finished."""
+    from ..io import atomic_write_bytes
+
+    lines = jsonl.read_text().splitlines()
+    recs: list[dict[str, Any] | None] = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+            recs.append(rec if isinstance(rec, dict) and "id" in rec else None)
+        except ValueError:
+            recs.append(None)
+    found: dict[str, int] = {}
+    for rec in recs:
+        if rec is not None and "case" in rec:
+            found[rec["case"]] = found.get(rec["case"], 0) + 1
+    partial = {rec["case"] for rec in recs
+               if rec is not None and "states" in rec and found[rec["case"]] < rec["states"]}
+    broken = sum(rec is None and bool(line.strip()) for line, rec in zip(lines, recs))
+    if partial or broken:
+        kept = [line for line, rec in zip(lines, recs) if rec is not None and rec.get("case") not in partial]
+        atomic_write_bytes(jsonl, "".join(line + "\n" for line in kept).encode())
+        if progress:
+            progress(f"resuming: {broken} half-written line(s) dropped; {len(partial)} case(s) stopped part-way "
+                     f"labelled again{': ' + ', '.join(sorted(partial)) if partial else ''}")
+    return {rec.get("case", rec["id"]) for rec in recs if rec is not None and rec.get("case") not in partial}
 
 
 def policy_states(agent: Any, policy: Any, degraded: np.ndarray,
@@ -300,17 +325,18 @@ def _label_policy_states(agent: Any, policy: Any, case: Any, tasks: Sequence[str
         done_tasks = {TOOLS.get(t).card.task for t in prefix if t in TOOLS}
         left = [t for t in tasks if t not in done_tasks]
         res = search(agent.pool, img, case.clean, left, candidates, scorer=scorer, beam=beam, eps=eps)
-        _write_record(out, jsonl, f"{case.id}_p{j}", case, tasks, res, base, beam, eps, states[: j + 1])
+        _write_record(out, jsonl, f"{case.id}_p{j}", case, tasks, res, base, beam, eps, states[: j + 1], len(states))
     return len(states)
 
 
 def _write_record(out: Path, jsonl: Path, rid: str, case: Any, tasks: Sequence[str], res: SearchResult,
                   base: tuple[float, float], beam: int | None, eps: float,
-                  states: Sequence[tuple[tuple[str, ...], np.ndarray]] = ()) -> None:
+                  states: Sequence[tuple[tuple[str, ...], np.ndarray]] = (), n_states: int = 0) -> None:
     """Append one expert record and save its images (input, clean, the states of its best and
     near-best sequences).  ``states``: a policy's states up to the one the search started from
-    (on-policy labels; the record then names its ``case`` and the ``start`` of its decisions, its
-    sequences begin with the policy's steps and its scores are gains over that state's image)."""
+    (on-policy labels; the record then names its ``case``, the ``start`` of its decisions and
+    the number of ``states`` of its case, ``n_states``; its sequences begin with the policy's
+    steps and its scores are gains over that state's image)."""
     prefix = states[-1][0] if states else ()
     arrays = {"degraded": to_uint8(case.degraded), "clean": to_uint8(case.clean)}
     for pre, img in states[1:]:
@@ -324,7 +350,7 @@ def _write_record(out: Path, jsonl: Path, rid: str, case: Any, tasks: Sequence[s
     best = [*prefix, *res.best]
     rec: dict[str, Any] = {"id": rid}
     if states:
-        rec.update({"case": case.id, "start": len(prefix)})
+        rec.update({"case": case.id, "start": len(prefix), "states": n_states})
     rec.update({
         "photo": case.photo,
         "box": list(case.box),
