@@ -206,6 +206,23 @@ class DehazePicky(Tool):
         return img.copy()
 
 
+class DefocusPicky(Tool):
+    """A defocus tool whose kernels never fit: its fallback is a tool of another deblurring task."""
+
+    card: ClassVar[ToolCard] = dataclasses.replace(_agent_card("agent_test_defocus_picky", "defocus_deblur"),
+                                                   fallback="agent_test_general_deblur")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return img.copy()
+
+
+class GeneralDeblur(Tool):
+    card: ClassVar[ToolCard] = _agent_card("agent_test_general_deblur", "motion_deblur")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return img * 0.9
+
+
 class Broken(Tool):
     card: ClassVar[ToolCard] = _agent_card("agent_test_broken", "low_light")
 
@@ -217,7 +234,8 @@ class Broken(Tool):
 def agent_tools() -> Iterator[None]:
     """The ``agent_test_*`` tools, registered while the module's tests run."""
     with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, Brighten, Denoise,
-                                                           DenoiseDarkening, Darken, Broken)}):
+                                                           DenoiseDarkening, Darken, DefocusPicky, GeneralDeblur,
+                                                           Broken)}):
         yield
 
 

@@ -305,13 +305,13 @@ class Agent:
         """When ``step``'s tool returned its input unchanged and its card names a fallback
         (its model of the degradation did not fit, e.g. a line kernel on camera shake), run
         the fallback on the same image and accept it; returns that step, or None.  A toolbox
-        the user gave the policy (task -> tools) must list the fallback."""
+        the user gave the policy (task -> tools) must list the fallback under its own task."""
         from .tools import TOOLS
 
         name = TOOLS.get(step.action.name).card.fallback if step.action.name in TOOLS else None
         if not name or step.output_hash != before or name not in TOOLS or not TOOLS.get(name).available():
             return None
-        if toolbox is not None and name not in toolbox.get(step.task or "", []):
+        if toolbox is not None and name not in toolbox.get(TOOLS.get(name).card.task, []):
             return None
         if ctx.calls_left <= 0:
             step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: call limit reached")

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from irpilot.tools import TOOLS, Tool, get_tool, task_of_tool
+from irpilot.tools import TOOLS, Tool, get_tool, may_fall_back, task_of_tool
 
 NAMES = TOOLS.names()
 
@@ -90,7 +90,15 @@ def test_card_is_consistent(name: str) -> None:
     assert card.description
     assert task_of_tool(name) == card.task
     if card.fallback is not None:  # the agent's hand-over when the tool returns its input unchanged
-        assert card.fallback != name and task_of_tool(card.fallback) == card.task
+        assert card.fallback != name and may_fall_back(card.task, task_of_tool(card.fallback))
+
+
+def test_a_fallback_stays_within_its_task_or_the_deblurring_family() -> None:
+    assert may_fall_back("dehaze", "dehaze")
+    assert may_fall_back("defocus_deblur", "motion_deblur") and may_fall_back("motion_deblur", "defocus_deblur")
+    assert not may_fall_back("dehaze", "low_light") and not may_fall_back("defocus_deblur", None)
+    # a defocus kernel that fits nothing (camera shake read as defocus) hands over to the general kernel
+    assert {TOOLS.get(n).card.fallback for n in ("defocus_deblur_wiener", "defocus_deblur_hqs")} == {"shake_deblur_pnp"}
 
 
 def test_task_of_a_name_that_is_no_tool_is_none() -> None:

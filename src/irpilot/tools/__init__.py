@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import TASKS, TOOLS, Tool, ToolCard, WeightsFile, measured_speeds, task_of_tool, tool_names_for_task
+from .base import (
+    TASKS,
+    TOOLS,
+    Tool,
+    ToolCard,
+    WeightsFile,
+    may_fall_back,
+    measured_speeds,
+    task_of_tool,
+    tool_names_for_task,
+)
 
-__all__ = ["TASKS", "TOOLS", "Tool", "ToolCard", "WeightsFile", "get_tool", "measured_speeds", "task_of_tool", "tool_names_for_task"]
+__all__ = ["TASKS", "TOOLS", "Tool", "ToolCard", "WeightsFile", "get_tool", "may_fall_back", "measured_speeds", "task_of_tool",
+           "tool_names_for_task"]
 
 _INSTANCES: dict[tuple[str, tuple[tuple[str, Any], ...]], Tool] = {}
 

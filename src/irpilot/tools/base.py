@@ -28,7 +28,19 @@ from ..registry import Registry
 from ..vocab import TASKS
 from .packages import RegistryPackage
 
-__all__ = ["TASKS", "WeightsFile", "ToolCard", "Tool", "TOOLS", "sha256_file", "tool_names_for_task", "measured_speeds"]
+__all__ = ["TASKS", "FALLBACK_FAMILIES", "WeightsFile", "ToolCard", "Tool", "TOOLS", "sha256_file", "tool_names_for_task",
+           "measured_speeds", "may_fall_back"]
+
+#: tasks whose tools may name each other's as their :attr:`ToolCard.fallback`: a blur that none
+#: of a defocus tool's kernel shapes fits (camera shake read as defocus) is a job for the blind
+#: general-kernel deblurring of ``shake_deblur_pnp``
+FALLBACK_FAMILIES: tuple[frozenset[str], ...] = (frozenset({"motion_deblur", "defocus_deblur"}),)
+
+
+def may_fall_back(task: str, fallback_task: str | None) -> bool:
+    """Whether a tool of ``task`` may name a tool of ``fallback_task`` as its fallback."""
+    return fallback_task == task or any({task, fallback_task} <= family for family in FALLBACK_FAMILIES)
+
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
