@@ -210,6 +210,16 @@ class DefocusPicky(Tool):
     """A defocus tool whose kernels never fit: its fallback is a tool of another deblurring task."""
 
     card: ClassVar[ToolCard] = dataclasses.replace(_agent_card("agent_test_defocus_picky", "defocus_deblur"),
+                                                   fallback="agent_test_motion_picky")
+
+    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
+        return img.copy()
+
+
+class MotionPicky(Tool):
+    """A motion tool whose line kernel never fits: it hands over to the general deblurring tool."""
+
+    card: ClassVar[ToolCard] = dataclasses.replace(_agent_card("agent_test_motion_picky", "motion_deblur"),
                                                    fallback="agent_test_general_deblur")
 
     def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
@@ -234,8 +244,8 @@ class Broken(Tool):
 def agent_tools() -> Iterator[None]:
     """The ``agent_test_*`` tools, registered while the module's tests run."""
     with TOOLS.temporarily({cls.card.id: cls for cls in (Dehaze, DehazeWeak, DehazePicky, Brighten, Denoise,
-                                                           DenoiseDarkening, Darken, DefocusPicky, GeneralDeblur,
-                                                           Broken)}):
+                                                           DenoiseDarkening, Darken, DefocusPicky, MotionPicky,
+                                                           GeneralDeblur, Broken)}):
         yield
 
 

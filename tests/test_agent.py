@@ -130,19 +130,23 @@ def test_a_tool_that_returns_the_image_unchanged_hands_over_to_its_fallback(worl
     assert [c["name"] for c in narrow.chain] == ["agent_test_brighten", "agent_test_dehaze_picky"]
 
 
-def test_a_fallback_of_another_deblurring_task_is_looked_up_under_its_own_task(world):
-    """A defocus tool whose kernels fit nothing hands over to a general deblurring tool, a
-    motion_deblur one: a user's toolbox lists it under motion_deblur."""
+def test_a_fallback_that_finds_nothing_either_hands_over_to_its_own(world):
+    """A defocus tool whose kernels fit nothing hands over to a motion tool, whose line kernel
+    fits nothing either, which hands over to the general deblurring tool; a user's toolbox lists
+    each under its own task, and ``fixed`` does not plan the motion step again after it."""
     _, degraded, pool = world
 
-    def reads_defocus(img: np.ndarray) -> ToyPerception:
-        return ToyPerception({"defocus_blur": 0.9}, {"defocus_blur": 0.9})
+    def reads_blur(img: np.ndarray) -> ToyPerception:
+        return ToyPerception({"defocus_blur": 0.9, "motion_blur": 0.9}, {"defocus_blur": 0.9, "motion_blur": 0.9})
 
-    agent = Agent(pool=pool, perceiver=reads_defocus)
-    both = {"defocus_deblur": ["agent_test_defocus_picky"], "motion_deblur": ["agent_test_general_deblur"]}
-    traj = agent.run(degraded, "fixed", tools=both, tasks=["defocus_deblur"])
-    assert [c["name"] for c in traj.chain] == ["agent_test_defocus_picky", "agent_test_general_deblur"]
+    agent = Agent(pool=pool, perceiver=reads_blur)
+    both = {"defocus_deblur": ["agent_test_defocus_picky"],
+            "motion_deblur": ["agent_test_motion_picky", "agent_test_general_deblur"]}
+    traj = agent.run(degraded, "fixed", tools=both, tasks=["defocus_deblur", "motion_deblur"])
+    assert [c["name"] for c in traj.chain] == ["agent_test_defocus_picky", "agent_test_motion_picky", "agent_test_general_deblur"]
     assert np.allclose(traj.output, degraded * 0.9)
+    general = next(s for s in traj.steps if s.action["name"] == "agent_test_general_deblur")
+    assert general.note == "fallback of agent_test_motion_picky"
     alone = agent.run(degraded, "fixed", tools={"defocus_deblur": ["agent_test_defocus_picky"]}, tasks=["defocus_deblur"])
     assert [c["name"] for c in alone.chain] == ["agent_test_defocus_picky"]
 

@@ -304,35 +304,45 @@ class Agent:
     def _fallback(ctx: AgentContext, step: Step, before: str, toolbox: dict[str, list[str]] | None) -> Step | None:
         """When ``step``'s tool returned its input unchanged and its card names a fallback
         (its model of the degradation did not fit, e.g. a line kernel on camera shake), run
-        the fallback on the same image and accept it; returns that step, or None.  A toolbox
-        the user gave the policy (task -> tools) must list the fallback under its own task."""
+        the fallback on the same image and accept it; a fallback that returns the image
+        unchanged too hands over to its own (``defocus_deblur_*`` -> ``motion_deblur_hqs`` ->
+        ``shake_deblur_pnp``), each tool once.  Returns the last step run, or None.  A toolbox
+        the user gave the policy (task -> tools) must list a fallback under its own task."""
         from .tools import TOOLS
 
         name = TOOLS.get(step.action.name).card.fallback if step.action.name in TOOLS else None
-        if not name or step.output_hash != before or name not in TOOLS or not TOOLS.get(name).available():
-            return None
-        if toolbox is not None and name not in toolbox.get(TOOLS.get(name).card.task, []):
-            return None
-        if ctx.calls_left <= 0:
-            step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: call limit reached")
+        if not name or step.output_hash != before:
             return None
         # the fallback's model is more general, and so is what it can mistake for its degradation
         # (a blind deblurring tool finds a "kernel" in periodic texture): it runs only on an image
         # perception reads as having the step's degradation (without a perception model, it runs)
         degradation = TASK_TO_DEGRADATION.get(step.task or "")
         seen = ctx.perceive(ctx.current, ctx.current_hash)
-        if degradation and seen is not None and degradation in seen.probs and seen.probs[degradation] < FALLBACK_MIN_PROB:
-            step.note = _joined(step.note, f"returned the image unchanged; its fallback {name} not run: perception "
-                                           f"reads {degradation} at {seen.probs[degradation]:.2f} (< {FALLBACK_MIN_PROB})")
-            return None
-        step.note = _joined(step.note, f"returned the image unchanged: its fallback {name} runs instead")
-        fb = ctx.call(ToolCall(name=name, arguments={}))
-        if not fb.ok:
-            fb.note = "fallback failed; continuing without it"
-            return None
-        fb.note = f"fallback of {step.action.name}"
-        ctx.accept(fb)
-        return fb
+        last: Step | None = None
+        handing, tried = step, {step.action.name}
+        while name and name not in tried and name in TOOLS and TOOLS.get(name).available():
+            if toolbox is not None and name not in toolbox.get(TOOLS.get(name).card.task, []):
+                break
+            if ctx.calls_left <= 0:
+                handing.note = _joined(handing.note, f"returned the image unchanged; its fallback {name} not run: call limit reached")
+                break
+            if degradation and seen is not None and degradation in seen.probs and seen.probs[degradation] < FALLBACK_MIN_PROB:
+                handing.note = _joined(handing.note, f"returned the image unchanged; its fallback {name} not run: perception "
+                                                     f"reads {degradation} at {seen.probs[degradation]:.2f} (< {FALLBACK_MIN_PROB})")
+                break
+            handing.note = _joined(handing.note, f"returned the image unchanged: its fallback {name} runs instead")
+            fb = ctx.call(ToolCall(name=name, arguments={}))
+            if not fb.ok:
+                fb.note = "fallback failed; continuing without it"
+                break
+            fb.note = f"fallback of {handing.action.name}"
+            ctx.accept(fb)
+            last, handing = fb, fb
+            tried.add(name)
+            if fb.output_hash != before:
+                break
+            name = TOOLS.get(name).card.fallback
+        return last
 
     @staticmethod
     def _perception_rise(ctx: AgentContext, before: str, after: str, limit: float | None) -> float | None:

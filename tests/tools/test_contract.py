@@ -97,8 +97,10 @@ def test_a_fallback_stays_within_its_task_or_the_deblurring_family() -> None:
     assert may_fall_back("dehaze", "dehaze")
     assert may_fall_back("defocus_deblur", "motion_deblur") and may_fall_back("motion_deblur", "defocus_deblur")
     assert not may_fall_back("dehaze", "low_light") and not may_fall_back("defocus_deblur", None)
-    # a defocus kernel that fits nothing (camera shake read as defocus) hands over to the general kernel
-    assert {TOOLS.get(n).card.fallback for n in ("defocus_deblur_wiener", "defocus_deblur_hqs")} == {"shake_deblur_pnp"}
+    # a defocus kernel that fits nothing (motion blur or camera shake read as defocus) hands over to the
+    # line kernel, which hands over to the general one
+    assert {TOOLS.get(n).card.fallback for n in ("defocus_deblur_wiener", "defocus_deblur_hqs")} == {"motion_deblur_hqs"}
+    assert TOOLS.get("motion_deblur_hqs").card.fallback == "shake_deblur_pnp"
 
 
 def test_task_of_a_name_that_is_no_tool_is_none() -> None:

@@ -54,6 +54,10 @@ class _PlanPolicy(StepPolicy):
 
         if self.options.reveal and self.options.tasks is None:
             self._treat_revealed(obs)
+        # a task a tool's fallback already did (a defocus tool handing over to a motion tool) is not done twice
+        done = {s.task for s in obs.history if s.task}
+        while self.plan and task_of_tool(self.plan[0].name) in done:
+            self.plan.pop(0)
         # a failed call is reported in the trace and the plan goes on with the next step
         call = self.plan.pop(0) if self.plan else STOP
         self.last_note = self._notes.pop(task_of_tool(call.name) or "", "")

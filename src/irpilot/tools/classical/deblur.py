@@ -473,8 +473,8 @@ _DEFOCUS_FITTED = (
     "in linear light (irpilot's real_defocus_blur), the smallest of the near-best fits taken.  "
     "When no kernel explains the whole frame (defocus varying with depth), 96 px tiles are fitted "
     "and deconvolved one by one, the others left as they are; unchanged when none fits, and then "
-    "the agent runs shake_deblur_pnp (its fallback: a general kernel estimated blind, for camera "
-    "shake that reads as defocus) where perception reads defocus blur.  "
+    "the agent runs motion_deblur_hqs (its fallback, whose own fallback is shake_deblur_pnp: a "
+    "motion blur or camera shake that reads as defocus) where perception reads defocus blur.  "
 )
 _DEFOCUS_MEASURED = (
     "Measured on 16 crops of 224 px of training photos (BENCHMARKS.md, 'Defocus beyond the "
@@ -494,7 +494,7 @@ class DefocusDeblurWiener(_DefocusMixin, _Deblur):
             + _DEFOCUS_MEASURED.format(protocol="+3.49", real="+1.70", old="+0.90, 1 worse", noise="+0.01")
         ),
         version="3",  # the kernel family (Gaussian, lens, linear light) and tiles
-        fallback="shake_deblur_pnp",
+        fallback="motion_deblur_hqs",
         tiling=False,
         cpu_seconds_512=0.21,
         reference="Kernel-family fit of the radial spectrum (irpilot); Wiener / Tikhonov deconvolution",
@@ -513,7 +513,7 @@ class DefocusDeblurHQS(_DefocusMixin, _Deblur):
             + _DEFOCUS_MEASURED.format(protocol="+5.05", real="+2.42", old="+0.78, 2 worse", noise="+0.02")
         ),
         version="3",  # the kernel family (Gaussian, lens, linear light) and tiles
-        fallback="shake_deblur_pnp",
+        fallback="motion_deblur_hqs",
         tiling=False,
         cpu_seconds_512=2.1,
         reference="Kernel-family fit of the radial spectrum (irpilot); Geman & Yang 1995 "
