@@ -32,8 +32,8 @@ __all__ = ["TASKS", "FALLBACK_FAMILIES", "WeightsFile", "ToolCard", "Tool", "TOO
            "measured_speeds", "may_fall_back"]
 
 #: tasks whose tools may name each other's as their :attr:`ToolCard.fallback`: a blur that none
-#: of a defocus tool's kernel shapes fits (camera shake read as defocus) is a job for the blind
-#: general-kernel deblurring of ``shake_deblur_pnp``
+#: of a defocus tool's kernel shapes fits (motion blur or camera shake read as defocus) is a job
+#: for the motion tools (a line kernel, then the general one of ``shake_deblur_pnp``)
 FALLBACK_FAMILIES: tuple[frozenset[str], ...] = (frozenset({"motion_deblur", "defocus_deblur"}),)
 
 
@@ -153,9 +153,12 @@ class ToolCard:
     reference: str = ""  # paper
     version: str = "1"  # bump when outputs change (part of the pool's cache key)
     arguments: dict[str, Any] = dataclasses.field(default_factory=dict)  # JSON Schema properties
-    #: a tool of the same task that the agent runs when this one returns its input unchanged
-    #: because its model of the degradation does not fit (e.g. a straight-line blur kernel on
-    #: camera shake); not for tools whose "unchanged" means "nothing to do here"
+    #: a tool with a more general model that the agent runs when this one returns its input
+    #: unchanged because its model of the degradation does not fit (e.g. a straight-line blur
+    #: kernel on camera shake): of the same task, or of another task of its family in
+    #: :data:`FALLBACK_FAMILIES` (a defocus kernel that fits nothing hands over to the motion
+    #: tools); a fallback that returns the image unchanged too hands over to its own; not for
+    #: tools whose "unchanged" means "nothing to do here"
     fallback: str | None = None
 
     def __post_init__(self) -> None:
