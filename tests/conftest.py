@@ -196,34 +196,23 @@ class Darken(Tool):
         return img * 0.3
 
 
-class DehazePicky(Tool):
-    """A dehazer whose model never fits: it returns its input unchanged and names a fallback."""
-
-    card: ClassVar[ToolCard] = dataclasses.replace(_agent_card("agent_test_dehaze_picky", "dehaze"),
-                                                   fallback="agent_test_dehaze")
+class _Picky(Tool):
+    """A tool whose model never fits: it returns its input unchanged (its card names a fallback)."""
 
     def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
         return img.copy()
 
 
-class DefocusPicky(Tool):
-    """A defocus tool whose kernels never fit: its fallback is a tool of another deblurring task."""
-
-    card: ClassVar[ToolCard] = dataclasses.replace(_agent_card("agent_test_defocus_picky", "defocus_deblur"),
-                                                   fallback="agent_test_motion_picky")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return img.copy()
+def _picky(name: str, task: str, fallback: str) -> type[Tool]:
+    card = dataclasses.replace(_agent_card(name, task), fallback=fallback)
+    return type(f"Picky_{name}", (_Picky,), {"card": card})
 
 
-class MotionPicky(Tool):
-    """A motion tool whose line kernel never fits: it hands over to the general deblurring tool."""
-
-    card: ClassVar[ToolCard] = dataclasses.replace(_agent_card("agent_test_motion_picky", "motion_deblur"),
-                                                   fallback="agent_test_general_deblur")
-
-    def _run(self, img: np.ndarray, **_: Any) -> np.ndarray:
-        return img.copy()
+# a dehazer handing over to one of its task; a defocus tool handing over to a motion tool (another
+# deblurring task), whose line kernel never fits either and which hands over to the general one
+DehazePicky = _picky("agent_test_dehaze_picky", "dehaze", "agent_test_dehaze")
+DefocusPicky = _picky("agent_test_defocus_picky", "defocus_deblur", "agent_test_motion_picky")
+MotionPicky = _picky("agent_test_motion_picky", "motion_deblur", "agent_test_general_deblur")
 
 
 class GeneralDeblur(Tool):

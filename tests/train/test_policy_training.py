@@ -410,7 +410,7 @@ def test_on_policy_labels_say_what_to_do_where_the_policy_stops_early(tmp_path, 
     whole = jsonl.read_text().splitlines()
     jsonl.write_text("\n".join(whole[:3]) + "\n" + whole[3][:40])
     run_expert(tmp_path / "onp", 2, pool=pool, candidates=CANDS, photos=[], beam=None, policy=_stops_early())
-    again = [r for r in load_expert(jsonl)]
+    again = load_expert(jsonl)
     assert [(r["case"], r["start"]) for r in again] == [(r["case"], r["start"]) for r in recs]
     assert [r["best"] for r in again] == [r["best"] for r in recs]
     assert all(r["states"] == 2 for r in again)

@@ -20,6 +20,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -248,10 +249,7 @@ def _finished_cases(jsonl: Path, progress: Callable[[str], None] | None = None) 
             recs.append(rec if isinstance(rec, dict) and "id" in rec else None)
         except ValueError:
             recs.append(None)
-    found: dict[str, int] = {}
-    for rec in recs:
-        if rec is not None and "case" in rec:
-            found[rec["case"]] = found.get(rec["case"], 0) + 1
+    found = Counter(rec["case"] for rec in recs if rec is not None and "case" in rec)
     partial = {rec["case"] for rec in recs
                if rec is not None and "states" in rec and found[rec["case"]] < rec["states"]}
     broken = sum(rec is None and bool(line.strip()) for line, rec in zip(lines, recs))
