@@ -425,6 +425,12 @@ def test_train_grow_replace_puts_a_tool_in_anothers_place_with_every_weight_kept
     for bad in ("dncnn3_sr_x4=bm3d", "dncnn3_sr_x4=ffdnet_color", "bicubic_x4=sr_net_x4", "dncnn3_sr_x4"):
         assert main(["train", "grow", "--init", "sft3", "--replace", bad, "--out", str(tmp_path / "bad.pt")]) == 1
     assert not (tmp_path / "bad.pt").exists()
+    # growing a grown policy keeps the earlier record: every replacement stays on file
+    again = tmp_path / "again.pt"
+    assert main(["train", "grow", "--init", str(out), "--replace", "prenet_rain100h=derain_net", "--out", str(again)]) == 0
+    grown = load_policy(again)[3]["info"]["grown"]
+    assert grown["replaced"] == {"prenet_rain100h": "derain_net"}
+    assert grown["earlier"]["replaced"] == {"dncnn3_sr_x4": "sr_net_x4"}
 
 
 class _BrighteningPool(_IdentityPool):

@@ -106,6 +106,32 @@ def test_packaged_desnow_weights_load_and_leave_a_clean_photo_nearly_alone() -> 
     assert float(10 * np.log10(1.0 / np.mean((out.astype(np.float64) - clean) ** 2))) > 30.0
 
 
+@pytest.mark.parametrize("model", ["rain", "real_rain"])
+def test_packaged_derain_weights_remove_rain_from_a_training_photo(model: str) -> None:
+    """``derain_net``'s packaged weights, rebuilt from the file's metadata, clearly remove either
+    rain model from a crop of a training photo and leave the clean crop nearly as it was."""
+    if not compact.asset_exists("derain"):
+        pytest.skip("derain weights not in this install")
+    import skimage.data
+
+    from irpilot.degrade import get_degradation
+    from irpilot.io import from_uint8
+    from irpilot.tools import get_tool
+
+    def psnr(a: np.ndarray, b: np.ndarray) -> float:
+        return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+    net, meta = load_compact_net("derain")
+    assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 300_000
+    assert "irpilot train tool derain" in meta["command"] and meta["task"] == "derain"
+    clean = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[40:200, 160:320]))
+    deg = get_degradation(model)
+    rainy = deg.apply(clean, deg.sample(np.random.default_rng(3)))
+    tool = get_tool("derain_net", device="cpu")
+    assert psnr(tool(rainy), clean) > psnr(rainy, clean) + 3.0
+    assert psnr(tool(clean), clean) > 30.0
+
+
 @pytest.mark.parametrize("asset,tool_id", [("dehaze", "dehaze_net"), ("dehaze_lite", "dehaze_net_lite")])
 def test_packaged_dehaze_weights_load_and_dehaze_a_training_photo(asset: str, tool_id: str) -> None:
     """The packaged weights of ``dehaze_net`` and ``dehaze_net_lite``: the haze head with its guided

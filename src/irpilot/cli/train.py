@@ -306,6 +306,8 @@ def run_grow(args: argparse.Namespace) -> int:
         net, space, encoder = grow_policy(net, space, encoder, [(t, TOOLS.get(t).card.task) for t in tools],
                                           width=width, offset=args.offset)
         grown.update(tools=tools, offset=args.offset)
+    if "grown" in meta.get("info", {}):  # the init was itself grown: keep that record too
+        grown["earlier"] = meta["info"]["grown"]
     info = {**meta.get("info", {}), "grown": grown}
     out = save_policy(args.out, net, space, encoder, width=width, info=info)
     print(f"policy: {out} ({space.n} tools: {', '.join(space.tools)})")

@@ -63,6 +63,7 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "desnow": Recipe("desnow", (("real_snow", 0.5), ("snow", 0.5)), clean_share=0.1),
+    "derain": Recipe("derain", (("real_rain", 0.5), ("rain", 0.5)), clean_share=0.1),
     "defocus_deblur": Recipe("defocus_deblur", (("real_defocus_blur", 0.5), ("defocus_blur", 0.5)), clean_share=0.05),
     "dehaze": Recipe("dehaze", (("real_haze", 0.5), ("haze", 0.5)), clean_share=0.1, head="haze"),
     "low_light": Recipe("low_light", (("real_dark", 0.5), ("dark", 0.5)), clean_share=0.1, head="exposure"),
@@ -149,8 +150,9 @@ def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndar
 
 
 #: the agent's steps a training model can end with (``MODEL>STEP``): the tools whose output the
-#: network is given, as the agent would give it (a dehazing step after denoising a hazy, noisy photo)
-AFTER_STEPS: dict[str, tuple[str, ...]] = {"denoised": ("dncnn_color_blind", "ffdnet_color")}
+#: network is given, as the agent would give it (a dehazing step after denoising a hazy, noisy photo;
+#: a deraining step after the x4 step, ``rain+low_resolution>upscaled``, whose target is the clean crop)
+AFTER_STEPS: dict[str, tuple[str, ...]] = {"denoised": ("dncnn_color_blind", "ffdnet_color"), "upscaled": ("sr_net_x4",)}
 
 
 def model_degrade(name: str, clean: np.ndarray, seed: int, levels: dict[str, str] | None = None,

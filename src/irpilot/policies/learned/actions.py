@@ -24,14 +24,15 @@ __all__ = ["ActionSpace", "DEFAULT_CANDIDATES", "default_action_space"]
 #: any kernel, ~3 s per 160 px crop: the fitted motion tools lose on camera shake) and
 #: ``jpeg_ycc_net`` (colour JPEG with a chroma network); ``dehaze_net`` (irpilot's dehazing U-Net,
 #: 0.2 s per 512 px) on 2026-12-05, with the default policy fine-tuned to use it; ``sr_net_x4``
-#: (irpilot's x4 network) in ``dncnn3_sr_x4``'s place on 2026-12-06, as in the default policy.
+#: (irpilot's x4 network) in ``dncnn3_sr_x4``'s place on 2026-12-06, as in the default policy, and
+#: ``derain_net`` (irpilot's rain network, 0.08 s per 512 px) in ``prenet_rain100h``'s the same day.
 DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
     "super_resolution": ("sr_net_x4", "lanczos_x4"),
     "denoise": ("ffdnet_color", "dncnn_color_blind"),
     "motion_deblur": ("motion_deblur_wiener", "motion_deblur_hqs", "shake_deblur_pnp"),
     "defocus_deblur": ("defocus_deblur_wiener", "defocus_deblur_hqs"),
     "dehaze": ("dark_channel_prior", "color_attenuation_prior", "dehaze_net"),
-    "derain": ("prenet_rain100l", "prenet_rain100h"),
+    "derain": ("prenet_rain100l", "derain_net"),
     "low_light": ("hsv_value_inverse", "gamma_auto"),
     "dejpeg": ("dncnn3_dejpeg", "jpeg_ycc_net"),
 }

@@ -20,7 +20,7 @@ from ._common import NetworkTool, register
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["CompactNetTool", "DehazeAODNet", "DehazeNet", "DesnowNet", "LowLightNet", "SRNetX4"]
+__all__ = ["CompactNetTool", "DehazeAODNet", "DehazeNet", "DerainNet", "DesnowNet", "LowLightNet", "SRNetX4"]
 
 
 def compact_card(tool_id: str, task: str, description: str, reference: str, **fields: object) -> ToolCard:
@@ -182,6 +182,33 @@ class DesnowNet(CompactNetTool):
         "tool. Fitted to those synthetic snow models: real snow photographs are not measured.",
         cpu_seconds_512=0.08,  # benchmarks/tool_speed.py --threads 2 --repeats 3, otherwise idle machine, 2026-12-04
         reference="irpilot (irpilot train tool desnow); U-Net: Ronneberger et al. 2015",
+    )
+
+
+@register
+class DerainNet(CompactNetTool):
+    """irpilot's compact rain-removal network."""
+
+    card = compact_card(
+        tool_id="derain_net",
+        task="derain",
+        description="rain removal (streaks, drops, the splash veil) by irpilot's own compact residual U-Net "
+        "(0.28 M parameters; desnow_net's recipe), trained on one CPU thread on irpilot's training photos "
+        "(T91, CSet14, LIVE1 without Kodak, classic5, scikit-image; crops of 128 px) with irpilot's two rain "
+        "models (realistic real_rain and the protocol's rain; 10 % clean crops kept as they are): 40 min "
+        "(5,249 steps of 8 crops), then 8 min with 30 % of the crops made small (x1/4) after the rain and "
+        "brought back by sr_net_x4, as the agent's x4 step leaves them. Held-out training photos (24 crops, "
+        "256 px): +5.6 dB on real_rain and +8.0 on the protocol's rain (prenet_rain100l +3.3 / +9.9, "
+        "prenet_rain100h +1.1 / +8.7), a clean crop back at 45.1 dB. After another step (12 crops each): "
+        "after the x4 step +2.8 dB on real_rain and +2.6 on rain (prenet_rain100h +0.6 / +1.7), ahead of "
+        "both PReNets after brightening and dehazing on real_rain, level with prenet_rain100l after "
+        "brightening and 0.4 dB behind it after dehazing on the protocol's rain. Behind PReNet on sharp "
+        "synthetic streaks alone: on AgenticIR's deraining sample (Rain100L-like, 1024 x 640) faint streaks "
+        "remain where PReNet removes them. Fitted to those synthetic rain models: real rain photographs are "
+        "not measured. BENCHMARKS.md, \"derain_net\".",
+        cpu_seconds_512=0.08,  # desnow_net's network, same widths: benchmarks/tool_speed.py measures it
+        version="2",  # 2: trained on also after the x4 step
+        reference="irpilot (irpilot train tool derain); U-Net: Ronneberger et al. 2015",
     )
 
 
