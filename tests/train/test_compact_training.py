@@ -144,6 +144,11 @@ def test_a_training_model_can_chain_degradations_and_end_with_the_agents_denoise
     denoised = model_degrade("real_haze+real_noise>denoised", crop, seed=5)  # no rng: the first tool
     np.testing.assert_allclose(denoised, get_tool("dncnn_color_blind")(noisy), atol=1e-6)
     assert float(np.abs(denoised - noisy).mean()) > 0.005
+    # ``>upscaled``: a x1/4 crop brought back by the agent's x4 network, the clean crop's size again
+    small = model_degrade("rain+low_resolution", crop, seed=5)
+    upscaled = model_degrade("rain+low_resolution>upscaled", crop, seed=5)
+    assert small.shape == (3, 16, 16) and upscaled.shape == crop.shape
+    np.testing.assert_allclose(upscaled, get_tool("sr_net_x4")(small), atol=1e-6)
 
 
 def test_training_can_start_from_trained_weights_of_the_same_network(tmp_path: Path) -> None:

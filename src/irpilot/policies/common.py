@@ -38,7 +38,7 @@ PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
     "dehaze": ("dark_channel_prior", "color_attenuation_prior", "dehaze_net", "dehaze_net_lite", "dehaze_aod_net"),
     # rain100l first: rain100h scores a little higher on the benchmark crops but shifts the
     # colours of some photos badly (its card says so); derain_net (irpilot's compact network)
-    # second: ahead of both PReNets on the realistic rain and after an x4 step, 3 dB behind
+    # second: ahead of both PReNets on the realistic rain and after an x4 step, about 2 dB behind
     # rain100l on the protocol's rain alone (BENCHMARKS.md, "derain_net")
     "derain": ("prenet_rain100l", "derain_net", "prenet_rain100h", "derain_directional_opening"),
     "low_light": ("hsv_value_inverse", "gamma_auto", "sci_easy", "lime"),

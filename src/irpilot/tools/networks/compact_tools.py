@@ -206,7 +206,7 @@ class DerainNet(CompactNetTool):
         "synthetic streaks alone: on AgenticIR's deraining sample (Rain100L-like, 1024 x 640) faint streaks "
         "remain where PReNet removes them. Fitted to those synthetic rain models: real rain photographs are "
         "not measured. BENCHMARKS.md, \"derain_net\".",
-        cpu_seconds_512=0.08,  # desnow_net's network, same widths: benchmarks/tool_speed.py measures it
+        cpu_seconds_512=0.08,  # not measured alone: desnow_net's (the same network and widths), benchmarks/tool_speed.py
         version="2",  # 2: trained on also after the x4 step
         reference="irpilot (irpilot train tool derain); U-Net: Ronneberger et al. 2015",
     )
