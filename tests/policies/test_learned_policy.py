@@ -244,9 +244,11 @@ def test_ensemble_averages_the_logits_of_its_members(tmp_path):
     """``weights="a.pt+b.pt"``: one decision from the mean of the members' logits."""
     from irpilot.cli import main
 
-    # the SFT start of the default, with the x4 tool the default calls in dncnn3_sr_x4's place: the same actions
+    # the SFT start of the default, with the tools the default calls in dncnn3_sr_x4's and prenet_rain100h's
+    # places: the same actions
     static = tmp_path / "sft_start.pt"
-    assert main(["train", "grow", "--init", "mix_sft_dehaze", "--replace", "dncnn3_sr_x4=sr_net_x4", "--out", str(static)]) == 0
+    assert main(["train", "grow", "--init", "mix_sft_dehaze", "--replace",
+                 "dncnn3_sr_x4=sr_net_x4,prenet_rain100h=derain_net", "--out", str(static)]) == 0
     single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
     twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
     pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
