@@ -206,7 +206,7 @@ class DerainNet(CompactNetTool):
         "synthetic streaks alone: on AgenticIR's deraining sample (Rain100L-like, 1024 x 640) faint streaks "
         "remain where PReNet removes them. Fitted to those synthetic rain models: real rain photographs are "
         "not measured. BENCHMARKS.md, \"derain_net\".",
-        cpu_seconds_512=0.08,  # not measured alone: desnow_net's (the same network and widths), benchmarks/tool_speed.py
+        cpu_seconds_512=0.14,  # benchmarks/tool_speed.py --threads 2 --repeats 3, 2026-12-06 (same run: desnow_net 0.137, prenet_rain100h 6.16)
         version="2",  # 2: trained on also after the x4 step
         reference="irpilot (irpilot train tool derain); U-Net: Ronneberger et al. 2015",
     )
