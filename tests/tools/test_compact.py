@@ -116,10 +116,8 @@ def test_packaged_derain_weights_remove_rain_from_a_training_photo(model: str) -
 
     from irpilot.degrade import get_degradation
     from irpilot.io import from_uint8
+    from irpilot.quality.full_reference import psnr
     from irpilot.tools import get_tool
-
-    def psnr(a: np.ndarray, b: np.ndarray) -> float:
-        return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2)))
 
     net, meta = load_compact_net("derain")
     assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 300_000

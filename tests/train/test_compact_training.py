@@ -135,7 +135,7 @@ def test_a_training_model_can_chain_degradations_and_end_with_the_agents_denoise
     assert parse_models("real_haze:0.5, real_haze+real_noise>denoised:0.5") == (
         ("real_haze", 0.5), ("real_haze+real_noise>denoised", 0.5))
     assert parse_models("real_haze,haze:2") == (("real_haze", 1.0), ("haze", 2.0))  # no share: 1
-    for bad in ("real_haze+nothing:1", "real_haze>sharpened:1", ":1", "real_haze:x", "real_haze:0"):
+    for bad in ("real_haze+nothing:1", "real_haze>sharpened:1", ":1", "real_haze:x", "real_haze:0", "rain>upscaled:1"):
         with pytest.raises(SystemExit, match="--models"):
             parse_models(bad)
     crop = np.ascontiguousarray(photo[:, :64, :64])

@@ -175,7 +175,7 @@ def model_degrade(name: str, clean: np.ndarray, seed: int, levels: dict[str, str
 def parse_models(spec: str) -> tuple[tuple[str, float], ...]:
     """``--models``: ``NAME:SHARE`` pairs separated by commas (see :func:`model_degrade`); a
     ``NAME`` without its share has share 1."""
-    from ..degrade import DEGRADATIONS
+    from ..degrade import DEGRADATIONS, kind_of
 
     out = []
     for part in (p.strip() for p in spec.split(",") if p.strip()):
@@ -191,6 +191,10 @@ def parse_models(spec: str) -> tuple[tuple[str, float], ...]:
         if not name or unknown or (step and step not in AFTER_STEPS) or not value > 0:
             raise SystemExit(f"--models: {part!r} is not NAME:SHARE with NAME a degradation, several joined by '+', "
                              f"optionally '>' and one of {', '.join(AFTER_STEPS)}, and SHARE a positive number")
+        if step == "upscaled" and not any(kind_of(d) == "low_resolution" for d in chain.split("+")):
+            # the x4 step would give a crop four times the clean one's size
+            raise SystemExit(f"--models: {part!r} ends with '>upscaled' but makes no x1/4 crop: "
+                             "add a low-resolution degradation, e.g. rain+low_resolution>upscaled")
         out.append((name, value))
     return tuple(out)
 
