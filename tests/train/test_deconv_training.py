@@ -1,6 +1,7 @@
 """``irpilot train deconv`` (``irpilot.train.deconv``): the refinement network of
-``shake_deblur_pnp`` reads a blurred photo beside its deconvolution; triples are made by the tool
-itself, and a few training steps write weights the tool can load."""
+``shake_deblur_pnp`` reads a blurred photo beside its deconvolution (and, with the ``deconv2``
+head, a second one at a lower noise floor); triples are made by the tool itself, and a few
+training steps write weights the tool can load."""
 
 from __future__ import annotations
 
@@ -22,6 +23,31 @@ def test_the_deconv_head_starts_as_the_deconvolution_itself() -> None:
     torch.testing.assert_close(net(x), x[:, 3:6])
     torch.nn.init.normal_(net.tail.weight, std=0.1)
     assert net(x).shape == (2, 3, 16, 24) and not torch.allclose(net(x), x[:, 3:6])
+
+
+def test_a_grown_deconv2_network_starts_as_the_deconv_one_and_reads_nine_channels() -> None:
+    """``--init`` from a network of one deconvolution: the second deconvolution's input weights
+    start at zero, so the grown network computes what it started from; the tool's refinement then
+    needs both deconvolutions, and says so when given one."""
+    from irpilot.tools.classical.blind_deblur import refine_deconvolution, refiner_inputs
+    from irpilot.tools.networks.compact import build_compact_net
+    from irpilot.train.deconv import grow_inputs
+
+    torch.manual_seed(0)
+    start = build_compact_net((4, 8), context=False, head="deconv").eval()
+    torch.nn.init.normal_(start.tail.weight, std=0.1)
+    grown = build_compact_net((4, 8), context=False, head="deconv2").eval()
+    grow_inputs(grown, start)
+    x = torch.rand(1, 9, 16, 24)
+    torch.testing.assert_close(grown(x), start(x[:, :6]))
+    assert (refiner_inputs(start), refiner_inputs(grown)) == (6, 9)
+    img = np.random.default_rng(0).random((3, 16, 24), dtype=np.float32)
+    out = refine_deconvolution(grown, img, img * 0.9, img * 0.8)
+    assert out.shape == img.shape
+    with pytest.raises(ValueError, match="reads 9 channels, given 6"):
+        refine_deconvolution(grown, img, img * 0.9)
+    with pytest.raises(SystemExit, match="enc.0.0.weight"):
+        grow_inputs(start, grown)  # a network cannot shrink its inputs
 
 
 def test_refinement_runs_any_size_and_large_photos_in_tiles_that_agree() -> None:
@@ -59,13 +85,18 @@ def test_triples_and_a_few_training_steps_write_loadable_weights(tmp_path: Path,
     assert make_triples(3, data, seed=1, photos="train", crop=64) == 3
     assert make_triples(2, data, seed=2, photos="val", crop=64) == 2
     shard = np.load(data / "train_1_0.npz")
-    assert shard["x"].shape == shard["d"].shape == shard["c"].shape == (3, 3, 64, 64)
-    assert shard["x"].dtype == np.uint8 and shard["d"].dtype == np.float16
-    # the stored deconvolution is the tool's own, before its refinement network (which it trains)
+    assert shard["x"].shape == shard["d"].shape == shard["low"].shape == shard["c"].shape == (3, 3, 64, 64)
+    assert shard["x"].dtype == np.uint8 and shard["d"].dtype == shard["low"].dtype == np.float16
+    # the stored deconvolutions are the tool's own, before its refinement network (which it trains):
+    # at its noise floor and at LOW_FLOOR
     from irpilot.tools import get_tool
+    from irpilot.tools.classical.blind_deblur import LOW_FLOOR
 
-    raw = get_tool("shake_deblur_pnp")(shard["x"][0].astype(np.float32) / 255, refine=False)
-    np.testing.assert_allclose(shard["d"][0].astype(np.float32), raw, atol=2e-3)
+    tool = get_tool("shake_deblur_pnp")
+    x0 = shard["x"][0].astype(np.float32) / 255
+    np.testing.assert_allclose(shard["d"][0].astype(np.float32), tool(x0, refine=False), atol=2e-3)
+    both = tool.deconvolutions(x0, (None, LOW_FLOOR)) or [x0, x0]
+    np.testing.assert_allclose(shard["low"][0].astype(np.float32), both[1], atol=2e-3)
     out, exported = tmp_path / "run", tmp_path / "deconv.safetensors"
     assert main(["train", "deconv", "--data", str(data), "--out", str(out), "--max-steps", "3", "--widths", "4,8",
                  "--size", "32", "--batch", "2", "--export", str(exported)]) == 0
@@ -79,5 +110,12 @@ def test_triples_and_a_few_training_steps_write_loadable_weights(tmp_path: Path,
     assert checked["gain_deconv"] == pytest.approx(evals[-1]["gain_deconv"], abs=1e-3)
     assert 0 <= checked["refined"] <= 2 and 0.0 <= checked["worse_out"] <= 1.0
     net, meta = load_compact_net(path=exported)
-    assert meta["head"] == "deconv" and meta["context"] == "0" and meta["widths"] == "4,8"
-    assert net(torch.rand(1, 6, 32, 32)).shape == (1, 3, 32, 32)
+    assert meta["head"] == "deconv2" and meta["context"] == "0" and meta["widths"] == "4,8"
+    assert net(torch.rand(1, 9, 32, 32)).shape == (1, 3, 32, 32)
+    # a version-6 network (one deconvolution) grown into this one by --init
+    old = tmp_path / "v6.safetensors"
+    assert main(["train", "deconv", "--data", str(data), "--out", str(tmp_path / "v6"), "--head", "deconv",
+                 "--max-steps", "1", "--widths", "4,8", "--size", "32", "--batch", "2", "--export", str(old)]) == 0
+    assert main(["train", "deconv", "--data", str(data), "--out", str(tmp_path / "v7"), "--init", str(old),
+                 "--max-steps", "1", "--size", "32", "--batch", "2"]) == 0
+    assert load_compact_net(path=tmp_path / "v7" / "best.safetensors")[1]["head"] == "deconv2"

@@ -41,7 +41,7 @@ import numpy as np
 from .compact import _psnr
 from .loop import JsonLog, charbonnier_step, export_best, resume, train_for_budget
 
-__all__ = ["MODELS", "add_arguments", "make_triples", "run", "validate"]
+__all__ = ["MODELS", "add_arguments", "grow_inputs", "make_triples", "run", "validate"]
 
 #: degradation models of the shaken crops and their shares (``+`` chains; "clean": left sharp)
 MODELS: tuple[tuple[str, float], ...] = (
@@ -73,6 +73,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
+    p.add_argument("--head", choices=("deconv", "deconv2"), default="deconv2",
+                   help="deconv2: the network also reads the deconvolution at the tool's LOW_FLOOR (version 7); "
+                   "deconv: only the one at its own floor (version 6)")
+    p.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
+                   help="start from these weights (same widths); a deconv network starting a deconv2 one reads "
+                   "the second deconvolution through new input weights set to zero, so it starts as it was")
     p.add_argument("--check", type=Path, default=None, metavar="WEIGHTS",
                    help="only score these weights on the held-out triples as the tool runs them (then stop)")
 
@@ -84,12 +90,14 @@ def _draw_model(rng: np.random.Generator) -> str:
 
 def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int = CROP) -> int:
     """Write ``n`` (shaken, deconvolved, clean) triples to ``out`` in shards of :data:`SHARD`
-    (``{photos}_{seed}_{k}.npz``: ``x`` and ``c`` uint8, ``d`` float16, each (k, 3, crop, crop),
-    ``model`` the degradation of each).  Returns the number written."""
+    (``{photos}_{seed}_{k}.npz``: ``x`` and ``c`` uint8, ``d`` and ``low`` (the deconvolution at
+    the tool's noise floor and at ``LOW_FLOOR``) float16, each (k, 3, crop, crop), ``model`` the
+    degradation of each).  Returns the number written."""
     from ..degrade import degrade
     from ..degrade.base import LEVELS
     from ..imaging.convert import on_8bit_grid
     from ..tools import get_tool
+    from ..tools.classical.blind_deblur import LOW_FLOOR
     from .compact import random_crop, split_photos
 
     train, val, _ = split_photos()
@@ -100,6 +108,7 @@ def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int 
     out.mkdir(parents=True, exist_ok=True)
     xs: list[np.ndarray] = []
     ds: list[np.ndarray] = []
+    lows: list[np.ndarray] = []
     cs: list[np.ndarray] = []
     names: list[str] = []
     done = 0
@@ -113,28 +122,33 @@ def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int 
             chain = model.split("+")
             levels = {chain[0]: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < 0.3 else None
             x, _ = degrade(clean, chain, seed=int(rng.integers(2**31)), levels=levels)
-        d = tool(x, refine=False)  # the deconvolution the network corrects, not its own output
+        # the deconvolutions the network corrects (not its own output): at the tool's noise floor
+        # and at LOW_FLOOR (for the deconv2 head); where the tool declines, the input itself
+        outs = tool.deconvolutions(x, (None, LOW_FLOOR)) or [x, x]
         xs.append(np.round(x * 255).astype(np.uint8))
-        ds.append(np.clip(d, 0, 1).astype(np.float16))
+        ds.append(np.clip(outs[0], 0, 1).astype(np.float16))
+        lows.append(np.clip(outs[1], 0, 1).astype(np.float16))
         cs.append(np.round(clean * 255).astype(np.uint8))
         names.append(model)
         done += 1
         if len(xs) == SHARD or done == n:
             k = (done - 1) // SHARD
             tmp = out / f".{photos}_{seed}_{k}.tmp.npz"
-            np.savez(tmp, x=np.stack(xs), d=np.stack(ds), c=np.stack(cs), model=np.array(names))
+            np.savez(tmp, x=np.stack(xs), d=np.stack(ds), low=np.stack(lows), c=np.stack(cs), model=np.array(names))
             tmp.replace(out / f"{photos}_{seed}_{k}.npz")
             print(json.dumps({"written": done, "of": n, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
-            xs, ds, cs, names = [], [], [], []
+            xs, ds, lows, cs, names = [], [], [], [], []
     return done
 
 
-def _load(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _load(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     files = sorted(data.glob(f"{photos}_*.npz"))
     if not files:
         raise SystemExit(f"no {photos} triples in {data}: make them with --make N (--photos {photos})")
     parts = [np.load(f) for f in files]
-    return tuple(np.concatenate([p[k] for p in parts]) for k in ("x", "d", "c", "model"))  # type: ignore[return-value]
+    if not all("low" in p for p in parts):  # shards made before the second deconvolution was kept
+        raise SystemExit(f"some {photos} shards in {data} have no second deconvolution ('low'): make them again")
+    return tuple(np.concatenate([p[k] for p in parts]) for k in ("x", "d", "low", "c", "model"))  # type: ignore[return-value]
 
 
 #: largest difference (0-1 scale) between a stored input and its deconvolution where the tool
@@ -142,18 +156,20 @@ def _load(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 _DECLINED = 2e-3
 
 
-def validate(model: Any, vx: np.ndarray, vd: np.ndarray, vc: np.ndarray, vm: np.ndarray) -> dict[str, float]:
+def validate(model: Any, vx: np.ndarray, vd: np.ndarray, vl: np.ndarray, vc: np.ndarray, vm: np.ndarray) -> dict[str, float]:
     """``model`` on held-out triples as the tool runs it (:func:`irpilot.tools.classical.blind_deblur.
     refine_deconvolution`, only where the tool deconvolved): per degradation model the mean PSNR of
     the input, the deconvolution and the output (for sharp crops: of the output only); over the
     shaken ones the mean gains over the input, the shares made worse than the input (by more than
     0.05 dB), how many were deconvolved, and the least and largest change of a deconvolution's PSNR."""
-    from ..tools.classical.blind_deblur import refine_deconvolution
+    from ..tools.classical.blind_deblur import refine_deconvolution, refiner_inputs
 
+    two = refiner_inputs(model) == 9
     acc: dict[str, list[tuple[float, float, float]]] = {}
-    for x8, d16, c8, name in zip(vx, vd, vc, vm):
+    for x8, d16, l16, c8, name in zip(vx, vd, vl, vc, vm):
         x, d, clean = x8.astype(np.float32) / 255, d16.astype(np.float32), c8.astype(np.float32) / 255
-        out = d if float(np.abs(x - d).max()) <= _DECLINED else refine_deconvolution(model, x, d)
+        low = l16.astype(np.float32) if two else None
+        out = d if float(np.abs(x - d).max()) <= _DECLINED else refine_deconvolution(model, x, d, low)
         acc.setdefault(str(name), []).append((_psnr(x, clean), _psnr(d, clean), _psnr(out, clean)))
     res: dict[str, float] = {}
     for name, vals in acc.items():
@@ -172,22 +188,45 @@ def validate(model: Any, vx: np.ndarray, vd: np.ndarray, vc: np.ndarray, vm: np.
     return res
 
 
-def _batch(x: np.ndarray, d: np.ndarray, c: np.ndarray, rng: np.random.Generator, n: int,
+def _batch(x: np.ndarray, d: np.ndarray, low: np.ndarray | None, c: np.ndarray, rng: np.random.Generator, n: int,
            size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` random (input: shaken and deconvolved stacked, 6 channels; target) crops."""
+    """``n`` random (input: shaken and deconvolved stacked, 6 channels, or 9 with the second
+    deconvolution ``low``; target) crops."""
     ins, tgts = [], []
     for _ in range(n):
         i = int(rng.integers(len(x)))
         y0, x0 = (int(v) for v in rng.integers(0, x.shape[-1] - size + 1, size=2))
-        stack = np.concatenate([x[i].astype(np.float32) / 255, d[i].astype(np.float32), c[i].astype(np.float32) / 255])
+        parts = [x[i].astype(np.float32) / 255, d[i].astype(np.float32)]
+        if low is not None:
+            parts.append(low[i].astype(np.float32))
+        stack = np.concatenate([*parts, c[i].astype(np.float32) / 255])
         stack = stack[:, y0 : y0 + size, x0 : x0 + size]
         k = int(rng.integers(8))
         stack = np.rot90(stack, k % 4, axes=(1, 2))
         if k >= 4:
             stack = stack[:, :, ::-1]
-        ins.append(stack[:6])
-        tgts.append(stack[6:])
+        ins.append(stack[:-3])
+        tgts.append(stack[-3:])
     return np.ascontiguousarray(np.stack(ins)), np.ascontiguousarray(np.stack(tgts))
+
+
+def grow_inputs(model: Any, start: Any) -> None:
+    """Copy ``start``'s weights into ``model`` (same widths).  Where ``model``'s first layer reads
+    more channels (``deconv2``: a second deconvolution), their weights are zero, so ``model``
+    computes exactly what ``start`` did until training teaches it to use them."""
+    import torch
+
+    state = start.state_dict()
+    own = model.state_dict()
+    for name, value in state.items():
+        if own[name].shape != value.shape:
+            if name != "enc.0.0.weight" or own[name].shape[1] < value.shape[1]:
+                raise SystemExit(f"--init: {name} has shape {tuple(value.shape)}, the new network {tuple(own[name].shape)}")
+            grown = torch.zeros_like(own[name])
+            grown[:, : value.shape[1]] = value
+            value = grown
+        own[name] = value
+    model.load_state_dict(own)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -205,29 +244,40 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     widths = tuple(int(v) for v in str(args.widths).split(","))
-    x, d, c, _ = _load(args.data, "train")
+    start = None
+    if args.init is not None:  # checked before any triple is read
+        if args.resume:
+            raise SystemExit("--init starts a new run: use it without --resume")
+        start, start_meta = load_compact_net(path=args.init)
+        widths = tuple(int(v) for v in start_meta.get("widths", args.widths).split(","))
+        if start_meta.get("head") not in ("deconv", args.head):
+            raise SystemExit(f"--init {args.init}: a {start_meta.get('head')!r} network cannot start a {args.head!r} one")
+    x, d, low, c, _ = _load(args.data, "train")
     if args.size % 2 ** (len(widths) - 1) or args.size > x.shape[-1]:
         raise SystemExit(f"--size must be a multiple of {2 ** (len(widths) - 1)} and at most {x.shape[-1]} (the triples' side)")
-    vx, vd, vc, vm = _load(args.data, "val")
+    vx, vd, vl, vc, vm = _load(args.data, "val")
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    model = build_compact_net(widths, context=False, head="deconv")  # no per-image bias: tiles run alike
+    model = build_compact_net(widths, context=False, head=args.head)  # no per-image bias: tiles run alike
+    if start is not None:
+        grow_inputs(model, start)
+    low = low if args.head == "deconv2" else None
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = resume(args.out, model, opt) if args.resume else (0, 0.0, -math.inf)
     rng = np.random.default_rng(args.seed + step)
     argv = sys.argv[1:]
-    meta = {"task": "deconv", "widths": ",".join(map(str, widths)), "context": "0", "head": "deconv",
+    meta = {"task": "deconv", "widths": ",".join(map(str, widths)), "context": "0", "head": args.head,
             "params": sum(p.numel() for p in model.parameters()), "train_triples": len(x), "val_triples": len(vx),
             "models": ",".join(n for n, _ in MODELS), "command": "irpilot " + " ".join(argv)}
     record = JsonLog(args.out / "log.jsonl")
     record(event="start", step=step, spent=round(spent, 1), **meta)
 
     def train_step() -> float:
-        return charbonnier_step(model, opt, *_batch(x, d, c, rng, args.batch, args.size))
+        return charbonnier_step(model, opt, *_batch(x, d, low, c, rng, args.batch, args.size))
 
     def evaluate() -> tuple[float, dict[str, float]]:
         model.eval()
-        res = validate(model, vx, vd, vc, vm)
+        res = validate(model, vx, vd, vl, vc, vm)
         model.train()
         return res["gain_out"], res
 

@@ -628,6 +628,12 @@ _TILE = 768
 _SIGMA_FLOOR = 12.0 / 255.0
 #: the same for the total-variation prior (not re-tuned)
 _TV_SIGMA_FLOOR = 4.0 / 255.0
+#: the noise floor (0-1 scale) of the second deconvolution a refinement network with the
+#: ``deconv2`` head reads beside the first: with the true kernel 3 / 255 gains about +1 dB more
+#: than 12 / 255, with today's estimated kernels it mostly rings (6 of 13 held-out photos worse
+#: than their input), except where the kernel is close to the true one (+2 to +3 dB more than at
+#: 12 / 255): BENCHMARKS.md, "Camera shake: how much a perfect kernel would give"
+LOW_FLOOR = 3.0 / 255.0
 
 
 class KernelChoice(NamedTuple):
@@ -814,15 +820,20 @@ class BlindShakeDeblur(Tool):
 
         return kernel_misfit_ratio(srgb_to_linear(img, np.float32) if space == "linear" else img, k) < FIT_RATIO
 
-    def _run(self, img: np.ndarray, kernel_size: int | None = None, noise_sigma: float | None = None,
-             prior: str = "auto", space: str = "auto", in_range: bool = True, refine: bool = True,
-             **args: Any) -> np.ndarray:
+    def deconvolutions(self, img: np.ndarray, floors: tuple[float | None, ...] = (None,),
+                       kernel_size: int | None = None, noise_sigma: float | None = None, prior: str = "auto",
+                       space: str = "auto", in_range: bool = True) -> list[np.ndarray] | None:
+        """The deconvolutions of ``img`` (3, H, W) with the one kernel the tool estimates, one per
+        noise floor of ``floors`` (0-1 scale; None: the tool's own, :data:`_SIGMA_FLOOR`), each
+        kept within the input's range unless ``in_range`` is false; None where the tool declines
+        (a sharp image, a kernel its checks do not trust, an image under :data:`MIN_SIDE`)."""
         if prior not in ("auto", "ffdnet", "tv"):
             raise ValueError(f"prior must be 'auto', 'ffdnet' or 'tv', got {prior!r}")
         _check_space(space)  # before the early return: a wrong argument is an error on any image
+        self.ensure_setup()
         _, h, w = img.shape
         if min(h, w) < MIN_SIDE:
-            return img.copy()
+            return None
         # the checks run on sRGB values unless linear light is asked for
         checked_space = "linear" if space == "linear" else "srgb"
         k, consistency, space, checked = self.estimate_kernel(img, kernel_size, noise_sigma, prior, space)
@@ -830,31 +841,53 @@ class BlindShakeDeblur(Tool):
         den = self._denoiser(prior)
         min_spread = DELTA_SPREAD if sigma >= NOISY and den is not None else SHARP_SPREAD
         if min(kernel_spread(checked), kernel_spread(k)) < min_spread or consistency < MIN_CONSISTENCY:
-            return img.copy()
+            return None
         if sigma < SPECTRUM_CHECK_SIGMA and not self._explains_spectrum(img, checked, checked_space):
+            return None
+        own = _SIGMA_FLOOR if den is not None else _TV_SIGMA_FLOOR
+        done: dict[float, np.ndarray] = {}
+        for floor in floors:
+            level = max(sigma, own if floor is None else float(floor))
+            if level not in done:
+                def deconv(x: np.ndarray, level: float = level) -> np.ndarray:
+                    return deconv_pnp(x, k, level, den or _tv_denoiser, linear=space == "linear")
+
+                if h * w <= _WHOLE_PIXELS:
+                    out = deconv(img)
+                else:
+                    from ..tiling import run_tiled
+
+                    out = run_tiled(deconv, img, _TILE, max(32, 2 * max(k.shape)))
+                done[level] = within_input_range(out, img) if in_range else out
+        return [done[max(sigma, own if f is None else float(f))] for f in floors]
+
+    def _run(self, img: np.ndarray, kernel_size: int | None = None, noise_sigma: float | None = None,
+             prior: str = "auto", space: str = "auto", in_range: bool = True, refine: bool = True,
+             **args: Any) -> np.ndarray:
+        refiner = self._refiner if refine else None
+        # a refinement network that reads two deconvolutions gets the second at LOW_FLOOR
+        floors = (None, LOW_FLOOR) if refiner is not None and refiner_inputs(refiner) == 9 else (None,)
+        outs = self.deconvolutions(img, floors, kernel_size, noise_sigma, prior, space, in_range)
+        if outs is None:
             return img.copy()
-        sigma = max(sigma, _SIGMA_FLOOR if den is not None else _TV_SIGMA_FLOOR)
-
-        def deconv(x: np.ndarray) -> np.ndarray:
-            return deconv_pnp(x, k, sigma, den or _tv_denoiser, linear=space == "linear")
-
-        if h * w <= _WHOLE_PIXELS:
-            out = deconv(img)
-        else:
-            from ..tiling import run_tiled
-
-            out = run_tiled(deconv, img, _TILE, max(32, 2 * max(k.shape)))
-        out = within_input_range(out, img) if in_range else out
-        if refine and self._refiner is not None:
-            out = refine_deconvolution(self._refiner, img, out)
-        return out
+        if refiner is None:
+            return outs[0]
+        return refine_deconvolution(refiner, img, *outs)
 
 
-def refine_deconvolution(model: Any, img: np.ndarray, deconvolved: np.ndarray) -> np.ndarray:
+def refiner_inputs(model: Any) -> int:
+    """How many channels the refinement network ``model`` reads: 6 (the input and one
+    deconvolution) or 9 (and a second deconvolution at :data:`LOW_FLOOR`)."""
+    return int(model.enc[0][0].in_channels)
+
+
+def refine_deconvolution(model: Any, img: np.ndarray, deconvolved: np.ndarray,
+                         low: np.ndarray | None = None) -> np.ndarray:
     """``deconvolved`` corrected by the refinement network ``model`` (the compact U-Net's
     ``deconv`` head, :mod:`irpilot.train.deconv`), which reads it beside the blurred ``img``: it
     learned on shaken training crops where an estimated kernel's deconvolution rings or ghosts
-    and where it stays soft.  Whole images up to 1 MP, larger ones in 512 px tiles (the network
+    and where it stays soft.  ``low``: the second deconvolution (at :data:`LOW_FLOOR`) a network
+    with the ``deconv2`` head reads as well.  Whole images up to 1 MP, larger ones in 512 px tiles (the network
     has no per-image bias, so tiles run alike)."""
     import torch
 
@@ -868,7 +901,10 @@ def refine_deconvolution(model: Any, img: np.ndarray, deconvolved: np.ndarray) -
             y = model(torch.from_numpy(np.ascontiguousarray(x[None], dtype=np.float32)).to(device))[0].cpu().numpy()
         return y[:, :th, :tw]
 
-    stack = np.concatenate([img, deconvolved]).astype(np.float32)
+    parts = [img, deconvolved] if low is None else [img, deconvolved, low]
+    if 3 * len(parts) != refiner_inputs(model):
+        raise ValueError(f"the refinement network reads {refiner_inputs(model)} channels, given {3 * len(parts)}")
+    stack = np.concatenate(parts).astype(np.float32)
     _, h, w = img.shape
     out = run(stack) if h * w <= _WHOLE_PIXELS // 2 else run_tiled(run, stack, 512, 32, channels=3)
     return np.clip(out, 0.0, 1.0).astype(np.float32)

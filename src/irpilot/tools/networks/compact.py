@@ -33,6 +33,9 @@ untrained.
 ``head="deconv"`` makes it the refinement network of a deconvolution (``shake_deblur_pnp``'s,
 :mod:`irpilot.train.deconv`): it reads six channels, the blurred photo and its deconvolution, and
 returns the deconvolution plus a residual (the deconvolution as it is, untrained).
+``head="deconv2"`` reads nine: the blurred photo, its deconvolution and a second deconvolution with
+the same kernel at a lower noise floor (sharper where the kernel is right, ringing where it is not),
+and corrects the first the same way.
 
 Weights ship in the package as safetensors (``assets/compact_<task>.safetensors``) with the
 network's shape and its training record in the file's metadata; loading runs no code.
@@ -54,7 +57,7 @@ __all__ = ["ARCHS", "DEFAULT_WIDTHS", "HEADS", "build_net", "build_compact_net",
 DEFAULT_WIDTHS: tuple[int, ...] = (16, 32, 48, 64)
 #: output heads: a residual (any task), the inversion of the scattering model (dehazing), or a
 #: per-pixel exposure gain with a colour-cast correction (low light)
-HEADS = ("residual", "haze", "exposure", "deconv")
+HEADS = ("residual", "haze", "exposure", "deconv", "deconv2")
 #: architectures: irpilot's U-Net, or AOD-Net's (dehazing only)
 ARCHS = ("unet", "aod")
 
@@ -139,7 +142,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
         def __init__(self) -> None:
             super().__init__()
             w = [int(c) for c in widths]
-            cin = channels + {"haze": 2, "deconv": 3}.get(head, 0)
+            cin = channels + {"haze": 2, "deconv": 3, "deconv2": 6}.get(head, 0)
             cout = {"haze": 5, "exposure": 7}.get(head, channels)
             self.enc = nn.ModuleList([pair(cin, w[0])] + [pair(w[i], w[i]) for i in range(1, len(w))])
             self.down = nn.ModuleList([nn.Conv2d(w[i], w[i + 1], 2, stride=2) for i in range(len(w) - 1)])
@@ -192,7 +195,7 @@ def build_compact_net(widths: tuple[int, ...] = DEFAULT_WIDTHS, channels: int = 
             those of ``x`` itself."""
             if head == "residual":
                 return x + self.features(x, context)
-            if head == "deconv":  # x: a blurred photo and its deconvolution; out: the deconvolution corrected
+            if head in ("deconv", "deconv2"):  # x: a blurred photo and its deconvolution(s); out: the first corrected
                 return x[:, 3:6] + self.features(x, context)
             if head == "exposure":
                 out = self.features(x, context)
