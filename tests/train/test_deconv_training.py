@@ -82,8 +82,8 @@ def test_triples_and_a_few_training_steps_write_loadable_weights(tmp_path: Path,
     if settings.data_dir is None or not (Path(settings.data_dir) / "T91").is_dir():
         pytest.skip("no training photos (IRPILOT_DATA_DIR)")
     data = tmp_path / "data"
-    assert make_triples(3, data, seed=1, photos="train", crop=64) == 3
-    assert make_triples(2, data, seed=2, photos="val", crop=64) == 2
+    assert make_triples(3, data, seed=1, photos="train", crop=64, second=True) == 3
+    assert make_triples(2, data, seed=2, photos="val", crop=64, second=True) == 2
     shard = np.load(data / "train_1_0.npz")
     assert shard["x"].shape == shard["d"].shape == shard["low"].shape == shard["c"].shape == (3, 3, 64, 64)
     assert shard["x"].dtype == np.uint8 and shard["d"].dtype == shard["low"].dtype == np.float16
@@ -110,12 +110,21 @@ def test_triples_and_a_few_training_steps_write_loadable_weights(tmp_path: Path,
     assert checked["gain_deconv"] == pytest.approx(evals[-1]["gain_deconv"], abs=1e-3)
     assert 0 <= checked["refined"] <= 2 and 0.0 <= checked["worse_out"] <= 1.0
     net, meta = load_compact_net(path=exported)
-    assert meta["head"] == "deconv2" and meta["context"] == "0" and meta["widths"] == "4,8"
-    assert net(torch.rand(1, 9, 32, 32)).shape == (1, 3, 32, 32)
-    # a version-6 network (one deconvolution) grown into this one by --init
-    old = tmp_path / "v6.safetensors"
-    assert main(["train", "deconv", "--data", str(data), "--out", str(tmp_path / "v6"), "--head", "deconv",
-                 "--max-steps", "1", "--widths", "4,8", "--size", "32", "--batch", "2", "--export", str(old)]) == 0
-    assert main(["train", "deconv", "--data", str(data), "--out", str(tmp_path / "v7"), "--init", str(old),
-                 "--max-steps", "1", "--size", "32", "--batch", "2"]) == 0
-    assert load_compact_net(path=tmp_path / "v7" / "best.safetensors")[1]["head"] == "deconv2"
+    assert meta["head"] == "deconv" and meta["context"] == "0" and meta["widths"] == "4,8"
+    assert net(torch.rand(1, 6, 32, 32)).shape == (1, 3, 32, 32)
+    # grown by --init into a network that also reads the second deconvolution
+    assert main(["train", "deconv", "--data", str(data), "--out", str(tmp_path / "two"), "--head", "deconv2",
+                 "--init", str(exported), "--max-steps", "1", "--size", "32", "--batch", "2"]) == 0
+    two, meta = load_compact_net(path=tmp_path / "two" / "best.safetensors")
+    assert meta["head"] == "deconv2" and two(torch.rand(1, 9, 32, 32)).shape == (1, 3, 32, 32)
+
+
+def test_a_deconv2_network_needs_triples_with_the_second_deconvolution(tmp_path: Path) -> None:
+    from irpilot.train.deconv import _load
+
+    img = np.zeros((1, 3, 8, 8), np.uint8)
+    np.savez(tmp_path / "train_1_0.npz", x=img, d=img.astype(np.float16), c=img, model=np.array(["clean"]))
+    x, d, low, c, model = _load(tmp_path, "train")
+    assert low is None and x.shape == c.shape == (1, 3, 8, 8)
+    with pytest.raises(SystemExit, match="no second deconvolution"):
+        _load(tmp_path, "train", second=True)

@@ -24,6 +24,11 @@ Two stages, because the deconvolution is slow (6-8 s per 256 px crop on one CPU 
     irpilot train deconv --make 40 --seed 9 --photos val --data runs/deconv_data
     irpilot train deconv --data runs/deconv_data --out runs/deconv --minutes 40
     irpilot train deconv --data runs/deconv_data --check src/irpilot/assets/compact_deconv.safetensors
+
+``--head deconv2`` (tried, not shipped): the triples also keep a second deconvolution with the same
+kernel at the tool's ``LOW_FLOOR``, and the network reads it as well; ``--init`` starts it from the
+shipped network, whose function it keeps until trained (BENCHMARKS.md, "Camera shake: a refinement
+network that reads a second deconvolution").
 """
 
 from __future__ import annotations
@@ -73,9 +78,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt with --minutes more")
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
-    p.add_argument("--head", choices=("deconv", "deconv2"), default="deconv2",
-                   help="deconv2: the network also reads the deconvolution at the tool's LOW_FLOOR (version 7); "
-                   "deconv: only the one at its own floor (version 6)")
+    p.add_argument("--head", choices=("deconv", "deconv2"), default="deconv",
+                   help="deconv: the network reads the deconvolution at the tool's noise floor (the shipped one); "
+                   "deconv2: also a second one at LOW_FLOOR (tried, not shipped: BENCHMARKS.md); with --make, "
+                   "deconv2 keeps that second deconvolution too (about 1.7x the time per triple)")
     p.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
                    help="start from these weights (same widths); a deconv network starting a deconv2 one reads "
                    "the second deconvolution through new input weights set to zero, so it starts as it was")
@@ -88,11 +94,11 @@ def _draw_model(rng: np.random.Generator) -> str:
     return MODELS[int(rng.choice(len(MODELS), p=shares / shares.sum()))][0]
 
 
-def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int = CROP) -> int:
+def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int = CROP, second: bool = False) -> int:
     """Write ``n`` (shaken, deconvolved, clean) triples to ``out`` in shards of :data:`SHARD`
-    (``{photos}_{seed}_{k}.npz``: ``x`` and ``c`` uint8, ``d`` and ``low`` (the deconvolution at
-    the tool's noise floor and at ``LOW_FLOOR``) float16, each (k, 3, crop, crop), ``model`` the
-    degradation of each).  Returns the number written."""
+    (``{photos}_{seed}_{k}.npz``: ``x`` and ``c`` uint8, ``d`` (the deconvolution at the tool's
+    noise floor) float16, each (k, 3, crop, crop), ``model`` the degradation of each; with
+    ``second`` also ``low``, float16, the deconvolution at ``LOW_FLOOR``).  Returns the number written."""
     from ..degrade import degrade
     from ..degrade.base import LEVELS
     from ..imaging.convert import on_8bit_grid
@@ -122,33 +128,37 @@ def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int 
             chain = model.split("+")
             levels = {chain[0]: LEVELS[int(rng.integers(len(LEVELS)))]} if rng.random() < 0.3 else None
             x, _ = degrade(clean, chain, seed=int(rng.integers(2**31)), levels=levels)
-        # the deconvolutions the network corrects (not its own output): at the tool's noise floor
-        # and at LOW_FLOOR (for the deconv2 head); where the tool declines, the input itself
-        outs = tool.deconvolutions(x, (None, LOW_FLOOR)) or [x, x]
+        # the deconvolution(s) the network corrects (not its own output): at the tool's noise floor
+        # (and at LOW_FLOOR for the deconv2 head); where the tool declines, the input itself
+        outs = tool.deconvolutions(x, (None, LOW_FLOOR) if second else (None,)) or [x, x]
         xs.append(np.round(x * 255).astype(np.uint8))
         ds.append(np.clip(outs[0], 0, 1).astype(np.float16))
-        lows.append(np.clip(outs[1], 0, 1).astype(np.float16))
+        if second:
+            lows.append(np.clip(outs[1], 0, 1).astype(np.float16))
         cs.append(np.round(clean * 255).astype(np.uint8))
         names.append(model)
         done += 1
         if len(xs) == SHARD or done == n:
             k = (done - 1) // SHARD
             tmp = out / f".{photos}_{seed}_{k}.tmp.npz"
-            np.savez(tmp, x=np.stack(xs), d=np.stack(ds), low=np.stack(lows), c=np.stack(cs), model=np.array(names))
+            arrays = {"x": np.stack(xs), "d": np.stack(ds), "c": np.stack(cs), "model": np.array(names)}
+            np.savez(tmp, **arrays, **({"low": np.stack(lows)} if second else {}))
             tmp.replace(out / f"{photos}_{seed}_{k}.npz")
             print(json.dumps({"written": done, "of": n, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
             xs, ds, lows, cs, names = [], [], [], [], []
     return done
 
 
-def _load(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _load(data: Path, photos: str, second: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray,
+                                                                  np.ndarray]:
     files = sorted(data.glob(f"{photos}_*.npz"))
     if not files:
         raise SystemExit(f"no {photos} triples in {data}: make them with --make N (--photos {photos})")
     parts = [np.load(f) for f in files]
-    if not all("low" in p for p in parts):  # shards made before the second deconvolution was kept
-        raise SystemExit(f"some {photos} shards in {data} have no second deconvolution ('low'): make them again")
-    return tuple(np.concatenate([p[k] for p in parts]) for k in ("x", "d", "low", "c", "model"))  # type: ignore[return-value]
+    if second and not all("low" in p for p in parts):
+        raise SystemExit(f"some {photos} shards in {data} have no second deconvolution ('low'): make them with --head deconv2")
+    x, d, c, model = (np.concatenate([p[k] for p in parts]) for k in ("x", "d", "c", "model"))
+    return x, d, np.concatenate([p["low"] for p in parts]) if second else None, c, model
 
 
 #: largest difference (0-1 scale) between a stored input and its deconvolution where the tool
@@ -156,7 +166,8 @@ def _load(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 _DECLINED = 2e-3
 
 
-def validate(model: Any, vx: np.ndarray, vd: np.ndarray, vl: np.ndarray, vc: np.ndarray, vm: np.ndarray) -> dict[str, float]:
+def validate(model: Any, vx: np.ndarray, vd: np.ndarray, vl: np.ndarray | None, vc: np.ndarray,
+             vm: np.ndarray) -> dict[str, float]:
     """``model`` on held-out triples as the tool runs it (:func:`irpilot.tools.classical.blind_deblur.
     refine_deconvolution`, only where the tool deconvolved): per degradation model the mean PSNR of
     the input, the deconvolution and the output (for sharp crops: of the output only); over the
@@ -165,10 +176,12 @@ def validate(model: Any, vx: np.ndarray, vd: np.ndarray, vl: np.ndarray, vc: np.
     from ..tools.classical.blind_deblur import refine_deconvolution, refiner_inputs
 
     two = refiner_inputs(model) == 9
+    if two and vl is None:
+        raise ValueError("a deconv2 network needs the triples' second deconvolutions")
     acc: dict[str, list[tuple[float, float, float]]] = {}
-    for x8, d16, l16, c8, name in zip(vx, vd, vl, vc, vm):
+    for i, (x8, d16, c8, name) in enumerate(zip(vx, vd, vc, vm)):
         x, d, clean = x8.astype(np.float32) / 255, d16.astype(np.float32), c8.astype(np.float32) / 255
-        low = l16.astype(np.float32) if two else None
+        low = vl[i].astype(np.float32) if two and vl is not None else None
         out = d if float(np.abs(x - d).max()) <= _DECLINED else refine_deconvolution(model, x, d, low)
         acc.setdefault(str(name), []).append((_psnr(x, clean), _psnr(d, clean), _psnr(out, clean)))
     res: dict[str, float] = {}
@@ -231,7 +244,7 @@ def grow_inputs(model: Any, start: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.make:
-        make_triples(args.make, args.data, args.seed, args.photos, args.crop)
+        make_triples(args.make, args.data, args.seed, args.photos, args.crop, second=args.head == "deconv2")
         return 0
     import torch
 
@@ -239,8 +252,9 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     if args.check is not None:
-        net, _ = load_compact_net(path=args.check)
-        print(json.dumps({k: round(v, 3) for k, v in validate(net, *_load(args.data, "val")).items()}))
+        net, meta = load_compact_net(path=args.check)
+        data = _load(args.data, "val", second=meta.get("head") == "deconv2")
+        print(json.dumps({k: round(v, 3) for k, v in validate(net, *data).items()}))
         return 0
 
     widths = tuple(int(v) for v in str(args.widths).split(","))
@@ -252,16 +266,16 @@ def run(args: argparse.Namespace) -> int:
         widths = tuple(int(v) for v in start_meta.get("widths", args.widths).split(","))
         if start_meta.get("head") not in ("deconv", args.head):
             raise SystemExit(f"--init {args.init}: a {start_meta.get('head')!r} network cannot start a {args.head!r} one")
-    x, d, low, c, _ = _load(args.data, "train")
+    second = args.head == "deconv2"
+    x, d, low, c, _ = _load(args.data, "train", second)
     if args.size % 2 ** (len(widths) - 1) or args.size > x.shape[-1]:
         raise SystemExit(f"--size must be a multiple of {2 ** (len(widths) - 1)} and at most {x.shape[-1]} (the triples' side)")
-    vx, vd, vl, vc, vm = _load(args.data, "val")
+    vx, vd, vl, vc, vm = _load(args.data, "val", second)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     model = build_compact_net(widths, context=False, head=args.head)  # no per-image bias: tiles run alike
     if start is not None:
         grow_inputs(model, start)
-    low = low if args.head == "deconv2" else None
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, spent, best = resume(args.out, model, opt) if args.resume else (0, 0.0, -math.inf)
     rng = np.random.default_rng(args.seed + step)
