@@ -631,8 +631,9 @@ _TV_SIGMA_FLOOR = 4.0 / 255.0
 #: the noise floor (0-1 scale) of the second deconvolution a refinement network with the
 #: ``deconv2`` head reads beside the first: with the true kernel 3 / 255 gains about +1 dB more
 #: than 12 / 255, with today's estimated kernels it mostly rings (6 of 13 held-out photos worse
-#: than their input), except where the kernel is close to the true one (+2 to +3 dB more than at
-#: 12 / 255): BENCHMARKS.md, "Camera shake: how much a perfect kernel would give"
+#: than their input) and is the better floor on 3 of the 13 (+0.2 to +2.1 dB more than at 12 / 255):
+#: BENCHMARKS.md, "Camera shake: how much a perfect kernel would give".  No network of this head ships
+#: (BENCHMARKS.md, "... a refinement network that reads a second deconvolution")
 LOW_FLOOR = 3.0 / 255.0
 
 
