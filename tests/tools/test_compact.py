@@ -89,18 +89,25 @@ def test_tool_on_a_random_network_keeps_shape_range_and_dtype(monkeypatch: pytes
     assert tiled.shape == img.shape and float(np.abs(tiled - out).mean()) < 0.05
 
 
-def test_packaged_desnow_weights_load_and_leave_a_clean_photo_nearly_alone() -> None:
-    if not compact.asset_exists("desnow"):
-        pytest.skip("desnow weights not in this install")
+def _astronaut_crop_for_packaged(task: str, rows: slice, cols: slice) -> np.ndarray:
+    """A crop of scikit-image's astronaut (a training photo), after checking that ``task``'s
+    packaged weights rebuild from the file's metadata (skipped when not in this install)."""
+    if not compact.asset_exists(task):
+        pytest.skip(f"{task} weights not in this install")
     import skimage.data
 
     from irpilot.io import from_uint8
+
+    net, meta = load_compact_net(task)
+    assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 300_000
+    assert f"irpilot train tool {task}" in meta["command"] and meta["task"] == task
+    return from_uint8(np.ascontiguousarray(skimage.data.astronaut()[rows, cols]))
+
+
+def test_packaged_desnow_weights_load_and_leave_a_clean_photo_nearly_alone() -> None:
     from irpilot.tools import get_tool
 
-    net, meta = load_compact_net("desnow")
-    assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 300_000
-    assert "irpilot train tool desnow" in meta["command"] and meta["task"] == "desnow"
-    clean = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[40:168, 160:288]))
+    clean = _astronaut_crop_for_packaged("desnow", slice(40, 168), slice(160, 288))
     out = get_tool("desnow_net", device="cpu")(clean)
     assert out.shape == clean.shape
     assert float(10 * np.log10(1.0 / np.mean((out.astype(np.float64) - clean) ** 2))) > 30.0
@@ -110,19 +117,11 @@ def test_packaged_desnow_weights_load_and_leave_a_clean_photo_nearly_alone() -> 
 def test_packaged_derain_weights_remove_rain_from_a_training_photo(model: str) -> None:
     """``derain_net``'s packaged weights, rebuilt from the file's metadata, clearly remove either
     rain model from a crop of a training photo and leave the clean crop nearly as it was."""
-    if not compact.asset_exists("derain"):
-        pytest.skip("derain weights not in this install")
-    import skimage.data
-
     from irpilot.degrade import get_degradation
-    from irpilot.io import from_uint8
     from irpilot.quality.full_reference import psnr
     from irpilot.tools import get_tool
 
-    net, meta = load_compact_net("derain")
-    assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 300_000
-    assert "irpilot train tool derain" in meta["command"] and meta["task"] == "derain"
-    clean = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[40:200, 160:320]))
+    clean = _astronaut_crop_for_packaged("derain", slice(40, 200), slice(160, 320))
     deg = get_degradation(model)
     rainy = deg.apply(clean, deg.sample(np.random.default_rng(3)))
     tool = get_tool("derain_net", device="cpu")
