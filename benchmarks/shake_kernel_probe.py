@@ -112,11 +112,14 @@ def table(rows: list[dict], floors: tuple[int, ...]) -> str:
             lines.append(line(f"{name} kernel, floor {f}/255", np.array([r[f"{name}_{f}"] for r in rows])))
         best = np.array([max(r[f"{name}_{f}"] for f in floors) for r in rows])
         lines.append(line(f"{name} kernel, the best floor per case (oracle)", best))
-    lines += ["", "| photo | path px | consistency | similarity | best floor, estimated kernel |",
-              "| --- | --- | --- | --- | --- |"]
+    lines += ["", "| photo | path px | blurred in / estimated in | consistency | similarity | best floor, estimated kernel |",
+              "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         best = max(floors, key=lambda f: r[f"estimated_{f}"])
-        lines.append(f"| {r['photo']} | {r['path_px']} | {r['consistency']:.2f} | {r['similarity']:.2f} | {best} |")
+        lines.append(f"| {r['photo']} | {r['path_px']} | {r['space']} / {r['estimated_space']} | {r['consistency']:.2f} "
+                     f"| {r['similarity']:.2f} | {best} |")
+    right = sum(r["space"] == r["estimated_space"] for r in rows)
+    lines.append(f"\nthe space the tool estimates in is the one the blur happened in on {right} of {len(rows)}")
     return "\n".join(lines)
 
 
