@@ -680,7 +680,12 @@ class BlindShakeDeblur(Tool):
             "after JPEG (+0.74 / +1.41 / +0.17 without it).  Per crop it is no sure gain: of the 36 held-out "
             "deconvolutions it improved 30 (up to +1.9 dB) and lost on 6 (-0.02 to -2.1 dB); it tends to soften "
             "a good deconvolution a little and to mend a wrong one more (BENCHMARKS.md, 'Camera shake: a "
-            "refinement network'; refine=false turns it off).  "
+            "refinement network'; refine=false turns it off).  Where MAXIM's GoPro network "
+            "(maxim_deblur, real hand-held blur) is installed, the input reads clean (noise and JPEG "
+            "blocks under 3 / 255) and it has at most 2 MP, the result is the mean of the two "
+            "restorations, whose errors differ: on generated shake alone +1.26 -> +1.92 dB on 13 "
+            "held-out photos, none worse (BENCHMARKS.md, 'Camera shake: the deconvolution averaged "
+            "with MAXIM'; blend=false turns it off).  "
             "A camera blurs light before its tone "
             "curve: the kernel is estimated on sRGB values and in linear light, and the blur "
             "undone where its kernel is less concentrated (the data step in linear light, the "
@@ -706,8 +711,13 @@ class BlindShakeDeblur(Tool):
             "motion blur.  Slow: four kernel estimations (two for the space) and eight FFDNet calls."
         ),
         # 2: noise, JPEG and edge selection (second version); 3: the smaller kernel support, the spectrum check;
-        # 4: linear light; 5: the output kept within the input's range of values; 6: the refinement network
-        version="6",
+        # 4: linear light; 5: the output kept within the input's range of values; 6: the refinement network;
+        # 7: the mean with MAXIM's output on clean inputs
+        version="7",
+        # where no kernel passes the checks, MAXIM's GoPro network (trained on real hand-held blur)
+        # still gains: on 13 held-out photos with generated shake, +0.4 / +1.0 / +3.0 dB on the three
+        # this tool returned unchanged (BENCHMARKS.md, "Camera shake: MAXIM where no kernel passes")
+        fallback="maxim_deblur",
         tiling=False,  # the kernel is estimated on the whole frame
         # 512 x 512 (a 21 px kernel), 2 threads, one other single-thread job running, 2026-12-05:
         # benchmarks/tool_speed.py --tools shake_deblur_pnp motion_deblur_hqs (7.8 s against 0.24 s;
@@ -735,6 +745,9 @@ class BlindShakeDeblur(Tool):
             "in_range": {"type": "boolean", "default": True,
                          "description": "keep the result within the input's range of values, channel by channel "
                          "(false: version 4's unclipped deconvolution)"},
+            "blend": {"type": "boolean", "default": True,
+                      "description": "average the result with maxim_deblur's on a clean input of at most 2 MP "
+                      "when MAXIM's weights are present (false: version 6, the deconvolution alone)"},
             "space": {"type": "string", "enum": ["auto", "linear", "srgb"], "default": "auto",
                       "description": "where the blur happened: in linear light (a camera's shake, before "
                       "its tone curve), on sRGB values, or estimated both ways and chosen (auto)"},
@@ -750,7 +763,9 @@ class BlindShakeDeblur(Tool):
 
         ffdnet = _ffdnet_class()
         tag = ffdnet.precision_tag(device, precision) if ffdnet.available() else "tv"
-        return tag if asset_exists("deconv") else f"{tag}-unrefined".lstrip("-")
+        tag = tag if asset_exists("deconv") else f"{tag}-unrefined".lstrip("-")
+        # and whether MAXIM's network is there to average with
+        return tag if _maxim_class().available() else f"{tag}-unblended"
 
     def setup(self) -> None:
         self._ffdnet: Tool | None = None
@@ -764,6 +779,10 @@ class BlindShakeDeblur(Tool):
             import torch
 
             self._refiner = load_compact_net("deconv")[0].to(torch.device(self.device))
+        maxim = _maxim_class()
+        self._maxim: Tool | None = None
+        if maxim.available():
+            self._maxim = maxim(**{k: v for k, v in self.options.items() if k in ("device", "precision")})
 
     def _denoiser(self, prior: str) -> Denoiser | None:
         if prior == "tv":
@@ -864,16 +883,35 @@ class BlindShakeDeblur(Tool):
 
     def _run(self, img: np.ndarray, kernel_size: int | None = None, noise_sigma: float | None = None,
              prior: str = "auto", space: str = "auto", in_range: bool = True, refine: bool = True,
-             **args: Any) -> np.ndarray:
+             blend: bool = True, **args: Any) -> np.ndarray:
         refiner = self._refiner if refine else None
         # a refinement network that reads two deconvolutions gets the second at LOW_FLOOR
         floors = (None, LOW_FLOOR) if refiner is not None and refiner_inputs(refiner) == 9 else (None,)
         outs = self.deconvolutions(img, floors, kernel_size, noise_sigma, prior, space, in_range)
         if outs is None:
             return img.copy()
-        if refiner is None:
-            return outs[0]
-        return refine_deconvolution(refiner, img, *outs)
+        out = outs[0] if refiner is None else refine_deconvolution(refiner, img, *outs)
+        if blend and self._maxim is not None and img.shape[1] * img.shape[2] <= BLEND_MAX_PIXELS:
+            sigma = _noise_and_blocks(img) if noise_sigma is None else float(noise_sigma) / 255.0
+            if sigma < BLEND_MAX_SIGMA:
+                out = 0.5 * (out + self._maxim(img))
+        return np.asarray(out, dtype=np.float32)
+
+
+#: the deconvolution is averaged with MAXIM's output only on an input whose noise and JPEG blocks
+#: read under this (0-1 scale): on shaken training crops after JPEG (quality 15-40, read at
+#: 8-12 / 255) MAXIM left the blocks and the mean lost 0.4 dB to the deconvolution alone; shake
+#: alone reads 0.3-1.3 / 255
+BLEND_MAX_SIGMA = 3.0 / 255.0
+#: nor above this many pixels: MAXIM-3S takes about an hour of CPU time on 12 MP
+#: (BENCHMARKS.md, "MAXIM"), the deconvolution under five minutes
+BLEND_MAX_PIXELS = 2_000_000
+
+
+def _maxim_class() -> type[Tool]:
+    from ..base import TOOLS
+
+    return TOOLS.get("maxim_deblur")
 
 
 def refiner_inputs(model: Any) -> int:
