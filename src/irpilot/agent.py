@@ -306,7 +306,7 @@ class Agent:
         (its model of the degradation did not fit, e.g. a line kernel on camera shake), run
         the fallback on the same image and accept it; a fallback that returns the image
         unchanged too hands over to its own (``defocus_deblur_*`` -> ``motion_deblur_hqs`` ->
-        ``shake_deblur_pnp`` -> ``maxim_deblur``), each tool once.  Returns the last step run, or None.  A toolbox
+        ``shake_deblur_pnp``), each tool once.  Returns the last step run, or None.  A toolbox
         the user gave the policy (task -> tools) must list a fallback under its own task."""
         from .tools import TOOLS
 

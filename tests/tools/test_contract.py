@@ -101,7 +101,6 @@ def test_a_fallback_stays_within_its_task_or_the_deblurring_family() -> None:
     # line kernel, which hands over to the general one
     assert {TOOLS.get(n).card.fallback for n in ("defocus_deblur_wiener", "defocus_deblur_hqs")} == {"motion_deblur_hqs"}
     assert TOOLS.get("motion_deblur_hqs").card.fallback == "shake_deblur_pnp"
-    assert TOOLS.get("shake_deblur_pnp").card.fallback == "maxim_deblur"
 
 
 def test_task_of_a_name_that_is_no_tool_is_none() -> None:
