@@ -718,8 +718,9 @@ class BlindShakeDeblur(Tool):
         tiling=False,  # the kernel is estimated on the whole frame
         # 512 x 512 (a 21 px kernel), 2 threads, one other single-thread job running, 2026-12-05:
         # benchmarks/tool_speed.py --tools shake_deblur_pnp motion_deblur_hqs (7.8 s against 0.24 s;
-        # version 3 on a quiet machine: 5.7 s against 0.23 s)
-        cpu_seconds_512=7.8,
+        # version 3 on a quiet machine: 5.7 s against 0.23 s); since version 7 a clean input it
+        # deconvolves also goes through MAXIM-3S (57 s on 512 x 512, maxim_deblur's card): 7.8 + 57
+        cpu_seconds_512=65.0,
         reference=(
             "Kernel: Xu, Zheng & Jia, Unnatural L0 sparse representation for natural image deblurring, "
             "CVPR 2013; Pan, Hu, Su & Yang, Deblurring text images via L0-regularized intensity and "
