@@ -126,7 +126,7 @@ def test_tool_improves_a_shaken_crop() -> None:
     sharp = _crop("astronaut", 20, 150, 160)
     k = random_walk_kernel(3)
     shaken = _u8(blur(sharp, k))
-    out = tool(shaken, prior="tv", refine=False, blend=False)  # the deconvolution as it is (version 5)
+    out = tool(shaken, prior="tv", refine=False)  # the deconvolution as it is (version 5)
     assert out.shape == sharp.shape and out.dtype == np.float32
     gain = psnr(out, sharp, 8) - psnr(shaken, sharp, 8)
     assert gain > 1.0, f"PSNR gain {gain:.2f} dB"
@@ -290,7 +290,7 @@ def test_the_refinement_network_reads_the_input_beside_the_deconvolution() -> No
     shake = get_degradation("real_motion_blur")
     shaken = shake.apply(sharp, shake.sample(np.random.default_rng(0), level="moderate"))
     tool = get_tool("shake_deblur_pnp")
-    plain, refined = tool(shaken, refine=False, blend=False), tool(shaken, blend=False)
+    plain, refined = tool(shaken, refine=False), tool(shaken)
     assert 1e-3 < float(np.abs(refined - plain).mean()) < 0.02
     assert psnr(refined, sharp) > psnr(shaken, sharp) + 1.0
     tiny = np.ascontiguousarray(sharp[:, :40, :40])
@@ -363,7 +363,7 @@ def test_a_sharp_real_photo_is_not_deconvolved_in_linear_light() -> None:
     choice = tool.estimate_kernel(photo)
     assert choice.space == "linear" and kernel_spread(choice.checked) < kernel_spread(choice.kernel)
     np.testing.assert_array_equal(tool(photo), photo)
-    assert psnr(tool(photo, space="linear", blend=False), photo) < 35.0  # checked on the linear kernel: changed
+    assert psnr(tool(photo, space="linear"), photo) < 35.0  # checked on the linear kernel: changed
 
 
 def test_the_cache_tells_apart_results_made_without_the_refinement_network(monkeypatch) -> None:
@@ -375,31 +375,32 @@ def test_the_cache_tells_apart_results_made_without_the_refinement_network(monke
     with_net = cls.precision_tag()
     monkeypatch.setattr(compact, "asset_exists", lambda task: task != "deconv")
     without = cls.precision_tag()
-    assert without != with_net and "unrefined" in without
+    assert without != with_net and without.endswith("unrefined")
 
 
-def test_the_deconvolution_is_averaged_with_maxim_on_clean_small_inputs_only(monkeypatch) -> None:
-    """Version 7: where the tool deconvolves, its result is the mean with MAXIM's GoPro network's
-    output, unless the input reads noisy or blocky, is larger than BLEND_MAX_PIXELS, blend=false
-    is asked or MAXIM's weights are missing.  MAXIM is stood in for by a grey image here (its
-    real output is checked by the MAXIM tests); the cache tag tells the two versions apart."""
+def test_blend_averages_the_deconvolution_with_maxim_on_clean_small_inputs_only(monkeypatch) -> None:
+    """``blend=true``: where the tool deconvolves, the result is the mean with MAXIM's GoPro
+    network's output, unless the input reads noisy or blocky or is larger than BLEND_MAX_PIXELS;
+    without MAXIM's weights it is an error that says so.  The default is the deconvolution alone.
+    MAXIM is stood in for by a grey image here (its real output is checked by the MAXIM tests)."""
     import irpilot.tools.classical.blind_deblur as bd
+    from irpilot.errors import ToolUnavailableError
 
     tool = TOOLS.get("shake_deblur_pnp")()
     tool.ensure_setup()
     tool._maxim = lambda x: np.full_like(x, 0.5)
     sharp = _crop("astronaut", 20, 150, 160)
     shaken = _u8(blur(sharp, random_walk_kernel(3)))
-    alone = tool(shaken, prior="tv", refine=False, blend=False)
+    alone = tool(shaken, prior="tv", refine=False)
     assert float(np.abs(alone - shaken).mean()) > 1e-3  # it deconvolves
-    np.testing.assert_allclose(tool(shaken, prior="tv", refine=False), 0.5 * (alone + 0.5), atol=1e-6)
+    np.testing.assert_allclose(tool(shaken, prior="tv", refine=False, blend=True), 0.5 * (alone + 0.5), atol=1e-6)
     # a noisy input (here: the noise level given) keeps the deconvolution alone
-    noisy = tool(shaken, prior="tv", refine=False, noise_sigma=10)
-    np.testing.assert_array_equal(noisy, tool(shaken, prior="tv", refine=False, noise_sigma=10, blend=False))
+    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, noise_sigma=10, blend=True),
+                                  tool(shaken, prior="tv", refine=False, noise_sigma=10))
     monkeypatch.setattr(bd, "BLEND_MAX_PIXELS", 100)
-    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False), alone)
-    monkeypatch.undo()
+    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, blend=True), alone)
     tool._maxim = None
-    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False), alone)
-    monkeypatch.setattr(bd, "_maxim_class", lambda: type("Missing", (), {"available": staticmethod(lambda: False)}))
-    assert TOOLS.get("shake_deblur_pnp").precision_tag().endswith("unblended")
+    monkeypatch.setattr(bd, "_maxim_class", lambda: type("NoMaxim", (), {
+        "available": staticmethod(lambda: False), "unavailable_reason": staticmethod(lambda: "no MAXIM weights")}))
+    with pytest.raises(ToolUnavailableError, match="MAXIM"):
+        tool(shaken, prior="tv", refine=False, blend=True)

@@ -680,13 +680,13 @@ class BlindShakeDeblur(Tool):
             "after JPEG (+0.74 / +1.41 / +0.17 without it).  Per crop it is no sure gain: of the 36 held-out "
             "deconvolutions it improved 30 (up to +1.9 dB) and lost on 6 (-0.02 to -2.1 dB); it tends to soften "
             "a good deconvolution a little and to mend a wrong one more (BENCHMARKS.md, 'Camera shake: a "
-            "refinement network'; refine=false turns it off).  Where MAXIM's GoPro network "
-            "(maxim_deblur, real hand-held blur) is installed, the input reads clean (noise and JPEG "
-            "blocks under 3 / 255) and it has at most 2 MP, the result is the mean of the two "
-            "restorations, whose errors differ: on generated shake alone +1.26 -> +1.58 dB on 13 "
-            "held-out photos (2 -> 0 worse; +2.20 -> +2.07 on 18 training crops, where the refinement "
-            "network learned; BENCHMARKS.md, 'Camera shake: the deconvolution averaged with MAXIM'; "
-            "blend=false turns it off).  "
+            "refinement network'; refine=false turns it off).  blend=true averages the result with "
+            "MAXIM's GoPro network's (maxim_deblur) on a clean input (noise and JPEG blocks under "
+            "3 / 255) of at most 2 MP: it limits a wrong kernel's damage (-8.2 -> -3.2 dB on one "
+            "training photo) but softens good deconvolutions (-0.3 to -1.5 dB on five of seven in the "
+            "agent), +1.26 -> +1.58 dB on 13 held-out photos and +2.20 -> +2.07 on 18 training crops, "
+            "at about 8 times the time: not the default (BENCHMARKS.md, 'Camera shake: the "
+            "deconvolution averaged with MAXIM').  "
             "A camera blurs light before its tone "
             "curve: the kernel is estimated on sRGB values and in linear light, and the blur "
             "undone where its kernel is less concentrated (the data step in linear light, the "
@@ -712,15 +712,13 @@ class BlindShakeDeblur(Tool):
             "motion blur.  Slow: four kernel estimations (two for the space) and eight FFDNet calls."
         ),
         # 2: noise, JPEG and edge selection (second version); 3: the smaller kernel support, the spectrum check;
-        # 4: linear light; 5: the output kept within the input's range of values; 6: the refinement network;
-        # 7: the mean with MAXIM's output on clean inputs
-        version="7",
+        # 4: linear light; 5: the output kept within the input's range of values; 6: the refinement network
+        version="6",
         tiling=False,  # the kernel is estimated on the whole frame
         # 512 x 512 (a 21 px kernel), 2 threads, one other single-thread job running, 2026-12-05:
         # benchmarks/tool_speed.py --tools shake_deblur_pnp motion_deblur_hqs (7.8 s against 0.24 s;
-        # version 3 on a quiet machine: 5.7 s against 0.23 s); since version 7 a clean input it
-        # deconvolves also goes through MAXIM-3S (57 s on 512 x 512, maxim_deblur's card): 7.8 + 57
-        cpu_seconds_512=65.0,
+        # version 3 on a quiet machine: 5.7 s against 0.23 s)
+        cpu_seconds_512=7.8,
         reference=(
             "Kernel: Xu, Zheng & Jia, Unnatural L0 sparse representation for natural image deblurring, "
             "CVPR 2013; Pan, Hu, Su & Yang, Deblurring text images via L0-regularized intensity and "
@@ -743,9 +741,9 @@ class BlindShakeDeblur(Tool):
             "in_range": {"type": "boolean", "default": True,
                          "description": "keep the result within the input's range of values, channel by channel "
                          "(false: version 4's unclipped deconvolution)"},
-            "blend": {"type": "boolean", "default": True,
+            "blend": {"type": "boolean", "default": False,
                       "description": "average the result with maxim_deblur's on a clean input of at most 2 MP "
-                      "when MAXIM's weights are present (false: version 6, the deconvolution alone)"},
+                      "(needs MAXIM's weights): fewer failures, softer successes, about 8 times the time"},
             "space": {"type": "string", "enum": ["auto", "linear", "srgb"], "default": "auto",
                       "description": "where the blur happened: in linear light (a camera's shake, before "
                       "its tone curve), on sRGB values, or estimated both ways and chosen (auto)"},
@@ -761,9 +759,7 @@ class BlindShakeDeblur(Tool):
 
         ffdnet = _ffdnet_class()
         tag = ffdnet.precision_tag(device, precision) if ffdnet.available() else "tv"
-        tag = tag if asset_exists("deconv") else f"{tag}-unrefined".lstrip("-")
-        # and whether MAXIM's network is there to average with
-        return tag if _maxim_class().available() else f"{tag}-unblended"
+        return tag if asset_exists("deconv") else f"{tag}-unrefined".lstrip("-")
 
     def setup(self) -> None:
         self._ffdnet: Tool | None = None
@@ -777,10 +773,7 @@ class BlindShakeDeblur(Tool):
             import torch
 
             self._refiner = load_compact_net("deconv")[0].to(torch.device(self.device))
-        maxim = _maxim_class()
-        self._maxim: Tool | None = None
-        if maxim.available():
-            self._maxim = maxim(**{k: v for k, v in self.options.items() if k in ("device", "precision")})
+        self._maxim: Tool | None = None  # blend=true's network, loaded on first use
 
     def _denoiser(self, prior: str) -> Denoiser | None:
         if prior == "tv":
@@ -881,8 +874,15 @@ class BlindShakeDeblur(Tool):
 
     def _run(self, img: np.ndarray, kernel_size: int | None = None, noise_sigma: float | None = None,
              prior: str = "auto", space: str = "auto", in_range: bool = True, refine: bool = True,
-             blend: bool = True, **args: Any) -> np.ndarray:
+             blend: bool = False, **args: Any) -> np.ndarray:
         refiner = self._refiner if refine else None
+        if blend and self._maxim is None:
+            maxim = _maxim_class()
+            if not maxim.available():
+                from ...errors import ToolUnavailableError
+
+                raise ToolUnavailableError(f"blend=true needs MAXIM's weights: {maxim.unavailable_reason()}")
+            self._maxim = maxim(**{k: v for k, v in self.options.items() if k in ("device", "precision")})
         # a refinement network that reads two deconvolutions gets the second at LOW_FLOOR
         floors = (None, LOW_FLOOR) if refiner is not None and refiner_inputs(refiner) == 9 else (None,)
         outs = self.deconvolutions(img, floors, kernel_size, noise_sigma, prior, space, in_range)
@@ -898,8 +898,8 @@ class BlindShakeDeblur(Tool):
 
 #: the deconvolution is averaged with MAXIM's output only on an input whose noise and JPEG blocks
 #: read under this (0-1 scale): on shaken training crops after JPEG (quality 15-40, read at
-#: 8-12 / 255) MAXIM left the blocks and the mean lost 0.4 dB to the deconvolution alone; shake
-#: alone reads 0.3-1.3 / 255
+#: 8-12 / 255) MAXIM left the blocks and the mean lost 0.5 dB to the deconvolution alone; shake
+#: alone reads 0.3-1.3 / 255 (BENCHMARKS.md, "Camera shake: the deconvolution averaged with MAXIM")
 BLEND_MAX_SIGMA = 3.0 / 255.0
 #: nor above this many pixels: MAXIM-3S takes about an hour of CPU time on 12 MP
 #: (BENCHMARKS.md, "MAXIM"), the deconvolution under five minutes

@@ -48,8 +48,8 @@ LIMITS_DEBLUR = (
     "one-sided line blur (10-15 px, any angle): -0.70 dB there, where motion_deblur_hqs gains +11.3 dB. On "
     "generated camera shake alone (13 held-out photos, 320 px) +1.56 dB, one photo 0.07 dB worse "
     "(shake_deblur_pnp +1.26), but it also smooths sharp photos (4 of 18 sharp training crops "
-    "changed to 24-29 dB against the photo): shake_deblur_pnp averages it with its deconvolution only where it "
-    "finds a kernel it trusts."
+    "changed to 24-29 dB against the photo); shake_deblur_pnp(blend=true) averages it with its deconvolution "
+    "where it finds a kernel it trusts."
 )
 LIMITS_DENOISE = (
     "On the protocol's strong synthetic noise (Gaussian or Poisson) it gains +6.0 dB, less than "
