@@ -685,8 +685,8 @@ class BlindShakeDeblur(Tool):
             "3 / 255) of at most 2 MP: it limits a wrong kernel's damage (-8.2 -> -3.2 dB on one "
             "training photo) but softens good deconvolutions (-0.3 to -1.5 dB on five of seven in the "
             "agent), +1.26 -> +1.58 dB on 13 held-out photos and +2.20 -> +2.07 on 18 training crops, "
-            "at about 8 times the time: not the default (BENCHMARKS.md, 'Camera shake: the "
-            "deconvolution averaged with MAXIM').  "
+            "at 2.3 times the time on 320 px crops (more on larger images: MAXIM-3S takes 57 s on 512 px): "
+            "not the default (BENCHMARKS.md, 'Camera shake: the deconvolution averaged with MAXIM').  "
             "A camera blurs light before its tone "
             "curve: the kernel is estimated on sRGB values and in linear light, and the blur "
             "undone where its kernel is less concentrated (the data step in linear light, the "
@@ -743,7 +743,7 @@ class BlindShakeDeblur(Tool):
                          "(false: version 4's unclipped deconvolution)"},
             "blend": {"type": "boolean", "default": False,
                       "description": "average the result with maxim_deblur's on a clean input of at most 2 MP "
-                      "(needs MAXIM's weights): fewer failures, softer successes, about 8 times the time"},
+                      "(needs MAXIM's weights): fewer failures, softer successes, several times the time"},
             "space": {"type": "string", "enum": ["auto", "linear", "srgb"], "default": "auto",
                       "description": "where the blur happened: in linear light (a camera's shake, before "
                       "its tone curve), on sRGB values, or estimated both ways and chosen (auto)"},
