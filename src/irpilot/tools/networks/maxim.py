@@ -47,7 +47,8 @@ LIMITS_DEBLUR = (
     "It sharpens GoPro-style motion blur (seen on the package's sample), but barely touches the protocol's long "
     "one-sided line blur (10-15 px, any angle): -0.70 dB there, where motion_deblur_hqs gains +11.3 dB. On "
     "generated camera shake alone (13 held-out photos, 320 px) +1.56 dB, one photo 0.07 dB worse "
-    "(shake_deblur_pnp +1.26), but it also smooths sharp photos (4 of 18 sharp training crops "
+    "(shake_deblur_pnp +1.26); with real measured kernels +0.66 alone but -1.20 with mild noise (5-10 / 255; "
+    "down to -5.0 dB): denoise first. It also smooths sharp photos (4 of 18 sharp training crops "
     "changed to 24-29 dB against the photo); shake_deblur_pnp(blend=true) averages it with its deconvolution "
     "where it finds a kernel it trusts."
 )
