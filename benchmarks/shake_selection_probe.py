@@ -179,7 +179,8 @@ def summary(part: str, rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--part", choices=("space", "ensemble", "line"), required=True)
-    ap.add_argument("--n", type=int, default=16, help="CSet14 / LIVE1 centre crops (space, ensemble; line: 0)")
+    ap.add_argument("--n", type=int, default=None,
+                    help="CSet14 / LIVE1 centre crops (default 16; line: 0, its random crops instead)")
     ap.add_argument("--size", type=int, default=320, help="their side")
     ap.add_argument("--random", type=int, default=24, help="line: random crops of every training photo")
     ap.add_argument("--random-size", type=int, default=288)
@@ -192,8 +193,8 @@ def main() -> None:
     if args.table:
         print(summary(args.part, [json.loads(line) for line in Path(args.table).read_text().splitlines() if line]))
         return
-    if args.part == "line" and "--n" not in sys.argv:
-        args.n = 0
+    if args.n is None:
+        args.n = 0 if args.part == "line" else 16
     rows = {"space": space_part, "ensemble": ensemble_part, "line": line_part}[args.part](args)
     print(summary(args.part, rows))
 

@@ -400,7 +400,7 @@ def test_blend_averages_the_deconvolution_with_maxim_on_clean_small_inputs_only(
     monkeypatch.setattr(bd, "BLEND_MAX_PIXELS", 100)
     np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, blend=True), alone)
     tool._maxim = None
-    monkeypatch.setattr(bd, "_maxim_class", lambda: type("NoMaxim", (), {
+    monkeypatch.setattr(bd, "_tool_class", lambda name: type("NoMaxim", (), {
         "available": staticmethod(lambda: False), "unavailable_reason": staticmethod(lambda: "no MAXIM weights")}))
     with pytest.raises(ToolUnavailableError, match="MAXIM"):
         tool(shaken, prior="tv", refine=False, blend=True)

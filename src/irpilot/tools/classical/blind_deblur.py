@@ -649,10 +649,12 @@ def _noise_and_blocks(img: np.ndarray) -> float:
     return max(estimate_noise_level(img), jpeg_sigma(img))
 
 
-def _ffdnet_class() -> type[Tool]:
+def _tool_class(name: str) -> type[Tool]:
+    """A registered tool's class: the networks this tool runs (``ffdnet_color`` as its prior,
+    ``maxim_deblur`` for ``blend``), looked up when needed so importing this module loads none."""
     from ..base import TOOLS
 
-    return TOOLS.get("ffdnet_color")
+    return TOOLS.get(name)
 
 
 class BlindShakeDeblur(Tool):
@@ -758,13 +760,13 @@ class BlindShakeDeblur(Tool):
         # and whether the refinement network's weights are present (version 6 without them is 5)
         from ..networks.compact import asset_exists
 
-        ffdnet = _ffdnet_class()
+        ffdnet = _tool_class("ffdnet_color")
         tag = ffdnet.precision_tag(device, precision) if ffdnet.available() else "tv"
         return tag if asset_exists("deconv") else f"{tag}-unrefined".lstrip("-")
 
     def setup(self) -> None:
         self._ffdnet: Tool | None = None
-        ffdnet = _ffdnet_class()
+        ffdnet = _tool_class("ffdnet_color")
         if ffdnet.available():
             self._ffdnet = ffdnet(**{k: v for k, v in self.options.items() if k in ("device", "precision")})
         from ..networks.compact import asset_exists, load_compact_net
@@ -784,7 +786,7 @@ class BlindShakeDeblur(Tool):
                 from ...errors import ToolUnavailableError
 
                 raise ToolUnavailableError(
-                    f"prior='ffdnet' needs the FFDNet weights: {_ffdnet_class().unavailable_reason()}"
+                    f"prior='ffdnet' needs the FFDNet weights: {_tool_class('ffdnet_color').unavailable_reason()}"
                 )
             return None
         net = self._ffdnet
@@ -878,7 +880,7 @@ class BlindShakeDeblur(Tool):
              blend: bool = False, **args: Any) -> np.ndarray:
         refiner = self._refiner if refine else None
         if blend and self._maxim is None:
-            maxim = _maxim_class()
+            maxim = _tool_class("maxim_deblur")
             if not maxim.available():
                 from ...errors import ToolUnavailableError
 
@@ -905,12 +907,6 @@ BLEND_MAX_SIGMA = 3.0 / 255.0
 #: nor above this many pixels: MAXIM-3S takes about an hour of CPU time on 12 MP
 #: (BENCHMARKS.md, "MAXIM"), the deconvolution under five minutes
 BLEND_MAX_PIXELS = 2_000_000
-
-
-def _maxim_class() -> type[Tool]:
-    from ..base import TOOLS
-
-    return TOOLS.get("maxim_deblur")
 
 
 def refiner_inputs(model: Any) -> int:
