@@ -16,10 +16,18 @@ between kernels the tools can already compute.  Training photos only (CSet14 / L
   gradient sparsity (l1 / l2, Krishnan et al. 2011) or its re-blur residual tell which kernel's tool
   gains more?  (The two tools' own outputs cannot be compared that way: FFDNet's smoothing makes
   the blind tool's output the sparser on every case.)
+- ``--part guide``: the blind kernel against the kernel found from MAXIM's output
+  (`shake_deblur_pnp`'s ``guide``, :func:`~irpilot.tools.classical.blind_deblur.kernel_from_latent`),
+  each deconvolved and refined as the tool does (its checks not applied), with what could choose
+  between them: their spreads (the tool keeps the blind kernel where the guided one is under
+  ``GUIDE_MIN_SPREAD_RATIO`` of its spread) and the blind estimator's objective (L0 latent re-blurred
+  plus its edge count).  ``--condition`` shake, shake+noise or shake+jpeg; ``--held-out``: the 13
+  photos no network trains on.
 
     OMP_NUM_THREADS=1 python benchmarks/shake_selection_probe.py --part space --n 16 --seed 11
     OMP_NUM_THREADS=1 python benchmarks/shake_selection_probe.py --part ensemble --n 16 --seed 7
     OMP_NUM_THREADS=1 python benchmarks/shake_selection_probe.py --part line --random 24 --seed 93
+    OMP_NUM_THREADS=1 python benchmarks/shake_selection_probe.py --part guide --n 16 --seed 11
 
 Each case is printed as one JSON line (``--out FILE`` appends them), then a summary (``--table FILE``
 prints it again from the JSON lines).
@@ -144,6 +152,57 @@ def line_part(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def l0_objective(y: np.ndarray, k: np.ndarray, lam: float) -> float:
+    """The blind estimator's objective for ``k`` at its L0 latent of ``y``: the squared re-blur
+    residual plus ``lam`` times the gradients the L0 step leaves (away from the padded border)."""
+    from irpilot.tools.classical._common import psf2otf
+    from irpilot.tools.classical.blind_deblur import _fft2, _grads, _ifft2r, _latent_l0
+
+    pad = k.shape[0] + 4
+    yp = np.pad(np.asarray(y, np.float32), pad, mode="reflect")
+    x = _latent_l0(yp, k, lam)
+    r = (_ifft2r(_fft2(x) * psf2otf(k, yp.shape)) - yp)[pad:-pad, pad:-pad]
+    hx, vy = _grads(x)
+    return float((r**2).sum()) + lam * int(np.count_nonzero((hx**2 + vy**2)[pad:-pad, pad:-pad] > 1e-8))
+
+
+def guide_part(args: argparse.Namespace) -> list[dict]:
+    from shake_deblur import generated_case, photos
+
+    from irpilot.degrade.real_optics import shake_kernel
+    from irpilot.imaging.color import luma, srgb_to_linear
+    from irpilot.quality.full_reference import psnr
+    from irpilot.tools import get_tool
+    from irpilot.tools.classical import blind_deblur as bd
+
+    tool = get_tool("shake_deblur_pnp")
+    tool.ensure_setup()
+    den, maxim = tool._denoiser("auto"), tool._maxim_tool(required=True, why="--part guide")
+    if den is None or tool._refiner is None:
+        raise SystemExit("--part guide needs FFDNet's weights and the refinement network (irpilot tools)")
+    rows = []
+    for i, (name, img) in enumerate(photos(args.n, args.size, held_out=args.held_out)):
+        x, record = generated_case(img, args.condition, [args.seed, i])
+        true_k = shake_kernel(record["real_motion_blur"])[::-1, ::-1]
+        choice = tool.estimate_kernel(x)
+        found = choice.estimate._replace(kernel=choice.kernel)
+        sharp = np.clip(maxim(found.clean), 0.0, 1.0)
+        latent = luma(srgb_to_linear(sharp, np.float32) if found.space == "linear" else sharp)
+        kernels = {"blind": found.kernel, "guided": bd.kernel_from_latent(latent, found.luma, found.kernel.shape[0])}
+        base = psnr(x, img)
+        level = max(bd._noise_and_blocks(x), bd._SIGMA_FLOOR)
+        row = {"photo": name, "condition": args.condition, "space": found.space,
+               "noise": round(found.sigma * 255, 2), "maxim": round(psnr(sharp, img) - base, 3) if sharp.shape == img.shape else None}
+        for tag, k in kernels.items():
+            out = bd.within_input_range(bd.deconv_pnp(x, k, level, den, linear=found.space == "linear"), x)
+            row[f"gain_{tag}"] = round(psnr(bd.refine_deconvolution(tool._refiner, x, out), img) - base, 3)
+            row[f"similarity_{tag}"] = round(bd.kernel_similarity(k, true_k), 3)
+            row[f"spread_{tag}"] = round(bd.kernel_spread(k), 3)
+            row[f"objective_{tag}"] = round(l0_objective(found.luma, k, bd.GUIDE_LAM), 3)
+        rows.append(emit(row, args))
+    return rows
+
+
 def emit(row: dict, args: argparse.Namespace) -> dict:
     print(json.dumps(row), flush=True)
     if args.out:
@@ -164,6 +223,20 @@ def summary(part: str, rows: list[dict]) -> str:
         keys = [k for k in rows[0] if k != "photo"]
         return f"{len(rows)} cases, similarity to the true kernel, mean (median): " + ", ".join(
             f"{k} {np.mean([r[k] for r in rows]):.3f} ({np.median([r[k] for r in rows]):.3f})" for k in keys)
+    if part == "guide":
+        def chosen(rule) -> str:
+            gains = [r["gain_guided"] if rule(r) else r["gain_blind"] for r in rows]
+            right = sum(rule(r) == (r["gain_guided"] >= r["gain_blind"]) for r in rows)
+            return f"{np.mean(gains):+.2f} dB (right on {right}, {sum(g < -0.05 for g in gains)} worse)"
+
+        ratios = ", ".join(f"{t}: {chosen(lambda r, t=t: r['spread_guided'] >= t * r['spread_blind'])}"
+                           for t in (0.6, 0.7, 0.8, 0.9))
+        return (f"{len(rows)} cases, gain over the input: blind kernel {np.mean([r['gain_blind'] for r in rows]):+.2f} dB, "
+                f"guided {np.mean([r['gain_guided'] for r in rows]):+.2f}, the better per case (an oracle) "
+                f"{np.mean([max(r['gain_blind'], r['gain_guided']) for r in rows]):+.2f}; similarity to the true kernel "
+                f"{np.mean([r['similarity_blind'] for r in rows]):.3f} / {np.mean([r['similarity_guided'] for r in rows]):.3f}\n"
+                f"guided where its spread is at least this share of the blind kernel's: {ratios}\n"
+                f"guided where its objective is lower: {chosen(lambda r: r['objective_guided'] < r['objective_blind'])}")
     lines = ["| condition | cases | line tool / blind tool gain | the sparser latent's kernel right | "
              "the smaller residual's kernel right |", "| --- | --- | --- | --- | --- |"]
     for cond in dict.fromkeys(r["condition"] for r in rows):
@@ -178,7 +251,7 @@ def summary(part: str, rows: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--part", choices=("space", "ensemble", "line"), required=True)
+    ap.add_argument("--part", choices=("space", "ensemble", "line", "guide"), required=True)
     ap.add_argument("--n", type=int, default=None,
                     help="CSet14 / LIVE1 centre crops (default 16; line: 0, its random crops instead)")
     ap.add_argument("--size", type=int, default=320, help="their side")
@@ -187,6 +260,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--conditions", default="protocol,shake,protocol+jpeg+dejpeg,shake+jpeg+dejpeg",
                     help="line: line_or_general.py's conditions")
+    ap.add_argument("--condition", default="shake", help="guide: shake, shake+noise or shake+jpeg")
+    ap.add_argument("--held-out", action="store_true", help="guide: the held-out photos (shake_deblur.photos)")
     ap.add_argument("--out", default="", help="JSON-lines file the cases are appended to")
     ap.add_argument("--table", default="", metavar="JSONL", help="only summarise this file's cases of --part")
     args = ap.parse_args()
@@ -195,7 +270,7 @@ def main() -> None:
         return
     if args.n is None:
         args.n = 0 if args.part == "line" else 16
-    rows = {"space": space_part, "ensemble": ensemble_part, "line": line_part}[args.part](args)
+    rows = {"space": space_part, "ensemble": ensemble_part, "line": line_part, "guide": guide_part}[args.part](args)
     print(summary(args.part, rows))
 
 

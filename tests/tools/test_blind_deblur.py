@@ -14,6 +14,7 @@ from irpilot.tools.classical.blind_deblur import (
     centre_kernel,
     deconv_pnp,
     estimate_shake_kernel,
+    kernel_from_latent,
     kernel_similarity,
     kernel_spread,
     shake_kernel_size,
@@ -375,13 +376,28 @@ def test_the_cache_tells_apart_results_made_without_the_refinement_network(monke
     with_net = cls.precision_tag()
     monkeypatch.setattr(compact, "asset_exists", lambda task: task != "deconv")
     without = cls.precision_tag()
-    assert without != with_net and without.endswith("unrefined")
+    assert without != with_net and "unrefined" in without
+
+
+def test_the_cache_tells_apart_results_made_without_maxim(monkeypatch) -> None:
+    """``guide="auto"`` (the default) runs MAXIM where its weights are present: without them the
+    tool's cache tag says so."""
+    import irpilot.tools.classical.blind_deblur as bd
+
+    cls = TOOLS.get("shake_deblur_pnp")
+    real = bd._tool_class
+    no_maxim = type("NoMaxim", (), {"available": staticmethod(lambda: False)})
+    with_maxim = cls.precision_tag() if real("maxim_deblur").available() else None
+    monkeypatch.setattr(bd, "_tool_class", lambda name: no_maxim if name == "maxim_deblur" else real(name))
+    without = cls.precision_tag()
+    assert without.endswith("unguided") and without != with_maxim
 
 
 def test_blend_averages_the_deconvolution_with_maxim_on_clean_small_inputs_only(monkeypatch) -> None:
     """``blend=true``: where the tool deconvolves, the result is the mean with MAXIM's GoPro
     network's output, unless the input reads noisy or blocky or is larger than BLEND_MAX_PIXELS;
     without MAXIM's weights it is an error that says so.  The default is the deconvolution alone.
+    (``guide="none"``: the stand-in's grey output is no sharp picture to find a kernel from.)
     MAXIM is stood in for by a grey image here (its real output is checked by the MAXIM tests)."""
     import irpilot.tools.classical.blind_deblur as bd
     from irpilot.errors import ToolUnavailableError
@@ -391,16 +407,69 @@ def test_blend_averages_the_deconvolution_with_maxim_on_clean_small_inputs_only(
     tool._maxim = lambda x: np.full_like(x, 0.5)
     sharp = _crop("astronaut", 40, 170, 96)
     shaken = _u8(blur(sharp, random_walk_kernel(3)))
-    alone = tool(shaken, prior="tv", refine=False)
+    alone = tool(shaken, prior="tv", refine=False, guide="none")
     assert float(np.abs(alone - shaken).mean()) > 1e-3  # it deconvolves
-    np.testing.assert_allclose(tool(shaken, prior="tv", refine=False, blend=True), 0.5 * (alone + 0.5), atol=1e-6)
+    np.testing.assert_allclose(tool(shaken, prior="tv", refine=False, guide="none", blend=True), 0.5 * (alone + 0.5), atol=1e-6)
     # a noisy input (here: the noise level given) keeps the deconvolution alone
-    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, noise_sigma=10, blend=True),
-                                  tool(shaken, prior="tv", refine=False, noise_sigma=10))
+    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, guide="none", noise_sigma=10, blend=True),
+                                  tool(shaken, prior="tv", refine=False, guide="none", noise_sigma=10))
     monkeypatch.setattr(bd, "BLEND_MAX_PIXELS", 100)
-    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, blend=True), alone)
+    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, guide="none", blend=True), alone)
     tool._maxim = None
     monkeypatch.setattr(bd, "_tool_class", lambda name: type("NoMaxim", (), {
         "available": staticmethod(lambda: False), "unavailable_reason": staticmethod(lambda: "no MAXIM weights")}))
     with pytest.raises(ToolUnavailableError, match="MAXIM"):
-        tool(shaken, prior="tv", refine=False, blend=True)
+        tool(shaken, prior="tv", refine=False, guide="none", blend=True)
+
+
+def test_a_kernel_is_found_from_a_sharp_estimate() -> None:
+    """``kernel_from_latent``: given the sharp picture (a deblurring network's output stands for
+    it in the tool), the kernel that blurred it is found, whatever its shape."""
+    k = random_walk_kernel(4)
+    sharp = synthetic_scene(128, 4)
+    blurred = _u8(blur(sharp, k))
+    found = kernel_from_latent(sharp, blurred, 15)
+    assert found.shape == (15, 15) and found.min() >= 0 and found.sum() == pytest.approx(1.0, abs=1e-5)
+    assert kernel_similarity(found, k) > 0.9
+    # the blurred picture itself as the "sharp" estimate explains no blur: a delta from the
+    # kernel step, which the blind alternations that follow then grow
+    assert kernel_spread(kernel_from_latent(blurred, blurred, 15, alternations=0)) < 0.5
+
+
+def test_guide_takes_the_kernel_found_from_maxim_only_where_maxim_deblurred(monkeypatch) -> None:
+    """``guide``: on a clean input the kernel found from MAXIM's output replaces the blind one,
+    unless it is much shorter (MAXIM left the blur); noisy inputs keep the blind kernel;
+    ``guide="maxim"`` without MAXIM's weights is an error, ``"auto"`` then works as ``"none"``.
+    MAXIM is stood in for by functions of known output (its real output is checked by the
+    MAXIM tests)."""
+    import irpilot.tools.classical.blind_deblur as bd
+    from irpilot.errors import ToolUnavailableError
+
+    tool = TOOLS.get("shake_deblur_pnp")()
+    tool.ensure_setup()
+    sharp = _crop("astronaut", 40, 170, 96)
+    k = random_walk_kernel(3)
+    shaken = _u8(blur(sharp, k))
+    found = tool.estimate_kernel(shaken, prior="tv", space="srgb").estimate
+    assert found is not None and found.space == "srgb"
+    sharp_part = sharp[:, : found.luma.shape[0], : found.luma.shape[1]]  # the central part: all of it here
+    guided = tool.guided_kernel(found, lambda x: sharp_part)
+    assert kernel_similarity(guided, k) > 0.9
+    # a network that returns the blur as it is: its kernel is short, the blind one stays
+    np.testing.assert_array_equal(tool.guided_kernel(found, lambda x: x), found.kernel)
+    # a noisy input keeps the blind kernel whatever the network returns
+    np.testing.assert_array_equal(tool.guided_kernel(found._replace(sigma=10 / 255), lambda x: sharp_part), found.kernel)
+    # in the tool: the guided deconvolution is the better one, and guide="auto" is the default
+    tool._maxim = lambda x: sharp_part
+    alone = tool(shaken, prior="tv", refine=False, space="srgb", guide="none")
+    with_guide = tool(shaken, prior="tv", refine=False, space="srgb", guide="maxim")
+    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, space="srgb"), with_guide)  # the default
+    assert psnr(with_guide, sharp, 8) > psnr(alone, sharp, 8)
+    with pytest.raises(Exception, match="guide"):
+        tool(shaken, prior="tv", guide="always")
+    tool._maxim = None
+    monkeypatch.setattr(bd, "_tool_class", lambda name: type("NoMaxim", (), {
+        "available": staticmethod(lambda: False), "unavailable_reason": staticmethod(lambda: "no MAXIM weights")}))
+    with pytest.raises(ToolUnavailableError, match="MAXIM"):
+        tool(shaken, prior="tv", refine=False, space="srgb", guide="maxim")
+    np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, space="srgb", guide="auto"), alone)
