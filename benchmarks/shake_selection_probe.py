@@ -188,7 +188,8 @@ def guide_part(args: argparse.Namespace) -> list[dict]:
         found = choice.estimate._replace(kernel=choice.kernel)
         sharp = np.clip(maxim(found.clean), 0.0, 1.0)
         latent = luma(srgb_to_linear(sharp, np.float32) if found.space == "linear" else sharp)
-        kernels = {"blind": found.kernel, "guided": bd.kernel_from_latent(latent, found.luma, found.kernel.shape[0])}
+        guided = bd.kernel_from_latent(latent, found.luma, found.kernel.shape[0], alternations=args.alternations)
+        kernels = {"blind": found.kernel, "guided": guided}
         base = psnr(x, img)
         level = max(bd._noise_and_blocks(x), bd._SIGMA_FLOOR)
         row = {"photo": name, "condition": args.condition, "space": found.space,
@@ -262,12 +263,18 @@ def main() -> None:
                     help="line: line_or_general.py's conditions")
     ap.add_argument("--condition", default="shake", help="guide: shake, shake+noise or shake+jpeg")
     ap.add_argument("--held-out", action="store_true", help="guide: the held-out photos (shake_deblur.photos)")
+    ap.add_argument("--alternations", type=int, default=None,
+                    help="guide: blind alternations after the kernel step from MAXIM's output (default the tool's)")
     ap.add_argument("--out", default="", help="JSON-lines file the cases are appended to")
     ap.add_argument("--table", default="", metavar="JSONL", help="only summarise this file's cases of --part")
     args = ap.parse_args()
     if args.table:
         print(summary(args.part, [json.loads(line) for line in Path(args.table).read_text().splitlines() if line]))
         return
+    if args.alternations is None:
+        from irpilot.tools.classical.blind_deblur import GUIDE_ALTERNATIONS
+
+        args.alternations = GUIDE_ALTERNATIONS
     if args.n is None:
         args.n = 0 if args.part == "line" else 16
     rows = {"space": space_part, "ensemble": ensemble_part, "line": line_part, "guide": guide_part}[args.part](args)

@@ -455,8 +455,13 @@ def test_guide_takes_the_kernel_found_from_maxim_only_where_maxim_deblurred(monk
     sharp_part = sharp[:, : found.luma.shape[0], : found.luma.shape[1]]  # the central part: all of it here
     guided = tool.guided_kernel(found, lambda x: sharp_part)
     assert kernel_similarity(guided, k) > 0.9
-    # a network that returns the blur as it is: its kernel is short, the blind one stays
-    np.testing.assert_array_equal(tool.guided_kernel(found, lambda x: x), found.kernel)
+    # a kernel from the network's output much shorter than the blind one (the network left the
+    # blur): the blind one stays
+    short = np.pad(np.full((3, 3), 1 / 9, np.float32), (found.kernel.shape[0] - 3) // 2)
+    monkeypatch.setattr(bd, "kernel_from_latent", lambda *a, **k: short)
+    assert kernel_spread(short) < bd.GUIDE_MIN_SPREAD_RATIO * kernel_spread(found.kernel)
+    np.testing.assert_array_equal(tool.guided_kernel(found, lambda x: sharp_part), found.kernel)
+    monkeypatch.undo()
     # a noisy input keeps the blind kernel whatever the network returns
     np.testing.assert_array_equal(tool.guided_kernel(found._replace(sigma=10 / 255), lambda x: sharp_part), found.kernel)
     # in the tool: the guided deconvolution is the better one, and guide="auto" is the default

@@ -398,8 +398,9 @@ GUIDE_LAM = 1e-3
 #: ``guide``: alternations (L0 latent, kernel step) after the kernel step from the sharp estimate.
 #: On 15 shaken training crops (seed 11, a scratch probe) the mean similarity to the true kernel
 #: was 0.68 after the kernel step alone and 0.80 after two alternations (the blind kernel's 0.80;
-#: they fail on different crops)
-GUIDE_ALTERNATIONS = 2
+#: they fail on different crops); on 16 (``shake_selection_probe.py --part guide``) 0.800 after two,
+#: 0.831 after six, and the guided deconvolution's gain +2.68 and +2.86 dB (blind: +2.04)
+GUIDE_ALTERNATIONS = 6
 #: ``guide``: a kernel found from the network's output is kept only if its spread is at least this
 #: share of the blind kernel's.  On 16 shaken training crops (seed 11, scratch probe) the guided
 #: kernel alone gained +2.68 dB where the blind one gained +2.04 (each deconvolved and refined as
@@ -724,7 +725,17 @@ class BlindShakeDeblur(Tool):
             "after JPEG (+0.74 / +1.41 / +0.17 without it).  Per crop it is no sure gain: of the 36 held-out "
             "deconvolutions it improved 30 (up to +1.9 dB) and lost on 6 (-0.02 to -2.1 dB); it tends to soften "
             "a good deconvolution a little and to mend a wrong one more (BENCHMARKS.md, 'Camera shake: a "
-            "refinement network'; refine=false turns it off).  blend=true averages the result with "
+            "refinement network'; refine=false turns it off).  Version 7 (guide=auto, where MAXIM's weights are "
+            "present): on a clean input (noise and JPEG blocks under 3 / 255) MAXIM's GoPro network "
+            "(maxim_deblur) deblurs the cleaned central part, and the kernel that blurs its output into that "
+            "part (a kernel step, then six of the blind estimator's alternations) replaces the blind kernel "
+            "unless its spread is under 0.7 of the blind one's (where MAXIM leaves the blur its kernel comes out "
+            "short): blind estimation locks onto wrong kernels on periodic texture and few strong edges, where "
+            "the network's edges hold.  On 13 held-out photos with generated shake +0.97 -> +1.35 dB (4 -> 2 "
+            "worse), with real measured kernels +0.77 -> +0.75 (4 -> 3 worse), in the agent on 14 shaken "
+            "training crops +0.21 dB (one -8.2 dB failure halved); about twice the time on a clean input "
+            "(BENCHMARKS.md, 'Camera shake: a kernel found from MAXIM's output'; guide=none is version 6).  "
+            "blend=true averages the result with "
             "MAXIM's GoPro network's (maxim_deblur) on a clean input (noise and JPEG blocks under "
             "3 / 255) of at most 2 MP: it limits a wrong kernel's damage (-8.2 -> -3.2 dB on one "
             "training photo) but softens good deconvolutions (-0.3 to -1.5 dB on five of seven in the "
@@ -754,7 +765,8 @@ class BlindShakeDeblur(Tool):
             "photo with strong periodic texture or ripples (3 of 24 sharp 384 px training crops "
             "changed, to 20-25 dB against the photo; BENCHMARKS.md, 'The deblurring tools on sharp "
             "photos'): the agent runs it as the motion tools' fallback only where perception reads "
-            "motion blur.  Slow: four kernel estimations (two for the space) and eight FFDNet calls."
+            "motion blur.  Slow: four kernel estimations (two for the space), eight FFDNet calls and, on a "
+            "clean input, MAXIM on the central 384 px."
         ),
         # 2: noise, JPEG and edge selection (second version); 3: the smaller kernel support, the spectrum check;
         # 4: linear light; 5: the output kept within the input's range of values; 6: the refinement network;
@@ -900,7 +912,7 @@ class BlindShakeDeblur(Tool):
         (:func:`kernel_from_latent`, in the space the blur is taken to have happened in) replaces
         the blind one unless it is much shorter (its :func:`kernel_spread` under
         :data:`GUIDE_MIN_SPREAD_RATIO` times the blind kernel's): a network that leaves most of
-        a long shake in place yields a short kernel, and there the blind one is kept.  The
+        a long shake in place tends to yield a short kernel, and there the blind one is kept.  The
         network's edges are where blind estimation goes wrong least: it locks onto wrong
         kernels on periodic textures and few strong edges."""
         from ...imaging.color import srgb_to_linear
