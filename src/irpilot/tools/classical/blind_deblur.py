@@ -402,15 +402,16 @@ GUIDE_LAM = 1e-3
 #: 0.831 after six, and the guided deconvolution's gain +2.68 and +2.86 dB (blind: +2.04)
 GUIDE_ALTERNATIONS = 6
 #: ``guide``: a kernel found from the network's output is kept only if its spread is at least this
-#: share of the blind kernel's.  On 16 shaken training crops (seed 11, scratch probe) the guided
-#: kernel alone gained +2.68 dB where the blind one gained +2.04 (each deconvolved and refined as
-#: the tool does); kept by this rule, +2.82 (ratios 0.6 and 0.7 alike, 0.8 +2.67, 0.9 +2.56).  The
-#: blind estimator's own objective (:func:`_latent_l0` re-blurred, plus the edge count) picked the
-#: wrong one on 9 of 13 held-out crops
+#: share of the blind kernel's.  On 16 shaken training crops (seed 11, ``shake_selection_probe.py
+#: --part guide``) the guided kernel alone gained +2.86 dB where the blind one gained +2.04 (each
+#: deconvolved and refined as the tool does); kept by this rule, +3.02 (0.6 alike, 0.8 +2.92, 0.9
+#: +2.77).  The blind estimator's own objective (:func:`_latent_l0` re-blurred, plus the edge count)
+#: does not tell the two apart: BENCHMARKS.md, "Camera shake: a kernel found from MAXIM's output"
 GUIDE_MIN_SPREAD_RATIO = 0.7
 #: ``guide`` only on inputs whose noise and JPEG blocks read under this (0-1 scale) on the central
-#: part: on the same crops with the realistic family's sensor noise the guided kernel lost 0.31 dB
-#: to the blind one, after its JPEG 0.26 dB (MAXIM's output there is the denoiser's, smoothed)
+#: part: on the same 16 crops after the realistic family's JPEG the guided kernel lost 0.70 dB to
+#: the blind one, with its sensor noise 0.27 dB (a scratch run with two alternations): MAXIM's
+#: output there is that of the denoised, smoothed input
 GUIDE_MAX_SIGMA = 3.0 / 255.0
 
 
