@@ -127,7 +127,7 @@ def test_tool_improves_a_shaken_crop() -> None:
     sharp = _crop("astronaut", 20, 150, 160)
     k = random_walk_kernel(3)
     shaken = _u8(blur(sharp, k))
-    out = tool(shaken, prior="tv", refine=False)  # the deconvolution as it is (version 5)
+    out = tool(shaken, prior="tv", refine=False, guide="none")  # the deconvolution as it is (version 5)
     assert out.shape == sharp.shape and out.dtype == np.float32
     gain = psnr(out, sharp, 8) - psnr(shaken, sharp, 8)
     assert gain > 1.0, f"PSNR gain {gain:.2f} dB"
@@ -171,8 +171,8 @@ def test_a_frame_without_one_blur_is_returned_unchanged() -> None:
     est, consistency = choice.checked, choice.consistency
     assert consistency > 0.5 and kernel_spread(est) > 1.3  # the older checks let it through
     assert kernel_misfit_ratio(part, est) > 1.0 > kernel_misfit_ratio(part[:, 64:448, 64:448], est)
-    np.testing.assert_array_equal(tool(part, prior="tv"), part)
-    out = tool(shaken, prior="tv")
+    np.testing.assert_array_equal(tool(part, prior="tv", guide="none"), part)
+    out = tool(shaken, prior="tv", guide="none")
     assert psnr(out, sharp, 16) > psnr(shaken, sharp, 16) + 1.0
 
 
@@ -260,7 +260,8 @@ def _training_crop(size: int) -> np.ndarray:
 @pytest.mark.weights
 def test_tool_improves_generated_shake_on_a_training_photo() -> None:
     """The realistic family's camera shake (a Boracchi-Foi trajectory) on a training-photo
-    crop: the tool deblurs it (FFDNet prior) and leaves the sharp crop nearly as it is."""
+    crop: the tool as it runs by default (FFDNet prior, the guide where MAXIM's weights are
+    present) deblurs it and leaves the sharp crop nearly as it is."""
     if not TOOLS.get("ffdnet_color").available():
         pytest.skip("FFDNet weights missing")
     from irpilot.degrade import get_degradation
@@ -291,7 +292,7 @@ def test_the_refinement_network_reads_the_input_beside_the_deconvolution() -> No
     shake = get_degradation("real_motion_blur")
     shaken = shake.apply(sharp, shake.sample(np.random.default_rng(0), level="moderate"))
     tool = get_tool("shake_deblur_pnp")
-    plain, refined = tool(shaken, refine=False), tool(shaken)
+    plain, refined = tool(shaken, refine=False, guide="none"), tool(shaken, guide="none")
     assert 1e-3 < float(np.abs(refined - plain).mean()) < 0.02
     assert psnr(refined, sharp) > psnr(shaken, sharp) + 1.0
     tiny = np.ascontiguousarray(sharp[:, :40, :40])
@@ -338,8 +339,9 @@ def test_blur_in_linear_light_is_found_and_undone_there() -> None:
     assert general_kernel(in_srgb, space="auto").space == "srgb"
     tool = get_tool("shake_deblur_pnp")
     base = psnr(in_light, sharp)
-    assert psnr(tool(in_light), sharp) > max(psnr(tool(in_light, space="srgb"), sharp), base) + 1.0
-    assert psnr(tool(in_srgb), sharp) > psnr(in_srgb, sharp) + 1.0
+    # (the blind kernel alone: guide="none")
+    assert psnr(tool(in_light, guide="none"), sharp) > max(psnr(tool(in_light, space="srgb", guide="none"), sharp), base) + 1.0
+    assert psnr(tool(in_srgb, guide="none"), sharp) > psnr(in_srgb, sharp) + 1.0
     # with sensor noise the data step stays on sRGB values (LINEAR_MAX_NOISE)
     noisy = _u8(in_light + np.random.default_rng(0).normal(0, 12 / 255, in_light.shape))
     assert general_kernel(noisy, space="auto").space == "srgb"
