@@ -726,16 +726,17 @@ class BlindShakeDeblur(Tool):
             "after JPEG (+0.74 / +1.41 / +0.17 without it).  Per crop it is no sure gain: of the 36 held-out "
             "deconvolutions it improved 30 (up to +1.9 dB) and lost on 6 (-0.02 to -2.1 dB); it tends to soften "
             "a good deconvolution a little and to mend a wrong one more (BENCHMARKS.md, 'Camera shake: a "
-            "refinement network'; refine=false turns it off).  Version 7 (guide=auto, where MAXIM's weights are "
-            "present): on a clean input (noise and JPEG blocks under 3 / 255) MAXIM's GoPro network "
+            "refinement network'; refine=false turns it off).  guide=auto (where MAXIM's weights are "
+            "present; not the default): on a clean input (noise and JPEG blocks under 3 / 255) MAXIM's GoPro network "
             "(maxim_deblur) deblurs the cleaned central part, and the kernel that blurs its output into that "
             "part (a kernel step, then six of the blind estimator's alternations) replaces the blind kernel "
             "unless its spread is under 0.7 of the blind one's (where MAXIM leaves the blur its kernel comes out "
             "short): blind estimation locks onto wrong kernels on periodic texture and few strong edges, where "
             "the network's edges hold.  On 13 held-out photos with generated shake +0.97 -> +1.35 dB (4 -> 2 "
             "worse), with real measured kernels +0.77 -> +0.75 (4 -> 3 worse), in the agent on 14 shaken "
-            "training crops +0.21 dB (one -8.2 dB failure halved); about twice the time on a clean input "
-            "(BENCHMARKS.md, 'Camera shake: a kernel found from MAXIM's output'; guide=none is version 6).  "
+            "training crops +0.21 dB (one -8.2 dB failure halved), but on the test photos' 9 shaken crops "
+            "-0.26 dB (four good deconvolutions lost 0.9-2.9 dB, one failure gained 3.8); about twice the time "
+            "on a clean input (BENCHMARKS.md, 'Camera shake: a kernel found from MAXIM's output').  "
             "blend=true averages the result with "
             "MAXIM's GoPro network's (maxim_deblur) on a clean input (noise and JPEG blocks under "
             "3 / 255) of at most 2 MP: it limits a wrong kernel's damage (-8.2 -> -3.2 dB on one "
@@ -766,13 +767,12 @@ class BlindShakeDeblur(Tool):
             "photo with strong periodic texture or ripples (3 of 24 sharp 384 px training crops "
             "changed, to 20-25 dB against the photo; BENCHMARKS.md, 'The deblurring tools on sharp "
             "photos'): the agent runs it as the motion tools' fallback only where perception reads "
-            "motion blur.  Slow: four kernel estimations (two for the space), eight FFDNet calls and, on a "
-            "clean input, MAXIM on the central 384 px."
+            "motion blur.  Slow: four kernel estimations (two for the space) and eight FFDNet calls (with "
+            "guide, on a clean input, MAXIM on the central 384 px as well)."
         ),
         # 2: noise, JPEG and edge selection (second version); 3: the smaller kernel support, the spectrum check;
-        # 4: linear light; 5: the output kept within the input's range of values; 6: the refinement network;
-        # 7: the kernel found from MAXIM's output (guide)
-        version="7",
+        # 4: linear light; 5: the output kept within the input's range of values; 6: the refinement network
+        version="6",
         tiling=False,  # the kernel is estimated on the whole frame
         # 512 x 512 (a 21 px kernel), 2 threads, one other single-thread job running, 2026-12-05:
         # benchmarks/tool_speed.py --tools shake_deblur_pnp motion_deblur_hqs (7.8 s against 0.24 s;
@@ -803,11 +803,11 @@ class BlindShakeDeblur(Tool):
             "blend": {"type": "boolean", "default": False,
                       "description": "average the result with maxim_deblur's on a clean input of at most 2 MP "
                       "(needs MAXIM's weights): fewer failures, softer successes, several times the time"},
-            "guide": {"type": "string", "enum": ["auto", "maxim", "none"], "default": "auto",
+            "guide": {"type": "string", "enum": ["none", "auto", "maxim"], "default": "none",
                       "description": "also find a kernel from maxim_deblur's output on the cleaned central part "
                       "and deconvolve with whichever of the two kernels explains the blurred image better "
-                      "(auto: where MAXIM's weights are present; maxim: an error without them; none: the blind "
-                      "kernel only, version 6)"},
+                      "(none: the blind kernel only; auto: where MAXIM's weights are present; maxim: an error "
+                      "without them)"},
             "space": {"type": "string", "enum": ["auto", "linear", "srgb"], "default": "auto",
                       "description": "where the blur happened: in linear light (a camera's shake, before "
                       "its tone curve), on sRGB values, or estimated both ways and chosen (auto)"},
@@ -819,7 +819,7 @@ class BlindShakeDeblur(Tool):
         # the outputs depend on whether FFDNet (and in which arithmetic) serves as the prior:
         # the tag keeps results of the two priors apart in the result cache
         # and whether the refinement network's weights are present (version 6 without them is 5)
-        # and MAXIM's, which guide="auto" runs where they are
+        # and MAXIM's, which guide="auto" runs where they are (the result cache keys hold the arguments)
         from ..networks.compact import asset_exists
 
         ffdnet = _tool_class("ffdnet_color")
@@ -984,7 +984,7 @@ class BlindShakeDeblur(Tool):
 
     def _run(self, img: np.ndarray, kernel_size: int | None = None, noise_sigma: float | None = None,
              prior: str = "auto", space: str = "auto", in_range: bool = True, refine: bool = True,
-             blend: bool = False, guide: str = "auto", **args: Any) -> np.ndarray:
+             blend: bool = False, guide: str = "none", **args: Any) -> np.ndarray:
         refiner = self._refiner if refine else None
         maxim = self._maxim_tool(required=True, why="blend=true") if blend else None
         # a refinement network that reads two deconvolutions gets the second at LOW_FLOOR
