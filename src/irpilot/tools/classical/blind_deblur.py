@@ -392,8 +392,8 @@ def estimate_shake_kernel(
     return centre_kernel(k)
 
 
-#: ``guide``: the L0 gradient weight of the alternations that refine a kernel found from a sharp
-#: estimate, and of the latent on which the two candidate kernels are compared
+#: ``guide``: the L0 gradient weight of the blind alternations that refine a kernel found from a
+#: sharp estimate
 GUIDE_LAM = 1e-3
 #: ``guide``: alternations (L0 latent, kernel step) after the kernel step from the sharp estimate.
 #: On 15 shaken training crops (seed 11, a scratch probe) the mean similarity to the true kernel
@@ -804,10 +804,10 @@ class BlindShakeDeblur(Tool):
                       "description": "average the result with maxim_deblur's on a clean input of at most 2 MP "
                       "(needs MAXIM's weights): fewer failures, softer successes, several times the time"},
             "guide": {"type": "string", "enum": ["none", "auto", "maxim"], "default": "none",
-                      "description": "also find a kernel from maxim_deblur's output on the cleaned central part "
-                      "and deconvolve with whichever of the two kernels explains the blurred image better "
+                      "description": "on a clean input, deconvolve with the kernel found from maxim_deblur's "
+                      "output on the cleaned central part instead of the blind one, unless it is much shorter "
                       "(none: the blind kernel only; auto: where MAXIM's weights are present; maxim: an error "
-                      "without them)"},
+                      "without them); it gained on training photos and lost on the test photos"},
             "space": {"type": "string", "enum": ["auto", "linear", "srgb"], "default": "auto",
                       "description": "where the blur happened: in linear light (a camera's shake, before "
                       "its tone curve), on sRGB values, or estimated both ways and chosen (auto)"},
@@ -913,9 +913,9 @@ class BlindShakeDeblur(Tool):
         (:func:`kernel_from_latent`, in the space the blur is taken to have happened in) replaces
         the blind one unless it is much shorter (its :func:`kernel_spread` under
         :data:`GUIDE_MIN_SPREAD_RATIO` times the blind kernel's): a network that leaves most of
-        a long shake in place tends to yield a short kernel, and there the blind one is kept.  The
-        network's edges are where blind estimation goes wrong least: it locks onto wrong
-        kernels on periodic textures and few strong edges."""
+        a long shake in place tends to yield a short kernel, and there the blind one is kept.  Blind
+        estimation locks onto wrong kernels on periodic textures and few strong edges, where the
+        network's edges often hold."""
         from ...imaging.color import srgb_to_linear
 
         if found.clean is None or found.sigma >= GUIDE_MAX_SIGMA:
