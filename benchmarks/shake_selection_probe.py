@@ -170,7 +170,6 @@ def guide_part(args: argparse.Namespace) -> list[dict]:
     from shake_deblur import generated_case, photos
 
     from irpilot.degrade.real_optics import shake_kernel
-    from irpilot.imaging.color import luma, srgb_to_linear
     from irpilot.quality.full_reference import psnr
     from irpilot.tools import get_tool
     from irpilot.tools.classical import blind_deblur as bd
@@ -186,14 +185,10 @@ def guide_part(args: argparse.Namespace) -> list[dict]:
         true_k = shake_kernel(record["real_motion_blur"])[::-1, ::-1]
         choice = tool.estimate_kernel(x)
         found = choice.estimate._replace(kernel=choice.kernel)
-        sharp = np.clip(maxim(found.clean), 0.0, 1.0)
-        latent = luma(srgb_to_linear(sharp, np.float32) if found.space == "linear" else sharp)
-        guided = bd.kernel_from_latent(latent, found.luma, found.kernel.shape[0], alternations=args.alternations)
-        kernels = {"blind": found.kernel, "guided": guided}
+        kernels = {"blind": found.kernel, "guided": tool.network_kernel(found, maxim, args.alternations)}
         base = psnr(x, img)
         level = max(bd._noise_and_blocks(x), bd._SIGMA_FLOOR)
-        row = {"photo": name, "condition": args.condition, "space": found.space,
-               "noise": round(found.sigma * 255, 2), "maxim": round(psnr(sharp, img) - base, 3) if sharp.shape == img.shape else None}
+        row = {"photo": name, "condition": args.condition, "space": found.space, "noise": round(found.sigma * 255, 2)}
         for tag, k in kernels.items():
             out = bd.within_input_range(bd.deconv_pnp(x, k, level, den, linear=found.space == "linear"), x)
             row[f"gain_{tag}"] = round(psnr(bd.refine_deconvolution(tool._refiner, x, out), img) - base, 3)

@@ -382,16 +382,24 @@ def test_the_cache_tells_apart_results_made_without_the_refinement_network(monke
     assert without != with_net and "unrefined" in without
 
 
+def _without_maxim(monkeypatch) -> None:
+    """The tool's lookups see ``maxim_deblur`` without its weights (the other networks as they are)."""
+    import irpilot.tools.classical.blind_deblur as bd
+
+    real = bd._tool_class
+    missing = type("NoMaxim", (), {"available": staticmethod(lambda: False),
+                                    "unavailable_reason": staticmethod(lambda: "no MAXIM weights")})
+    monkeypatch.setattr(bd, "_tool_class", lambda name: missing if name == "maxim_deblur" else real(name))
+
+
 def test_the_cache_tells_apart_results_made_without_maxim(monkeypatch) -> None:
     """``guide="auto"`` runs MAXIM where its weights are present: without them the tool's cache
     tag says so."""
     import irpilot.tools.classical.blind_deblur as bd
 
     cls = TOOLS.get("shake_deblur_pnp")
-    real = bd._tool_class
-    no_maxim = type("NoMaxim", (), {"available": staticmethod(lambda: False)})
-    with_maxim = cls.precision_tag() if real("maxim_deblur").available() else None
-    monkeypatch.setattr(bd, "_tool_class", lambda name: no_maxim if name == "maxim_deblur" else real(name))
+    with_maxim = cls.precision_tag() if bd._tool_class("maxim_deblur").available() else None
+    _without_maxim(monkeypatch)
     without = cls.precision_tag()
     assert without.endswith("unguided") and without != with_maxim
 
@@ -419,8 +427,7 @@ def test_blend_averages_the_deconvolution_with_maxim_on_clean_small_inputs_only(
     monkeypatch.setattr(bd, "BLEND_MAX_PIXELS", 100)
     np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, guide="none", blend=True), alone)
     tool._maxim = None
-    monkeypatch.setattr(bd, "_tool_class", lambda name: type("NoMaxim", (), {
-        "available": staticmethod(lambda: False), "unavailable_reason": staticmethod(lambda: "no MAXIM weights")}))
+    _without_maxim(monkeypatch)
     with pytest.raises(ToolUnavailableError, match="MAXIM"):
         tool(shaken, prior="tv", refine=False, guide="none", blend=True)
 
@@ -446,7 +453,7 @@ def test_guide_takes_the_kernel_found_from_maxim_only_where_maxim_deblurred(monk
     MAXIM is stood in for by functions of known output (its real output is checked by the
     MAXIM tests)."""
     import irpilot.tools.classical.blind_deblur as bd
-    from irpilot.errors import ToolUnavailableError
+    from irpilot.errors import ToolError, ToolUnavailableError
 
     tool = TOOLS.get("shake_deblur_pnp")()
     tool.ensure_setup()
@@ -473,11 +480,10 @@ def test_guide_takes_the_kernel_found_from_maxim_only_where_maxim_deblurred(monk
     with_guide = tool(shaken, prior="tv", refine=False, space="srgb", guide="maxim")
     np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, space="srgb"), alone)  # the default
     assert psnr(with_guide, sharp, 8) > psnr(alone, sharp, 8)
-    with pytest.raises(Exception, match="guide"):
+    with pytest.raises(ToolError, match="guide must be"):
         tool(shaken, prior="tv", guide="always")
     tool._maxim = None
-    monkeypatch.setattr(bd, "_tool_class", lambda name: type("NoMaxim", (), {
-        "available": staticmethod(lambda: False), "unavailable_reason": staticmethod(lambda: "no MAXIM weights")}))
+    _without_maxim(monkeypatch)
     with pytest.raises(ToolUnavailableError, match="MAXIM"):
         tool(shaken, prior="tv", refine=False, space="srgb", guide="maxim")
     np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, space="srgb", guide="auto"), alone)

@@ -916,15 +916,25 @@ class BlindShakeDeblur(Tool):
         a long shake in place tends to yield a short kernel, and there the blind one is kept.  Blind
         estimation locks onto wrong kernels on periodic textures and few strong edges, where the
         network's edges often hold."""
-        from ...imaging.color import srgb_to_linear
-
         if found.clean is None or found.sigma >= GUIDE_MAX_SIGMA:
             return found.kernel
-        sharp = np.clip(maxim(found.clean), 0.0, 1.0)
-        latent = luminance(srgb_to_linear(sharp, np.float32) if found.space == "linear" else sharp)
-        guided = kernel_from_latent(latent, found.luma, found.kernel.shape[0])
+        guided = BlindShakeDeblur.network_kernel(found, maxim)
         short = kernel_spread(guided) < GUIDE_MIN_SPREAD_RATIO * kernel_spread(found.kernel)
         return found.kernel if short else guided
+
+    @staticmethod
+    def network_kernel(found: ShakeEstimate, network: Callable[[np.ndarray], np.ndarray],
+                       alternations: int = GUIDE_ALTERNATIONS) -> np.ndarray:
+        """The kernel that blurs ``network``'s output on ``found``'s cleaned central part into
+        that part (:func:`kernel_from_latent`, in the space the blur is taken to have happened
+        in, with ``found.kernel``'s side), whatever the checks of :meth:`guided_kernel`."""
+        from ...imaging.color import srgb_to_linear
+
+        if found.clean is None:
+            raise ValueError("the estimate has no cleaned part to deblur (ShakeEstimate.clean)")
+        sharp = np.clip(network(found.clean), 0.0, 1.0)
+        latent = luminance(srgb_to_linear(sharp, np.float32) if found.space == "linear" else sharp)
+        return kernel_from_latent(latent, found.luma, found.kernel.shape[0], alternations=alternations)
 
     @staticmethod
     def _explains_spectrum(img: np.ndarray, k: np.ndarray, space: str = "srgb") -> bool:
