@@ -107,6 +107,24 @@ def test_task_of_a_name_that_is_no_tool_is_none() -> None:
     assert task_of_tool("stop") is None and task_of_tool("no_such_tool") is None
 
 
+def test_an_argument_its_card_rules_out_is_refused_before_the_tool_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value outside the card's ``enum`` or ``minimum`` / ``maximum`` is a clear ``ToolError``
+    naming the allowed values, raised before any weights load (a missing network still says what
+    is wrong with the argument); values inside, and an optional argument left unset, run."""
+    from irpilot.errors import ToolError
+
+    img = _photo(48, 48)
+    with pytest.raises(ToolError, match=r"argument 'omega' must be from 0.5 to 1.0, got 1.5"):
+        get_tool("dark_channel_prior")(img, omega=1.5)
+    with pytest.raises(ToolError, match=r"argument 'target' must be from 0.2 to 0.7, got 0.1"):
+        get_tool("gamma_auto")(img, target=0.1)
+    cls = TOOLS.get("shake_deblur_pnp")
+    monkeypatch.setattr(cls, "unavailable_reason", classmethod(lambda c: "weights missing (a stand-in)"))
+    with pytest.raises(ToolError, match=r"argument 'space' must be one of 'auto', 'linear', 'srgb', got 'log'"):
+        cls()(img, space="log")
+    assert get_tool("dark_channel_prior")(img, omega=1.0).shape == img.shape
+    assert get_tool("motion_deblur_wiener")(img, noise_sigma=None).shape == img.shape
+
 @pytest.mark.parametrize("name", NAMES)
 def test_output_contract_and_determinism(name: str) -> None:
     tool = _tool(name)

@@ -262,23 +262,37 @@ class Tool:
         return np.ascontiguousarray(np.clip(out, 0.0, 1.0))
 
     def check_arguments(self, args: dict[str, Any]) -> None:
-        """Refuse, with a clear ``ToolError``, a card argument of the wrong JSON type: a boolean
-        given as text (``sky=False`` from a command line is the string "False", which ``bool()``
-        reads as true), a number given as text or as a boolean.  Arguments the card does not
-        declare (``tile``, a network's ``airlight``, ...) are the tool's own business."""
+        """Refuse, with a clear ``ToolError`` and before any weights load, a card argument its
+        card rules out: the wrong JSON type (a boolean given as text: ``sky=False`` from a
+        command line is the string "False", which ``bool()`` reads as true; a number given as
+        text or as a boolean), a value outside the card's ``enum``, a number outside its
+        ``minimum`` / ``maximum``.  None passes for an argument without a default (unset: the tool
+        estimates it, e.g. ``noise_sigma``).  Arguments the card does not declare (``tile``, a network's
+        ``airlight``, ...) are the tool's own business."""
         import numbers
 
         for key, value in args.items():
-            kind = self.card.arguments.get(key, {}).get("type")
+            spec = self.card.arguments.get(key, {})
+            kind = spec.get("type")
+            if value is None and spec.get("default") is None:  # an optional argument left unset
+                continue
             if kind == "boolean":
                 ok = isinstance(value, (bool, np.bool_))
             elif kind in ("number", "integer"):
                 base = numbers.Integral if kind == "integer" else numbers.Real
                 ok = isinstance(value, base) and not isinstance(value, (bool, np.bool_))
             else:
-                continue
+                ok = True
             if not ok:
                 raise ToolError(f"tool {self.card.id!r}: argument {key!r} must be a {kind}, got {value!r}")
+            if "enum" in spec and value not in spec["enum"]:
+                choices = ", ".join(repr(c) for c in spec["enum"])
+                raise ToolError(f"tool {self.card.id!r}: argument {key!r} must be one of {choices}, got {value!r}")
+            low, high = spec.get("minimum"), spec.get("maximum")
+            if kind in ("number", "integer") and ((low is not None and value < low) or (high is not None and value > high)):
+                bounds = f"from {low} to {high}" if low is not None and high is not None else (
+                    f"at least {low}" if low is not None else f"at most {high}")
+                raise ToolError(f"tool {self.card.id!r}: argument {key!r} must be {bounds}, got {value!r}")
 
     def tile_size(self, args: dict[str, Any]) -> int:
         """The tile side ``args`` ask for (``tile``; default the card's, 0: untiled).  A tile no
