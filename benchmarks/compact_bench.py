@@ -28,6 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from shake_deblur import tool_with_arguments  # noqa: E402
 from tools_bench import test_crops  # noqa: E402
 
 from irpilot.quality.full_reference import psnr, ssim  # noqa: E402
@@ -91,7 +92,8 @@ def _panel(rows: list[list[np.ndarray]], path: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--task", choices=sorted(RECIPES), default="desnow")
-    ap.add_argument("--tools", nargs="*", help="tools to compare (default: every available tool of the task)")
+    ap.add_argument("--tools", nargs="*",
+                    help="tools to compare, each NAME or NAME:key=value:... (default: every available tool of the task)")
     ap.add_argument("--crops", type=int, default=24)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0, help="crop positions")
@@ -125,7 +127,7 @@ def main() -> int:
     if args.weights is not None:
         tools = ["compact_run"] + list(tools)
     for name in tools:
-        tool = _RunWeights(args.weights, recipe) if name == "compact_run" else get_tool(name)
+        tool = _RunWeights(args.weights, recipe) if name == "compact_run" else tool_with_arguments(name, get_tool)
         tool(np.ascontiguousarray(crops[0][1][:, :32, :32]))  # load weights outside the timings
         row: dict[str, Any] = {}
         outputs[name] = {}

@@ -1,5 +1,5 @@
-"""Which x4 network for a small photo: ``dncnn3_sr_x4`` or ``sr_net_x4``, case by case, and whether
-simple features of the small photo tell which one will do better.
+"""Which x4 network for a small photo: ``dncnn3_sr_x4``, ``sr_net_x4``, ``srmd_x4`` (``--tools``), case
+by case, and whether simple features of the small photo tell which of the first two will do better.
 
 ``dncnn3_sr_x4`` (DnCNN-3, trained on MATLAB bicubic x1/4) is ahead on the protocol's x1/4 alone and
 loses up to 1.8 dB on a camera's small photo that was sharpened after downscaling, where
@@ -10,15 +10,20 @@ degradation of the benchmark's combinations with low resolution (motion or defoc
 haze, noise; the family's own model), as the agent's x4 step meets them.  Photos are split as
 ``irpilot train tool`` splits them: ``--part train`` (``sr_net_x4`` was trained on these photos)
 and ``--part heldout`` (every 10th photo, never trained on).  Each case: both tools' PSNR gain over
-bicubic x4 (the input as the protocol scores it) and :func:`sr_features` of the small input.
+bicubic x4 (the input as the protocol scores it) and :func:`sr_features` of the small input.  A
+tool name ``A+B`` is the average of the two tools' outputs.  Files made with the same ``--part``,
+``--seed`` and ``--n`` hold the same cases; ``--table`` merges their tools' columns.
 
     OMP_NUM_THREADS=1 python benchmarks/sr_choice.py --n 240 --part train --seed 1 --out runs/sr_choice/train.jsonl
     OMP_NUM_THREADS=1 python benchmarks/sr_choice.py --n 120 --part heldout --seed 2 --out runs/sr_choice/heldout.jsonl
     python benchmarks/sr_choice.py --table runs/sr_choice/heldout.jsonl --fit runs/sr_choice/train.jsonl
+    OMP_NUM_THREADS=1 python benchmarks/sr_choice.py --n 120 --part heldout --seed 2 --tools srmd_x4,sr_net_x4+srmd_x4 \
+        --out runs/sr_choice/heldout_srmd.jsonl
+    python benchmarks/sr_choice.py --table runs/sr_choice/heldout.jsonl runs/sr_choice/heldout_srmd.jsonl
 
 ``--table`` gives each tool's mean gain per family and per degradation before the x4 step, and
-the better of the two per case (what a perfect chooser would reach); ``--fit`` chooses, on its
-files, the best single-feature threshold rule and scores it on the ``--table`` files.
+the better of the first two per case (what a perfect chooser would reach); ``--fit`` chooses, on its
+files, the best single-feature threshold rule between those two and scores it on the ``--table`` files.
 """
 
 from __future__ import annotations
@@ -71,7 +76,8 @@ def collect(args: argparse.Namespace) -> None:
 
     train, held, _ = split_photos()
     photos = train if args.part == "train" else held
-    tools = {t: get_tool(t) for t in TOOLS}
+    names_run = [t for spec in args.tools for t in spec.split("+")]
+    tools = {t: get_tool(t) for t in dict.fromkeys(names_run)}
     rng = np.random.default_rng(args.seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -86,15 +92,25 @@ def collect(args: argparse.Namespace) -> None:
             base = psnr(bicubic_upscale(lq, 4)[:, : clean.shape[1], : clean.shape[2]], clean)
             row = {"case": i, "family": family, "names": names, "psnr_bicubic": round(base, 3),
                    "features": [round(float(v), 5) for v in sr_features(lq)]}
-            for name, tool in tools.items():
-                row[name] = round(psnr(tool(lq), clean) - base, 3)
+            outs = {name: tool(lq) for name, tool in tools.items()}
+            for spec in args.tools:
+                out = np.mean([outs[t] for t in spec.split("+")], axis=0)
+                row[spec] = round(psnr(out, clean) - base, 3)
             f.write(json.dumps(row) + "\n")
             f.flush()
             print(json.dumps(row), flush=True)
 
 
 def load(paths: list[str]) -> list[dict]:
-    return [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
+    """The cases of ``paths``, one row per case: rows of the same case in several files (the same
+    ``--part``, ``--seed`` and ``--n``: the same case number, degradations and input) are merged."""
+    merged: dict[tuple, dict] = {}
+    for p in paths:
+        for line in Path(p).read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                merged.setdefault((row["case"], tuple(row["names"]), row["psnr_bicubic"]), {}).update(row)
+    return list(merged.values())
 
 
 def _arrays(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -129,12 +145,17 @@ def table(rows: list[dict], rule: tuple[int, float, int] | None) -> None:
     for fam in ("protocol", "realistic"):
         groups[f"**{fam}**"] = [r for r in rows if r["family"] == fam]
     groups["**all**"] = rows
-    head = "| cases | dncnn3_sr_x4 | sr_net_x4 | the better of the two |"
+    extra = [k for k in rows[0] if k not in (*TOOLS, "case", "family", "names", "psnr_bicubic", "features")
+             and all(k in r for r in rows)]
+    head = "| cases | dncnn3_sr_x4 | sr_net_x4 | the better of the two |" + "".join(f" {k} |" for k in extra)
     print(head + (" the rule (sr_net_x4 share) |" if rule else ""))
-    print("| --- " * (4 + bool(rule)) + "|")
+    print("| --- " * (4 + len(extra) + bool(rule)) + "|")
     for name, sub in groups.items():
         x, a, b = _arrays(sub)
         line = f"| {name} ({len(sub)}) | {a.mean():+.3f} ({(a < 0).sum()}) | {b.mean():+.3f} ({(b < 0).sum()}) | {np.maximum(a, b).mean():+.3f} |"
+        for k in extra:
+            v = np.array([r[k] for r in sub])
+            line += f" {v.mean():+.3f} ({(v < 0).sum()}) |"
         if rule:
             i, t, sign = rule
             pick = sign * (x[:, i] - t) > 0
@@ -148,6 +169,8 @@ def main() -> int:
     ap.add_argument("--part", choices=("train", "heldout"), default="train")
     ap.add_argument("--size", type=int, default=320, help="clean crop side (the small input is a quarter)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--tools", type=lambda s: s.split(","), default=list(TOOLS),
+                    help="tools to measure, separated by commas; A+B: the average of two tools' outputs")
     ap.add_argument("--out", default="runs/sr_choice/cases.jsonl", help="JSON lines, appended")
     ap.add_argument("--fit", nargs="*", default=None, help="case files to choose a single-feature rule on")
     ap.add_argument("--table", nargs="*", default=None, help="case files to tabulate (and score the rule on)")

