@@ -248,7 +248,7 @@ def test_ensemble_averages_the_logits_of_its_members(tmp_path):
     # places: the same actions
     static = tmp_path / "sft_start.pt"
     assert main(["train", "grow", "--init", "mix_sft_dehaze", "--replace",
-                 "dncnn3_sr_x4=sr_net_x4,prenet_rain100h=derain_net", "--out", str(static)]) == 0
+                 "dncnn3_sr_x4=sr_ensemble_x4,prenet_rain100h=derain_net", "--out", str(static)]) == 0
     single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
     twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
     pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)

@@ -470,3 +470,20 @@ def test_packaged_x4_weights_beat_bicubic_on_a_training_photo() -> None:
 
     assert out.shape == clean.shape
     assert psnr(out) > psnr(bicubic_upscale(small, 4)) + 0.2
+
+
+def test_sr_ensemble_runs_sr_net_alone_without_srmd_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sr_ensemble_x4`` without SRMD's fetched files stays available and runs ``sr_net_x4`` alone
+    (the default policy's x4 step never falls to lanczos for a missing download); its cache tag
+    tells those outputs apart from the average's."""
+    if not compact.asset_exists("super_resolution"):
+        pytest.skip("super-resolution weights not in this install")
+    from irpilot.tools import TOOLS, get_tool
+
+    srmd = TOOLS.get("srmd_x4")
+    monkeypatch.setattr(srmd, "unavailable_reason", classmethod(lambda c: "files not fetched (a stand-in)"))
+    cls = TOOLS.get("sr_ensemble_x4")
+    assert cls.available()
+    assert cls.precision_tag().endswith("sr_net_x4-only")
+    small = np.random.default_rng(0).random((3, 24, 30)).astype(np.float32)
+    np.testing.assert_array_equal(cls(device="cpu")(small), get_tool("sr_net_x4", device="cpu")(small))

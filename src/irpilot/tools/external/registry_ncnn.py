@@ -336,7 +336,9 @@ class SrmdX4(_FetchedNcnnTool):
         tiling=True,
         tile_size=192,
         tile_overlap=16,
-        cpu_seconds_512=1.0,
+        # benchmarks/tool_speed.py --threads 1 --repeats 3 --tools srmd_x4 sr_ensemble_x4 sr_net_x4 dncnn3_sr_x4
+        # beside one other job, 2026-12-07: 0.37 s, 0.63 x sr_net_x4's 0.59 (0.25 s at 2 threads, idle)
+        cpu_seconds_512=0.16,
         kind="network",
         reference="Zhang, Zuo and Zhang, Learning a Single Convolutional Super-Resolution Network for Multiple "
         "Degradations, CVPR 2018",

