@@ -17,9 +17,11 @@ from ..vocab import DEGRADATION_TO_TASK
 PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
     # sr_net_x4 (irpilot's compact network, trained on both families) second: 0.4 dB behind
     # dncnn3_sr_x4 on the protocol's x1/4, level with it on the realistic family, where it does
-    # not lose the 1.7-1.8 dB dncnn3_sr_x4 loses on sharpened photos (BENCHMARKS.md, "sr_net_x4"); the
-    # learned default calls it in dncnn3_sr_x4's place (BENCHMARKS.md, "Which x4 network")
-    "super_resolution": ("dncnn3_sr_x4", "sr_net_x4", "backprojection_x4", "lanczos_x4"),
+    # not lose the 1.7-1.8 dB dncnn3_sr_x4 loses on sharpened photos (BENCHMARKS.md, "sr_net_x4");
+    # sr_ensemble_x4 (sr_net_x4 and SRMD averaged) ahead of both on held-out cases of both families,
+    # the learned default's x4 tool since 2026-12-07; srmd_x4 the best on the protocol's x1/4 alone
+    # (BENCHMARKS.md, "SRMD")
+    "super_resolution": ("dncnn3_sr_x4", "sr_ensemble_x4", "sr_net_x4", "srmd_x4", "backprojection_x4", "lanczos_x4"),
     "denoise": ("dncnn_color_blind", "ffdnet_color", "bilateral", "nlm"),
     # shake_deblur_pnp (general kernels, blind) last: on the protocol's motion blur it loses
     # 1.2 dB where motion_deblur_hqs gains 13.3 (8 training crops), so it is not the default; on

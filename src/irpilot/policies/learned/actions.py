@@ -25,9 +25,11 @@ __all__ = ["ActionSpace", "DEFAULT_CANDIDATES", "default_action_space"]
 #: ``jpeg_ycc_net`` (colour JPEG with a chroma network); ``dehaze_net`` (irpilot's dehazing U-Net,
 #: 0.2 s per 512 px) on 2026-12-05, with the default policy fine-tuned to use it; ``sr_net_x4``
 #: (irpilot's x4 network) in ``dncnn3_sr_x4``'s place on 2026-12-06, as in the default policy, and
-#: ``derain_net`` (irpilot's rain network, 0.14 s per 512 px) in ``prenet_rain100h``'s the same day.
+#: ``derain_net`` (irpilot's rain network, 0.14 s per 512 px) in ``prenet_rain100h``'s the same day;
+#: ``sr_ensemble_x4`` (``sr_net_x4`` and SRMD averaged, 0.4 s per 512 px) in ``sr_net_x4``'s on
+#: 2026-12-07, as in the default policy.
 DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "super_resolution": ("sr_net_x4", "lanczos_x4"),
+    "super_resolution": ("sr_ensemble_x4", "lanczos_x4"),
     "denoise": ("ffdnet_color", "dncnn_color_blind"),
     "motion_deblur": ("motion_deblur_wiener", "motion_deblur_hqs", "shake_deblur_pnp"),
     "defocus_deblur": ("defocus_deblur_wiener", "defocus_deblur_hqs"),
