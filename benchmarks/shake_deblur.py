@@ -246,8 +246,8 @@ def tool_with_arguments(spec: str, get_tool):
     from irpilot.cli.tools import parse_args_kv
 
     name, *pairs = spec.split(":")
-    kwargs = parse_args_kv(pairs)
     tool = get_tool(name)
+    kwargs = parse_args_kv(pairs, tool.card.arguments)
     return lambda x: tool(x, **kwargs)
 
 

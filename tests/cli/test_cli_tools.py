@@ -76,6 +76,24 @@ def test_run_passes_arguments_and_reports_bad_ones(tmp_path: Path, capsys: pytes
     assert "KEY=VALUE" in capsys.readouterr().err
 
 
+def test_arguments_are_read_as_their_card_types_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--arg`` values are JSON unless the card types the argument as a string (``subsampling=420``
+    is the text "420", not the number); a value the card rules out is refused before the tool
+    loads, with the allowed values, and nothing is written."""
+    from irpilot.cli.tools import parse_args_kv
+    from irpilot.tools import get_tool
+
+    schema = get_tool("jpeg_ycc_net").card.arguments
+    assert parse_args_kv(["subsampling=420", "quality=20"], schema) == {"subsampling": "420", "quality": 20}
+    assert parse_args_kv(["subsampling=420"]) == {"subsampling": 420}  # no schema: JSON
+    src = write_image(tmp_path / "in.png", np.full((3, 16, 16), 0.5, np.float32))
+    out = tmp_path / "o.png"
+    assert main(["tools", "run", "dark_channel_prior", str(src), str(out), "--arg", "omega=3"]) == 1
+    assert "'omega' must be from 0.5 to 1.0, got 3" in capsys.readouterr().err and not out.exists()
+    assert main(["tools", "run", "shake_deblur_pnp", str(src), str(out), "--arg", "guide=maybe"]) == 1
+    assert "must be one of 'none', 'auto', 'maxim'" in capsys.readouterr().err and not out.exists()
+
+
 def test_unknown_tool_suggests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write_image(tmp_path / "in.png", np.zeros((3, 8, 8), np.float32))
     assert main(["tools", "run", "oidn_denoize", str(src), str(tmp_path / "o.png")]) == 1

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -132,19 +133,25 @@ def _missing_registry_packages(missing: list[dict[str, Any]]) -> dict[str, list[
     return out
 
 
-def parse_args_kv(items: list[str]) -> dict[str, Any]:
-    """``["sigma=25", "mode=fast"]`` -> ``{"sigma": 25, "mode": "fast"}`` (values parsed as JSON when possible)."""
+def parse_args_kv(items: list[str], schema: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """``["sigma=25", "mode=fast"]`` -> ``{"sigma": 25, "mode": "fast"}`` (values parsed as JSON when
+    possible); an argument ``schema`` (a tool card's ``arguments``) types as a string keeps its text
+    (``subsampling=420`` is the string "420", ``level=3`` the string "3")."""
     from ..errors import ConfigError
 
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise ConfigError(f"--arg expects KEY=VALUE, got {item!r}")
+        if (schema or {}).get(key, {}).get("type") == "string":
+            out[key] = value
+            continue
         try:
-            out[key.strip()] = json.loads(value)
+            out[key] = json.loads(value)
         except ValueError:
-            out[key.strip()] = value
+            out[key] = value
     return out
 
 
@@ -170,10 +177,10 @@ def run_tool(args: argparse.Namespace) -> int:
     if dst.suffix.lower() not in WRITE_EXTENSIONS:
         raise UsageError(f"output {dst}: unsupported extension; use one of {', '.join(WRITE_EXTENSIONS)}")
     check_output_file(dst, overwrite=args.overwrite, inputs=[src])
-    kwargs = parse_args_kv(args.arg)
+    tool = get_tool(args.tool)
+    kwargs = parse_args_kv(args.arg, tool.card.arguments)
     if args.tile is not None:
         kwargs["tile"] = args.tile
-    tool = get_tool(args.tool)
     img = read_image(src)
     t0 = time.perf_counter()
     out = tool(img, **kwargs)

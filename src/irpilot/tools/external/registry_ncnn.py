@@ -20,7 +20,7 @@ from ..packages import RegistryPackage
 from ._common import NcnnVariants
 
 __all__ = ["Waifu2xPhotoDejpeg", "SpanX4", "RealSRDF2Kx4", "RealSRDF2KJpegx4", "SrmdX4", "WAIFU2X", "SPAN", "REALSR",
-           "SRMD", "srmd_degradation_maps"]
+           "SRMD", "gaussian_kernel", "srmd_degradation_maps"]
 
 _PACKAGES = ("numpy", "ncnn")
 
@@ -295,6 +295,7 @@ _SRMD_PCA = WeightsFile(
     source="KAIR (MIT): kernels/srmd_pca_matlab.mat",
     data_relpath="kernels/srmd_pca_matlab.mat",
 )
+
 
 def gaussian_kernel(sigma: float, size: int = 15) -> np.ndarray:
     """The ``size`` x ``size`` isotropic Gaussian of width ``sigma`` (px), summing to one (as
