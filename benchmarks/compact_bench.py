@@ -28,11 +28,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from shake_deblur import tool_with_arguments  # noqa: E402
-from tools_bench import test_crops  # noqa: E402
+from tools_bench import test_crops, tool_with_arguments  # noqa: E402
 
 from irpilot.quality.full_reference import psnr, ssim  # noqa: E402
-from irpilot.tools import get_tool, tool_names_for_task  # noqa: E402
+from irpilot.tools import tool_names_for_task  # noqa: E402
 from irpilot.train.compact import RECIPES, model_degrade, parse_models, split_photos, upscaled  # noqa: E402
 
 
@@ -127,7 +126,7 @@ def main() -> int:
     if args.weights is not None:
         tools = ["compact_run"] + list(tools)
     for name in tools:
-        tool = _RunWeights(args.weights, recipe) if name == "compact_run" else tool_with_arguments(name, get_tool)
+        tool = _RunWeights(args.weights, recipe) if name == "compact_run" else tool_with_arguments(name)
         tool(np.ascontiguousarray(crops[0][1][:, :32, :32]))  # load weights outside the timings
         row: dict[str, Any] = {}
         outputs[name] = {}

@@ -175,13 +175,14 @@ def main() -> None:
         print(table(rows, tools, [c for c in CONDITIONS if any(r["condition"] == c for r in rows)]))
         return
 
+    from tools_bench import tool_with_arguments
+
     from irpilot.config import settings
     from irpilot.io import write_image
     from irpilot.quality import score
-    from irpilot.tools import get_tool
 
     # a tool, or a tool with arguments: shake_deblur_pnp:kernel_size=17
-    tools = {spec: tool_with_arguments(spec, get_tool) for spec in args.tools.split(",") if spec}
+    tools = {spec: tool_with_arguments(spec) for spec in args.tools.split(",") if spec}
     conditions = [c for c in args.conditions.split(",") if c]
     unknown = sorted(set(conditions) - set(CONDITIONS))
     if unknown:
@@ -238,17 +239,6 @@ def main() -> None:
                 with open(out / "cases.jsonl", "a") as f:
                     f.write(json.dumps(row) + "\n")
     print(table(rows, list(tools), conditions))
-
-
-def tool_with_arguments(spec: str, get_tool):
-    """``name`` or ``name:key=value:...`` -> a callable running the tool with those arguments
-    (values parsed as ``irpilot tools run --arg`` parses them)."""
-    from irpilot.cli.tools import parse_args_kv
-
-    name, *pairs = spec.split(":")
-    tool = get_tool(name)
-    kwargs = parse_args_kv(pairs, tool.card.arguments)
-    return lambda x: tool(x, **kwargs)
 
 
 def table(rows: list[dict], tools: list[str], conditions: list[str]) -> str:

@@ -38,6 +38,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,17 @@ MEM_LIMIT_MB = 4096
 
 
 # -- data ------------------------------------------------------------------------------------
+def tool_with_arguments(spec: str) -> Callable[[np.ndarray], np.ndarray]:
+    """``name`` or ``name:key=value:...`` -> a callable running the tool with those arguments
+    (values read as ``irpilot tools run --arg`` reads them, by the card's types)."""
+    from irpilot.cli.tools import parse_args_kv
+
+    name, *pairs = spec.split(":")
+    tool = get_tool(name)
+    kwargs = parse_args_kv(pairs, tool.card.arguments)
+    return lambda x: tool(x, **kwargs)
+
+
 def test_crops(n: int, size: int, seed: int = 0, photos: str = "test") -> list[tuple[str, np.ndarray]]:
     """``n`` crops of ``size`` x ``size``, photos drawn round-robin from the three test sets
     (``photos="test"``) or from the training sets (``photos="training"``)."""

@@ -111,13 +111,13 @@ def test_srmd_beats_bicubic_and_follows_the_blur_and_noise_it_is_told(photo: np.
 def test_srmd_degradation_maps() -> None:
     """The maps SRMD reads: the kernel PCA's code of a Gaussian (a delta at width 0), constant over
     the image, then the noise level / 255 when one is given."""
-    from irpilot.tools.external.registry_ncnn import gaussian_kernel, srmd_degradation_maps
+    from irpilot.tools.external.registry_ncnn import fspecial_gaussian, srmd_degradation_maps
 
     pca = np.random.default_rng(0).normal(size=(15, 225))
     delta = np.zeros((15, 15))
     delta[7, 7] = 1.0
-    np.testing.assert_allclose(gaussian_kernel(0.0), delta, atol=1e-12)
-    k = gaussian_kernel(1.5)
+    np.testing.assert_allclose(fspecial_gaussian(0.0), delta, atol=1e-12)
+    k = fspecial_gaussian(1.5)
     assert k.sum() == pytest.approx(1.0) and np.unravel_index(k.argmax(), k.shape) == (7, 7)
     np.testing.assert_allclose(k, k.T)
     np.testing.assert_allclose(k, k[::-1])

@@ -20,7 +20,7 @@ from ..packages import RegistryPackage
 from ._common import NcnnVariants
 
 __all__ = ["Waifu2xPhotoDejpeg", "SpanX4", "RealSRDF2Kx4", "RealSRDF2KJpegx4", "SrmdX4", "WAIFU2X", "SPAN", "REALSR",
-           "SRMD", "gaussian_kernel", "srmd_degradation_maps"]
+           "SRMD", "fspecial_gaussian", "srmd_degradation_maps"]
 
 _PACKAGES = ("numpy", "ncnn")
 
@@ -297,7 +297,7 @@ _SRMD_PCA = WeightsFile(
 )
 
 
-def gaussian_kernel(sigma: float, size: int = 15) -> np.ndarray:
+def fspecial_gaussian(sigma: float, size: int = 15) -> np.ndarray:
     """The ``size`` x ``size`` isotropic Gaussian of width ``sigma`` (px), summing to one (as
     MATLAB's ``fspecial('gaussian', size, sigma)``; a width near 0 gives a delta)."""
     r = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
@@ -309,7 +309,7 @@ def srmd_degradation_maps(pca: np.ndarray, blur: float, noise_level: float | Non
     """SRMD's degradation maps (15 or 16, H, W): the PCA code of a Gaussian blur kernel of width
     ``blur`` (high-resolution px; 15 x 15, column-major as in MATLAB), then the noise level
     (0-255 scale, divided by 255) when not None, each constant over the image."""
-    code = pca @ gaussian_kernel(blur).reshape(-1, order="F")
+    code = pca @ fspecial_gaussian(blur).reshape(-1, order="F")
     if noise_level is not None:
         code = np.append(code, float(noise_level) / 255.0)
     return np.broadcast_to(code.astype(np.float32)[:, None, None], (len(code), *shape))
