@@ -11,7 +11,8 @@ haze, noise; the family's own model), as the agent's x4 step meets them.  Photos
 ``irpilot train tool`` splits them: ``--part train`` (``sr_net_x4`` was trained on these photos)
 and ``--part heldout`` (every 10th photo, never trained on).  Each case: both tools' PSNR gain over
 bicubic x4 (the input as the protocol scores it) and :func:`sr_features` of the small input.  A
-tool name ``A+B`` is the average of the two tools' outputs.  Files made with the same ``--part``,
+tool name ``A+B`` is the average of the two tools' outputs; ``NAME:key=value`` runs a tool with
+those arguments (``srmd_x4:blur=1.2``).  Files made with the same ``--part``,
 ``--seed`` and ``--n`` hold the same cases; ``--table`` merges their tools' columns.
 
     OMP_NUM_THREADS=1 python benchmarks/sr_choice.py --n 240 --part train --seed 1 --out runs/sr_choice/train.jsonl
@@ -68,16 +69,17 @@ def sr_features(img: np.ndarray) -> np.ndarray:
 
 
 def collect(args: argparse.Namespace) -> None:
+    from tools_bench import tool_with_arguments
+
     from irpilot.degrade import degrade
     from irpilot.quality.full_reference import psnr
-    from irpilot.tools import get_tool
     from irpilot.tools.networks.dncnn import bicubic_upscale
     from irpilot.train.compact import random_crop, split_photos
 
     train, held, _ = split_photos()
     photos = train if args.part == "train" else held
     names_run = [t for spec in args.tools for t in spec.split("+")]
-    tools = {t: get_tool(t) for t in dict.fromkeys(names_run)}
+    tools = {t: tool_with_arguments(t) for t in dict.fromkeys(names_run)}
     rng = np.random.default_rng(args.seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
