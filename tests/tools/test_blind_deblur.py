@@ -487,3 +487,19 @@ def test_guide_takes_the_kernel_found_from_maxim_only_where_maxim_deblurred(monk
     with pytest.raises(ToolUnavailableError, match="MAXIM"):
         tool(shaken, prior="tv", refine=False, space="srgb", guide="maxim")
     np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, space="srgb", guide="auto"), alone)
+
+
+def test_dark_channel_term_pulls_only_dark_patch_minima_to_zero() -> None:
+    """``lam_dark`` (Pan et al. 2016): the latent's darkest pixel of each patch, where dim, goes
+    to zero; bright pixels stay where the gradient-only latent has them."""
+    from irpilot.tools.classical.blind_deblur import _latent_l0
+
+    sharp = synthetic_scene(96, 4)
+    k = random_walk_kernel(4)
+    y = np.pad(np.asarray(blur(sharp, k), np.float32) * 0.5 + 0.05, 20, mode="reflect")  # dim: many minima under the threshold
+    plain = _latent_l0(y, k, 4e-3)
+    dark = _latent_l0(y, k, 4e-3, lam_dark=0.02, dark_patch=7)
+    assert (dark < 0.01).mean() > (plain < 0.01).mean() + 0.002
+    bright = plain > 0.4
+    assert bright.any()
+    assert np.abs(dark[bright] - plain[bright]).mean() < 0.05
