@@ -49,7 +49,7 @@ def test_show_prints_the_card_with_its_arguments_and_labels(capsys: pytest.Captu
     assert out.startswith("motion_deblur_hqs  (task motion_deblur, classical, x1, version ")
     assert "Fitted to the benchmark protocol's one-sided line kernel" in " ".join(out.split())
     assert "fallback: shake_deblur_pnp" in out
-    assert "  strength (number, 0.1..10.0, default 1.0): multiplies the regularisation weight" in out
+    assert "  strength (number, from 0.1 to 10.0, default 1.0): multiplies the regularisation weight" in out
     assert main(["tools", "show", "bicubic_x4"]) == 0
     assert "available: yes" in capsys.readouterr().out
     assert main(["tools", "show", "no_such_tool"]) == 1

@@ -489,7 +489,7 @@ def test_guide_takes_the_kernel_found_from_maxim_only_where_maxim_deblurred(monk
     np.testing.assert_array_equal(tool(shaken, prior="tv", refine=False, space="srgb", guide="auto"), alone)
 
 
-def test_dark_channel_term_pulls_only_dark_patch_minima_to_zero() -> None:
+def test_dark_channel_term_pulls_dim_patch_minima_to_zero_and_keeps_bright_pixels() -> None:
     """``lam_dark`` (Pan et al. 2016): the latent's darkest pixel of each patch, where dim, goes
     to zero; bright pixels stay where the gradient-only latent has them."""
     from irpilot.tools.classical.blind_deblur import _latent_l0

@@ -127,11 +127,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _argument_line(name: str, spec: Mapping[str, Any]) -> str:
     """``name (type, allowed values, default): description`` of one card argument."""
+    from ..tools.base import argument_bounds
+
     parts = [str(spec.get("type", "any"))]
     if "enum" in spec:
         parts.append("one of " + ", ".join(map(str, spec["enum"])))
-    elif "minimum" in spec or "maximum" in spec:
-        parts.append(f"{spec.get('minimum', '')}..{spec.get('maximum', '')}")
+    elif (bounds := argument_bounds(dict(spec))) is not None:
+        parts.append(bounds)
     if "default" in spec:
         parts.append(f"default {spec['default']}")
     return f"  {name} ({', '.join(parts)}): {spec.get('description', '')}".rstrip(": ")
@@ -145,8 +147,8 @@ def run_show(args: argparse.Namespace) -> int:
 
     if args.tool not in TOOLS:
         raise ConfigError(f"unknown tool {args.tool!r}; `irpilot tools` lists them")
-    row = next(r for r in tool_rows() if r["id"] == args.tool)
     card = TOOLS.get(args.tool).card
+    row = next(r for r in tool_rows(card.task) if r["id"] == args.tool)
     sec = "not measured" if row["cpu_seconds_512"] is None else f"{row['cpu_seconds_512']:.2g} s per 512 x 512 image"
     print(f"{card.id}  (task {card.task}, {card.kind}, x{card.scale}, version {card.version})")
     print(f"available: {'yes' if row['available'] else 'no: ' + str(row['unavailable_reason'])}")

@@ -29,7 +29,7 @@ from ..vocab import TASKS
 from .packages import RegistryPackage
 
 __all__ = ["TASKS", "FALLBACK_FAMILIES", "WeightsFile", "ToolCard", "Tool", "TOOLS", "sha256_file", "tool_names_for_task",
-           "measured_speeds", "may_fall_back"]
+           "measured_speeds", "may_fall_back", "argument_bounds"]
 
 #: tasks whose tools may name each other's as their :attr:`ToolCard.fallback`: a blur that none
 #: of a defocus tool's kernel shapes fits (motion blur or camera shake read as defocus) is a job
@@ -133,6 +133,17 @@ def _verified_sha(p: Path) -> str:
     if key not in _SHA_CACHE:
         _SHA_CACHE[key] = sha256_file(p)
     return _SHA_CACHE[key]
+
+
+def argument_bounds(spec: dict[str, Any]) -> str | None:
+    """The range a card argument's ``minimum`` / ``maximum`` allow, in words ("from 0 to 4",
+    "at least 0.5", "at most 100"); None without either."""
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if low is None and high is None:
+        return None
+    if low is not None and high is not None:
+        return f"from {low} to {high}"
+    return f"at least {low}" if low is not None else f"at most {high}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,9 +308,7 @@ class Tool:
                 raise ToolError(f"tool {self.card.id!r}: argument {key!r} must be one of {choices}, got {value!r}")
             low, high = spec.get("minimum"), spec.get("maximum")
             if kind in ("number", "integer") and ((low is not None and value < low) or (high is not None and value > high)):
-                bounds = f"from {low} to {high}" if low is not None and high is not None else (
-                    f"at least {low}" if low is not None else f"at most {high}")
-                raise ToolError(f"tool {self.card.id!r}: argument {key!r} must be {bounds}, got {value!r}")
+                raise ToolError(f"tool {self.card.id!r}: argument {key!r} must be {argument_bounds(spec)}, got {value!r}")
 
     def tile_size(self, args: dict[str, Any]) -> int:
         """The tile side ``args`` ask for (``tile``; default the card's, 0: untiled).  A tile no
