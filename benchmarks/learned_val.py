@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="write the JSON here")
     ap.add_argument("--only", default=None, metavar="IDS",
                     help="run only these cases of the set, e.g. val0082,val0088 (ids as in --details)")
+    ap.add_argument("--combos", default=None, metavar="COMBOS",
+                    help="only these combinations, taken in turn, e.g. motion_blur+dark,dark+defocus_blur+jpeg "
+                         "(protocol names; --realistic still decides each case's family)")
     ap.add_argument("--details", action="store_true", help="also record every case's PSNR gain, tool chain and the policy's top choices at each decision")
     args = ap.parse_args(argv)
 
@@ -34,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     from irpilot.pool import Pool
     from irpilot.train.evaluate import evaluate_policies, validation_cases
 
-    cases = validation_cases(args.n, args.seed, realistic_p=args.realistic)
+    combos = [c.split("+") for c in args.combos.split(",") if c] if args.combos else None
+    cases = validation_cases(args.n, args.seed, realistic_p=args.realistic, combos=combos)
     if args.only:
         wanted = {x.strip() for x in args.only.split(",") if x.strip()}
         unknown = wanted - {c.id for c in cases}

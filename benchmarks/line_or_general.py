@@ -51,9 +51,9 @@ def cases(args: argparse.Namespace) -> Iterator[tuple[str, np.ndarray]]:
             yield f"random{args.seed}_{j}", on_8bit_grid(random_crop(pool[int(rng.integers(len(pool)))], args.random_size, rng))
 
 
-def blurred(img: np.ndarray, cond: str, i: int, seed: int) -> np.ndarray:
+def blurred(img: np.ndarray, cond: str, i: int, seed: int, dejpeg: str = "dncnn3_dejpeg") -> np.ndarray:
     """The blurred input of a condition; ``+dejpeg``: as the agent's motion tools see it after
-    the policy's JPEG step (``dncnn3_dejpeg``)."""
+    the policy's JPEG step (``dejpeg``)."""
     from irpilot.degrade import degrade, get_degradation
 
     jpeg = "+jpeg" in cond
@@ -68,7 +68,7 @@ def blurred(img: np.ndarray, cond: str, i: int, seed: int) -> np.ndarray:
     if cond.endswith("+dejpeg"):
         from irpilot.tools import get_tool
 
-        x = get_tool("dncnn3_dejpeg")(x)
+        x = get_tool(dejpeg)(x)
     return x
 
 
@@ -88,7 +88,7 @@ def measure(args: argparse.Namespace) -> None:
     out = open(args.out, "a") if args.out else None
     for i, (name, img) in enumerate(cases(args)):
         for cond in args.conditions.split(","):
-            x = blurred(img, cond, i, args.seed)
+            x = blurred(img, cond, i, args.seed, args.dejpeg)
             t0 = time.perf_counter()
             _, info = estimate_motion_kernel(x)
             estimate_seconds = time.perf_counter() - t0
@@ -105,13 +105,22 @@ def measure(args: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             by_tool = hqs(x)
             tool_seconds = time.perf_counter() - t0
+            by_pnp = pnp(x)
             passes = bool(line < MOTION_FIT_RATIO)
+            # the blur the line deconvolution leaves: a general kernel estimated blind on its
+            # output, near a delta or a short line on the same axis if the line was right, bent
+            # (the ghosts) if the blur was camera shake
+            residual = kernel_axis_mass(general_kernel(by_line).kernel) if passes else None
             row = {
                 "photo": name, "condition": cond, "line_ratio": round(line, 3), "general_ratio": round(general, 3),
                 "axis_mass": round(axis, 3), "line_similarity": round(similarity, 3), "line_passes": passes,
                 "declined": bool(not passes or shake_not_line(line, general, axis)),
                 "gain_line": round(psnr(by_line, img) - base, 2),
-                "gain_hqs": round(psnr(by_tool, img) - base, 2), "gain_pnp": round(psnr(pnp(x), img) - base, 2),
+                "gain_hqs": round(psnr(by_tool, img) - base, 2), "gain_pnp": round(psnr(by_pnp, img) - base, 2),
+                # the two deblurrings averaged, where the line passes (the agent's motion step as a
+                # hedge between the two kernels; where it declines, its fallback's output alone)
+                "gain_average": round(psnr(0.5 * (by_line + by_pnp) if passes else by_pnp, img) - base, 2),
+                "residual_axis_mass": None if residual is None else round(residual, 3),
                 # motion_deblur_hqs as it is, and version 3's work (the line estimate, and its
                 # deconvolution where the line passes), timed in the same run
                 "seconds_hqs": round(tool_seconds, 3),
@@ -123,7 +132,7 @@ def measure(args: argparse.Namespace) -> None:
                 out.flush()
 
 
-def table(paths: list[str]) -> str:
+def table(paths: list[str], residual_threshold: float = 0.7) -> str:
     """Per condition: cases, those whose line passes its own check, their general / line ratios
     and axis masses, and for those the gains of the line kernel (``motion_deblur_hqs`` given it:
     version 3's output) and of ``shake_deblur_pnp``, split by version 4's rule; and the mean
@@ -160,6 +169,41 @@ def table(paths: list[str]) -> str:
         ratios = span([r["general_ratio"] / r["line_ratio"] for r in ps])
         axes = span([r["axis_mass"] for r in ps])
         lines.append(f"| {cond} | {len(rs)} | {len(ps)} | {ratios} | {axes} | {gains(dec)} | {gains(kept)} | {seconds} |")
+    lines += ["", residual_table(rows, residual_threshold)]
+    return "\n".join(lines)
+
+
+def residual_table(rows: list[dict], threshold: float) -> str:
+    """Per condition, the agent's motion step (``motion_deblur_hqs``, and its fallback
+    ``shake_deblur_pnp`` where it declines) against two changes where the line kernel is kept:
+    declining when the blur its deconvolution leaves is bent (residual axis mass under
+    ``threshold``), and the average of the two tools' outputs (a hedge)."""
+    lines = [
+        f"| condition | cases | line kept | residual under {threshold}: cases, line / pnp gain | "
+        "motion step today (worse) | with the residual rule (worse) | averaged where kept (worse) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for cond in CONDITIONS:
+        rs = [r for r in rows if r["condition"] == cond and "gain_average" in r]
+        if not rs:
+            continue
+
+        def kept(r: dict) -> bool:
+            return r["line_passes"] and not r["declined"]
+
+        def bent(r: dict) -> bool:
+            return kept(r) and r.get("residual_axis_mass") is not None and r["residual_axis_mass"] < threshold
+
+        def step(values: list[float]) -> str:
+            return f"{np.mean(values):+.2f} ({sum(v < -0.05 for v in values)})"
+
+        today = [r["gain_line"] if kept(r) else r["gain_pnp"] for r in rs]
+        rule = [r["gain_line"] if kept(r) and not bent(r) else r["gain_pnp"] for r in rs]
+        hedge = [r["gain_average"] if kept(r) else r["gain_pnp"] for r in rs]
+        sel = [r for r in rs if bent(r)]
+        moved = (f"{len(sel)}: {np.mean([r['gain_line'] for r in sel]):+.2f} / {np.mean([r['gain_pnp'] for r in sel]):+.2f} dB"
+                 if sel else "0")
+        lines.append(f"| {cond} | {len(rs)} | {sum(map(kept, rs))} | {moved} | {step(today)} | {step(rule)} | {step(hedge)} |")
     return "\n".join(lines)
 
 
@@ -171,11 +215,14 @@ def main() -> None:
     ap.add_argument("--random-size", type=int, default=288)
     ap.add_argument("--seed", type=int, default=5, help="seeds the blur, the JPEG and the random crops")
     ap.add_argument("--conditions", default="protocol,shake", help=f"of {', '.join(CONDITIONS)}")
+    ap.add_argument("--dejpeg", default="dncnn3_dejpeg", help="the JPEG tool of the +dejpeg conditions")
+    ap.add_argument("--residual-threshold", type=float, default=0.7,
+                    help="--table: the residual rule's axis mass (the line tool declines under it)")
     ap.add_argument("--out", default="", help="JSON-lines file the cases are appended to")
     ap.add_argument("--table", nargs="*", default=None, metavar="JSONL", help="summarise these files and exit")
     args = ap.parse_args()
     if args.table is not None:
-        print(table(args.table))
+        print(table(args.table, args.residual_threshold))
         return
     unknown = set(args.conditions.split(",")) - set(CONDITIONS)
     if unknown:

@@ -221,6 +221,30 @@ def test_line_or_general_table_splits_the_cases_by_the_motion_tools_rule(tmp_pat
     assert "| - |" in protocol and "1: +12.00 / -1.00 dB" in protocol
 
 
+def test_line_or_general_residual_table_scores_the_motion_step_three_ways(tmp_path: Path) -> None:
+    """The motion step as the agent runs it (the line where it is kept, the fallback elsewhere),
+    with the residual rule (the fallback also where the line leaves a bent blur) and with the
+    two outputs averaged where the line is kept; rows without the new fields are left out."""
+    def case(passes: bool, residual: float | None, line: float, pnp: float, average: float) -> dict:
+        return {"photo": "p", "condition": "shake", "line_ratio": 0.5 if passes else 0.9, "general_ratio": 0.5,
+                "axis_mass": 0.9, "line_passes": passes, "declined": not passes, "gain_line": line,
+                "gain_hqs": 0.0, "gain_pnp": pnp, "gain_average": average, "residual_axis_mass": residual}
+
+    rows = _write(tmp_path / "cases.jsonl", [
+        case(True, 0.5, -4.0, 2.0, -1.0),  # kept, bent residual: the rule hands it to the fallback
+        case(True, 0.9, 3.0, 1.0, 2.0),  # kept, straight residual: the line stays
+        case(False, None, 0.0, 1.0, 1.0),  # declined: the fallback in every column
+        {"photo": "q", "condition": "shake", "line_ratio": 0.5, "general_ratio": 0.5, "axis_mass": 0.9,
+         "line_passes": True, "gain_line": 9.0, "gain_hqs": 9.0, "gain_pnp": 9.0},  # an older row
+    ])
+    table = line_or_general.residual_table([json.loads(x) for x in rows.read_text().splitlines()], 0.7)
+    shake = next(line for line in table.splitlines() if line.startswith("| shake |"))
+    cells = shake.strip("| ").split(" | ")
+    assert cells[1:3] == ["3", "2"]  # cases with the new fields, line kept
+    assert cells[3] == "1: -4.00 / +2.00 dB"
+    assert cells[4:] == ["+0.00 (1)", "+2.00 (0)", "+0.67 (1)"]
+
+
 def test_real_photos_names_output_files_by_the_policy_label_not_its_path(tmp_path: Path) -> None:
     """A policy given as ``label=learned:weights=runs/x/policy.pt`` writes one file named by its
     label inside ``images/``, not a folder tree made of the weights path."""

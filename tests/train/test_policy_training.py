@@ -497,6 +497,20 @@ def test_validation_cases_can_mix_in_the_realistic_family():
     assert {DEGRADATIONS.get(n).family for c in protocol for n in c.names} != {"realistic"}
 
 
+def test_validation_cases_can_be_limited_to_given_combinations():
+    """``combos``: the cases take the given combinations in turn (the realistic family's twins
+    where ``realistic_p`` picks that family)."""
+    from irpilot.degrade import REALISTIC, kind_of
+    from irpilot.train.evaluate import validation_cases
+
+    kw = {"size": (48, 48), "sr_size": (12, 12)}
+    combos = [["motion_blur", "dark"], ["noise"]]
+    cases = validation_cases(4, seed=4, combos=combos, **kw)
+    assert [list(c.names) for c in cases] == combos * 2
+    twins = validation_cases(2, seed=4, combos=combos, realistic_p=1.0, **kw)
+    assert [list(c.names) for c in twins] == [[REALISTIC[kind_of(n)] for n in combo] for combo in combos]
+
+
 def test_validation_details_record_the_learned_policys_choices():
     from irpilot.policies.learned import LearnedPolicy
     from irpilot.train.evaluate import evaluate_policies, validation_cases

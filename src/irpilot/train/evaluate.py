@@ -18,11 +18,12 @@ __all__ = ["validation_cases", "evaluate_policies"]
 
 def validation_cases(
     n: int = 40, seed: int = 777, size: tuple[int, int] = (320, 320), sr_size: tuple[int, int] = (80, 80),
-    realistic_p: float = 0.0,
+    realistic_p: float = 0.0, combos: Sequence[Sequence[str]] | None = None,
 ) -> list[Any]:
     """``n`` degraded crops (seeded, disjoint from the training seeds) of the training photos;
     a share ``realistic_p`` of them made with the realistic family (:func:`.data.make_case`; at 0
-    the cases of a seed are those of earlier versions).
+    the cases of a seed are those of earlier versions); ``combos``: only these combinations
+    (protocol names), taken in turn, instead of random ones.
 
     The default sizes are the benchmark's (320 px crops; 80 px degraded for low resolution),
     so that perception's size rule for low resolution sees what it sees on the benchmark."""
@@ -31,7 +32,7 @@ def validation_cases(
     photos = training_photos()
     return [
         make_case(np.random.default_rng([seed, i]), photos, size=size, sr_size=sr_size, case_id=f"val{i:04d}",
-                  realistic_p=realistic_p)
+                  realistic_p=realistic_p, names=combos[i % len(combos)] if combos else None)
         for i in range(n)
     ]
 
