@@ -350,6 +350,76 @@ def test_sure_dark_skips_the_darkening_check_only_when_perception_is_sure():
     assert act("gamma_auto", 0.99, sure_dark=0.9) == {}  # a tool without the check
 
 
+def test_after_sr_takes_the_x4_step_before_a_task_that_waits_for_it():
+    """``after_sr=derain`` (the default): where the network would derain while super-resolution
+    is on the agenda and not done, its most probable x4 tool comes first; once the x4 step is
+    done, or when low resolution is not on the agenda, with ``none``, or for a task that does not
+    wait, the network's choice stands; an unknown task is refused."""
+    from irpilot.errors import ConfigError
+    from irpilot.session import Step, ToolCall
+
+    names = LearnedPolicy().space.names
+    img = np.zeros((3, 40, 40), np.float32)
+
+    def act(choice: dict[str, float], seen: dict[str, float], done: tuple[str, ...] = (), **options) -> str:
+        pol = LearnedPolicy(**options)
+        p = np.zeros(len(names))
+        for tool, v in choice.items():
+            p[names.index(tool)] = v
+        perception = _Perception(seen, seen)
+
+        def probabilities(obs):
+            pol._sync(obs)
+            pol._agenda = [{"low_resolution": "super_resolution", "rain": "derain"}[d] for d, v in seen.items() if v >= 0.5]
+            return p
+
+        pol.probabilities = probabilities
+        history = [Step(index=i, action=ToolCall(n, {}), task=None, input_hash="") for i, n in enumerate(done)]
+        obs = Observation(image=img, input_image=img, history=history, calls_left=5, perception=perception)
+        return pol.act(obs).name
+
+    derain = {"prenet_rain100l": 0.6, "derain_net": 0.1, "sr_ensemble_x4": 0.2, "lanczos_x4": 0.1}
+    small_rain = {"rain": 0.9, "low_resolution": 0.9}
+    assert act(derain, small_rain) == "sr_ensemble_x4"  # the default; the more probable x4 tool
+    assert act(derain, small_rain, after_sr="none") == "prenet_rain100l"
+    assert act(derain, {"rain": 0.9, "low_resolution": 0.2}, after_sr="derain") == "prenet_rain100l"
+    assert act(derain, small_rain, ("sr_ensemble_x4",), after_sr="derain") == "prenet_rain100l"
+    assert act(derain, small_rain, after_sr="dehaze") == "prenet_rain100l"
+    with pytest.raises(ConfigError, match="after_sr"):
+        LearnedPolicy(after_sr="rain")  # a degradation, not a task
+
+
+def test_swap_after_calls_another_tool_once_a_named_step_is_done():
+    """``swap_after=low_light>prenet_rain100l=derain_net``: the network's ``prenet_rain100l`` is
+    called as ``derain_net`` once a low-light step is done, not before, not for other tools, and
+    not when the replacement cannot run; badly written entries are refused."""
+    from irpilot.errors import ConfigError
+    from irpilot.session import Step, ToolCall
+
+    names = LearnedPolicy().space.names
+    img = np.zeros((3, 40, 40), np.float32)
+    swap = "low_light>prenet_rain100l=derain_net"
+
+    def act(tool: str, done: tuple[str, ...] = (), **options) -> str:
+        pol = LearnedPolicy(**options)
+        p = np.zeros(len(names))
+        p[names.index(tool)] = 1.0
+        pol.probabilities = lambda obs: (pol._sync(obs), p)[1]
+        history = [Step(index=i, action=ToolCall(n, {}), task=None, input_hash="") for i, n in enumerate(done)]
+        obs = Observation(image=img, input_image=img, history=history, calls_left=5)
+        return pol.act(obs).name
+
+    assert act("prenet_rain100l", ("hsv_value_inverse",), swap_after=swap) == "derain_net"
+    assert act("prenet_rain100l", ("dehaze_net",), swap_after=swap) == "prenet_rain100l"
+    assert act("prenet_rain100l", (), swap_after=swap) == "prenet_rain100l"
+    assert act("dehaze_net", ("hsv_value_inverse",), swap_after=swap) == "dehaze_net"
+    unavailable = [n for n in names if n not in ("derain_net", "stop")]
+    assert act("prenet_rain100l", ("hsv_value_inverse",), swap_after=swap,
+               available_tools=unavailable) == "prenet_rain100l"
+    with pytest.raises(ConfigError, match="TASK>OLD=NEW"):
+        LearnedPolicy(swap_after="low_light:prenet_rain100l")
+
+
 def test_grown_policy_decides_as_before_until_fine_tuned():
     """``train sft --add-tools`` grows a shipped policy: the old actions' logits are unchanged
     for any history without the new tools, each new tool sits beside its task's tools with its
