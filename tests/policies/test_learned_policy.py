@@ -390,9 +390,10 @@ def test_after_sr_takes_the_x4_step_before_a_task_that_waits_for_it():
 
 
 def test_swap_after_calls_another_tool_once_a_named_step_is_done():
-    """``swap_after=low_light>prenet_rain100l=derain_net``: the network's ``prenet_rain100l`` is
-    called as ``derain_net`` once a low-light step is done, not before, not for other tools, and
-    not when the replacement cannot run; badly written entries are refused."""
+    """``swap_after=low_light>prenet_rain100l=derain_net`` (the default): the network's
+    ``prenet_rain100l`` is called as ``derain_net`` once a low-light step is done, not before,
+    not for other tools, not with ``none``, and not when the replacement cannot run; badly
+    written entries are refused."""
     from irpilot.errors import ConfigError
     from irpilot.session import Step, ToolCall
 
@@ -410,6 +411,8 @@ def test_swap_after_calls_another_tool_once_a_named_step_is_done():
         return pol.act(obs).name
 
     assert act("prenet_rain100l", ("hsv_value_inverse",), swap_after=swap) == "derain_net"
+    assert act("prenet_rain100l", ("hsv_value_inverse",)) == "derain_net"  # the default
+    assert act("prenet_rain100l", ("hsv_value_inverse",), swap_after="none") == "prenet_rain100l"
     assert act("prenet_rain100l", ("dehaze_net",), swap_after=swap) == "prenet_rain100l"
     assert act("prenet_rain100l", (), swap_after=swap) == "prenet_rain100l"
     assert act("dehaze_net", ("hsv_value_inverse",), swap_after=swap) == "dehaze_net"

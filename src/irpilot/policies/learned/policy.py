@@ -54,6 +54,14 @@ SHIPPED_VARIANTS: tuple[str, ...] = ("learned", "sft3", "rl3_static")
 AFTER_SR = ("derain",)
 
 
+#: :attr:`LearnedOptions.swap_after`'s default: the rain network the policy calls on a photo as taken
+#: (``prenet_rain100l``, fitted to rain streaks like the protocol's) gives way to irpilot's
+#: ``derain_net`` once the photo has been brightened, where ``derain_net`` gains more on both
+#: families (held-out crops: +2.39 against +1.39 dB realistic, +2.22 against +1.90 protocol;
+#: validation crops +0.37 dB; realistic_b +0.41, B -0.03; BENCHMARKS.md, "Rain after brightening")
+SWAP_AFTER = (("low_light", "prenet_rain100l", "derain_net"),)
+
+
 def default_weights(variant: str = "learned") -> Path:
     """Path of a shipped policy: ``assets/policy_<variant>.pt`` (``learned`` is the default)."""
     return ASSETS_DIR / f"policy_{variant}.pt"
@@ -127,7 +135,7 @@ class LearnedOptions(StepOptions):
     reveal: bool = option(True, flag, doc="a degradation a done step revealed joins the agenda (noise after brightening)")
     decode: str = option("task", _decode, doc="greedy decisions by task or by tool")
     after_sr: tuple[str, ...] = option(AFTER_SR, names, doc="tasks that wait for a pending x4 step")
-    swap_after: tuple[tuple[str, str, str], ...] = option((), _swaps, doc="TASK>OLD=NEW: OLD is called as NEW once a TASK step is done")
+    swap_after: tuple[tuple[str, str, str], ...] = option(SWAP_AFTER, _swaps, doc="TASK>OLD=NEW: OLD is called as NEW once a TASK step is done")
 
 
 @POLICIES.register("learned")
@@ -167,6 +175,9 @@ class LearnedPolicy(StepPolicy):
     network would take one of them first, it takes its most probable x4 tool instead, and the
     waiting task's tool is chosen on the upscaled image; default :data:`AFTER_SR`, ``none`` for
     an empty list),
+    ``swap_after`` (``TASK>OLD=NEW`` entries separated by ``;``: where the network calls OLD once a
+    step of TASK is done, NEW is called instead, when it can run; default :data:`SWAP_AFTER`, ``none``
+    for none),
     ``tasks`` (task or degradation names, as ``--tasks``: the policy undoes exactly these, each
     once at least, in the order and with the tools the network prefers; no other task's tool is called).
     """
