@@ -414,6 +414,7 @@ def test_swap_after_calls_another_tool_once_a_named_step_is_done():
     assert act("prenet_rain100l", ("hsv_value_inverse",)) == "derain_net"  # the default
     assert act("prenet_rain100l", ("hsv_value_inverse",), swap_after="none") == "prenet_rain100l"
     assert act("prenet_rain100l", ("dehaze_net",), swap_after=swap) == "prenet_rain100l"
+    assert act("prenet_rain100l", ("dehaze_net",)) == "derain_net"  # the default's second entry
     assert act("prenet_rain100l", (), swap_after=swap) == "prenet_rain100l"
     assert act("dehaze_net", ("hsv_value_inverse",), swap_after=swap) == "dehaze_net"
     unavailable = [n for n in names if n not in ("derain_net", "stop")]
