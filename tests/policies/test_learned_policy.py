@@ -411,6 +411,13 @@ def test_swap_after_calls_another_tool_once_a_named_step_is_done():
         return pol.act(obs).name
 
     assert act("prenet_rain100l", ("hsv_value_inverse",), swap_after=swap) == "derain_net"
+    pol = LearnedPolicy(swap_after=swap)
+    p = np.zeros(len(names))
+    p[names.index("prenet_rain100l")] = 1.0
+    pol.probabilities = lambda obs: (pol._sync(obs), p)[1]
+    step = Step(index=0, action=ToolCall("hsv_value_inverse", {}), task=None, input_hash="")
+    pol.act(Observation(image=img, input_image=img, history=[step], calls_left=5))
+    assert pol.last_note == "derain_net in place of the network's prenet_rain100l (swap_after)"  # the trace says why
     assert act("prenet_rain100l", ("hsv_value_inverse",)) == "derain_net"  # the default
     assert act("prenet_rain100l", ("hsv_value_inverse",), swap_after="none") == "prenet_rain100l"
     assert act("prenet_rain100l", ("dehaze_net",), swap_after=swap) == "prenet_rain100l"

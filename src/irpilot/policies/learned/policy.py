@@ -309,6 +309,7 @@ class LearnedPolicy(StepPolicy):
         self.last_probs = {n: float(v) for n, v in zip(self.space.names, p)}
         if self.options.min_prob is not None:
             p = self._drop_unsure(p)
+        rule_note = ""
         if not p.any():
             name = "stop"
         else:
@@ -319,10 +320,14 @@ class LearnedPolicy(StepPolicy):
             else:
                 i = int(np.argmax(p))
             name = self.space.names[i]
+            chosen = name
             if self.options.after_sr:
                 name = self._sr_first(name, p)
             if self.options.swap_after:
                 name = self._swapped(name)
+            if name != chosen:
+                rule = "after_sr" if self.space.task_of(name) != self.space.task_of(chosen) else "swap_after"
+                rule_note = f"{name} in place of the network's {chosen} ({rule})"
         if name == "stop":
             extra = self._outside_task_tool() if self.options.finish_agenda or self.tasks is not None else None
             if extra is None:
@@ -332,7 +337,7 @@ class LearnedPolicy(StepPolicy):
         from ...tools import task_of_tool
 
         self._last = name
-        self.last_note = self._revealed.get(task_of_tool(name) or "", "")
+        self.last_note = "; ".join(n for n in (self._revealed.get(task_of_tool(name) or "", ""), rule_note) if n)
         return ToolCall(name, self._arguments(name, obs))
 
     def _sr_first(self, name: str, p: np.ndarray) -> str:
