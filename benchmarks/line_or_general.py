@@ -18,7 +18,11 @@ followed by JPEG.  Training photos only: the centre crops of CSet14 / LIVE1 of
     OMP_NUM_THREADS=1 python benchmarks/line_or_general.py --n 0 --random 30 --random-size 288 --seed 77
     python benchmarks/line_or_general.py --table runs/line_or_general/*.jsonl
 
-Every case is one JSON line (``--out FILE`` appends them); ``--table`` summarises JSON-line files.
+Every case is one JSON line (``--out FILE`` appends them); ``--table`` summarises JSON-line files,
+and adds, for cases with the fields, the motion step as the agent runs it, with the residual rule
+(``--residual-threshold``: decline where a general kernel of the line deconvolution's output has
+less axis mass) and with the two tools' outputs averaged where the line is kept.  ``--dejpeg``
+names the JPEG step of the ``+dejpeg`` conditions.
 """
 
 from __future__ import annotations

@@ -385,6 +385,8 @@ def test_after_sr_takes_the_x4_step_before_a_task_that_waits_for_it():
     assert act(derain, {"rain": 0.9, "low_resolution": 0.2}, after_sr="derain") == "prenet_rain100l"
     assert act(derain, small_rain, ("sr_ensemble_x4",), after_sr="derain") == "prenet_rain100l"
     assert act(derain, small_rain, after_sr="dehaze") == "prenet_rain100l"
+    # no x4 tool can run (the mask gives them 0, as on a photo too large for x4): no waiting
+    assert act({"prenet_rain100l": 0.9, "derain_net": 0.1}, small_rain) == "prenet_rain100l"
     with pytest.raises(ConfigError, match="after_sr"):
         LearnedPolicy(after_sr="rain")  # a degradation, not a task
 
@@ -429,6 +431,18 @@ def test_swap_after_calls_another_tool_once_a_named_step_is_done():
                available_tools=unavailable) == "prenet_rain100l"
     with pytest.raises(ConfigError, match="TASK>OLD=NEW"):
         LearnedPolicy(swap_after="low_light:prenet_rain100l")
+    with pytest.raises(ConfigError, match="tools of one task"):
+        LearnedPolicy(swap_after="low_light>prenet_rain100l=dehaze_net")  # another task's tool
+    with pytest.raises(ConfigError, match="tools of one task"):
+        LearnedPolicy(swap_after="low_light>prenet_rain100l=derain_nett")  # a typo
+    # a shipped variant older than derain_net keeps the default and decides as its network does
+    old = LearnedPolicy(variant="sft3")
+    assert "derain_net" not in old.space.tools
+    p = np.zeros(len(old.space.names))
+    p[old.space.names.index("prenet_rain100l")] = 1.0
+    old.probabilities = lambda obs: (old._sync(obs), p)[1]
+    step = Step(index=0, action=ToolCall("hsv_value_inverse", {}), task=None, input_hash="")
+    assert old.act(Observation(image=img, input_image=img, history=[step], calls_left=5)).name == "prenet_rain100l"
 
 
 def test_grown_policy_decides_as_before_until_fine_tuned():

@@ -177,9 +177,9 @@ class LearnedPolicy(StepPolicy):
     network would take one of them first, it takes its most probable x4 tool instead, and the
     waiting task's tool is chosen on the upscaled image; default :data:`AFTER_SR`, ``none`` for
     an empty list),
-    ``swap_after`` (``TASK>OLD=NEW`` entries separated by ``;``: where the network calls OLD once a
-    step of TASK is done, NEW is called instead, when it can run; default :data:`SWAP_AFTER`, ``none``
-    for none),
+    ``swap_after`` (``TASK>OLD=NEW`` entries separated by ``;``, OLD and NEW tools of one task: where
+    the network calls OLD once a step of TASK is done, NEW is called instead, when it is one of the
+    policy's actions and can run; default :data:`SWAP_AFTER`, ``none`` for none),
     ``tasks`` (task or degradation names, as ``--tasks``: the policy undoes exactly these, each
     once at least, in the order and with the tools the network prefers; no other task's tool is called).
     """
@@ -217,6 +217,11 @@ class LearnedPolicy(StepPolicy):
         waiting = sorted(set(o.after_sr) - set(TASKS))
         if waiting:
             raise ConfigError(f"learned: after_sr names unknown task(s) {', '.join(waiting)}; tasks: {', '.join(TASKS)}")
+        from ...tools import TOOLS
+
+        for task, old, new in o.swap_after:  # a swap keeps the task: the network chose the task, the entry the tool
+            if task not in TASKS or old not in TOOLS or new not in TOOLS or TOOLS.get(old).card.task != TOOLS.get(new).card.task:
+                raise ConfigError(f"learned: swap_after {task}>{old}={new}: TASK must be a task, OLD and NEW tools of one task")
         self._agenda: list[str] = []
         self._called: list[str] = []
         self._banned: set[str] = set()
@@ -274,7 +279,7 @@ class LearnedPolicy(StepPolicy):
                 self.options.skip_threshold,
             )
             if self.options.reveal:
-                done = [t for c in self._called if c in self.space.tools and (t := self.space.task_of(c))]
+                done = self._done_tasks()
                 for d in revealed_degradations(done, obs.perception, self.options.threshold):
                     if DEGRADATION_TO_TASK[d] not in required:
                         required.append(DEGRADATION_TO_TASK[d])
@@ -321,13 +326,10 @@ class LearnedPolicy(StepPolicy):
                 i = int(np.argmax(p))
             name = self.space.names[i]
             chosen = name
-            if self.options.after_sr:
-                name = self._sr_first(name, p)
-            if self.options.swap_after:
-                name = self._swapped(name)
-            if name != chosen:
-                rule = "after_sr" if self.space.task_of(name) != self.space.task_of(chosen) else "swap_after"
-                rule_note = f"{name} in place of the network's {chosen} ({rule})"
+            for rule, apply in (("after_sr", self._sr_first), ("swap_after", self._swapped)):
+                before, name = name, apply(name, p)
+                if name != before:
+                    rule_note = f"{name} in place of the network's {chosen} ({rule})"
         if name == "stop":
             extra = self._outside_task_tool() if self.options.finish_agenda or self.tasks is not None else None
             if extra is None:
@@ -340,21 +342,25 @@ class LearnedPolicy(StepPolicy):
         self.last_note = "; ".join(n for n in (self._revealed.get(task_of_tool(name) or "", ""), rule_note) if n)
         return ToolCall(name, self._arguments(name, obs))
 
+    def _done_tasks(self) -> list[str]:
+        """The tasks of the steps called so far, in order."""
+        return [t for c in self._called if c in self.space.tools and (t := self.space.task_of(c))]
+
     def _sr_first(self, name: str, p: np.ndarray) -> str:
         """``after_sr``: ``name``, unless its task waits for an x4 step the agenda still holds;
         then the most probable callable x4 tool."""
         task = self.space.task_of(name)
         if task not in self.options.after_sr or "super_resolution" not in self._agenda:
             return name
-        if any(self.space.task_of(c) == "super_resolution" for c in self._called if c in self.space.tools):
+        if "super_resolution" in self._done_tasks():
             return name
         members = [i for i, n in enumerate(self.space.names) if self.space.task_of(n) == "super_resolution" and p[i] > 0]
         return self.space.names[max(members, key=lambda i: p[i])] if members else name
 
-    def _swapped(self, name: str) -> str:
+    def _swapped(self, name: str, p: np.ndarray) -> str:
         """``swap_after``: the tool called in ``name``'s place once a step of the entry's task
-        is done (when that tool can run), else ``name``."""
-        done = {self.space.task_of(c) for c in self._called if c in self.space.tools}
+        is done (when that tool can run), else ``name`` (``p``, unused, keeps the rules' one signature)."""
+        done = set(self._done_tasks())
         for task, old, new in self.options.swap_after:
             if name == old and task in done and new in self.space.tools and new not in self._banned \
                     and self.available[self.space.names.index(new)]:
