@@ -445,6 +445,48 @@ def test_swap_after_calls_another_tool_once_a_named_step_is_done():
     assert old.act(Observation(image=img, input_image=img, history=[step], calls_left=5)).name == "prenet_rain100l"
 
 
+def test_agenda_after_puts_a_skipped_blur_on_the_agenda_once_a_named_step_is_done():
+    """``agenda_after=super_resolution>motion_blur`` (the default): motion blur, which the agenda
+    leaves to the network, joins it once an x4 step is done, when perception read it on the input;
+    stopping then waits for a motion step (stop's probability goes to the motion tools).  Not
+    before the x4 step, not when perception did not read it, not with ``none``; badly written
+    entries are refused."""
+    from irpilot.errors import ConfigError
+    from irpilot.session import Step, ToolCall
+
+    img = np.random.default_rng(5).uniform(0, 1, (3, 96, 96)).astype(np.float32)
+
+    def observation(seen: dict[str, float], done: tuple[str, ...]) -> Observation:
+        perception = _Perception(dict(seen), dict(seen))
+        history = [Step(index=i, action=ToolCall(n, {}), task=None, input_hash="") for i, n in enumerate(done)]
+        return Observation(image=img, input_image=img, history=history, calls_left=5, perception=perception,
+                           input_perception=perception)
+
+    def probs(seen: dict[str, float], done: tuple[str, ...], **options) -> dict[str, float]:
+        pol = LearnedPolicy(**options)
+        return dict(zip(pol.space.names, pol.probabilities(observation(seen, done))))
+
+    rule = "super_resolution>motion_blur"
+    shaken = {"motion_blur": 0.8, "low_resolution": 0.9}
+    p = probs(shaken, ("sr_ensemble_x4",), agenda_after=rule)
+    assert p["stop"] == 0.0 and p["motion_deblur_hqs"] + p["motion_deblur_wiener"] + p["shake_deblur_pnp"] > 0.0
+    assert probs(shaken, ("sr_ensemble_x4",))["stop"] == 0.0  # the default
+    pol = LearnedPolicy(available_tools="sr_ensemble_x4,motion_deblur_hqs,motion_deblur_wiener,shake_deblur_pnp")
+    call = pol.act(observation(shaken, ("sr_ensemble_x4",)))
+    assert pol.space.task_of(call.name) == "motion_deblur"  # stop must wait; nothing else can run
+    assert pol.last_note == "added: motion_blur read on the input at 0.80 is treated after the super_resolution step (agenda_after)"
+    assert probs(shaken, ("sr_ensemble_x4",), agenda_after="none")["stop"] > 0.0  # the network may stop
+    assert probs({"motion_blur": 0.3, "low_resolution": 0.9}, ("sr_ensemble_x4",), agenda_after=rule)["stop"] > 0.0
+    assert probs({"motion_blur": 0.8}, ("ffdnet_color",), agenda_after=rule)["stop"] > 0.0  # no x4 step done
+    assert probs(shaken, ("sr_ensemble_x4", "shake_deblur_pnp"), agenda_after=rule)["stop"] > 0.0  # treated
+    with pytest.raises(ConfigError, match="TASK>DEGRADATION"):
+        LearnedPolicy(agenda_after="super_resolution>motion_deblur")  # a task, not a degradation
+    with pytest.raises(ConfigError, match="TASK>DEGRADATION"):
+        LearnedPolicy(agenda_after="low_resolution>motion_blur")  # a degradation, not a task
+    with pytest.raises(ConfigError, match="TASK>DEGRADATION"):
+        LearnedPolicy(agenda_after="super_resolution")
+
+
 def test_grown_policy_decides_as_before_until_fine_tuned():
     """``train sft --add-tools`` grows a shipped policy: the old actions' logits are unchanged
     for any history without the new tools, each new tool sits beside its task's tools with its

@@ -64,6 +64,17 @@ AFTER_SR = ("derain",)
 SWAP_AFTER = (("low_light", "prenet_rain100l", "derain_net"), ("dehaze", "prenet_rain100l", "derain_net"))
 
 
+#: :attr:`LearnedOptions.agenda_after`'s default: motion blur perception read on a small photo joins
+#: the agenda once the x4 step is done.  The x4 step gives the blur back its full size, where the
+#: motion tools can estimate it, and the network mostly stops after it.  Validation crops: +0.36 dB
+#: on 24 with motion blur and low resolution (5 better by +1.5 to +3.0, 6 worse by up to 0.27), -0.01
+#: on 32 with low resolution and no motion blur (one worse, -0.34).  Agent benchmark: realistic +0.02 /
+#: +0.01 / -0.01, protocol +0.03 / +0.01 / +0.06.  Read on the upscaled photo instead, motion blur
+#: is found on nearly every one (the x4 output is soft) and a motion tool runs on most
+#: (BENCHMARKS.md, "Motion blur after the x4 step")
+AGENDA_AFTER = (("super_resolution", "motion_blur"),)
+
+
 def default_weights(variant: str = "learned") -> Path:
     """Path of a shipped policy: ``assets/policy_<variant>.pt`` (``learned`` is the default)."""
     return ASSETS_DIR / f"policy_{variant}.pt"
@@ -106,6 +117,21 @@ def _swaps(value: Any) -> tuple[tuple[str, str, str], ...]:
     return tuple((str(t), str(o), str(n)) for t, o, n in value)
 
 
+def _joins(value: Any) -> tuple[tuple[str, str], ...]:
+    """``"TASK>DEGRADATION;..."`` (or such pairs) -> ((task, degradation), ...); ``none``: ()."""
+    if isinstance(value, str):
+        if value.strip().lower() in ("", "none"):
+            return ()
+        out = []
+        for part in value.split(";"):
+            task, sep, deg = part.partition(">")
+            if not (sep and task.strip() and deg.strip()):
+                raise ConfigError(f"learned: agenda_after entries are written TASK>DEGRADATION, not {part!r}")
+            out.append((task.strip(), deg.strip()))
+        return tuple(out)
+    return tuple((str(t), str(d)) for t, d in value)
+
+
 def _decode(value: Any) -> str:
     mode = str(value)
     if mode not in ("tool", "task"):
@@ -138,6 +164,7 @@ class LearnedOptions(StepOptions):
     decode: str = option("task", _decode, doc="greedy decisions by task or by tool")
     after_sr: tuple[str, ...] = option(AFTER_SR, names, doc="tasks that wait for a pending x4 step")
     swap_after: tuple[tuple[str, str, str], ...] = option(SWAP_AFTER, _swaps, doc="TASK>OLD=NEW: OLD is called as NEW once a TASK step is done")
+    agenda_after: tuple[tuple[str, str], ...] = option(AGENDA_AFTER, _joins, doc="TASK>DEGRADATION: a skipped degradation joins the agenda once a TASK step is done")
 
 
 @POLICIES.register("learned")
@@ -180,6 +207,10 @@ class LearnedPolicy(StepPolicy):
     ``swap_after`` (``TASK>OLD=NEW`` entries separated by ``;``, OLD and NEW tools of one task: where
     the network calls OLD once a step of TASK is done, NEW is called instead, when it is one of the
     policy's actions and can run; default :data:`SWAP_AFTER`, ``none`` for none),
+    ``agenda_after`` (``TASK>DEGRADATION`` entries separated by ``;``: once a step of TASK is done, a
+    degradation ``agenda_skip`` leaves to the network joins the agenda when perception read it on the
+    input at ``threshold`` or more, so the policy does not stop before treating it; default
+    :data:`AGENDA_AFTER`, ``none`` for none),
     ``tasks`` (task or degradation names, as ``--tasks``: the policy undoes exactly these, each
     once at least, in the order and with the tools the network prefers; no other task's tool is called).
     """
@@ -222,6 +253,9 @@ class LearnedPolicy(StepPolicy):
         for task, old, new in o.swap_after:  # a swap keeps the task: the network chose the task, the entry the tool
             if task not in TASKS or old not in TOOLS or new not in TOOLS or TOOLS.get(old).card.task != TOOLS.get(new).card.task:
                 raise ConfigError(f"learned: swap_after {task}>{old}={new}: TASK must be a task, OLD and NEW tools of one task")
+        for task, deg in o.agenda_after:
+            if task not in TASKS or deg not in DEGRADATION_TO_TASK:
+                raise ConfigError(f"learned: agenda_after {task}>{deg}: TASK>DEGRADATION must name a task and a degradation")
         self._agenda: list[str] = []
         self._called: list[str] = []
         self._banned: set[str] = set()
@@ -278,8 +312,16 @@ class LearnedPolicy(StepPolicy):
                 self.options.agenda_skip,
                 self.options.skip_threshold,
             )
+            done = self._done_tasks()
+            seen = obs.input_perception or obs.perception
+            for task, deg in self.options.agenda_after:
+                joins = DEGRADATION_TO_TASK[deg]
+                p_in = seen.probs.get(deg, 0.0) if seen is not None else 0.0
+                if task in done and p_in >= self.options.threshold and joins not in required:
+                    required.append(joins)
+                    self._revealed.setdefault(joins, f"added: {deg} read on the input at {p_in:.2f} is treated "
+                                                     f"after the {task} step (agenda_after)")
             if self.options.reveal:
-                done = self._done_tasks()
                 for d in revealed_degradations(done, obs.perception, self.options.threshold):
                     if DEGRADATION_TO_TASK[d] not in required:
                         required.append(DEGRADATION_TO_TASK[d])
