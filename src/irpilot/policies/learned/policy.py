@@ -66,9 +66,9 @@ SWAP_AFTER = (("low_light", "prenet_rain100l", "derain_net"), ("dehaze", "prenet
 
 #: :attr:`LearnedOptions.agenda_after`'s default: motion blur perception read on a small photo joins
 #: the agenda once the x4 step is done.  The x4 step gives the blur back its full size, where the
-#: motion tools can estimate it, and the network mostly stops after it.  Validation crops: +0.36 dB
-#: on 24 with motion blur and low resolution (5 better by +1.5 to +3.0, 6 worse by up to 0.27), -0.01
-#: on 32 with low resolution and no motion blur (one worse, -0.34).  Agent benchmark: realistic +0.02 /
+#: motion tools can estimate it, and the network mostly stops after it.  Validation crops: +0.19 dB
+#: on 72 with motion blur and low resolution (three seeds: +0.36, +0.19, +0.01), -0.01 on 32 with
+#: low resolution and no motion blur (one worse, -0.34).  Agent benchmark: realistic +0.02 /
 #: +0.01 / -0.01, protocol +0.03 / +0.01 / +0.06.  Read on the upscaled photo instead, motion blur
 #: is found on nearly every one (the x4 output is soft) and a motion tool runs on most
 #: (BENCHMARKS.md, "Motion blur after the x4 step")
