@@ -101,35 +101,32 @@ def _weights_list(value: Any) -> tuple[Path, ...]:
     return tuple(resolve_weights(v) for v in value)
 
 
-def _swaps(value: Any) -> tuple[tuple[str, str, str], ...]:
-    """``"TASK>OLD=NEW;..."`` (or such triples) -> ((task, old tool, new tool), ...); ``none``: ()."""
-    if isinstance(value, str):
-        if value.strip().lower() in ("", "none"):
-            return ()
-        out = []
-        for part in value.split(";"):
-            task, sep, pair = part.partition(">")
-            old, sep2, new = pair.partition("=")
-            if not (sep and sep2 and task.strip() and old.strip() and new.strip()):
-                raise ConfigError(f"learned: swap_after entries are written TASK>OLD=NEW, not {part!r}")
-            out.append((task.strip(), old.strip(), new.strip()))
-        return tuple(out)
-    return tuple((str(t), str(o), str(n)) for t, o, n in value)
+def _entries(value: Any, option: str, form: str, fields: int) -> tuple[tuple[str, ...], ...]:
+    """``"TASK>A;..."`` or ``"TASK>A=B;..."`` (or such tuples) -> tuples of ``fields`` names;
+    ``none``: ().  ``form`` is how an entry is written, for the error a bad one gets."""
+    if isinstance(value, str) and value.strip().lower() in ("", "none"):
+        return ()
+    out = []
+    for given in value.split(";") if isinstance(value, str) else value:
+        if isinstance(given, str):
+            task, sep, rest = given.partition(">")
+            entry = tuple(v.strip() for v in (task, *rest.split("="))) if sep else ()
+        else:
+            entry = tuple(str(v) for v in given)
+        if len(entry) != fields or not all(entry):
+            raise ConfigError(f"learned: {option} entries are written {form}, not {given!r}")
+        out.append(entry)
+    return tuple(out)
 
 
-def _joins(value: Any) -> tuple[tuple[str, str], ...]:
-    """``"TASK>DEGRADATION;..."`` (or such pairs) -> ((task, degradation), ...); ``none``: ()."""
-    if isinstance(value, str):
-        if value.strip().lower() in ("", "none"):
-            return ()
-        out = []
-        for part in value.split(";"):
-            task, sep, deg = part.partition(">")
-            if not (sep and task.strip() and deg.strip()):
-                raise ConfigError(f"learned: agenda_after entries are written TASK>DEGRADATION, not {part!r}")
-            out.append((task.strip(), deg.strip()))
-        return tuple(out)
-    return tuple((str(t), str(d)) for t, d in value)
+def _swaps(value: Any) -> tuple[tuple[str, ...], ...]:
+    """``swap_after``: ``"TASK>OLD=NEW;..."`` -> ((task, old tool, new tool), ...)."""
+    return _entries(value, "swap_after", "TASK>OLD=NEW", 3)
+
+
+def _joins(value: Any) -> tuple[tuple[str, ...], ...]:
+    """``agenda_after``: ``"TASK>DEGRADATION;..."`` -> ((task, degradation), ...)."""
+    return _entries(value, "agenda_after", "TASK>DEGRADATION", 2)
 
 
 def _decode(value: Any) -> str:
@@ -163,8 +160,8 @@ class LearnedOptions(StepOptions):
     reveal: bool = option(True, flag, doc="a degradation a done step revealed joins the agenda (noise after brightening)")
     decode: str = option("task", _decode, doc="greedy decisions by task or by tool")
     after_sr: tuple[str, ...] = option(AFTER_SR, names, doc="tasks that wait for a pending x4 step")
-    swap_after: tuple[tuple[str, str, str], ...] = option(SWAP_AFTER, _swaps, doc="TASK>OLD=NEW: OLD is called as NEW once a TASK step is done")
-    agenda_after: tuple[tuple[str, str], ...] = option(AGENDA_AFTER, _joins, doc="TASK>DEGRADATION: a skipped degradation joins the agenda once a TASK step is done")
+    swap_after: tuple[tuple[str, ...], ...] = option(SWAP_AFTER, _swaps, doc="TASK>OLD=NEW: OLD is called as NEW once a TASK step is done")
+    agenda_after: tuple[tuple[str, ...], ...] = option(AGENDA_AFTER, _joins, doc="TASK>DEGRADATION: a skipped degradation joins the agenda once a TASK step is done")
 
 
 @POLICIES.register("learned")
