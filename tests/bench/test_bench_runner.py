@@ -37,3 +37,30 @@ def test_bench_labels_variants_and_resumes(tmp_path, pool):
     # a second run finds every (policy, image) done and adds nothing
     run_bench(cfg, pool=pool, progress=False)
     assert len((tmp_path / "out" / "results.jsonl").read_text().splitlines()) == len(rows)
+
+
+def test_bench_records_and_warns_of_tools_that_cannot_run(tmp_path, monkeypatch, caplog):
+    """``config.json`` names the tools that cannot run here (their weights are missing), with a
+    warning, and a resumed folder whose toolbox changed since its rows were made is warned of."""
+    import logging
+
+    from irpilot.bench.runner import record_toolbox
+    from irpilot.tools import TOOLS
+
+    out = tmp_path / "out"
+    out.mkdir()
+    cfg = BenchConfig(out=str(out))
+    cls = TOOLS.get("srmd_x4")
+    monkeypatch.setattr(cls, "unavailable_reason", classmethod(lambda c: "its files are not fetched"))
+    with caplog.at_level(logging.WARNING, logger="irpilot.bench.runner"):
+        missing = record_toolbox(out, cfg)
+    assert missing["srmd_x4"] == "its files are not fetched"
+    assert json.loads((out / "config.json").read_text())["unavailable_tools"]["srmd_x4"] == "its files are not fetched"
+    assert any("srmd_x4" in r.getMessage() and "cannot run here" in r.getMessage() for r in caplog.records)
+    (out / "results.jsonl").write_text(json.dumps({"key": "k", "policy": "fixed"}) + "\n")
+    monkeypatch.setattr(cls, "unavailable_reason", classmethod(lambda c: None))  # fetched since
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="irpilot.bench.runner"):
+        now = record_toolbox(out, cfg)
+    assert "srmd_x4" not in now
+    assert any("another toolbox" in r.getMessage() for r in caplog.records)

@@ -110,6 +110,32 @@ def _score(out: np.ndarray, ref: np.ndarray, cfg: BenchConfig) -> dict[str, floa
     return values
 
 
+def record_toolbox(out: Path, cfg: BenchConfig) -> dict[str, str]:
+    """Write ``OUT/config.json`` with the tools that cannot run here (id -> why), and warn when
+    there are any: no policy calls them, so the numbers are not those of a full toolbox (the
+    registry networks need ``irpilot weights fetch``, the others the weights folder).  A run that
+    resumes a folder made with another toolbox is warned too: its rows would mix two toolboxes.
+    Returns the unavailable tools."""
+    from ..io import atomic_write_bytes
+    from ..tools import TOOLS
+
+    missing = {name: reason for name, cls in sorted(TOOLS.items()) if (reason := cls.unavailable_reason())}
+    path = out / "config.json"
+    try:
+        before = json.loads(path.read_text()).get("unavailable_tools") if path.exists() else None
+    except (OSError, ValueError):
+        before = None
+    if before is not None and sorted(before) != sorted(missing) and read_results(out / "results.jsonl"):
+        log.warning("%s was run with another toolbox (unavailable then: %s; now: %s): its earlier rows and the new "
+                    "ones are not comparable", out, ", ".join(sorted(before)) or "none", ", ".join(missing) or "none")
+    if missing:
+        log.warning("%d tools cannot run here and no policy will call them: %s (`irpilot tools` says why; "
+                    "`irpilot weights fetch` gets the registry networks); the numbers are not a full toolbox's",
+                    len(missing), ", ".join(missing))
+    atomic_write_bytes(path, json.dumps(dict(cfg.as_dict(), unavailable_tools=missing), indent=1).encode())
+    return missing
+
+
 def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list[dict[str, Any]]:
     """Build (or reuse) the degraded sets, run every policy on every image, append results to
     ``OUT/results.jsonl`` (resumable: finished (policy, image) pairs are skipped), and write the
@@ -118,11 +144,11 @@ def run_bench(cfg: BenchConfig, pool: Any = None, progress: bool = True) -> list
 
     from ..agent import Agent, AgentConfig
     from ..degrade import build_set
-    from ..io import atomic_write_bytes, read_image
+    from ..io import read_image
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "config.json", json.dumps(cfg.as_dict(), indent=1).encode())
+    record_toolbox(out, cfg)
     results_path = out / "results.jsonl"
     done = {row["key"] for row in read_results(results_path)}
     if results_path.exists() and results_path.stat().st_size and not results_path.read_bytes().endswith(b"\n"):

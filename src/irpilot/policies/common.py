@@ -100,21 +100,28 @@ def detected_degradations(obs_perception: Any, threshold: float = 0.5, image_sha
 REVEALS: dict[str, tuple[str, ...]] = {"low_light": ("noise",)}
 
 
-def revealed_degradations(done_tasks: Sequence[str], perception: Any, threshold: float = 0.5) -> list[str]:
+def revealed_degradations(
+    done_tasks: Sequence[str], perception: Any, threshold: float = 0.5, reveals: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
     """The degradations perception reads on the current image (probability >= ``threshold``)
-    that a task in ``done_tasks`` reveals (:data:`REVEALS`) and that no done task has treated."""
+    that a task in ``done_tasks`` reveals (``reveals``, default :data:`REVEALS`) and that no done
+    task has treated."""
     if perception is None:
         return []
+    table = REVEALS if reveals is None else reveals
     done = set(done_tasks)
-    candidates = {d for task in done for d in REVEALS.get(task, ())}
+    candidates = {d for task in done for d in table.get(task, ())}
     return [d for d in sorted(candidates)
             if DEGRADATION_TO_TASK.get(d) not in done and perception.probs.get(d, 0.0) >= threshold]
 
 
-def revealed_note(degradation: str, done_tasks: Sequence[str], perception: Any) -> str:
+def revealed_note(
+    degradation: str, done_tasks: Sequence[str], perception: Any, reveals: Mapping[str, Sequence[str]] | None = None
+) -> str:
     """Why a step for ``degradation`` was added to the restoration, for its trace: which done
     step revealed it and how sure perception is of it now."""
-    by = [t for t in dict.fromkeys(done_tasks) if degradation in REVEALS.get(t, ())]
+    table = REVEALS if reveals is None else reveals
+    by = [t for t in dict.fromkeys(done_tasks) if degradation in table.get(t, ())]
     p = perception.probs.get(degradation, 0.0) if perception is not None else float("nan")
     return f"added: the {' and '.join(by)} step revealed {degradation} (perception reads it at {p:.2f} on its output)"
 

@@ -29,7 +29,7 @@ from ...errors import ConfigError
 from ...session import Observation
 from ...vocab import DEGRADATION_TO_TASK, TASKS
 from ..base import POLICIES, STOP, StepPolicy, ToolCall
-from ..common import revealed_degradations, revealed_note
+from ..common import REVEALS, revealed_degradations, revealed_note
 from ..options import PolicyOptions, StepOptions, flag, names, option, optional_float, optional_int
 from .checkpoint import load_policy
 from .decisions import AGENDA_SKIP, agenda, decision_mask, pending_tools, redirect_stop
@@ -129,6 +129,11 @@ def _joins(value: Any) -> tuple[tuple[str, ...], ...]:
     return _entries(value, "agenda_after", "TASK>DEGRADATION", 2)
 
 
+def _reveals(value: Any) -> tuple[tuple[str, ...], ...]:
+    """``reveals``: ``"TASK>DEGRADATION;..."`` -> ((task, degradation), ...)."""
+    return _entries(value, "reveals", "TASK>DEGRADATION", 2)
+
+
 def _decode(value: Any) -> str:
     mode = str(value)
     if mode not in ("tool", "task"):
@@ -158,6 +163,10 @@ class LearnedOptions(StepOptions):
     min_prob: float | None = option(None, optional_float)
     sure_dark: float | None = option(None, optional_float)
     reveal: bool = option(True, flag, doc="a degradation a done step revealed joins the agenda (noise after brightening)")
+    reveals: tuple[tuple[str, ...], ...] = option(
+        tuple((t, d) for t, ds in REVEALS.items() for d in ds), _reveals,
+        doc="TASK>DEGRADATION: read again on a TASK step's output, a degradation joins the agenda",
+    )
     decode: str = option("task", _decode, doc="greedy decisions by task or by tool")
     after_sr: tuple[str, ...] = option(AFTER_SR, names, doc="tasks that wait for a pending x4 step")
     swap_after: tuple[tuple[str, ...], ...] = option(SWAP_AFTER, _swaps, doc="TASK>OLD=NEW: OLD is called as NEW once a TASK step is done")
@@ -250,9 +259,10 @@ class LearnedPolicy(StepPolicy):
         for task, old, new in o.swap_after:  # a swap keeps the task: the network chose the task, the entry the tool
             if task not in TASKS or old not in TOOLS or new not in TOOLS or TOOLS.get(old).card.task != TOOLS.get(new).card.task:
                 raise ConfigError(f"learned: swap_after {task}>{old}={new}: TASK must be a task, OLD and NEW tools of one task")
-        for task, deg in o.agenda_after:
-            if task not in TASKS or deg not in DEGRADATION_TO_TASK:
-                raise ConfigError(f"learned: agenda_after {task}>{deg}: TASK>DEGRADATION must name a task and a degradation")
+        for opt, entries in (("agenda_after", o.agenda_after), ("reveals", o.reveals)):
+            for task, deg in entries:
+                if task not in TASKS or deg not in DEGRADATION_TO_TASK:
+                    raise ConfigError(f"learned: {opt} {task}>{deg}: TASK>DEGRADATION must name a task and a degradation")
         self._agenda: list[str] = []
         self._called: list[str] = []
         self._banned: set[str] = set()
@@ -319,10 +329,13 @@ class LearnedPolicy(StepPolicy):
                     self._revealed.setdefault(joins, f"added: {deg} read on the input at {p_in:.2f} is treated "
                                                      f"after the {task} step (agenda_after)")
             if self.options.reveal:
-                for d in revealed_degradations(done, obs.perception, self.options.threshold):
+                reveals: dict[str, list[str]] = {}
+                for task, deg in self.options.reveals:
+                    reveals.setdefault(task, []).append(deg)
+                for d in revealed_degradations(done, obs.perception, self.options.threshold, reveals):
                     if DEGRADATION_TO_TASK[d] not in required:
                         required.append(DEGRADATION_TO_TASK[d])
-                        self._revealed.setdefault(DEGRADATION_TO_TASK[d], revealed_note(d, done, obs.perception))
+                        self._revealed.setdefault(DEGRADATION_TO_TASK[d], revealed_note(d, done, obs.perception, reveals))
         self._agenda = required
         if self.options.finish_agenda or self.tasks is not None:
             p = redirect_stop(p, pending_tools(self.space, off, self._called, required), self.space.stop_index)
