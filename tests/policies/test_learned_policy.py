@@ -487,6 +487,39 @@ def test_agenda_after_puts_a_skipped_blur_on_the_agenda_once_a_named_step_is_don
         LearnedPolicy(agenda_after="super_resolution")
 
 
+def test_reveals_reads_a_step_output_for_the_degradations_it_names():
+    """``reveals`` (``TASK>DEGRADATION``, read on the current image once a TASK step is done):
+    the default names noise after brightening; an entry for motion blur puts a motion step on the
+    agenda when perception reads the blur on the brightened photo, not when it read it on the dark
+    input only; the trace says which step revealed it."""
+    from irpilot.errors import ConfigError
+    from irpilot.session import Step, ToolCall
+
+    img = np.random.default_rng(6).uniform(0, 0.3, (3, 96, 96)).astype(np.float32)
+
+    def observation(now: dict[str, float], before: dict[str, float], done: tuple[str, ...]) -> Observation:
+        history = [Step(index=i, action=ToolCall(n, {}), task=None, input_hash="") for i, n in enumerate(done)]
+        return Observation(image=img, input_image=img, history=history, calls_left=5,
+                           perception=_Perception(dict(now), dict(now)), input_perception=_Perception(dict(before), dict(before)))
+
+    rule = "low_light>noise;low_light>motion_blur"
+    dark = {"low_light": 0.9}
+    shown = observation({"motion_blur": 0.8}, dark, ("hsv_value_inverse",))
+    assert LearnedPolicy().options.reveals == (("low_light", "noise"),)
+    pol = LearnedPolicy(reveals=rule, available_tools="hsv_value_inverse,motion_deblur_hqs,motion_deblur_wiener,shake_deblur_pnp")
+    p = dict(zip(pol.space.names, pol.probabilities(shown)))
+    assert p["stop"] == 0.0 and p["motion_deblur_hqs"] + p["motion_deblur_wiener"] + p["shake_deblur_pnp"] > 0.0
+    call = pol.act(shown)
+    assert pol.space.task_of(call.name) == "motion_deblur"
+    assert pol.last_note == "added: the low_light step revealed motion_blur (perception reads it at 0.80 on its output)"
+    default = LearnedPolicy(available_tools="hsv_value_inverse,motion_deblur_hqs,motion_deblur_wiener,shake_deblur_pnp")
+    assert dict(zip(default.space.names, default.probabilities(shown)))["stop"] > 0.0  # not named: the network decides
+    only_input = observation({"motion_blur": 0.2}, dict(dark, motion_blur=0.8), ("hsv_value_inverse",))
+    assert dict(zip(pol.space.names, LearnedPolicy(reveals=rule).probabilities(only_input)))["stop"] > 0.0
+    with pytest.raises(ConfigError, match="TASK>DEGRADATION"):
+        LearnedPolicy(reveals="low_light>motion_deblur")
+
+
 def test_grown_policy_decides_as_before_until_fine_tuned():
     """``train sft --add-tools`` grows a shipped policy: the old actions' logits are unchanged
     for any history without the new tools, each new tool sits beside its task's tools with its
