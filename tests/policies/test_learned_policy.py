@@ -516,6 +516,14 @@ def test_reveals_reads_a_step_output_for_the_degradations_it_names():
     assert dict(zip(default.space.names, default.probabilities(shown)))["stop"] > 0.0  # not named: the network decides
     only_input = observation({"motion_blur": 0.2}, dict(dark, motion_blur=0.8), ("hsv_value_inverse",))
     assert dict(zip(pol.space.names, LearnedPolicy(reveals=rule).probabilities(only_input)))["stop"] > 0.0
+    # reveal_changed: a brightening step that returned its input (declined) reveals nothing
+    for out_hash, revealed in (("a", False), ("b", True)):
+        step = Step(index=0, action=ToolCall("hsv_value_inverse", {}), task="low_light", input_hash="a",
+                    output_hash=out_hash, accepted=True)
+        obs = Observation(image=img, input_image=img, history=[step], calls_left=5,
+                          perception=_Perception({"motion_blur": 0.8}, {}), input_perception=_Perception(dict(dark), {}))
+        q = dict(zip(pol.space.names, LearnedPolicy(reveals=rule, reveal_changed=True).probabilities(obs)))
+        assert bool(q["stop"] == 0.0) is revealed
     with pytest.raises(ConfigError, match="TASK>DEGRADATION"):
         LearnedPolicy(reveals="low_light>motion_deblur")
 

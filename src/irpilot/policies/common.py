@@ -101,16 +101,17 @@ REVEALS: dict[str, tuple[str, ...]] = {"low_light": ("noise",)}
 
 
 def revealed_degradations(
-    done_tasks: Sequence[str], perception: Any, threshold: float = 0.5, reveals: Mapping[str, Sequence[str]] | None = None
+    done_tasks: Sequence[str], perception: Any, threshold: float = 0.5, reveals: Mapping[str, Sequence[str]] | None = None,
+    revealing: Sequence[str] | None = None,
 ) -> list[str]:
     """The degradations perception reads on the current image (probability >= ``threshold``)
-    that a task in ``done_tasks`` reveals (``reveals``, default :data:`REVEALS`) and that no done
-    task has treated."""
+    that a task in ``revealing`` (default ``done_tasks``) reveals (``reveals``, default
+    :data:`REVEALS`) and that no task in ``done_tasks`` has treated."""
     if perception is None:
         return []
     table = REVEALS if reveals is None else reveals
     done = set(done_tasks)
-    candidates = {d for task in done for d in table.get(task, ())}
+    candidates = {d for task in (done if revealing is None else set(revealing)) for d in table.get(task, ())}
     return [d for d in sorted(candidates)
             if DEGRADATION_TO_TASK.get(d) not in done and perception.probs.get(d, 0.0) >= threshold]
 

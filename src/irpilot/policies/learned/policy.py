@@ -167,6 +167,7 @@ class LearnedOptions(StepOptions):
         tuple((t, d) for t, ds in REVEALS.items() for d in ds), _reveals,
         doc="TASK>DEGRADATION: read again on a TASK step's output, a degradation joins the agenda",
     )
+    reveal_changed: bool = option(False, flag, doc="only a step that changed the image reveals")
     decode: str = option("task", _decode, doc="greedy decisions by task or by tool")
     after_sr: tuple[str, ...] = option(AFTER_SR, names, doc="tasks that wait for a pending x4 step")
     swap_after: tuple[tuple[str, ...], ...] = option(SWAP_AFTER, _swaps, doc="TASK>OLD=NEW: OLD is called as NEW once a TASK step is done")
@@ -201,7 +202,11 @@ class LearnedPolicy(StepPolicy):
     validation crops ``task`` was +0.05 dB ahead, paired SE 0.03; BENCHMARKS.md, "Current numbers"),
     ``reveal`` (default True: a degradation a done step can reveal, :data:`~irpilot.policies.common.REVEALS`,
     such as the noise a brightened dark photo shows, joins the agenda when perception reads it on
-    the current image), ``sure_dark`` (when perception rates the current image dark with at least this probability,
+    the current image), ``reveals`` (the table ``reveal`` reads: ``TASK>DEGRADATION`` entries
+    separated by ``;``, default :data:`~irpilot.policies.common.REVEALS`' ``low_light>noise``;
+    ``low_light>motion_blur`` was measured and not kept: BENCHMARKS.md, "Motion blur read after
+    brightening"), ``reveal_changed`` (default False: with True only a kept step that changed the
+    image reveals anything), ``sure_dark`` (when perception rates the current image dark with at least this probability,
     ``hsv_value_inverse`` is called with ``check=false``, so that its darkening check cannot
     leave a photo perception is sure of dark; default none: the tool's check decides.  At 0.6,
     chosen on validation crops, it lost 0.07 dB over the benchmark's 144 images: perception is
@@ -332,7 +337,11 @@ class LearnedPolicy(StepPolicy):
                 reveals: dict[str, list[str]] = {}
                 for task, deg in self.options.reveals:
                     reveals.setdefault(task, []).append(deg)
-                for d in revealed_degradations(done, obs.perception, self.options.threshold, reveals):
+                changed = None
+                if self.options.reveal_changed:  # a step that returned its input (declined) reveals nothing
+                    changed = [t for s in obs.history if s.accepted and s.output_hash not in (None, s.input_hash)
+                               and s.action.name in self.space.tools and (t := self.space.task_of(s.action.name))]
+                for d in revealed_degradations(done, obs.perception, self.options.threshold, reveals, changed):
                     if DEGRADATION_TO_TASK[d] not in required:
                         required.append(DEGRADATION_TO_TASK[d])
                         self._revealed.setdefault(DEGRADATION_TO_TASK[d], revealed_note(d, done, obs.perception, reveals))
