@@ -354,7 +354,8 @@ def test_after_sr_takes_the_x4_step_before_a_task_that_waits_for_it():
     """``after_sr=derain`` (the default): where the network would derain while super-resolution
     is on the agenda and not done, its most probable x4 tool comes first; once the x4 step is
     done, or when low resolution is not on the agenda, with ``none``, or for a task that does not
-    wait, the network's choice stands; an unknown task is refused."""
+    wait, the network's choice stands; an unknown task is refused.  ``wait_for`` does the same for
+    any two tasks."""
     from irpilot.errors import ConfigError
     from irpilot.session import Step, ToolCall
 
@@ -370,7 +371,7 @@ def test_after_sr_takes_the_x4_step_before_a_task_that_waits_for_it():
 
         def probabilities(obs):
             pol._sync(obs)
-            pol._agenda = [{"low_resolution": "super_resolution", "rain": "derain"}[d] for d, v in seen.items() if v >= 0.5]
+            pol._agenda = [{"low_resolution": "super_resolution", "rain": "derain", "haze": "dehaze"}[d] for d, v in seen.items() if v >= 0.5]
             return p
 
         pol.probabilities = probabilities
@@ -389,6 +390,15 @@ def test_after_sr_takes_the_x4_step_before_a_task_that_waits_for_it():
     assert act({"prenet_rain100l": 0.9, "derain_net": 0.1}, small_rain) == "prenet_rain100l"
     with pytest.raises(ConfigError, match="after_sr"):
         LearnedPolicy(after_sr="rain")  # a degradation, not a task
+    # wait_for=dehaze>derain, the same for any pair of tasks (off by default)
+    rain = {"prenet_rain100l": 0.6, "dehaze_net": 0.3, "dark_channel_prior": 0.1}
+    hazy_rain = {"rain": 0.9, "haze": 0.9}
+    assert act(rain, hazy_rain, wait_for="dehaze>derain") == "dehaze_net"
+    assert act(rain, hazy_rain) == "prenet_rain100l"
+    assert act(rain, {"rain": 0.9, "haze": 0.2}, wait_for="dehaze>derain") == "prenet_rain100l"  # no haze read
+    assert act(rain, hazy_rain, ("dehaze_net",), wait_for="dehaze>derain") == "derain_net"  # dehazed; swap_after's default
+    with pytest.raises(ConfigError, match="FIRST>TASK"):
+        LearnedPolicy(wait_for="haze>derain")  # a degradation, not a task
 
 
 def test_swap_after_calls_another_tool_once_a_named_step_is_done():

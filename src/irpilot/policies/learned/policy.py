@@ -19,6 +19,7 @@ episode are masked out.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -134,6 +135,11 @@ def _reveals(value: Any) -> tuple[tuple[str, ...], ...]:
     return _entries(value, "reveals", "TASK>DEGRADATION", 2)
 
 
+def _waits(value: Any) -> tuple[tuple[str, ...], ...]:
+    """``wait_for``: ``"FIRST>TASK;..."`` -> ((first, waiting task), ...)."""
+    return _entries(value, "wait_for", "FIRST>TASK", 2)
+
+
 def _decode(value: Any) -> str:
     mode = str(value)
     if mode not in ("tool", "task"):
@@ -170,6 +176,7 @@ class LearnedOptions(StepOptions):
     reveal_changed: bool = option(False, flag, doc="only a step that changed the image reveals")
     decode: str = option("task", _decode, doc="greedy decisions by task or by tool")
     after_sr: tuple[str, ...] = option(AFTER_SR, names, doc="tasks that wait for a pending x4 step")
+    wait_for: tuple[tuple[str, ...], ...] = option((), _waits, doc="FIRST>TASK: TASK waits for a step of FIRST while FIRST is on the agenda")
     swap_after: tuple[tuple[str, ...], ...] = option(SWAP_AFTER, _swaps, doc="TASK>OLD=NEW: OLD is called as NEW once a TASK step is done")
     agenda_after: tuple[tuple[str, ...], ...] = option(AGENDA_AFTER, _joins, doc="TASK>DEGRADATION: a skipped degradation joins the agenda once a TASK step is done")
 
@@ -214,7 +221,9 @@ class LearnedPolicy(StepPolicy):
     ``after_sr`` (tasks that wait while super-resolution is on the agenda and not done: where the
     network would take one of them first, it takes its most probable x4 tool instead, and the
     waiting task's tool is chosen on the upscaled image; default :data:`AFTER_SR`, ``none`` for
-    an empty list),
+    an empty list), ``wait_for`` (``FIRST>TASK`` entries separated by ``;``, the same for any two
+    tasks: where the network would take TASK while FIRST is on the agenda and not done, FIRST's most
+    probable tool comes first; default none),
     ``swap_after`` (``TASK>OLD=NEW`` entries separated by ``;``, OLD and NEW tools of one task: where
     the network calls OLD once a step of TASK is done, NEW is called instead, when it is one of the
     policy's actions and can run; default :data:`SWAP_AFTER`, ``none`` for none),
@@ -264,6 +273,9 @@ class LearnedPolicy(StepPolicy):
         for task, old, new in o.swap_after:  # a swap keeps the task: the network chose the task, the entry the tool
             if task not in TASKS or old not in TOOLS or new not in TOOLS or TOOLS.get(old).card.task != TOOLS.get(new).card.task:
                 raise ConfigError(f"learned: swap_after {task}>{old}={new}: TASK must be a task, OLD and NEW tools of one task")
+        for task, waiting in o.wait_for:
+            if task not in TASKS or waiting not in TASKS:
+                raise ConfigError(f"learned: wait_for {task}>{waiting}: FIRST>TASK must name two tasks")
         for opt, entries in (("agenda_after", o.agenda_after), ("reveals", o.reveals)):
             for task, deg in entries:
                 if task not in TASKS or deg not in DEGRADATION_TO_TASK:
@@ -387,7 +399,7 @@ class LearnedPolicy(StepPolicy):
                 i = int(np.argmax(p))
             name = self.space.names[i]
             chosen = name
-            for rule, apply in (("after_sr", self._sr_first), ("swap_after", self._swapped)):
+            for rule, apply in (("after_sr", self._sr_first), ("wait_for", self._waited), ("swap_after", self._swapped)):
                 before, name = name, apply(name, p)
                 if name != before:
                     rule_note = f"{name} in place of the network's {chosen} ({rule})"
@@ -410,13 +422,23 @@ class LearnedPolicy(StepPolicy):
     def _sr_first(self, name: str, p: np.ndarray) -> str:
         """``after_sr``: ``name``, unless its task waits for an x4 step the agenda still holds;
         then the most probable callable x4 tool."""
+        return self._first(name, p, [("super_resolution", t) for t in self.options.after_sr])
+
+    def _waited(self, name: str, p: np.ndarray) -> str:
+        """``wait_for``: ``name``, unless its task waits for a step of a task the agenda still
+        holds; then that task's most probable callable tool."""
+        return self._first(name, p, self.options.wait_for)
+
+    def _first(self, name: str, p: np.ndarray, entries: Sequence[tuple[str, ...]]) -> str:
         task = self.space.task_of(name)
-        if task not in self.options.after_sr or "super_resolution" not in self._agenda:
-            return name
-        if "super_resolution" in self._done_tasks():
-            return name
-        members = [i for i, n in enumerate(self.space.names) if self.space.task_of(n) == "super_resolution" and p[i] > 0]
-        return self.space.names[max(members, key=lambda i: p[i])] if members else name
+        done = self._done_tasks()
+        for first, waiting in entries:
+            if task != waiting or first not in self._agenda or first in done:
+                continue
+            members = [i for i, n in enumerate(self.space.names) if self.space.task_of(n) == first and p[i] > 0]
+            if members:
+                return self.space.names[max(members, key=lambda i: p[i])]
+        return name
 
     def _swapped(self, name: str, p: np.ndarray) -> str:
         """``swap_after``: the tool called in ``name``'s place once a step of the entry's task
