@@ -129,9 +129,10 @@ def record_toolbox(out: Path, cfg: BenchConfig) -> dict[str, str]:
         log.warning("%s was run with another toolbox (unavailable then: %s; now: %s): its earlier rows and the new "
                     "ones are not comparable", out, ", ".join(sorted(before)) or "none", ", ".join(missing) or "none")
     if missing:
-        log.warning("%d tools cannot run here and no policy will call them: %s (`irpilot tools` says why; "
-                    "`irpilot weights fetch` gets the registry networks); the numbers are not a full toolbox's",
-                    len(missing), ", ".join(missing))
+        log.warning("%s here, and no policy will call %s: %s (`irpilot tools` says why; `irpilot weights fetch` "
+                    "gets the registry networks); the numbers are not a full toolbox's",
+                    "1 tool cannot run" if len(missing) == 1 else f"{len(missing)} tools cannot run",
+                    "it" if len(missing) == 1 else "them", ", ".join(missing))
     atomic_write_bytes(path, json.dumps(dict(cfg.as_dict(), unavailable_tools=missing), indent=1).encode())
     return missing
 
