@@ -50,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     specs += [f"{label}=learned:weights={path}" for label, _, path in (w.partition("=") for w in args.weights)]
     for spec in specs:
         pols.append((split_label(spec)[0], make_policy(spec)))  # [label=]name:key=value, as for irpilot bench
+    from irpilot.tools import unavailable_tools
+
+    missing = unavailable_tools()
+    if missing:  # a policy never calls them, so the numbers are not a full toolbox's: say so
+        print(f"learned_val: {len(missing)} tool(s) cannot run here: {', '.join(missing)} (`irpilot tools` says why)",
+              file=sys.stderr, flush=True)
     with Pool(workers=2) as pool:
         res = evaluate_policies(
             pols, cases, pool=pool, details=args.details, progress=lambda m: print(m, file=sys.stderr, flush=True)

@@ -117,9 +117,9 @@ def record_toolbox(out: Path, cfg: BenchConfig) -> dict[str, str]:
     resumes a folder made with another toolbox is warned too: its rows would mix two toolboxes.
     Returns the unavailable tools."""
     from ..io import atomic_write_bytes
-    from ..tools import TOOLS
+    from ..tools import unavailable_tools
 
-    missing = {name: reason for name, cls in sorted(TOOLS.items()) if (reason := cls.unavailable_reason())}
+    missing = unavailable_tools()
     path = out / "config.json"
     try:
         before = json.loads(path.read_text()).get("unavailable_tools") if path.exists() else None

@@ -19,10 +19,11 @@ from .base import (
     measured_speeds,
     task_of_tool,
     tool_names_for_task,
+    unavailable_tools,
 )
 
 __all__ = ["TASKS", "TOOLS", "Tool", "ToolCard", "WeightsFile", "get_tool", "may_fall_back", "measured_speeds", "task_of_tool",
-           "tool_names_for_task"]
+           "tool_names_for_task", "unavailable_tools"]
 
 _INSTANCES: dict[tuple[str, tuple[tuple[str, Any], ...]], Tool] = {}
 

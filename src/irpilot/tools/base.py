@@ -363,6 +363,13 @@ def tool_names_for_task(task: str, *, only_available: bool = True) -> list[str]:
     ]
 
 
+def unavailable_tools() -> dict[str, str]:
+    """The registered tools that cannot run here, id -> why (weights not in the weights or fetch
+    folder, a package missing).  A policy never calls them, so a measurement made without them is
+    not a full toolbox's."""
+    return {name: reason for name, cls in sorted(TOOLS.items()) if (reason := cls.unavailable_reason())}
+
+
 @functools.lru_cache(maxsize=1)
 def measured_speeds() -> dict[str, Any]:
     """The tools' measured seconds per 512 x 512 image (``assets/tool_speeds.json``, written by
