@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         pols.append((split_label(spec)[0], make_policy(spec)))  # [label=]name:key=value, as for irpilot bench
     from irpilot.tools import unavailable_tools
 
-    missing = unavailable_tools()
+    missing = unavailable_tools(provided_only=True)
     if missing:  # a policy never calls them, so the numbers are not a full toolbox's: say so
         print(f"learned_val: {len(missing)} tool(s) cannot run here: {', '.join(missing)} (`irpilot tools` says why)",
               file=sys.stderr, flush=True)

@@ -52,11 +52,16 @@ def test_bench_records_and_warns_of_tools_that_cannot_run(tmp_path, monkeypatch,
     cfg = BenchConfig(out=str(out))
     cls = TOOLS.get("srmd_x4")
     monkeypatch.setattr(cls, "unavailable_reason", classmethod(lambda c: "its files are not fetched"))
+    own = TOOLS.get("low_light_net")  # weights the user trains: recorded, not warned of
+    assert own.weights_provided is False
+    monkeypatch.setattr(own, "unavailable_reason", classmethod(lambda c: "not trained"))
     with caplog.at_level(logging.WARNING, logger="irpilot.bench.runner"):
         missing = record_toolbox(out, cfg)
-    assert missing["srmd_x4"] == "its files are not fetched"
-    assert json.loads((out / "config.json").read_text())["unavailable_tools"]["srmd_x4"] == "its files are not fetched"
-    assert any("srmd_x4" in r.getMessage() and "cannot run here" in r.getMessage() for r in caplog.records)
+    assert missing["srmd_x4"] == "its files are not fetched" and missing["low_light_net"] == "not trained"
+    recorded = json.loads((out / "config.json").read_text())["unavailable_tools"]
+    assert recorded["srmd_x4"] == "its files are not fetched" and recorded["low_light_net"] == "not trained"
+    warned = [r.getMessage() for r in caplog.records if "cannot run here" in r.getMessage()]
+    assert len(warned) == 1 and "srmd_x4" in warned[0] and "low_light_net" not in warned[0]
     (out / "results.jsonl").write_text(json.dumps({"key": "k", "policy": "fixed"}) + "\n")
     monkeypatch.setattr(cls, "unavailable_reason", classmethod(lambda c: None))  # fetched since
     caplog.clear()

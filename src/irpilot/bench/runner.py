@@ -112,7 +112,7 @@ def _score(out: np.ndarray, ref: np.ndarray, cfg: BenchConfig) -> dict[str, floa
 
 def record_toolbox(out: Path, cfg: BenchConfig) -> dict[str, str]:
     """Write ``OUT/config.json`` with the tools that cannot run here (id -> why), and warn when
-    there are any: no policy calls them, so the numbers are not those of a full toolbox (the
+    there are any besides those whose weights the user trains: no policy calls them, so the numbers are not those of a full toolbox (the
     registry networks need ``irpilot weights fetch``, the others the weights folder).  A run that
     resumes a folder made with another toolbox is warned too: its rows would mix two toolboxes.
     Returns the unavailable tools."""
@@ -120,6 +120,7 @@ def record_toolbox(out: Path, cfg: BenchConfig) -> dict[str, str]:
     from ..tools import unavailable_tools
 
     missing = unavailable_tools()
+    warn = unavailable_tools(provided_only=True)  # not those whose weights the user trains
     path = out / "config.json"
     try:
         before = json.loads(path.read_text()).get("unavailable_tools") if path.exists() else None
@@ -128,11 +129,11 @@ def record_toolbox(out: Path, cfg: BenchConfig) -> dict[str, str]:
     if before is not None and sorted(before) != sorted(missing) and read_results(out / "results.jsonl"):
         log.warning("%s was run with another toolbox (unavailable then: %s; now: %s): its earlier rows and the new "
                     "ones are not comparable", out, ", ".join(sorted(before)) or "none", ", ".join(missing) or "none")
-    if missing:
+    if warn:
         log.warning("%s here, and no policy will call %s: %s (`irpilot tools` says why; `irpilot weights fetch` "
                     "gets the registry networks); the numbers are not a full toolbox's",
-                    "1 tool cannot run" if len(missing) == 1 else f"{len(missing)} tools cannot run",
-                    "it" if len(missing) == 1 else "them", ", ".join(missing))
+                    "1 tool cannot run" if len(warn) == 1 else f"{len(warn)} tools cannot run",
+                    "it" if len(warn) == 1 else "them", ", ".join(warn))
     atomic_write_bytes(path, json.dumps(dict(cfg.as_dict(), unavailable_tools=missing), indent=1).encode())
     return missing
 

@@ -197,6 +197,9 @@ class Tool:
     """
 
     card: ClassVar[ToolCard]
+    #: False for a tool whose weights irpilot does not ship or fetch (the user trains them): it is
+    #: absent by design, not for a missing download
+    weights_provided: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -363,11 +366,16 @@ def tool_names_for_task(task: str, *, only_available: bool = True) -> list[str]:
     ]
 
 
-def unavailable_tools() -> dict[str, str]:
+def unavailable_tools(*, provided_only: bool = False) -> dict[str, str]:
     """The registered tools that cannot run here, id -> why (weights not in the weights or fetch
     folder, a package missing).  A policy never calls them, so a measurement made without them is
-    not a full toolbox's."""
-    return {name: reason for name, cls in sorted(TOOLS.items()) if (reason := cls.unavailable_reason())}
+    not a full toolbox's.  ``provided_only``: leave out the tools whose weights the user trains
+    (``Tool.weights_provided`` False), which are absent by design."""
+    return {
+        name: reason
+        for name, cls in sorted(TOOLS.items())
+        if (cls.weights_provided or not provided_only) and (reason := cls.unavailable_reason())
+    }
 
 
 @functools.lru_cache(maxsize=1)

@@ -367,6 +367,7 @@ class DehazeAODNet(CompactNetTool):
 class LowLightNet(CompactNetTool):
     """irpilot's compact low-light network (the U-Net with the exposure head)."""
 
+    weights_provided = False  # not shipped: BENCHMARKS.md, "Compact networks with physical heads"
     card = compact_card(
         tool_id="low_light_net",
         task="low_light",
