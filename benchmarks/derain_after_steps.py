@@ -3,7 +3,7 @@
 Crops of the held-out training photos (``compact_bench.heldout_crops``: the photos irpilot's networks
 never train on) are degraded by a combination with rain (the protocol's ``rain`` or the realistic
 ``real_rain``), then restored by the steps the default policy takes before its deraining step (the
-x4 network, a denoiser first, brightening, dehazing; ``STEPS``), then each rain network.  Reported per
+x4 network, a denoiser first, brightening, dehazing, or none; ``STEPS``), then each rain network.  Reported per
 row: the mean PSNR of the image the rain networks are given, and each network's mean gain over it
 (worst crop, crops made worse).  Seeds ``--seed`` + i per crop, the same cases for every network.
 
@@ -33,6 +33,9 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("real_rain+real_haze", ("dehaze_net",)),
     ("rain", ()),
     ("real_rain", ()),
+    # the rain network first on a hazy photo (the default policy's order on the protocol's rain + haze)
+    ("rain+haze", ()),
+    ("real_rain+real_haze", ()),
 )
 NETWORKS = ("prenet_rain100l", "prenet_rain100h", "derain_net")
 

@@ -4,4 +4,14 @@ Importing this package registers the tools; no weights load and torch is not imp
 a tool runs (``Tool.setup``).
 """
 
-from . import compact_tools, dncnn, jpeg_ycc, lowlight, maxim, opencv_sr, sr_ensemble, weather  # noqa: F401
+from . import (  # noqa: F401
+    compact_tools,
+    derain_cascade,
+    dncnn,
+    jpeg_ycc,
+    lowlight,
+    maxim,
+    opencv_sr,
+    sr_ensemble,
+    weather,
+)
