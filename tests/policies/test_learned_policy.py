@@ -244,11 +244,12 @@ def test_ensemble_averages_the_logits_of_its_members(tmp_path):
     """``weights="a.pt+b.pt"``: one decision from the mean of the members' logits."""
     from irpilot.cli import main
 
-    # the SFT start of the default, with the tools the default calls in dncnn3_sr_x4's and prenet_rain100h's
-    # places: the same actions
+    # the SFT start of the default, with the tools the default calls in dncnn3_sr_x4's, prenet_rain100h's
+    # and prenet_rain100l's places: the same actions
     static = tmp_path / "sft_start.pt"
     assert main(["train", "grow", "--init", "mix_sft_dehaze", "--replace",
-                 "dncnn3_sr_x4=sr_ensemble_x4,prenet_rain100h=derain_net", "--out", str(static)]) == 0
+                 "dncnn3_sr_x4=sr_ensemble_x4,prenet_rain100h=derain_net,prenet_rain100l=derain_cascade",
+                 "--out", str(static)]) == 0
     single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
     twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
     pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
@@ -379,42 +380,48 @@ def test_after_sr_takes_the_x4_step_before_a_task_that_waits_for_it():
         obs = Observation(image=img, input_image=img, history=history, calls_left=5, perception=perception)
         return pol.act(obs).name
 
-    derain = {"prenet_rain100l": 0.6, "derain_net": 0.1, "sr_ensemble_x4": 0.2, "lanczos_x4": 0.1}
+    derain = {"derain_cascade": 0.6, "derain_net": 0.1, "sr_ensemble_x4": 0.2, "lanczos_x4": 0.1}
     small_rain = {"rain": 0.9, "low_resolution": 0.9}
     assert act(derain, small_rain) == "sr_ensemble_x4"  # the default; the more probable x4 tool
-    assert act(derain, small_rain, after_sr="none") == "prenet_rain100l"
-    assert act(derain, {"rain": 0.9, "low_resolution": 0.2}, after_sr="derain") == "prenet_rain100l"
-    assert act(derain, small_rain, ("sr_ensemble_x4",), after_sr="derain") == "prenet_rain100l"
-    assert act(derain, small_rain, after_sr="dehaze") == "prenet_rain100l"
+    assert act(derain, small_rain, after_sr="none") == "derain_cascade"
+    assert act(derain, {"rain": 0.9, "low_resolution": 0.2}, after_sr="derain") == "derain_cascade"
+    assert act(derain, small_rain, ("sr_ensemble_x4",), after_sr="derain") == "derain_cascade"
+    assert act(derain, small_rain, after_sr="dehaze") == "derain_cascade"
     # no x4 tool can run (the mask gives them 0, as on a photo too large for x4): no waiting
-    assert act({"prenet_rain100l": 0.9, "derain_net": 0.1}, small_rain) == "prenet_rain100l"
+    assert act({"derain_cascade": 0.9, "derain_net": 0.1}, small_rain) == "derain_cascade"
     with pytest.raises(ConfigError, match="after_sr"):
         LearnedPolicy(after_sr="rain")  # a degradation, not a task
     # wait_for=dehaze>derain, the same for any pair of tasks (off by default)
-    rain = {"prenet_rain100l": 0.6, "dehaze_net": 0.3, "dark_channel_prior": 0.1}
+    rain = {"derain_cascade": 0.6, "dehaze_net": 0.3, "dark_channel_prior": 0.1}
     hazy_rain = {"rain": 0.9, "haze": 0.9}
     assert act(rain, hazy_rain, wait_for="dehaze>derain") == "dehaze_net"
-    assert act(rain, hazy_rain) == "prenet_rain100l"
-    assert act(rain, {"rain": 0.9, "haze": 0.2}, wait_for="dehaze>derain") == "prenet_rain100l"  # no haze read
-    assert act(rain, hazy_rain, ("dehaze_net",), wait_for="dehaze>derain") == "derain_net"  # dehazed; swap_after's default
+    assert act(rain, hazy_rain) == "derain_cascade"
+    assert act(rain, {"rain": 0.9, "haze": 0.2}, wait_for="dehaze>derain") == "derain_cascade"  # no haze read
+    assert act(rain, hazy_rain, ("dehaze_net",), wait_for="dehaze>derain") == "derain_cascade"  # dehazed
     with pytest.raises(ConfigError, match="FIRST>TASK"):
         LearnedPolicy(wait_for="haze>derain")  # a degradation, not a task
 
 
-def test_swap_after_calls_another_tool_once_a_named_step_is_done():
-    """``swap_after=low_light>prenet_rain100l=derain_net`` (the default): the network's
+def test_swap_after_calls_another_tool_once_a_named_step_is_done(tmp_path):
+    """``swap_after=low_light>prenet_rain100l=derain_net`` (the default's first entry), on the
+    default policy before ``derain_cascade`` took ``prenet_rain100l``'s place: the network's
     ``prenet_rain100l`` is called as ``derain_net`` once a low-light step is done, not before,
     not for other tools, not with ``none``, and not when the replacement cannot run; badly
-    written entries are refused."""
+    written entries are refused.  The default policy itself has no ``prenet_rain100l`` action."""
+    from irpilot.cli import main
     from irpilot.errors import ConfigError
     from irpilot.session import Step, ToolCall
 
-    names = LearnedPolicy().space.names
+    assert "prenet_rain100l" not in LearnedPolicy().space.tools
+    before = tmp_path / "before_cascade.pt"
+    assert main(["train", "grow", "--init", "learned", "--replace", "derain_cascade=prenet_rain100l",
+                 "--out", str(before)]) == 0
+    names = LearnedPolicy(weights=before).space.names
     img = np.zeros((3, 40, 40), np.float32)
     swap = "low_light>prenet_rain100l=derain_net"
 
     def act(tool: str, done: tuple[str, ...] = (), **options) -> str:
-        pol = LearnedPolicy(**options)
+        pol = LearnedPolicy(weights=before, **options)
         p = np.zeros(len(names))
         p[names.index(tool)] = 1.0
         pol.probabilities = lambda obs: (pol._sync(obs), p)[1]
@@ -423,7 +430,7 @@ def test_swap_after_calls_another_tool_once_a_named_step_is_done():
         return pol.act(obs).name
 
     assert act("prenet_rain100l", ("hsv_value_inverse",), swap_after=swap) == "derain_net"
-    pol = LearnedPolicy(swap_after=swap)
+    pol = LearnedPolicy(weights=before, swap_after=swap)
     p = np.zeros(len(names))
     p[names.index("prenet_rain100l")] = 1.0
     pol.probabilities = lambda obs: (pol._sync(obs), p)[1]

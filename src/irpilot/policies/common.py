@@ -38,11 +38,12 @@ PREFERRED_TOOLS: dict[str, tuple[str, ...]] = {
     # (+7.6 against +8.2 on the toolbox's crops; BENCHMARKS.md, "dehaze_net"); dehaze_net_lite (its
     # recipe at a quarter of the width) within 0.3 dB of it at 3/4 of its time
     "dehaze": ("dark_channel_prior", "color_attenuation_prior", "dehaze_net", "dehaze_net_lite", "dehaze_aod_net"),
-    # rain100l first: rain100h scores a little higher on the benchmark crops but shifts the
-    # colours of some photos badly (its card says so); derain_net (irpilot's compact network)
-    # second: ahead of both PReNets on the realistic rain and after an x4 step, about 2 dB behind
-    # rain100l on the protocol's rain alone (BENCHMARKS.md, "derain_net")
-    "derain": ("prenet_rain100l", "derain_net", "prenet_rain100h", "derain_directional_opening"),
+    # derain_cascade (rain100l, then irpilot's derain_net on what it leaves) first: ahead of both on
+    # held-out crops of either family (BENCHMARKS.md, "Rain: PReNet, then derain_net"); rain100l
+    # next: rain100h scores a little higher on the benchmark crops but shifts the colours of some
+    # photos badly (its card says so); derain_net ahead of both PReNets on the realistic rain and
+    # after an x4 step, about 2 dB behind rain100l on the protocol's rain alone (BENCHMARKS.md, "derain_net")
+    "derain": ("derain_cascade", "prenet_rain100l", "derain_net", "prenet_rain100h", "derain_directional_opening"),
     "low_light": ("hsv_value_inverse", "gamma_auto", "sci_easy", "lime"),
     # jpeg_ycc_net (DnCNN-3 luma + irpilot's chroma network) second: +0.08 dB over dncnn3_dejpeg
     # on the protocol's colour JPEG, inside the spread of its crops (BENCHMARKS.md, "jpeg_ycc_net")

@@ -27,14 +27,16 @@ __all__ = ["ActionSpace", "DEFAULT_CANDIDATES", "default_action_space"]
 #: (irpilot's x4 network) in ``dncnn3_sr_x4``'s place on 2026-12-06, as in the default policy, and
 #: ``derain_net`` (irpilot's rain network, 0.14 s per 512 px) in ``prenet_rain100h``'s the same day;
 #: ``sr_ensemble_x4`` (``sr_net_x4`` and SRMD averaged, 0.4 s per 512 px) in ``sr_net_x4``'s on
-#: 2026-12-07, as in the default policy.
+#: 2026-12-07, as in the default policy, and ``derain_cascade`` (``prenet_rain100l``, then ``derain_net``;
+#: PReNet's 7 s per 512 px, like the tool it replaces) in ``prenet_rain100l``'s the same day, as in the
+#: default policy.
 DEFAULT_CANDIDATES: dict[str, tuple[str, ...]] = {
     "super_resolution": ("sr_ensemble_x4", "lanczos_x4"),
     "denoise": ("ffdnet_color", "dncnn_color_blind"),
     "motion_deblur": ("motion_deblur_wiener", "motion_deblur_hqs", "shake_deblur_pnp"),
     "defocus_deblur": ("defocus_deblur_wiener", "defocus_deblur_hqs"),
     "dehaze": ("dark_channel_prior", "color_attenuation_prior", "dehaze_net"),
-    "derain": ("prenet_rain100l", "derain_net"),
+    "derain": ("derain_cascade", "derain_net"),
     "low_light": ("hsv_value_inverse", "gamma_auto"),
     "dejpeg": ("dncnn3_dejpeg", "jpeg_ycc_net"),
 }

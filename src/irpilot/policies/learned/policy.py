@@ -61,7 +61,9 @@ AFTER_SR = ("derain",)
 #: families (held-out crops: +2.39 against +1.39 dB realistic, +2.22 against +1.90 protocol;
 #: validation crops +0.37 dB; realistic_b +0.41, B -0.03), and once it has been dehazed (held-out
 #: crops +2.19 against +1.13 realistic, +3.44 against +3.80 protocol; validation crops +0.18;
-#: realistic_a +0.08, the protocol unchanged; BENCHMARKS.md, "Rain after brightening")
+#: realistic_a +0.08, the protocol unchanged; BENCHMARKS.md, "Rain after brightening").  The shipped
+#: policy has called ``derain_cascade`` (which ends with ``derain_net``) in ``prenet_rain100l``'s place
+#: since 2026-12-07, so these entries apply to policies that still hold both tools
 SWAP_AFTER = (("low_light", "prenet_rain100l", "derain_net"), ("dehaze", "prenet_rain100l", "derain_net"))
 
 

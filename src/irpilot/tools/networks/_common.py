@@ -5,6 +5,8 @@
   (``torch.load(weights_only=True)``; MATLAB v7.3 files through h5py).
 * :class:`NetworkTool` is the base of every torch tool: it builds the model lazily in
   ``setup()``, puts it on the tool's device and runs numpy (C, H, W) arrays through it.
+* :class:`CompositeTool` is the base of a tool made of other registered tools (an average, a
+  cascade), one of which is required and the others optional.
 
 Nothing here imports torch at module import time.
 """
@@ -12,12 +14,12 @@ Nothing here imports torch at module import time.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ...errors import ToolUnavailableError
-from ..base import TOOLS, Tool, WeightsFile
+from ..base import TOOLS, Tool, ToolCard, WeightsFile
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -32,6 +34,8 @@ __all__ = [
     "load_torch_state",
     "load_matconvnet",
     "NetworkTool",
+    "CompositeTool",
+    "member_cards",
 ]
 
 
@@ -254,3 +258,36 @@ class NetworkTool(Tool):
                 y = y[0]
             out = y.float().cpu().contiguous().numpy()
         return out[0] if single else out
+
+
+def member_cards(names: tuple[str, ...]) -> list[ToolCard]:
+    """The cards of registered tools ``names`` (for a :class:`CompositeTool`'s own card)."""
+    return [TOOLS.get(name).card for name in names]
+
+
+class CompositeTool(Tool):
+    """A tool made of other registered tools, ``members`` in order: ``required`` always runs, the
+    others join when they are available (their weights present).  Missing optional members do
+    not make the tool unavailable; its cache tag then ends in ``-<required>-only``, so the result
+    cache keeps those outputs apart.  A subclass combines the members' runs in ``_run``
+    (``self._members``: instances of the available members, in order)."""
+
+    members: ClassVar[tuple[str, ...]] = ()
+    required: ClassVar[str] = ""
+
+    @classmethod
+    def available_members(cls) -> list[str]:
+        return [name for name in cls.members if name == cls.required or TOOLS.get(name).available()]
+
+    @classmethod
+    def precision_tag(cls, device: str | None = None, precision: str | None = None) -> str:
+        # the members run and their arithmetic: the result cache keeps the required member alone
+        # (an optional one's weights missing) and different precisions apart
+        members = cls.available_members()
+        tags = [TOOLS.get(name).precision_tag(device, precision) for name in members]
+        tag = "+".join(tags) if any(tags) else ""
+        return tag if len(members) == len(cls.members) else f"{tag}-{cls.required}-only".lstrip("-")
+
+    def setup(self) -> None:
+        options = {k: v for k, v in self.options.items() if k in ("device", "precision", "threads")}
+        self._members = [TOOLS.get(name)(**options) for name in self.available_members()]

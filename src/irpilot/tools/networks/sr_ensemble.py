@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..base import TOOLS, Tool, ToolCard
+from ..base import TOOLS, ToolCard
+from ._common import CompositeTool, member_cards
 
 __all__ = ["SrEnsembleX4", "MEMBERS"]
 
@@ -24,15 +25,11 @@ MEMBERS = ("sr_net_x4", "srmd_x4")
 
 
 def _member_cards() -> list[ToolCard]:
-    return [TOOLS.get(name).card for name in MEMBERS]
-
-
-def _available_members() -> list[str]:
-    return [MEMBERS[0]] + [name for name in MEMBERS[1:] if TOOLS.get(name).available()]
+    return member_cards(MEMBERS)
 
 
 @TOOLS.register("sr_ensemble_x4")
-class SrEnsembleX4(Tool):
+class SrEnsembleX4(CompositeTool):
     """x4 super-resolution: the mean of ``sr_net_x4``'s and ``srmd_x4``'s outputs."""
 
     card = ToolCard(
@@ -55,18 +52,8 @@ class SrEnsembleX4(Tool):
         reference="model averaging of sr_net_x4 (irpilot) and SRMD (Zhang, Zuo and Zhang, CVPR 2018)",
     )
 
-    @classmethod
-    def precision_tag(cls, device: str | None = None, precision: str | None = None) -> str:
-        # the members run and their arithmetic: the result cache keeps sr_net_x4 alone (SRMD's files
-        # missing) and different precisions apart
-        members = _available_members()
-        tags = [TOOLS.get(name).precision_tag(device, precision) for name in members]
-        tag = "+".join(tags) if any(tags) else ""
-        return tag if len(members) == len(MEMBERS) else f"{tag}-{members[0]}-only".lstrip("-")
-
-    def setup(self) -> None:
-        options = {k: v for k, v in self.options.items() if k in ("device", "precision", "threads")}
-        self._members = [TOOLS.get(name)(**options) for name in _available_members()]
+    members = MEMBERS
+    required = MEMBERS[0]
 
     def _run(self, img: np.ndarray, **args: Any) -> np.ndarray:
         return np.mean([member(img) for member in self._members], axis=0, dtype=np.float32)
