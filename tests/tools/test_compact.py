@@ -487,3 +487,19 @@ def test_sr_ensemble_runs_sr_net_alone_without_srmd_and_says_so(monkeypatch: pyt
     assert cls.precision_tag().endswith("sr_net_x4-only")
     small = np.random.default_rng(0).random((3, 24, 30)).astype(np.float32)
     np.testing.assert_array_equal(cls(device="cpu")(small), get_tool("sr_net_x4", device="cpu")(small))
+
+
+def test_derain_cascade_runs_derain_net_alone_without_prenet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``derain_cascade`` without PReNet's weights (no weights folder) stays available and runs
+    ``derain_net`` alone; its cache tag tells those outputs apart from the cascade's."""
+    if not compact.asset_exists("derain"):
+        pytest.skip("derain weights not in this install")
+    from irpilot.tools import TOOLS, get_tool
+
+    monkeypatch.setattr(TOOLS.get("prenet_rain100l"), "unavailable_reason",
+                        classmethod(lambda c: "weights absent (a stand-in)"))
+    cls = TOOLS.get("derain_cascade")
+    assert cls.available()
+    assert cls.precision_tag().endswith("derain_net-only")
+    img = np.random.default_rng(1).random((3, 40, 48)).astype(np.float32)
+    np.testing.assert_array_equal(cls(device="cpu")(img), get_tool("derain_net", device="cpu")(img))
