@@ -179,3 +179,48 @@ def test_training_can_start_from_trained_weights_of_the_same_network(tmp_path: P
                  "--batch", "2", "--lr", "1e-9", "--max-steps", "1", "--val-crops", "1", "--val-size", "32"]) == 0
     net, _ = load_compact_net(path=out / "best.safetensors")
     torch.testing.assert_close(net.tail.weight, trained.tail.weight, atol=1e-6, rtol=0)  # one tiny step from the start
+
+
+def test_stored_pairs_keep_crop_and_clean_aligned(photo: np.ndarray) -> None:
+    """``sample_stored``: a sub-crop of a stored pair, rotated and flipped alike for the input
+    and its clean crop (the input here is the clean crop shifted by a constant, so any
+    misalignment would show)."""
+    from irpilot.train.compact import sample_stored
+
+    c = np.round(photo[None, :, :64, :64] * 255).astype(np.uint8)
+    x = (c.astype(np.float32) / 255.0 + 0.1).astype(np.float16)
+    xs, ys = sample_stored(x, c, np.random.default_rng(0), 6, 32)
+    assert xs.shape == ys.shape == (6, 3, 32, 32) and xs.dtype == ys.dtype == np.float32
+    np.testing.assert_allclose(xs - ys, 0.1, atol=2e-3)
+    assert len({a.tobytes() for a in ys}) == 6  # different crops and orientations
+    with pytest.raises(SystemExit, match="larger than the stored crops"):
+        sample_stored(x, c, np.random.default_rng(0), 1, 96)
+
+
+@pytest.mark.slow
+def test_pairs_made_once_train_a_network(tmp_path: Path) -> None:
+    """``--make N --data DIR`` writes degraded pairs (here after the agent's JPEG step, the slow
+    part), once for training and once from the held-out photos; ``--data DIR`` then trains on
+    them and validates on the held-out pairs, per model."""
+    from irpilot.cli import main
+    from irpilot.config import settings
+    from irpilot.train.compact import load_pairs
+
+    if settings.data_dir is None or not (Path(settings.data_dir) / "T91").is_dir():
+        pytest.skip("no training photos (IRPILOT_DATA_DIR)")
+    data = tmp_path / "pairs"
+    models = "real_defocus_blur+real_jpeg>dejpeg:1"
+    base = ["train", "tool", "defocus_deblur", "--models", models, "--clean-share", "0", "--data", str(data)]
+    assert main([*base, "--make", "2", "--crop", "48", "--seed", "3"]) == 0
+    assert main([*base, "--make", "1", "--crop", "48", "--photos", "val"]) == 0
+    x, c, m = load_pairs(data, "train")
+    assert x.shape == c.shape == (2, 3, 48, 48) and x.dtype == np.float16 and c.dtype == np.uint8
+    assert list(m) == ["real_defocus_blur+real_jpeg>dejpeg"] * 2
+    # the stored input is the JPEG network's output, off the 8-bit grid a JPEG file is on
+    assert not np.allclose(x[0].astype(np.float32) * 255, np.round(x[0].astype(np.float32) * 255), atol=1e-3)
+    out = tmp_path / "run"
+    assert main([*base, "--out", str(out), "--max-steps", "3", "--widths", "4,8", "--size", "32", "--batch", "2"]) == 0
+    events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert "2 stored pairs of 48 px" in events[0]["data"] and events[0]["val_crops"] == 1
+    evals = [e for e in events if e["event"] == "eval"]
+    assert evals[-1]["step"] == 3 and np.isfinite(evals[-1]["real_defocus_blur+real_jpeg>dejpeg_out"])

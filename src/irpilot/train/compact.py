@@ -22,6 +22,12 @@ Another task is one more :data:`RECIPES` entry.
 
     irpilot train tool desnow --out runs/compact_desnow --minutes 30
     irpilot train tool desnow --minutes 10 --resume --export src/irpilot/assets/compact_desnow.safetensors
+
+A model that ends with a slow agent step (``>dejpeg``: the JPEG network, about 1 s a 192 px crop on
+one thread) is better made once and stored: ``--make N --data DIR`` writes N (degraded, clean)
+pairs of ``--crop`` px (several processes with different ``--seed``; once with ``--photos val``
+for the held-out photos), and ``--data DIR`` trains on random crops of them (rotated and flipped)
+and validates on the held-out pairs, whole.
 """
 
 from __future__ import annotations
@@ -117,6 +123,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reset-best", action="store_true",
                    help="with --resume: forget the best validation score so far (a fine-tune with another recipe)")
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
+    p.add_argument("--data", type=Path, default=None,
+                   help="train on stored pairs of this folder (made by --make) instead of degrading crops on the "
+                   "fly: for models whose agent step is slow (e.g. '>dejpeg', about 0.8 s a 128 px crop)")
+    p.add_argument("--make", type=int, default=0, metavar="N",
+                   help="write N (degraded, clean) pairs of the recipe into --data, then stop; run several with "
+                   "different --seed, and once with --photos val for validation")
+    p.add_argument("--photos", choices=("train", "val"), default="train",
+                   help="with --make: crops of the training photos or of the held-out ones (validation)")
+    p.add_argument("--crop", type=int, default=192, help="with --make: side of the stored crops")
 
 
 def split_photos(every: int = 10) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
@@ -152,7 +167,8 @@ def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndar
 #: the agent's steps a training model can end with (``MODEL>STEP``): the tools whose output the
 #: network is given, as the agent would give it (a dehazing step after denoising a hazy, noisy photo;
 #: a deraining step after the x4 step, ``rain+low_resolution>upscaled``, whose target is the clean crop)
-AFTER_STEPS: dict[str, tuple[str, ...]] = {"denoised": ("dncnn_color_blind", "ffdnet_color"), "upscaled": ("sr_net_x4",)}
+AFTER_STEPS: dict[str, tuple[str, ...]] = {"denoised": ("dncnn_color_blind", "ffdnet_color"), "upscaled": ("sr_net_x4",),
+                                          "dejpeg": ("jpeg_ycc_net",)}
 
 
 def model_degrade(name: str, clean: np.ndarray, seed: int, levels: dict[str, str] | None = None,
@@ -264,6 +280,76 @@ def sample_batch(recipe: Recipe, photos: list[np.ndarray], p: np.ndarray, rng: n
     return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
 
 
+#: pairs per shard file of :func:`make_pairs`
+SHARD = 25
+
+
+def make_pairs(recipe: Recipe, n: int, out: Path, seed: int, photos: str = "train", crop: int = 192) -> int:
+    """Write ``n`` (degraded, clean) pairs of the recipe's models (and clean crops) to ``out`` in
+    shards of :data:`SHARD`: ``{photos}_{seed}_{k}.npz`` with ``x`` (the network's input, float16:
+    an agent step's output is not on the 8-bit grid), ``c`` (the clean crop, uint8), each (k, 3,
+    crop, crop), and ``model`` (the model of each).  Crops of the training photos, or of the
+    held-out ones with ``photos="val"``.  Returns the number written."""
+    import time
+
+    from ..imaging.convert import on_8bit_grid
+
+    train, val, _ = split_photos()
+    pool = train if photos == "train" else val
+    area = np.array([p.shape[1] * p.shape[2] for p in pool], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    xs: list[np.ndarray] = []
+    cs: list[np.ndarray] = []
+    names: list[str] = []
+    done, t0 = 0, time.perf_counter()
+    while done < n:
+        clean = on_8bit_grid(random_crop(pool[int(rng.choice(len(pool), p=area / area.sum()))], crop, rng))
+        lq, name = _degrade(recipe, clean, rng)
+        xs.append(np.clip(lq, 0, 1).astype(np.float16))
+        cs.append(np.round(clean * 255).astype(np.uint8))
+        names.append(name)
+        done += 1
+        if len(xs) == SHARD or done == n:
+            k = (done - 1) // SHARD
+            tmp = out / f".{photos}_{seed}_{k}.tmp.npz"
+            np.savez(tmp, x=np.stack(xs), c=np.stack(cs), model=np.array(names))
+            tmp.replace(out / f"{photos}_{seed}_{k}.npz")
+            print(json.dumps({"written": done, "of": n, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+            xs, cs, names = [], [], []
+    return done
+
+
+def load_pairs(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stored pairs of :func:`make_pairs`: inputs (n, 3, s, s) float16, clean crops uint8, models."""
+    files = sorted(data.glob(f"{photos}_*.npz"))
+    if not files:
+        raise SystemExit(f"no {photos} pairs in {data}: make them with --make N --photos {photos}")
+    parts = [np.load(f) for f in files]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in ("x", "c", "model"))  # type: ignore[return-value]
+
+
+def sample_stored(x: np.ndarray, c: np.ndarray, rng: np.random.Generator, n: int,
+                  size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` training pairs from stored ones: a random ``size`` crop of a random pair, the same
+    rotation and flip for its input and its clean crop."""
+    xs, ys = [], []
+    side = x.shape[-1]
+    if size > side:
+        raise SystemExit(f"--size {size} is larger than the stored crops ({side} px)")
+    for _ in range(n):
+        i = int(rng.integers(len(x)))
+        y0, x0 = int(rng.integers(side - size + 1)), int(rng.integers(side - size + 1))
+        k = int(rng.integers(8))
+        pair = []
+        for arr, scale in ((x[i], 1.0), (c[i], 1.0 / 255.0)):
+            crop = np.rot90(arr[:, y0 : y0 + size, x0 : x0 + size].astype(np.float32) * scale, k % 4, axes=(1, 2))
+            pair.append(crop[:, :, ::-1] if k >= 4 else crop)
+        xs.append(pair[0])
+        ys.append(pair[1])
+    return np.ascontiguousarray(np.stack(xs)), np.ascontiguousarray(np.stack(ys))
+
+
 def _val_items(recipe: Recipe, val: list[np.ndarray], n: int, size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Fixed (model name, clean, degraded) crops of the held-out photos: ``n`` per model, and
     ``n`` clean ones (name "clean")."""
@@ -351,12 +437,22 @@ def run(args: argparse.Namespace) -> int:
                              f"and {recipe.head}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.make:
+        if args.data is None:
+            raise SystemExit("--make needs --data, the folder the pairs go to")
+        make_pairs(recipe, args.make, args.data, args.seed, args.photos, args.crop)
+        return 0
     out: Path = args.out or Path(f"runs/compact_{recipe.task}")
     out.mkdir(parents=True, exist_ok=True)
     train, val, val_names = split_photos()
     weights = np.array([p.shape[1] * p.shape[2] for p in train], dtype=np.float64)
     weights /= weights.sum()
-    items = _val_items(recipe, val, args.val_crops, args.val_size)
+    if args.data is not None:  # stored pairs: the held-out ones, whole, validate
+        stored = load_pairs(args.data, "train")
+        vx, vc, vm = load_pairs(args.data, "val")
+        items = [(str(m), c.astype(np.float32) / 255.0, x.astype(np.float32)) for x, c, m in zip(vx, vc, vm)]
+    else:
+        items = _val_items(recipe, val, args.val_crops, args.val_size)
     try:
         model = build_net(args.arch, widths, context=not args.no_context, head=recipe.head, refine=args.refine)
     except ValueError as e:  # e.g. --refine without the haze head
@@ -378,11 +474,15 @@ def run(args: argparse.Namespace) -> int:
             "clean_share": recipe.clean_share, "command": command}
     record = JsonLog(out / "log.jsonl")
 
+    if args.data is not None:
+        meta["data"] = f"{len(stored[0])} stored pairs of {stored[0].shape[-1]} px"
     record(event="start", step=step, spent=round(spent, 1), budget=budget, **meta, val_crops=len(items),
            val_photos=val_names)
     key = "score_all" if args.select == "all" else "score"
 
     def train_step() -> float:
+        if args.data is not None:
+            return charbonnier_step(model, opt, *sample_stored(stored[0], stored[1], rng, args.batch, args.size))
         return charbonnier_step(model, opt, *sample_batch(recipe, train, weights, rng, args.batch, args.size))
 
     def evaluate() -> tuple[float, dict[str, float]]:
