@@ -245,11 +245,11 @@ def test_ensemble_averages_the_logits_of_its_members(tmp_path):
     from irpilot.cli import main
 
     # the SFT start of the default, with the tools the default calls in dncnn3_sr_x4's, prenet_rain100h's
-    # and prenet_rain100l's places: the same actions
+    # and prenet_rain100l's places and the tool it was grown by: the same actions
     static = tmp_path / "sft_start.pt"
     assert main(["train", "grow", "--init", "mix_sft_dehaze", "--replace",
                  "dncnn3_sr_x4=sr_ensemble_x4,prenet_rain100h=derain_net,prenet_rain100l=derain_cascade",
-                 "--out", str(static)]) == 0
+                 "--add-tools", "jpeg_deblur_defocus", "--offset", "-20", "--out", str(static)]) == 0
     single = LearnedPolicy(finish_agenda=False, repeat_penalty=0.0)
     twice = LearnedPolicy(weights=f"{default_weights()}+{default_weights()}", finish_agenda=False, repeat_penalty=0.0)
     pair = LearnedPolicy(weights=[default_weights(), static], finish_agenda=False, repeat_penalty=0.0)
@@ -502,6 +502,48 @@ def test_agenda_after_puts_a_skipped_blur_on_the_agenda_once_a_named_step_is_don
         LearnedPolicy(agenda_after="low_resolution>motion_blur")  # a degradation, not a task
     with pytest.raises(ConfigError, match="TASK>DEGRADATION"):
         LearnedPolicy(agenda_after="super_resolution")
+
+
+def test_after_a_jpeg_step_defocus_blur_is_treated_by_the_jpeg_step_network():
+    """The default's entries for a JPEG step: defocus blur perception read on the input joins the
+    agenda once the JPEG step is done (the network mostly stops there), and the network's defocus
+    tool is called as ``jpeg_deblur_defocus``, trained on the JPEG network's output.  The network
+    itself gives that tool next to nothing (it was added with a logit offset of -20): only the
+    entry calls it.  Before a JPEG step, or for motion blur, nothing changes."""
+    from irpilot.session import Step, ToolCall
+
+    img = np.random.default_rng(6).uniform(0, 1, (3, 96, 96)).astype(np.float32)
+    pol = LearnedPolicy()
+    names = pol.space.names
+    assert "jpeg_deblur_defocus" in names and "jpeg_deblur_motion" not in names
+
+    def observation(seen: dict[str, float], done: tuple[str, ...]) -> Observation:
+        perception = _Perception(dict(seen), dict(seen))
+        history = [Step(index=i, action=ToolCall(n, {}), task=None, input_hash="") for i, n in enumerate(done)]
+        return Observation(image=img, input_image=img, history=history, calls_left=5, perception=perception,
+                           input_perception=perception)
+
+    blurred = {"defocus_blur": 0.8, "jpeg": 0.9}
+    p = dict(zip(names, LearnedPolicy().probabilities(observation(blurred, ("jpeg_ycc_net",)))))
+    assert p["stop"] == 0.0 and p["defocus_deblur_hqs"] + p["defocus_deblur_wiener"] > 0.0
+    assert p["jpeg_deblur_defocus"] < 1e-4
+    assert dict(zip(names, LearnedPolicy(agenda_after="none").probabilities(
+        observation(blurred, ("jpeg_ycc_net",)))))["stop"] > 0.0
+    assert dict(zip(names, LearnedPolicy().probabilities(
+        observation({"motion_blur": 0.8, "jpeg": 0.9}, ("jpeg_ycc_net",)))))["stop"] > 0.0  # motion: the network's
+
+    def act(tool: str, done: tuple[str, ...]) -> str:
+        pol = LearnedPolicy()
+        q = np.zeros(len(names))
+        q[names.index(tool)] = 1.0
+        pol.probabilities = lambda obs: (pol._sync(obs), q)[1]
+        return pol.act(observation(blurred, done)).name
+
+    assert act("defocus_deblur_hqs", ("jpeg_ycc_net",)) == "jpeg_deblur_defocus"
+    assert act("defocus_deblur_wiener", ("dncnn3_dejpeg",)) == "jpeg_deblur_defocus"
+    assert act("defocus_deblur_hqs", ()) == "defocus_deblur_hqs"
+    assert act("defocus_deblur_hqs", ("ffdnet_color",)) == "defocus_deblur_hqs"
+    assert act("motion_deblur_hqs", ("jpeg_ycc_net",)) == "motion_deblur_hqs"
 
 
 def test_reveals_reads_a_step_output_for_the_degradations_it_names():

@@ -503,3 +503,29 @@ def test_derain_cascade_runs_derain_net_alone_without_prenet(monkeypatch: pytest
     assert cls.precision_tag().endswith("derain_net-only")
     img = np.random.default_rng(1).random((3, 40, 48)).astype(np.float32)
     np.testing.assert_array_equal(cls(device="cpu")(img), get_tool("derain_net", device="cpu")(img))
+
+
+@pytest.mark.parametrize("chain", [("real_defocus_blur", "real_jpeg"), ("defocus_blur", "jpeg")])
+def test_jpeg_deblur_sharpens_what_the_jpeg_step_left_blurred(chain: tuple[str, str]) -> None:
+    """``jpeg_deblur_defocus`` (the default policy's defocus tool once a JPEG step is done): on a
+    blurred, JPEG-compressed crop of a held-out photo (scikit-image's astronaut), after the agent's
+    JPEG network, it gains where the classical deconvolution changes nothing."""
+    from irpilot.degrade import degrade
+    from irpilot.quality.full_reference import psnr
+    from irpilot.tools import get_tool
+
+    if not compact.asset_exists("jpeg_deblur"):
+        pytest.skip("jpeg_deblur weights not in this install")
+    import skimage.data
+
+    from irpilot.io import from_uint8
+
+    net, meta = load_compact_net("jpeg_deblur")
+    assert sum(p.numel() for p in net.parameters()) == int(meta["params"]) < 300_000
+    assert ">dejpeg" in meta["degradations"] and "--data" in meta["command"]
+    clean = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[40:232, 160:352]))
+    for seed in (1, 2):
+        after_jpeg = get_tool("jpeg_ycc_net")(degrade(clean, list(chain), seed=seed)[0])
+        base = psnr(after_jpeg, clean)
+        assert psnr(get_tool("jpeg_deblur_defocus", device="cpu")(after_jpeg), clean) > base + 0.5
+        assert psnr(get_tool("defocus_deblur_hqs")(after_jpeg), clean) < base + 0.1

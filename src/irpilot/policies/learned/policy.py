@@ -63,8 +63,15 @@ AFTER_SR = ("derain",)
 #: crops +2.19 against +1.13 realistic, +3.44 against +3.80 protocol; validation crops +0.18;
 #: realistic_a +0.08, the protocol unchanged; BENCHMARKS.md, "Rain after brightening").  The shipped
 #: policy has called ``derain_cascade`` (which ends with ``derain_net``) in ``prenet_rain100l``'s place
-#: since 2026-12-07, so these entries apply to policies that still hold both tools
-SWAP_AFTER = (("low_light", "prenet_rain100l", "derain_net"), ("dehaze", "prenet_rain100l", "derain_net"))
+#: since 2026-12-07, so these entries apply to policies that still hold both tools.  Once a JPEG step
+#: is done the defocus tools give way to ``jpeg_deblur_defocus``, trained on the JPEG network's output
+#: of blurred photos: after that step the classical deconvolutions gain nothing (held-out crops +0.06 /
+#: -0.07 dB realistic / protocol defocus), the network +0.52 / +0.52; with the entry below
+#: (``AGENDA_AFTER``), validation crops with JPEG +2.75 -> +2.97 and +1.30 -> +1.46 dB (two seeds of 25;
+#: BENCHMARKS.md, "Deblurring after the JPEG step")
+SWAP_AFTER = (("low_light", "prenet_rain100l", "derain_net"), ("dehaze", "prenet_rain100l", "derain_net"),
+              ("dejpeg", "defocus_deblur_hqs", "jpeg_deblur_defocus"),
+              ("dejpeg", "defocus_deblur_wiener", "jpeg_deblur_defocus"))
 
 
 #: :attr:`LearnedOptions.agenda_after`'s default: motion blur perception read on a small photo joins
@@ -74,8 +81,12 @@ SWAP_AFTER = (("low_light", "prenet_rain100l", "derain_net"), ("dehaze", "prenet
 #: low resolution and no motion blur (one worse, -0.34).  Agent benchmark: realistic +0.02 /
 #: +0.01 / -0.01, protocol +0.03 / +0.01 / +0.06.  Read on the upscaled photo instead, motion blur
 #: is found on nearly every one (the x4 output is soft) and a motion tool runs on most
-#: (BENCHMARKS.md, "Motion blur after the x4 step")
-AGENDA_AFTER = (("super_resolution", "motion_blur"),)
+#: (BENCHMARKS.md, "Motion blur after the x4 step").  Defocus blur read on the input joins it once a
+#: JPEG step is done, where the network mostly stops: its tool is then ``jpeg_deblur_defocus``
+#: (``SWAP_AFTER``).  The same for motion blur was measured and not kept: the line tools lose on camera
+#: shake after JPEG, and the JPEG-step network loses on the protocol's line blur (BENCHMARKS.md,
+#: "Deblurring after the JPEG step")
+AGENDA_AFTER = (("super_resolution", "motion_blur"), ("dejpeg", "defocus_blur"))
 
 
 def default_weights(variant: str = "learned") -> Path:

@@ -20,7 +20,7 @@ from ._common import NetworkTool, register
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["CompactNetTool", "DehazeAODNet", "DehazeNet", "DerainNet", "DesnowNet", "LowLightNet", "SRNetX4"]
+__all__ = ["CompactNetTool", "DehazeAODNet", "DehazeNet", "DerainNet", "DesnowNet", "JpegDeblurDefocus", "LowLightNet", "SRNetX4"]
 
 
 def compact_card(tool_id: str, task: str, description: str, reference: str, **fields: object) -> ToolCard:
@@ -42,6 +42,8 @@ class CompactNetTool(NetworkTool):
     asset: str = ""
     #: the training options beyond the task (e.g. ``--arch aod``)
     train_options: str = ""
+    #: the ``irpilot train tool`` task that trains the weights (default: the card's task)
+    train_task: str = ""
 
     @classmethod
     def asset_name(cls) -> str:
@@ -58,7 +60,7 @@ class CompactNetTool(NetworkTool):
 
             name = Path(compact.asset_path(cls.asset_name())).name
             target = Path(settings.fetch_dir) / OWN_WEIGHTS_SUBDIR / name
-            command = " ".join(["irpilot train tool", cls.card.task, cls.train_options]).strip()
+            command = " ".join(["irpilot train tool", cls.train_task or cls.card.task, cls.train_options]).strip()
             return (f"its weights ({name}) are neither packaged nor in a weights folder's {OWN_WEIGHTS_SUBDIR}/; "
                     f"train them with `{command} --export {target}`")
         return None
@@ -419,3 +421,36 @@ class SRNetX4(CompactNetTool):
         from .dncnn import bicubic_upscale
 
         return bicubic_upscale(img, 4)
+
+
+
+@register
+class JpegDeblurDefocus(CompactNetTool):
+    """irpilot's compact network that sharpens a photo after its JPEG step."""
+
+    asset = "jpeg_deblur"
+    train_task = "defocus_deblur"
+    train_options = ("--models real_motion_blur+real_jpeg>dejpeg:0.3,motion_blur+jpeg>dejpeg:0.15,"
+                     "real_defocus_blur+real_jpeg>dejpeg:0.25,defocus_blur+jpeg>dejpeg:0.15,real_jpeg>dejpeg:0.15 "
+                     "--clean-share 0 --data DIR (after --make N --data DIR: BENCHMARKS.md, 'Deblurring after the JPEG step')")
+    card = compact_card(
+        tool_id="jpeg_deblur_defocus",
+        task="defocus_deblur",
+        description="defocus deblurring of a photo whose JPEG artefacts the agent's JPEG step (jpeg_ycc_net) has removed: "
+        "irpilot's own compact residual U-Net (0.28 M parameters; desnow_net's recipe) trained on that step's "
+        "output of blurred, compressed crops of irpilot's training photos (T91, CSet14, LIVE1 without Kodak, "
+        "classic5, scikit-image): the realistic lens defocus and camera shake and the protocol's disk and line "
+        "blur, each with its family's JPEG, and JPEG alone (1,740 stored pairs of 192 px; the weights of minute 24 of "
+        "32 on two CPU threads). After that step the deconvolutions gain next to nothing: on 12 held-out "
+        "crops (256 px), gain over the JPEG step's output, this "
+        "network +0.68 dB on realistic defocus and +0.63 on the protocol's (defocus_deblur_hqs +0.06 / -0.07), "
+        "+0.51 on realistic camera shake (shake_deblur_pnp +1.09), -0.32 on the protocol's line blur "
+        "(motion_deblur_hqs +1.74) and -0.46 on JPEG without blur: it sharpens whatever it is given, so it runs "
+        "where perception read defocus blur. The default policy calls it in place of its defocus tools once "
+        "a JPEG step is done (swap_after); made for that place, not for a photo as taken. BENCHMARKS.md, "
+        "\"Deblurring after the JPEG step\".",
+        # benchmarks/tool_speed.py --threads 2 --repeats 3 --tools jpeg_deblur_defocus desnow_net defocus_deblur_hqs,
+        # 2026-12-07, beside two other jobs: 0.80 s, 1.07x desnow_net's 0.74 (the same U-Net; 0.137 on an idle machine)
+        cpu_seconds_512=0.15,
+        reference="irpilot (irpilot train tool defocus_deblur --models ...>dejpeg --data DIR); U-Net: Ronneberger et al. 2015",
+    )
