@@ -284,6 +284,14 @@ def sample_batch(recipe: Recipe, photos: list[np.ndarray], p: np.ndarray, rng: n
 SHARD = 25
 
 
+def save_shard(out: Path, stem: str, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``out/STEM.npz`` through a temporary file renamed at the end, so that a
+    shard is whole or absent (a run stopped while writing leaves no half file to train on)."""
+    tmp = out / f".{stem}.tmp.npz"
+    np.savez(tmp, **arrays)
+    tmp.replace(out / f"{stem}.npz")
+
+
 def make_pairs(recipe: Recipe, n: int, out: Path, seed: int, photos: str = "train", crop: int = 192) -> int:
     """Write ``n`` (degraded, clean) pairs of the recipe's models (and clean crops) to ``out`` in
     shards of :data:`SHARD`: ``{photos}_{seed}_{k}.npz`` with ``x`` (the network's input, float16:
@@ -311,10 +319,8 @@ def make_pairs(recipe: Recipe, n: int, out: Path, seed: int, photos: str = "trai
         names.append(name)
         done += 1
         if len(xs) == SHARD or done == n:
-            k = (done - 1) // SHARD
-            tmp = out / f".{photos}_{seed}_{k}.tmp.npz"
-            np.savez(tmp, x=np.stack(xs), c=np.stack(cs), model=np.array(names))
-            tmp.replace(out / f"{photos}_{seed}_{k}.npz")
+            save_shard(out, f"{photos}_{seed}_{(done - 1) // SHARD}",
+                       {"x": np.stack(xs), "c": np.stack(cs), "model": np.array(names)})
             print(json.dumps({"written": done, "of": n, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
             xs, cs, names = [], [], []
     return done

@@ -104,7 +104,7 @@ def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int 
     from ..imaging.convert import on_8bit_grid
     from ..tools import get_tool
     from ..tools.classical.blind_deblur import LOW_FLOOR
-    from .compact import random_crop, split_photos
+    from .compact import random_crop, save_shard, split_photos
 
     train, val, _ = split_photos()
     pool = train if photos == "train" else val
@@ -139,11 +139,8 @@ def make_triples(n: int, out: Path, seed: int, photos: str = "train", crop: int 
         names.append(model)
         done += 1
         if len(xs) == SHARD or done == n:
-            k = (done - 1) // SHARD
-            tmp = out / f".{photos}_{seed}_{k}.tmp.npz"
             arrays = {"x": np.stack(xs), "d": np.stack(ds), "c": np.stack(cs), "model": np.array(names)}
-            np.savez(tmp, **arrays, **({"low": np.stack(lows)} if second else {}))
-            tmp.replace(out / f"{photos}_{seed}_{k}.npz")
+            save_shard(out, f"{photos}_{seed}_{(done - 1) // SHARD}", {**arrays, **({"low": np.stack(lows)} if second else {})})
             print(json.dumps({"written": done, "of": n, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
             xs, ds, lows, cs, names = [], [], [], [], []
     return done
