@@ -211,6 +211,8 @@ def test_pairs_made_once_train_a_network(tmp_path: Path) -> None:
     data = tmp_path / "pairs"
     models = "real_defocus_blur+real_jpeg>dejpeg:1"
     base = ["train", "tool", "defocus_deblur", "--models", models, "--clean-share", "0", "--data", str(data)]
+    with pytest.raises(SystemExit, match="--crop must be a multiple of 8"):
+        main([*base, "--make", "1", "--crop", "50"])
     assert main([*base, "--make", "2", "--crop", "48", "--seed", "3"]) == 0
     assert main([*base, "--make", "1", "--crop", "48", "--photos", "val"]) == 0
     x, c, m = load_pairs(data, "train")
@@ -222,5 +224,6 @@ def test_pairs_made_once_train_a_network(tmp_path: Path) -> None:
     assert main([*base, "--out", str(out), "--max-steps", "3", "--widths", "4,8", "--size", "32", "--batch", "2"]) == 0
     events = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert "2 stored pairs of 48 px" in events[0]["data"] and events[0]["val_crops"] == 1
+    assert events[0]["degradations"] == "real_defocus_blur+real_jpeg>dejpeg"
     evals = [e for e in events if e["event"] == "eval"]
     assert evals[-1]["step"] == 3 and np.isfinite(evals[-1]["real_defocus_blur+real_jpeg>dejpeg_out"])

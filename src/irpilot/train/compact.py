@@ -125,7 +125,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--export", type=Path, default=None, help="copy the best weights here at the end")
     p.add_argument("--data", type=Path, default=None,
                    help="train on stored pairs of this folder (made by --make) instead of degrading crops on the "
-                   "fly: for models whose agent step is slow (e.g. '>dejpeg', about 0.8 s a 128 px crop)")
+                   "fly: for models whose agent step is slow (e.g. '>dejpeg', about 1 s a 192 px crop on one thread)")
     p.add_argument("--make", type=int, default=0, metavar="N",
                    help="write N (degraded, clean) pairs of the recipe into --data, then stop; run several with "
                    "different --seed, and once with --photos val for validation")
@@ -446,6 +446,8 @@ def run(args: argparse.Namespace) -> int:
     if args.make:
         if args.data is None:
             raise SystemExit("--make needs --data, the folder the pairs go to")
+        if args.crop % m:
+            raise SystemExit(f"--crop must be a multiple of {m} (the network validates on whole stored crops), got {args.crop}")
         make_pairs(recipe, args.make, args.data, args.seed, args.photos, args.crop)
         return 0
     out: Path = args.out or Path(f"runs/compact_{recipe.task}")
@@ -480,8 +482,9 @@ def run(args: argparse.Namespace) -> int:
             "clean_share": recipe.clean_share, "command": command}
     record = JsonLog(out / "log.jsonl")
 
-    if args.data is not None:
+    if args.data is not None:  # what the network trained on is what the pairs hold, whatever --models says now
         meta["data"] = f"{len(stored[0])} stored pairs of {stored[0].shape[-1]} px"
+        meta["degradations"] = ",".join(sorted({str(v) for v in stored[2]}))
     record(event="start", step=step, spent=round(spent, 1), budget=budget, **meta, val_crops=len(items),
            val_photos=val_names)
     key = "score_all" if args.select == "all" else "score"
