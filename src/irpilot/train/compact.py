@@ -335,25 +335,28 @@ def load_pairs(data: Path, photos: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     return tuple(np.concatenate([p[k] for p in parts]) for k in ("x", "c", "model"))  # type: ignore[return-value]
 
 
-def sample_stored(x: np.ndarray, c: np.ndarray, rng: np.random.Generator, n: int,
-                  size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` training pairs from stored ones: a random ``size`` crop of a random pair, the same
-    rotation and flip for its input and its clean crop."""
-    xs, ys = [], []
-    side = x.shape[-1]
+def crop_stored(parts: list[tuple[np.ndarray, float]], rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    """``n`` random ``size`` crops of stored samples: for each, one random sample of ``parts``
+    (arrays (m, C, s, s), each with the factor that brings it to [0, 1]), all cropped at the same
+    place and rotated and flipped alike, their channels stacked: (n, sum of C, size, size) float32."""
+    side = parts[0][0].shape[-1]
     if size > side:
         raise SystemExit(f"--size {size} is larger than the stored crops ({side} px)")
+    out = []
     for _ in range(n):
-        i = int(rng.integers(len(x)))
-        y0, x0 = int(rng.integers(side - size + 1)), int(rng.integers(side - size + 1))
-        k = int(rng.integers(8))
-        pair = []
-        for arr, scale in ((x[i], 1.0), (c[i], 1.0 / 255.0)):
-            crop = np.rot90(arr[:, y0 : y0 + size, x0 : x0 + size].astype(np.float32) * scale, k % 4, axes=(1, 2))
-            pair.append(crop[:, :, ::-1] if k >= 4 else crop)
-        xs.append(pair[0])
-        ys.append(pair[1])
-    return np.ascontiguousarray(np.stack(xs)), np.ascontiguousarray(np.stack(ys))
+        i = int(rng.integers(len(parts[0][0])))
+        y0, x0 = (int(v) for v in rng.integers(0, side - size + 1, size=2))
+        stack = np.concatenate([arr[i].astype(np.float32) * np.float32(scale) for arr, scale in parts])
+        stack = np.rot90(stack[:, y0 : y0 + size, x0 : x0 + size], (k := int(rng.integers(8))) % 4, axes=(1, 2))
+        out.append(stack[:, :, ::-1] if k >= 4 else stack)
+    return np.ascontiguousarray(np.stack(out))
+
+
+def sample_stored(x: np.ndarray, c: np.ndarray, rng: np.random.Generator, n: int,
+                  size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` training pairs from stored ones (:func:`crop_stored`): the input and its clean crop."""
+    stack = crop_stored([(x, 1.0), (c, 1.0 / 255.0)], rng, n, size)
+    return np.ascontiguousarray(stack[:, : x.shape[1]]), np.ascontiguousarray(stack[:, x.shape[1] :])
 
 
 def _val_items(recipe: Recipe, val: list[np.ndarray], n: int, size: int) -> list[tuple[str, np.ndarray, np.ndarray]]:

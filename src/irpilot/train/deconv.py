@@ -201,23 +201,12 @@ def validate(model: Any, vx: np.ndarray, vd: np.ndarray, vl: np.ndarray | None, 
 def _batch(x: np.ndarray, d: np.ndarray, low: np.ndarray | None, c: np.ndarray, rng: np.random.Generator, n: int,
            size: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random (input: shaken and deconvolved stacked, 6 channels, or 9 with the second
-    deconvolution ``low``; target) crops."""
-    ins, tgts = [], []
-    for _ in range(n):
-        i = int(rng.integers(len(x)))
-        y0, x0 = (int(v) for v in rng.integers(0, x.shape[-1] - size + 1, size=2))
-        parts = [x[i].astype(np.float32) / 255, d[i].astype(np.float32)]
-        if low is not None:
-            parts.append(low[i].astype(np.float32))
-        stack = np.concatenate([*parts, c[i].astype(np.float32) / 255])
-        stack = stack[:, y0 : y0 + size, x0 : x0 + size]
-        k = int(rng.integers(8))
-        stack = np.rot90(stack, k % 4, axes=(1, 2))
-        if k >= 4:
-            stack = stack[:, :, ::-1]
-        ins.append(stack[:-3])
-        tgts.append(stack[-3:])
-    return np.ascontiguousarray(np.stack(ins)), np.ascontiguousarray(np.stack(tgts))
+    deconvolution ``low``; target) crops (:func:`.compact.crop_stored`)."""
+    from .compact import crop_stored
+
+    parts = [(x, 1.0 / 255), (d, 1.0), *([(low, 1.0)] if low is not None else []), (c, 1.0 / 255)]
+    stack = crop_stored(parts, rng, n, size)
+    return np.ascontiguousarray(stack[:, :-3]), np.ascontiguousarray(stack[:, -3:])
 
 
 def grow_inputs(model: Any, start: Any) -> None:

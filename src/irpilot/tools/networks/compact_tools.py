@@ -423,16 +423,17 @@ class SRNetX4(CompactNetTool):
         return bicubic_upscale(img, 4)
 
 
-
 @register
 class JpegDeblurDefocus(CompactNetTool):
-    """irpilot's compact network that sharpens a photo after its JPEG step."""
+    """irpilot's compact network that sharpens a photo after its JPEG step.  Its training pairs are
+    made first with the same options and ``--make N`` (the trainer says so when ``DIR`` has none;
+    BENCHMARKS.md, "Deblurring after the JPEG step")."""
 
     asset = "jpeg_deblur"
     train_task = "defocus_deblur"
     train_options = ("--models real_motion_blur+real_jpeg>dejpeg:0.3,motion_blur+jpeg>dejpeg:0.15,"
                      "real_defocus_blur+real_jpeg>dejpeg:0.25,defocus_blur+jpeg>dejpeg:0.15,real_jpeg>dejpeg:0.15 "
-                     "--clean-share 0 --data DIR (after --make N --data DIR: BENCHMARKS.md, 'Deblurring after the JPEG step')")
+                     "--clean-share 0 --data DIR")
     card = compact_card(
         tool_id="jpeg_deblur_defocus",
         task="defocus_deblur",
