@@ -484,7 +484,7 @@ def test_sr_ensemble_runs_sr_net_alone_without_srmd_and_says_so(monkeypatch: pyt
     monkeypatch.setattr(srmd, "unavailable_reason", classmethod(lambda c: "files not fetched (a stand-in)"))
     cls = TOOLS.get("sr_ensemble_x4")
     assert cls.available()
-    assert cls.precision_tag().endswith("sr_net_x4-only")
+    assert "sr_net_x4-only" in cls.precision_tag()
     small = np.random.default_rng(0).random((3, 24, 30)).astype(np.float32)
     np.testing.assert_array_equal(cls(device="cpu")(small), get_tool("sr_net_x4", device="cpu")(small))
 
@@ -500,9 +500,23 @@ def test_derain_cascade_runs_derain_net_alone_without_prenet(monkeypatch: pytest
                         classmethod(lambda c: "weights absent (a stand-in)"))
     cls = TOOLS.get("derain_cascade")
     assert cls.available()
-    assert cls.precision_tag().endswith("derain_net-only")
+    assert "derain_net-only" in cls.precision_tag()
     img = np.random.default_rng(1).random((3, 40, 48)).astype(np.float32)
     np.testing.assert_array_equal(cls(device="cpu")(img), get_tool("derain_net", device="cpu")(img))
+
+
+def test_a_composite_tools_cache_tag_names_its_members_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member retrained (its card version bumped) changes the composite's cache tag, so the
+    pool never serves the composite's outputs made with the member's earlier weights."""
+    import dataclasses
+
+    from irpilot.tools import TOOLS
+
+    cls, member = TOOLS.get("sr_ensemble_x4"), TOOLS.get("sr_net_x4")
+    before = cls.precision_tag()
+    monkeypatch.setattr(member, "card", dataclasses.replace(member.card, version="99"))
+    after = cls.precision_tag()
+    assert "sr_net_x4@99" in after and after != before
 
 
 @pytest.mark.parametrize("chain", [("real_defocus_blur", "real_jpeg"), ("defocus_blur", "jpeg")])

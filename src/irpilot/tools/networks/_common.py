@@ -269,8 +269,10 @@ class CompositeTool(Tool):
     """A tool made of other registered tools, ``members`` in order: ``required`` always runs, the
     others join when they are available (their weights present).  Missing optional members do
     not make the tool unavailable; its cache tag then ends in ``-<required>-only``, so the result
-    cache keeps those outputs apart.  A subclass combines the members' runs in ``_run``
-    (``self._members``: instances of the available members, in order)."""
+    cache keeps those outputs apart.  A member's card version other than "1" joins the tag
+    (``name@version``), so a member retrained or changed never serves the composite's old outputs
+    from the cache.  A subclass combines the members' runs in ``_run`` (``self._members``:
+    instances of the available members, in order)."""
 
     members: ClassVar[tuple[str, ...]] = ()
     required: ClassVar[str] = ""
@@ -286,7 +288,10 @@ class CompositeTool(Tool):
         members = cls.available_members()
         tags = [TOOLS.get(name).precision_tag(device, precision) for name in members]
         tag = "+".join(tags) if any(tags) else ""
-        return tag if len(members) == len(cls.members) else f"{tag}-{cls.required}-only".lstrip("-")
+        if len(members) != len(cls.members):
+            tag = f"{tag}-{cls.required}-only".lstrip("-")
+        versions = [f"{name}@{v}" for name in members if (v := TOOLS.get(name).card.version) != "1"]
+        return "+".join(t for t in (tag, *versions) if t)
 
     def setup(self) -> None:
         options = {k: v for k, v in self.options.items() if k in ("device", "precision", "threads")}
