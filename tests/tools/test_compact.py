@@ -446,9 +446,14 @@ def test_x4_tool_upscales_then_restores_and_pads_odd_sides(monkeypatch: pytest.M
     assert tiled.shape == whole.shape == (3, 84, 120) and float(np.abs(tiled - whole).mean()) < 0.05
 
 
-def test_packaged_x4_weights_beat_bicubic_on_a_training_photo() -> None:
-    """The shipped ``sr_net_x4`` on a crop of a training photo downscaled by the protocol's x1/4:
-    closer to the crop than bicubic x4 (+0.8 to +1.1 dB on its held-out validation crops)."""
+@pytest.mark.parametrize(("chain", "seed", "margin"), [
+    (["low_resolution"], 0, 0.2),
+    # version 2, trained on blur before the x1/4 too, +2.84 dB; version 1 +0.26
+    (["real_defocus_blur", "real_low_resolution"], 1, 1.5),
+])
+def test_packaged_x4_weights_beat_bicubic_on_a_held_out_photo(chain: list[str], seed: int, margin: float) -> None:
+    """The shipped ``sr_net_x4`` on a crop of a held-out photo (the astronaut) made small by the
+    protocol's x1/4, or by a camera's after lens blur: closer to the crop than bicubic x4."""
     if not compact.asset_exists("super_resolution"):
         pytest.skip("super-resolution weights not in this install")
     import skimage.data
@@ -462,14 +467,14 @@ def test_packaged_x4_weights_beat_bicubic_on_a_training_photo() -> None:
     assert sum(p.numel() for p in net.parameters()) == int(meta["params"])
     assert "irpilot train tool super_resolution" in meta["command"]
     clean = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[40:200, 160:320]))
-    small = degrade(clean, ["low_resolution"], seed=0)[0]
+    small = degrade(clean, chain, seed=seed)[0]
     out = get_tool("sr_net_x4", device="cpu")(small)
 
     def psnr(a: np.ndarray) -> float:
         return float(10 * np.log10(1.0 / np.mean((np.clip(a, 0, 1).astype(np.float64) - clean) ** 2)))
 
     assert out.shape == clean.shape
-    assert psnr(out) > psnr(bicubic_upscale(small, 4)) + 0.2
+    assert psnr(out) > psnr(bicubic_upscale(small, 4)) + margin
 
 
 def test_sr_ensemble_runs_sr_net_alone_without_srmd_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -391,22 +391,26 @@ class SRNetX4(CompactNetTool):
     """irpilot's compact x4 super-resolution network: bicubic x4, then the U-Net's residual."""
 
     asset = "super_resolution"
-    train_options = "--widths 32,48,64,96"
+    train_options = ("--widths 32,48,64,96 --models real_motion_blur+real_low_resolution:0.25,"
+                     "real_defocus_blur+real_low_resolution:0.25,motion_blur+low_resolution:0.1,"
+                     "defocus_blur+low_resolution:0.1,real_low_resolution:0.2,low_resolution:0.1")
     card = compact_card(
         tool_id="sr_net_x4",
         task="super_resolution",
         description="x4 super-resolution: bicubic x4 upscaling, then irpilot's own compact residual U-Net "
-        "(0.6 M parameters, widths 32-96) restores the detail; trained 80 min on one CPU thread on irpilot's "
-        "training photos with its two x1/4 models, half each: the protocol's MATLAB bicubic and the realistic "
-        "real_low_resolution (bicubic, lanczos, area, Gaussian pre-blur or bilinear, a third sharpened). Test "
-        "crops (12, 256 px, Kodak24/CBSD68/McMaster): +0.85 dB on the protocol's x1/4 (dncnn3_sr_x4 +1.15, "
-        "span_x4 +1.52) and +0.54 on real_low_resolution (dncnn3_sr_x4 +0.42, span_x4 +0.39), one crop of 12 "
-        "worse there (-0.51); on the two sharpened inputs dncnn3_sr_x4 and span_x4 lose up to 1.8 and 3.3 dB, "
-        "this network -0.5 and +0.8 (span_x4 is ahead on 8 of the other ten); the toolbox's 4 protocol crops "
-        "+0.83. On 120 held-out cases of the training photos, alone or after another degradation (benchmarks/"
-        "sr_choice.py): +0.56 dB over bicubic against dncnn3_sr_x4's +0.48 (protocol +0.61 / +0.64, realistic "
-        "+0.50 / +0.33); the default policy's x4 tool on 2026-12-06, half of sr_ensemble_x4's average since 2026-12-07. Not trained on noise, blur or JPEG left in "
-        "the small image, nor on other factors than 4",
+        "(0.6 M parameters, widths 32-96) restores the detail. Version 2: version 1 (80 min on irpilot's "
+        "training photos with the protocol's MATLAB bicubic x1/4 and the realistic real_low_resolution: bicubic, "
+        "lanczos, area, Gaussian pre-blur or bilinear, a third sharpened) fine-tuned 45 min on one CPU thread "
+        "with small photos of blurred scenes as well: camera shake or lens defocus (realistic), line or disk "
+        "blur (protocol) before the x1/4, 70 %, and the two x1/4 models alone, 30 %. 24 held-out crops of the "
+        "training photos (256 px), gain over bicubic x4 (version 1): shake then x1/4 +0.45 (+0.15), lens "
+        "defocus then x1/4 +1.15 (+0.49), the protocol's disk blur then x1/4 +1.45 (+0.98), its line blur "
+        "-0.10 (-0.03), real_low_resolution alone +1.02 (+1.07), the protocol's x1/4 alone +1.21 (+1.40). "
+        "Half of sr_ensemble_x4's average (the default policy's x4 tool), where the two together gain "
+        "+0.39 / +1.03 / +1.38 / +0.05 / +1.44 / +2.06 on the same crops (with version 1: +0.20 / +0.61 / "
+        "+0.95 / +0.06 / +1.42 / +2.12): BENCHMARKS.md, \"sr_net_x4 version 2\". Not trained on noise or JPEG "
+        "left in the small image, nor on other factors than 4",
+        version="2",  # 2: fine-tuned with blur before the x1/4 (BENCHMARKS.md, "sr_net_x4 version 2")
         scale=4,
         multiple_of=2,  # the U-Net's 8 at the x4 output
         tile_size=128,
