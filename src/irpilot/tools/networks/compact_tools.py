@@ -407,9 +407,10 @@ class SRNetX4(CompactNetTool):
         "defocus then x1/4 +1.15 (+0.49), the protocol's disk blur then x1/4 +1.45 (+0.98), its line blur "
         "-0.10 (-0.03), real_low_resolution alone +1.02 (+1.07), the protocol's x1/4 alone +1.21 (+1.40). "
         "Half of sr_ensemble_x4's average (the default policy's x4 tool), where the two together gain "
-        "+0.39 / +1.03 / +1.38 / +0.05 / +1.44 / +2.06 on the same crops (with version 1: +0.20 / +0.61 / "
-        "+0.95 / +0.06 / +1.42 / +2.12): BENCHMARKS.md, \"sr_net_x4 version 2\". Not trained on noise or JPEG "
-        "left in the small image, nor on other factors than 4",
+        "+0.39 / +1.03 / +1.38 / +0.05 / +1.44 / +2.06 on the same crops; at the 120 held-out x4 steps of "
+        "benchmarks/sr_choice.py the ensemble gains +0.79 dB with version 2, +0.67 with version 1: "
+        "BENCHMARKS.md, \"sr_net_x4 version 2\". Not trained on noise or JPEG left in the small image, nor "
+        "on other factors than 4",
         version="2",  # 2: fine-tuned with blur before the x1/4 (BENCHMARKS.md, "sr_net_x4 version 2")
         scale=4,
         multiple_of=2,  # the U-Net's 8 at the x4 output
