@@ -91,8 +91,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of crops left clean (default: the task's recipe, e.g. 0.1 for desnow)")
     p.add_argument("--models", default=None, metavar="NAME:SHARE,...",
                    help="the degradation models trained on, with their shares, instead of the recipe's: a "
-                   "degradation, several joined by '+', optionally followed by '>denoised' (the crop then goes "
-                   "through one of the agent's denoisers), e.g. real_haze:0.4,haze:0.4,real_haze+real_noise>denoised:0.2")
+                   "degradation, several joined by '+', optionally followed by '>STEP', an agent step the crop then "
+                   "goes through (denoised: one of the agent's denoisers; upscaled: the x4 network; dejpeg: the JPEG "
+                   "network), e.g. real_haze:0.4,haze:0.4,real_haze+real_noise>denoised:0.2")
     p.add_argument("--highlights", type=float, default=None,
                    help="share of realistically darkened crops given light sources (default: none)")
     p.add_argument("--level-share", type=float, default=None,
