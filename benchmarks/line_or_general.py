@@ -22,7 +22,11 @@ Every case is one JSON line (``--out FILE`` appends them); ``--table`` summarise
 and adds, for cases with the fields, the motion step as the agent runs it, with the residual rule
 (``--residual-threshold``: decline where a general kernel of the line deconvolution's output has
 less axis mass) and with the two tools' outputs averaged where the line is kept.  ``--dejpeg``
-names the JPEG step of the ``+dejpeg`` conditions.
+names the JPEG step of the ``+dejpeg`` conditions.  Each case also records the learned line
+check's reading (``shake_probability``), and the table compares the motion step by version 4 of the
+motion tools and by version 5, which also declines where the check reads camera shake;
+``--held-out`` draws the random crops from the held-out training photos only (every 10th, as
+``irpilot.train.compact.split_photos`` holds them out), which the check does not train on.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ def cases(args: argparse.Namespace) -> Iterator[tuple[str, np.ndarray]]:
         from irpilot.train.compact import random_crop, split_photos
 
         train, val, _ = split_photos()
-        pool = [p for p in train + val if min(p.shape[1:]) >= args.random_size]
+        pool = [p for p in (val if args.held_out else train + val) if min(p.shape[1:]) >= args.random_size]
         rng = np.random.default_rng(args.seed)
         for j in range(args.random):
             yield f"random{args.seed}_{j}", on_8bit_grid(random_crop(pool[int(rng.integers(len(pool)))], args.random_size, rng))
@@ -87,6 +91,7 @@ def measure(args: argparse.Namespace) -> None:
         motion_kernel,
         shake_not_line,
     )
+    from irpilot.tools.classical.line_check import shake_probability
 
     hqs, pnp = get_tool("motion_deblur_hqs"), get_tool("shake_deblur_pnp")
     out = open(args.out, "a") if args.out else None
@@ -125,6 +130,9 @@ def measure(args: argparse.Namespace) -> None:
                 # hedge between the two kernels; where it declines, its fallback's output alone)
                 "gain_average": round(psnr(0.5 * (by_line + by_pnp) if passes else by_pnp, img) - base, 2),
                 "residual_axis_mass": None if residual is None else round(residual, 3),
+                # the learned line check's reading (version 5 of the motion tools declines at
+                # LINE_CHECK_THRESHOLD or more where the line passes)
+                "shake_probability": None if (p := shake_probability(x)) is None else round(p, 3),
                 # motion_deblur_hqs as it is, and version 3's work (the line estimate, and its
                 # deconvolution where the line passes), timed in the same run
                 "seconds_hqs": round(tool_seconds, 3),
@@ -173,7 +181,41 @@ def table(paths: list[str], residual_threshold: float = 0.7) -> str:
         ratios = span([r["general_ratio"] / r["line_ratio"] for r in ps])
         axes = span([r["axis_mass"] for r in ps])
         lines.append(f"| {cond} | {len(rs)} | {len(ps)} | {ratios} | {axes} | {gains(dec)} | {gains(kept)} | {seconds} |")
-    lines += ["", residual_table(rows, residual_threshold)]
+    lines += ["", residual_table(rows, residual_threshold), "", check_table(rows)]
+    return "\n".join(lines)
+
+
+def check_table(rows: list[dict]) -> str:
+    """Per condition, the agent's motion step (``motion_deblur_hqs``, and its fallback
+    ``shake_deblur_pnp`` where it declines) by version 4 of the motion tools and by version 5,
+    which also declines where the learned line check reads camera shake."""
+    from irpilot.tools.classical.deblur import LINE_CHECK_THRESHOLD
+
+    lines = [
+        f"| condition | cases | line kept (version 4) | of those, the check reads shake (p >= {LINE_CHECK_THRESHOLD}): "
+        "cases, line / pnp gain | motion step, version 4 (worse) | version 5 (worse) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for cond in CONDITIONS:
+        rs = [r for r in rows if r["condition"] == cond and r.get("shake_probability") is not None]
+        if not rs:
+            continue
+
+        def kept(r: dict) -> bool:
+            return r["line_passes"] and not r["declined"]
+
+        def checked(r: dict) -> bool:
+            return kept(r) and r["shake_probability"] >= LINE_CHECK_THRESHOLD
+
+        def step(values: list[float]) -> str:
+            return f"{np.mean(values):+.2f} ({sum(v < -0.05 for v in values)})"
+
+        v4 = [r["gain_line"] if kept(r) else r["gain_pnp"] for r in rs]
+        v5 = [r["gain_line"] if kept(r) and not checked(r) else r["gain_pnp"] for r in rs]
+        sel = [r for r in rs if checked(r)]
+        moved = (f"{len(sel)}: {np.mean([r['gain_line'] for r in sel]):+.2f} / {np.mean([r['gain_pnp'] for r in sel]):+.2f} dB"
+                 if sel else "0")
+        lines.append(f"| {cond} | {len(rs)} | {sum(map(kept, rs))} | {moved} | {step(v4)} | {step(v5)} |")
     return "\n".join(lines)
 
 
@@ -217,6 +259,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=320, help="their side")
     ap.add_argument("--random", type=int, default=0, help="random crops of every training photo")
     ap.add_argument("--random-size", type=int, default=288)
+    ap.add_argument("--held-out", action="store_true",
+                    help="random crops of the held-out training photos only (the line check does not train on them)")
     ap.add_argument("--seed", type=int, default=5, help="seeds the blur, the JPEG and the random crops")
     ap.add_argument("--conditions", default="protocol,shake", help=f"of {', '.join(CONDITIONS)}")
     ap.add_argument("--dejpeg", default="dncnn3_dejpeg", help="the JPEG tool of the +dejpeg conditions")

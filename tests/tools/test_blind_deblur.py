@@ -320,6 +320,36 @@ def test_motion_tools_leave_camera_shake_that_a_line_fits_to_the_blind_tool() ->
 
 
 
+def test_the_line_check_leaves_straight_camera_shake_to_the_blind_tool() -> None:
+    """Generated camera shake on a crop of a held-out photo (the astronaut) that the line kernel
+    fits and the general kernel does not tell from a line (version 4 kept it): the learned line
+    check reads camera shake and the motion tools return the image unchanged, for their fallback;
+    the protocol's line blur of the same crop the check reads as a line and the tools deconvolve."""
+    import skimage.data
+
+    from irpilot.degrade import degrade, get_degradation
+    from irpilot.io import from_uint8
+    from irpilot.tools.classical.deblur import (
+        LINE_CHECK_THRESHOLD,
+        MOTION_FIT_RATIO,
+        _general_kernel_fits_better,
+        estimate_motion_kernel,
+    )
+    from irpilot.tools.classical.line_check import shake_probability
+
+    sharp = from_uint8(np.ascontiguousarray(skimage.data.astronaut()[20:340, 100:420]))
+    shake = get_degradation("real_motion_blur")
+    shaken = shake.apply(sharp, shake.sample(np.random.default_rng([5, 0])))
+    _, info = estimate_motion_kernel(shaken)
+    line = info["score"] / info["sharp_score"]
+    assert line < MOTION_FIT_RATIO and not _general_kernel_fits_better(shaken, line)  # version 4 kept the line
+    assert shake_probability(shaken) >= LINE_CHECK_THRESHOLD
+    tool = get_tool("motion_deblur_hqs")
+    assert np.array_equal(tool(shaken), shaken)
+    blurred, _ = degrade(sharp, ["motion_blur"], seed=0)
+    assert shake_probability(blurred) < 0.1
+    assert psnr(tool(blurred), sharp) > psnr(blurred, sharp) + 3.0
+
 @pytest.mark.weights
 def test_blur_in_linear_light_is_found_and_undone_there() -> None:
     """A camera blurs light, before its tone curve: the realistic family's shake made in linear

@@ -33,7 +33,7 @@ def _parse_tools(spec: str | None) -> dict[str, list[str]] | None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..pool import add_pool_arguments
-    from ..train import compact, deconv, dejpeg, experience, niqe, perception, probe, tone
+    from ..train import compact, deconv, dejpeg, experience, line_check, niqe, perception, probe, tone
 
     p = sub.add_parser("train", help="train irpilot's learned parts: perception, NIQE, explore's experience, "
                                      "the learned policy (expert search, SFT, GRPO)")
@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("dejpeg", dejpeg, "the colour JPEG tool's chroma network (jpeg_ycc_net) on JPEG crops of training photos"),
         ("tone", tone, "the low-light tool's tone-curve selector (hsv_value_inverse) on darkened and other training crops"),
         ("deconv", deconv, "the camera-shake deblurring tool's refinement network (shake_deblur_pnp) on shaken crops of training photos"),
+        ("linecheck", line_check, "the motion tools' line check: the protocol's line blur or camera shake, from the spectrum"),
         ("tool", compact, "irpilot's compact network of a task (e.g. desnow_net) on degraded crops of training photos"),
     ):
         sp = tsub.add_parser(name, help=text, description=(module.__doc__ or "").split("\n\n")[0])

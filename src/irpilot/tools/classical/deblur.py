@@ -292,7 +292,7 @@ class _MotionMixin:
             return _Kernel(motion_kernel(float(args["sigma"]), float(args["angle"])))
         k, info = estimate_motion_kernel(img)
         line = info["score"] / max(info["sharp_score"], 1e-12)
-        if line >= MOTION_FIT_RATIO or _general_kernel_fits_better(img, line):
+        if line >= MOTION_FIT_RATIO or _general_kernel_fits_better(img, line) or _reads_as_shake(img):
             return None
         return _Kernel(k)
 
@@ -302,6 +302,21 @@ def shake_not_line(line_ratio: float, general_ratio: float, axis_mass: float) ->
     and axis mass ``axis_mass`` explains the spectrum much better than the line kernel (misfit
     ratio ``line_ratio``) and is not itself a line: camera shake, not a line blur."""
     return general_ratio < LINE_OVER_GENERAL * line_ratio and axis_mass < LINE_AXIS_MASS
+
+
+#: the learned line check (:mod:`.line_check`): where the line passes, the motion tools also
+#: decline when the check reads camera shake at this probability or more.  Chosen on the held-out
+#: training photos (``irpilot train linecheck``'s report): above every held-out protocol case whose
+#: line passes, in each context (BENCHMARKS.md, "Camera shake: a learned line check")
+LINE_CHECK_THRESHOLD = 0.9
+
+
+def _reads_as_shake(img: np.ndarray) -> bool:
+    """The learned line check reads camera shake in ``img`` (never without its weights)."""
+    from .line_check import shake_probability
+
+    p = shake_probability(img)
+    return p is not None and p >= LINE_CHECK_THRESHOLD
 
 
 def _general_kernel_fits_better(img: np.ndarray, line_ratio: float) -> bool:
@@ -417,15 +432,16 @@ class MotionDeblurWiener(_MotionMixin, _Deblur):
             "Wiener filter (fast).  The exact off-centre kernel undoes the blur's content shift.  "
             "Returns the image unchanged unless a line kernel explains the spectrum clearly better than "
             "no blur (misfit ratio below 0.6), and when a general kernel estimated blind explains it "
-            "much better still and is not a line (camera shake: its line fit would deconvolve it into "
-            "ghosts).  Fitted to the benchmark protocol's one-sided line kernel: "
+            "much better still and is not a line, or when a small network reading the spectrum calls the "
+            "blur camera shake (irpilot's line check, probability 0.9 or more; trained on shaken and "
+            "line-blurred crops of the training photos): its line fit would deconvolve shake into ghosts.  Fitted to the benchmark protocol's one-sided line kernel: "
             "camera shake needs shake_deblur_pnp, "
             "which the agent runs when this tool returns the image unchanged (its fallback).  "
             "Periodic texture and water ripples can pass the check on a sharp photo (2 of 24 sharp "
             "384 px training crops deconvolved into streaks; BENCHMARKS.md, 'The deblurring tools on "
             "sharp photos'): call it on motion-blurred photos only."
         ),
-        version="4",  # 2: the no-blur check; 3: its stricter ratio (0.6); 4: line or general kernel
+        version="5",  # 2: the no-blur check; 3: its stricter ratio (0.6); 4: line or general kernel; 5: the line check
         fallback="shake_deblur_pnp",
         tiling=False,
         cpu_seconds_512=0.56,
@@ -445,14 +461,15 @@ class MotionDeblurHQS(_MotionMixin, _Deblur):
             "(fewer ringing and noise artefacts, slower).  Returns the image unchanged unless a "
             "line kernel explains the spectrum clearly better than no blur (misfit ratio below 0.6), "
             "and when a general kernel estimated blind explains it much better still and is not a "
-            "line (camera shake).  "
+            "line, or when irpilot's line check (a small network reading the spectrum) calls the blur "
+            "camera shake.  "
             "Fitted to the benchmark protocol's one-sided line kernel: camera shake needs shake_deblur_pnp, "
             "which the agent runs when this tool returns the image unchanged (its fallback).  "
             "Periodic texture and water ripples can pass the check on a sharp photo (2 of 24 sharp "
             "384 px training crops deconvolved into streaks; BENCHMARKS.md, 'The deblurring tools on "
             "sharp photos'): call it on motion-blurred photos only."
         ),
-        version="4",  # 2: the no-blur check; 3: its stricter ratio (0.6); 4: line or general kernel
+        version="5",  # 2: the no-blur check; 3: its stricter ratio (0.6); 4: line or general kernel; 5: the line check
         fallback="shake_deblur_pnp",
         tiling=False,
         cpu_seconds_512=2.5,

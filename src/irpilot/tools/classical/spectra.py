@@ -55,6 +55,22 @@ def freq_grid(n: int = N_WELCH):
     return fy, fx, band
 
 
+def anisotropy_map(img: np.ndarray, n: int = N_WELCH) -> np.ndarray:
+    """The anisotropic part of ``img``'s log power spectrum (3, H, W) or (H, W): the log Welch
+    periodogram of its luma minus the mean of each radial band (bands 1 to ``n // 2 - 1``; the
+    rest 0), centred (``fftshift``), float32 (n, n).  What a blur kernel's shape leaves in a
+    spectrum once the photo's isotropic fall-off is taken out: the input of the motion tools'
+    learned line check (:mod:`.line_check`)."""
+    y = luma(img) if img.ndim == 3 else np.asarray(img, dtype=np.float32)
+    logp = np.log(welch(y, n) + 1e-10)
+    _, _, band = freq_grid(n)
+    out = np.zeros_like(logp)
+    for r in range(1, n // 2):
+        m = band == r
+        out[m] = logp[m] - logp[m].mean()
+    return np.fft.fftshift(out).astype(np.float32)
+
+
 def band_variance_score(res: np.ndarray, band: np.ndarray, rmin: int, rmax: int) -> float:
     """Anisotropy of a log spectrum ``res``: its variance within each radial band ``rmin``-``rmax``
     (:func:`freq_grid`), weighted by the band's size and summed (0 for an isotropic spectrum)."""
