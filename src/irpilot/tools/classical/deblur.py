@@ -305,9 +305,9 @@ def shake_not_line(line_ratio: float, general_ratio: float, axis_mass: float) ->
 
 
 #: the learned line check (:mod:`.line_check`): where the line passes, the motion tools also
-#: decline when the check reads camera shake at this probability or more.  Chosen on the held-out
-#: training photos (``irpilot train linecheck``'s report): above every held-out protocol case whose
-#: line passes, in each context (BENCHMARKS.md, "Camera shake: a learned line check")
+#: decline when the check reads camera shake at this probability or more.  Set before the check was
+#: trained; on the held-out training photos (``irpilot train linecheck``'s report) it lies above every
+#: protocol case whose line passes, in each context (BENCHMARKS.md, "Camera shake: a learned line check")
 LINE_CHECK_THRESHOLD = 0.9
 
 
@@ -433,9 +433,10 @@ class MotionDeblurWiener(_MotionMixin, _Deblur):
             "Returns the image unchanged unless a line kernel explains the spectrum clearly better than "
             "no blur (misfit ratio below 0.6), and when a general kernel estimated blind explains it "
             "much better still and is not a line, or when a small network reading the spectrum calls the "
-            "blur camera shake (irpilot's line check, probability 0.9 or more; trained on shaken and "
-            "line-blurred crops of the training photos): its line fit would deconvolve shake into ghosts.  Fitted to the benchmark protocol's one-sided line kernel: "
-            "camera shake needs shake_deblur_pnp, "
+            "blur camera shake (irpilot's line check, probability 0.9 or more, on photos of 192 px a side "
+            "or more; trained on shaken and line-blurred crops of the training photos): its line fit "
+            "would deconvolve shake into ghosts.  Fitted to the benchmark protocol's one-sided line "
+            "kernel: camera shake needs shake_deblur_pnp, "
             "which the agent runs when this tool returns the image unchanged (its fallback).  "
             "Periodic texture and water ripples can pass the check on a sharp photo (2 of 24 sharp "
             "384 px training crops deconvolved into streaks; BENCHMARKS.md, 'The deblurring tools on "
