@@ -83,7 +83,7 @@ def test_a_few_training_steps_write_a_check_that_loads_back(tmp_path: Path, monk
     val = line_check.collect(4, 1, part="val")
     assert np.isfinite(val["ratios"]).all()  # the held-out part records the line misfit ratio
     args = argparse.Namespace(out=tmp_path, seeds="3", n=3, val_seed=4, val_n=1, collect_only=False, epochs=2,
-                              width=4, lr=1e-3, seed=0, threads=1, contexts="", extra="",
+                              width=4, lr=1e-3, seed=0, threads=1, contexts="", extra="", val_extra="",
                               export=tmp_path / "check.safetensors")
     assert line_check.run(args) == 0
     assert (tmp_path / "data_train_seed3_n3.npz").exists() and (tmp_path / "data_val_seed4_n1.npz").exists()

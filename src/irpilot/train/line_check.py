@@ -45,6 +45,9 @@ CONTEXTS: dict[str, tuple[str, str, float]] = {
     "jpeg": ("motion_blur+jpeg>dejpeg", "real_motion_blur+real_jpeg>dejpeg", 0.2),  # after the JPEG step
     "noise": ("motion_blur+noise>denoised", "real_motion_blur+real_noise>denoised", 0.2),  # after denoising
     "x4": ("motion_blur+low_resolution>upscaled", "real_motion_blur+real_low_resolution>upscaled", 0.2),  # after x4
+    # rain or haze still on the photo (a policy may deblur before deraining or dehazing)
+    "rain": ("rain+motion_blur", "real_rain+real_motion_blur", 0.0),
+    "haze": ("haze+motion_blur", "real_haze+real_motion_blur", 0.0),
 }
 
 #: crop sides drawn for each case
@@ -65,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         + ", ".join(f"{k}:{v[2]}" for k, v in CONTEXTS.items()) + "), e.g. alone:1")
     p.add_argument("--extra", default="", metavar="SEED:N:CONTEXTS;...",
                    help="more cached crops to train on, made with other --contexts, e.g. '3:1500:alone:1'")
+    p.add_argument("--val-extra", default="", metavar="SEED:N:CONTEXTS;...",
+                   help="more held-out crops to report on, made with other --contexts, e.g. '10:200:rain:1,haze:1'")
     p.add_argument("--collect-only", action="store_true", help="collect (cache) the data of --seeds and --val-seed and stop")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--width", type=int, default=16, help="channels of the first convolution")
@@ -210,6 +215,8 @@ def report(p: np.ndarray, val: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     rows = []
     for ci, name in enumerate(CONTEXTS):
         sel = val["contexts"] == ci
+        if not sel.any():
+            continue
         passes = sel & (val["ratios"] < MOTION_FIT_RATIO)
         row: dict[str, Any] = {"context": name, "cases": int(sel.sum()),
                                "accuracy": round(float(((p[sel] > 0.5) == val["labels"][sel]).mean()), 3)}
@@ -232,6 +239,8 @@ def run(args: argparse.Namespace) -> int:
             _data(out, s, args.n, contexts=args.contexts)
         if args.val_seed >= 0:
             _data(out, args.val_seed, args.val_n, part="val")
+        for s, n, c in _extra(args.val_extra):
+            _data(out, s, n, part="val", contexts=c)
         return 0
     if args.threads:
         import torch
@@ -239,7 +248,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     train = _stack([_data(out, s, args.n, contexts=args.contexts) for s in seeds]
                    + [_data(out, int(s), n, contexts=c) for s, n, c in _extra(args.extra)])
-    val = _data(out, args.val_seed, args.val_n, part="val") if args.val_seed >= 0 else None
+    vals = ([_data(out, args.val_seed, args.val_n, part="val")] if args.val_seed >= 0 else []) + [
+        _data(out, s, n, part="val", contexts=c) for s, n, c in _extra(args.val_extra)]
+    val = _stack(vals) if vals else None
     net = _train(train, val, args, out / "train_log.jsonl")
     command = "irpilot train linecheck " + shlex.join(sys.argv[3:] if sys.argv[1:3] == ["train", "linecheck"] else sys.argv[1:])
     summary: dict[str, Any] = {"command": command, "train_cases": int(len(train["labels"]))}
