@@ -95,3 +95,16 @@ def test_a_few_training_steps_write_a_check_that_loads_back(tmp_path: Path, monk
     assert meta["width"] == "4"
     p = net.probability(val["maps"])
     assert p.shape == (2,) and ((p >= 0) & (p <= 1)).all()
+
+
+def test_bad_context_and_extra_specs_are_refused_with_the_form_expected() -> None:
+    from irpilot.train import line_check
+
+    assert line_check.parse_contexts("alone:1,x4:0.5") == {"alone": 1.0, "x4": 0.5}
+    with pytest.raises(SystemExit, match="NAME:SHARE"):
+        line_check.parse_contexts("blur:1")
+    with pytest.raises(SystemExit, match="no context a positive share"):
+        line_check.parse_contexts("alone:0")
+    assert line_check._extra("3:1500:alone:1;5:10:rain:1,haze:1") == [(3, 1500, "alone:1"), (5, 10, "rain:1,haze:1")]
+    with pytest.raises(SystemExit, match="SEED:N:CONTEXTS"):
+        line_check._extra("3:alone:1")

@@ -89,6 +89,8 @@ def parse_contexts(spec: str) -> dict[str, float]:
         if name.strip() not in CONTEXTS or not share.strip():
             raise SystemExit(f"--contexts: {part!r} is not NAME:SHARE with NAME one of {', '.join(CONTEXTS)}")
         out[name.strip()] = float(share)
+    if not sum(out.values()) > 0:
+        raise SystemExit(f"--contexts: {spec!r} gives no context a positive share")
     return out
 
 
@@ -129,19 +131,17 @@ def collect(seed: int, n: int, part: str = "train", shares: dict[str, float] | N
 
 
 def _data(out: Path, seed: int, n: int, part: str = "train", contexts: str = "") -> dict[str, np.ndarray]:
-    from ..io import atomic_write_bytes
+    """The cached crops of ``part`` / ``seed`` / ``n`` (and ``contexts``), collected first if absent."""
+    from .compact import save_shard
 
     tag = "_" + "_".join(f"{k}{v:g}" for k, v in parse_contexts(contexts).items()) if contexts.strip() else ""
-    path = out / f"data_{part}_seed{seed}_n{n}{tag}.npz"
+    stem = f"data_{part}_seed{seed}_n{n}{tag}"
+    path = out / f"{stem}.npz"
     if path.exists():
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     data = collect(seed, n, part, parse_contexts(contexts))
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **data)
-    atomic_write_bytes(path, buf.getvalue())
+    save_shard(out, stem, data)  # whole or absent
     return data
 
 
@@ -150,8 +150,10 @@ def _extra(spec: str) -> list[tuple[int, int, str]]:
     out = []
     for part in spec.split(";"):
         if part.strip():
-            seed, n, contexts = part.split(":", 2)
-            out.append((int(seed), int(n), contexts))
+            fields = part.split(":", 2)
+            if len(fields) != 3 or not fields[0].strip().isdigit() or not fields[1].strip().isdigit():
+                raise SystemExit(f"--extra / --val-extra: {part!r} is not SEED:N:CONTEXTS, e.g. 3:1500:alone:1")
+            out.append((int(fields[0]), int(fields[1]), fields[2]))
     return out
 
 
